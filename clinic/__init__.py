@@ -1,0 +1,61 @@
+"""Infusion Desk: scheduling and recovery supervision for ketamine infusion clinics."""
+
+from flask import Flask
+
+from config import config_from_env
+
+
+def create_app(config: type | None = None, **overrides) -> Flask:
+    """Create the app: extensions, blueprints, error handlers, commands."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.from_object(config or config_from_env())
+    app.config.update(overrides)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extensions and the database session rules to the app."""
+    from clinic import database
+    from clinic.extensions import bootstrap, csrf, db, login_manager, migrate
+
+    database.init_app(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/migrations"))
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount the web pages and the JSON API."""
+    from clinic.web import admin, api, auth, frontdesk, patients
+
+    for module in (auth, frontdesk, patients, admin):
+        app.register_blueprint(module.bp)
+    api.init_app(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Show generic error pages: no stack trace, no SQL, no internal path."""
+    from clinic.web import errors
+
+    errors.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    """Add the `users`, `seed` and `scheduler` commands to the flask CLI."""
+    from clinic import commands
+
+    commands.init_app(app)

@@ -1,0 +1,54 @@
+"""Command-line setup: `flask --app wsgi users ...`, `seed-demo`."""
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from clinic.models import ROLES
+from clinic.services import staff
+from clinic.services.auth import issue_token
+from clinic.services.errors import ServiceError
+
+users = AppGroup("users", help="Create users and API tokens.")
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="Full name.")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--site", "site_ids", multiple=True, type=int, help="A site id; repeatable.")
+def create_user(email: str, name: str, role: str, site_ids: tuple[int, ...]) -> None:
+    """Create a user; the password is read from standard input (one line)."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        user = staff.create_user(email, name, role, list(site_ids), password=password)
+    except ServiceError as error:
+        detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.fields.items())
+        raise click.ClickException(f"{error.message} {detail}".strip()) from None
+    click.echo(f"Created user {user.id} <{user.email}> as {user.role}.")
+
+
+@users.command("token")
+@click.argument("email")
+def create_token(email: str) -> None:
+    """Create a new API token for a user and print it as the last line."""
+    user = staff.find_user(email)
+    if user is None:
+        raise click.ClickException(f"No user with e-mail {email}.")
+    click.echo(issue_token(user))
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Seed a demo clinic if the database has no site yet; print the demo passwords."""
+    from clinic.seed import seed_if_empty
+
+    seed_if_empty(echo=click.echo)
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands."""
+    app.cli.add_command(users)
+    app.cli.add_command(seed_demo)

@@ -1,0 +1,289 @@
+"""The clinic's data: SQLAlchemy 2 typed models with small derived properties."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from clinic.domain.visits import ACTIVE, Status
+from clinic.extensions import db
+from clinic.types import UTCDateTime, utcnow
+
+ROLES = ("front_desk", "nurse", "practitioner", "admin")
+ACTIVE_STATUSES = tuple(status.value for status in ACTIVE)
+
+user_sites = Table(
+    "user_sites",
+    db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("site_id", ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Site(db.Model):
+    """A clinic location with its own time zone, hours, chairs and rules."""
+
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    timezone: Mapped[str] = mapped_column(String(64), default="America/Chicago")
+    # {"mon": ["08:00", "18:00"], ..., "sun": None}
+    opening_hours: Mapped[dict[str, Any]] = mapped_column(JSON)
+    nurse_ratio: Mapped[int] = mapped_column(Integer, default=4)
+    require_practitioner_on_site: Mapped[bool] = mapped_column(Boolean, default=True)
+    infusion_min: Mapped[int] = mapped_column(Integer, default=45)
+    infusion_max: Mapped[int] = mapped_column(Integer, default=60)
+    infusion_default: Mapped[int] = mapped_column(Integer, default=45)
+    observation_min: Mapped[int] = mapped_column(Integer, default=60)
+    observation_default: Mapped[int] = mapped_column(Integer, default=120)
+    overdue_after_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    turnover_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    min_hours_between_infusions: Mapped[int] = mapped_column(Integer, default=24)
+    recovery_mode: Mapped[str] = mapped_column(String(10), default="chair")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    chairs: Mapped[list[Chair]] = relationship(back_populates="site", order_by="Chair.id")
+
+
+class Chair(db.Model):
+    """An infusion chair or a recovery bay."""
+
+    __tablename__ = "chairs"
+    __table_args__ = (CheckConstraint("kind IN ('chair', 'recovery_bay')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(20), default="chair")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    site: Mapped[Site] = relationship(back_populates="chairs")
+
+
+class User(UserMixin, db.Model):
+    """A member of staff who signs in; the role decides what they may do."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('front_desk', 'nurse', 'practitioner', 'admin')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    sites: Mapped[list[Site]] = relationship(secondary=user_sites, order_by="Site.id")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        """Tell Flask-Login whether the account may sign in."""
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        """Tell whether the user administers every site."""
+        return self.role == "admin"
+
+    @property
+    def site_ids(self) -> list[int]:
+        """Return the ids of the user's sites."""
+        return [site.id for site in self.sites]
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API; only its SHA-256 digest is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class Shift(db.Model):
+    """Someone on duty at a site from starts_at to ends_at."""
+
+    __tablename__ = "shifts"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="positive"),
+        Index("ix_shifts_site_time", "site_id", "starts_at", "ends_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class Patient(db.Model):
+    """A patient of a home site."""
+
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    mrn: Mapped[str] = mapped_column(String(40), unique=True)
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[date] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(254))
+    weight_kg: Mapped[float | None] = mapped_column(Float)
+    escort_name: Mapped[str | None] = mapped_column(String(120))
+    escort_phone: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    site: Mapped[Site] = relationship()
+    clearances: Mapped[list[Clearance]] = relationship(
+        back_populates="patient", order_by="Clearance.evaluated_on.desc()"
+    )
+
+    @property
+    def full_name(self) -> str:
+        """Return the name as staff say it."""
+        return f"{self.given_name} {self.family_name}"
+
+    @property
+    def initials(self) -> str:
+        """Return the initials shown where a full name would be too much."""
+        return f"{self.given_name[:1]}{self.family_name[:1]}".upper()
+
+
+class Clearance(db.Model):
+    """A practitioner's evaluation that clears (or not) a patient for treatment."""
+
+    __tablename__ = "clearances"
+    __table_args__ = (CheckConstraint("valid_until >= evaluated_on", name="valid_span"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    evaluated_on: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    cleared: Mapped[bool] = mapped_column(Boolean)
+    consent_signed: Mapped[bool] = mapped_column(Boolean)
+    contraindications: Mapped[list[str]] = mapped_column(JSON, default=list)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    patient: Mapped[Patient] = relationship(back_populates="clearances")
+    practitioner: Mapped[User] = relationship()
+
+
+class Visit(db.Model):
+    """One booking: an infusion block then a recovery block, held and moved together.
+
+    The plan columns (infusion_start .. bay_released_at) change only by rescheduling;
+    what actually happened is in the *_at columns and the events.
+    """
+
+    __tablename__ = "visits"
+    __table_args__ = (
+        Index("ix_visits_site_start", "site_id", "infusion_start"),
+        Index("ix_visits_chair_start", "chair_id", "infusion_start"),
+        Index("ix_visits_patient_start", "patient_id", "infusion_start"),
+        Index("ix_visits_updated", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    chair_id: Mapped[int] = mapped_column(ForeignKey("chairs.id"))
+    recovery_chair_id: Mapped[int | None] = mapped_column(ForeignKey("chairs.id"))
+    status: Mapped[str] = mapped_column(String(20), default=Status.BOOKED.value, index=True)
+    infusion_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    infusion_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    observation_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    infusion_minutes: Mapped[int] = mapped_column(Integer)
+    observation_minutes: Mapped[int] = mapped_column(Integer)
+    # End of the chair hold (turnover included); in bay mode also the bay hold.
+    chair_released_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    bay_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    infusion_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    infusion_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    discharged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    discharge_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    extension_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    series_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    patient: Mapped[Patient] = relationship()
+    site: Mapped[Site] = relationship()
+    chair: Mapped[Chair] = relationship(foreign_keys=[chair_id])
+    recovery_chair: Mapped[Chair | None] = relationship(foreign_keys=[recovery_chair_id])
+    events: Mapped[list[VisitEvent]] = relationship(
+        back_populates="visit", order_by="VisitEvent.id"
+    )
+
+    @property
+    def is_active(self) -> bool:
+        """Tell whether the visit still holds its chair."""
+        return self.status in ACTIVE_STATUSES
+
+
+class VisitEvent(db.Model):
+    """An append-only record of something that happened to a visit."""
+
+    __tablename__ = "visit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    type: Mapped[str] = mapped_column(String(30))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    visit: Mapped[Visit] = relationship(back_populates="events")
+    by: Mapped[User | None] = relationship()
+
+
+class IdempotencyKey(db.Model):
+    """A POST /visits retried with the same key returns what the first one created."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_user_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    request_digest: Mapped[str] = mapped_column(String(64))
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,1 @@
+"""Use cases: load, ask the domain, write, commit. The only layer that commits."""

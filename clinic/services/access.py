@@ -1,0 +1,83 @@
+"""Who may see and do what: roles and sites."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select
+
+from clinic.extensions import db
+from clinic.models import Patient, Site, User, Visit
+from clinic.services.errors import Forbidden, Invalid, NotFound
+
+# action -> roles allowed (API.md, "Roles")
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "read": frozenset({"front_desk", "nurse", "practitioner", "admin"}),
+    "edit_patients": frozenset({"front_desk", "practitioner"}),
+    "record_clearance": frozenset({"practitioner"}),
+    "book": frozenset({"front_desk", "nurse", "practitioner"}),
+    "clinical": frozenset({"nurse", "practitioner"}),
+    "discharge_early": frozenset({"practitioner"}),
+    "acknowledge": frozenset({"nurse", "practitioner"}),
+    "administer": frozenset({"admin"}),
+}
+
+
+def can(user: User, action: str) -> bool:
+    """Tell whether the user's role allows the action."""
+    return user.role in PERMISSIONS[action]
+
+
+def require(user: User, action: str) -> None:
+    """Raise Forbidden unless the user's role allows the action."""
+    if not can(user, action):
+        raise Forbidden()
+
+
+def visible_site_ids(user: User) -> list[int] | None:
+    """Return the ids of the sites the user may see, or None for every site (admin)."""
+    return None if user.is_admin else user.site_ids
+
+
+def scope_to_sites(user: User, stmt: Select, site_column) -> Select:
+    """Restrict a query to the user's sites."""
+    ids = visible_site_ids(user)
+    return stmt if ids is None else stmt.where(site_column.in_(ids))
+
+
+def can_see_site(user: User, site_id: int) -> bool:
+    """Tell whether the user may see the site."""
+    ids = visible_site_ids(user)
+    return ids is None or site_id in ids
+
+
+def get_site(user: User, site_id: int) -> Site:
+    """Load a site the user may see, or raise NotFound."""
+    site = db.session.get(Site, site_id)
+    if site is None or not can_see_site(user, site.id):
+        raise NotFound("site")
+    return site
+
+
+def get_patient(user: User, patient_id: int) -> Patient:
+    """Load a patient of one of the user's sites, or raise NotFound."""
+    patient = db.session.get(Patient, patient_id)
+    if patient is None or not can_see_site(user, patient.site_id):
+        raise NotFound("patient")
+    return patient
+
+
+def get_visit(user: User, visit_id: int) -> Visit:
+    """Load a visit at one of the user's sites, or raise NotFound."""
+    visit = db.session.get(Visit, visit_id)
+    if visit is None or not can_see_site(user, visit.site_id):
+        raise NotFound("visit")
+    return visit
+
+
+def default_site_id(user: User, site_id: int | None) -> int:
+    """Return the site a request means: the one given, or the user's only site."""
+    if site_id is not None:
+        return get_site(user, site_id).id
+    ids = visible_site_ids(user)
+    if ids is not None and len(ids) == 1:
+        return ids[0]
+    raise Invalid("Say which site.", {"site_id": ["Required when you work at several sites."]})

@@ -1,0 +1,368 @@
+"""Book, reschedule and list visits under every booking rule."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from clinic.database import lock_site_for_booking
+from clinic.domain.availability import Slot, find_slots, place_in_any_chair
+from clinic.domain.booking import (
+    ClearanceSpan,
+    Context,
+    Occupancy,
+    Placement,
+    Plan,
+    Rule,
+    ShiftSpan,
+    Violation,
+    check_booking,
+    holds_for,
+)
+from clinic.domain.intervals import Interval
+from clinic.extensions import db
+from clinic.models import (
+    ACTIVE_STATUSES,
+    Chair,
+    Clearance,
+    IdempotencyKey,
+    Patient,
+    Shift,
+    Site,
+    User,
+    Visit,
+)
+from clinic.services import access
+from clinic.services.errors import Conflict, Invalid, NotFound
+from clinic.services.events import add_event
+from clinic.services.sites import MAX_OBSERVATION_MINUTES, local_day_bounds, site_rules
+
+EXCLUSION_VIOLATION = "23P01"  # PostgreSQL: the chair-occupancy exclusion constraint
+
+# How far around a plan to look for visits and shifts that may touch it.
+MARGIN = timedelta(hours=36)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the front desk asks for; None means "the site's default" or "any chair"."""
+
+    patient_id: int
+    infusion_start: datetime
+    site_id: int | None = None
+    chair_id: int | None = None
+    infusion_minutes: int | None = None
+    observation_minutes: int | None = None
+    notes: str = ""
+
+    def digest(self) -> str:
+        """Return a fingerprint of the request, for Idempotency-Key comparison."""
+        body = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in vars(self).items()}
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def occupancy(visit: Visit) -> Occupancy:
+    """Return what an existing visit holds, as the rules see it."""
+    bay_hold = None
+    if visit.bay_released_at is not None:
+        bay_hold = Interval(visit.infusion_end, visit.bay_released_at)
+    return Occupancy(
+        visit_id=visit.id,
+        patient_id=visit.patient_id,
+        chair_id=visit.chair_id,
+        chair_hold=Interval(visit.infusion_start, visit.chair_released_at),
+        bay_id=visit.recovery_chair_id if bay_hold else None,
+        bay_hold=bay_hold,
+        visit=Interval(visit.infusion_start, visit.observation_end),
+        infusion_start=visit.infusion_start,
+    )
+
+
+def _active_visits(*criteria) -> list[Visit]:
+    stmt = select(Visit).where(Visit.status.in_(ACTIVE_STATUSES), *criteria)
+    return list(db.session.scalars(stmt.order_by(Visit.infusion_start)))
+
+
+def site_context(
+    site: Site, window: Interval, now: datetime, exclude_visit_id: int | None = None
+) -> Context:
+    """Load the site's visits, shifts and bays around a window of time."""
+    lo, hi = window.start - MARGIN, window.end + MARGIN
+    visits = _active_visits(
+        Visit.site_id == site.id,
+        Visit.infusion_start < hi,
+        Visit.infusion_start > lo,
+        Visit.id != (exclude_visit_id or 0),
+    )
+    shifts = db.session.scalars(
+        select(Shift).where(Shift.site_id == site.id, Shift.starts_at < hi, Shift.ends_at > lo)
+    )
+    bays = db.session.scalars(
+        select(Chair.id).where(
+            Chair.site_id == site.id, Chair.kind == "recovery_bay", Chair.active.is_(True)
+        )
+    )
+    return Context(
+        site=site_rules(site),
+        now=now,
+        occupancies=[occupancy(v) for v in visits],
+        shifts=[ShiftSpan(s.role, Interval(s.starts_at, s.ends_at)) for s in shifts],
+        bay_ids=sorted(bays),
+        check_patient=False,
+    )
+
+
+def patient_context(
+    ctx: Context, patient: Patient, window: Interval, exclude_visit_id: int | None = None
+) -> Context:
+    """Add the patient's other visits and clearances to a site context."""
+    reach = timedelta(hours=ctx.site.min_hours_between_infusions) + MARGIN
+    visits = _active_visits(
+        Visit.patient_id == patient.id,
+        Visit.infusion_start < window.end + reach,
+        Visit.infusion_start > window.start - reach,
+        Visit.id != (exclude_visit_id or 0),
+    )
+    clearances = db.session.scalars(select(Clearance).where(Clearance.patient_id == patient.id))
+    return Context(
+        site=ctx.site,
+        now=ctx.now,
+        occupancies=ctx.occupancies,
+        shifts=ctx.shifts,
+        bay_ids=ctx.bay_ids,
+        patient_visits=[occupancy(v) for v in visits],
+        clearances=[
+            ClearanceSpan(c.evaluated_on, c.valid_until, c.cleared, c.consent_signed)
+            for c in clearances
+        ],
+        check_patient=True,
+    )
+
+
+def active_chair_ids(site: Site) -> list[int]:
+    """Return the ids of the site's active infusion chairs."""
+    stmt = select(Chair.id).where(
+        Chair.site_id == site.id, Chair.kind == "chair", Chair.active.is_(True)
+    )
+    return sorted(db.session.scalars(stmt))
+
+
+def _durations(site: Site, infusion: int | None, observation: int | None) -> tuple[int, int]:
+    infusion = site.infusion_default if infusion is None else infusion
+    observation = site.observation_default if observation is None else observation
+    fields: dict[str, list[str]] = {}
+    if not site.infusion_min <= infusion <= site.infusion_max:
+        fields["infusion_minutes"] = [
+            f"Must be between {site.infusion_min} and {site.infusion_max} minutes."
+        ]
+    if not site.observation_min <= observation <= MAX_OBSERVATION_MINUTES:
+        fields["observation_minutes"] = [
+            f"Must be between {site.observation_min} and {MAX_OBSERVATION_MINUTES} minutes."
+        ]
+    if fields:
+        raise Invalid("Some values are out of range.", fields)
+    return infusion, observation
+
+
+def _resolve(actor: User, req: Request) -> tuple[Site, Patient, Chair | None]:
+    """Load and check the objects a request names."""
+    patient = access.get_patient(actor, req.patient_id)
+    chair = None
+    if req.chair_id is not None:
+        chair = db.session.get(Chair, req.chair_id)
+        if chair is None or not access.can_see_site(actor, chair.site_id):
+            raise NotFound("chair")
+    site_id = req.site_id or (chair.site_id if chair else patient.site_id)
+    site = access.get_site(actor, site_id)
+    if chair is not None and (
+        chair.site_id != site.id or chair.kind != "chair" or not chair.active
+    ):
+        raise Invalid(
+            "That chair cannot take infusions here.",
+            {"chair_id": ["Choose an active infusion chair of this site."]},
+        )
+    if req.infusion_start.tzinfo is None:
+        raise Invalid("Give the time with its offset.", {"infusion_start": ["Naive instant."]})
+    return site, patient, chair
+
+
+def evaluate(
+    actor: User, req: Request, now: datetime, exclude_visit_id: int | None = None
+) -> tuple[Site, Patient, Placement | None, list[Violation]]:
+    """Check a request against every rule without writing anything."""
+    site, patient, chair = _resolve(actor, req)
+    infusion, observation = _durations(site, req.infusion_minutes, req.observation_minutes)
+    plan = Plan(patient.id, chair.id if chair else 0, req.infusion_start, infusion, observation)
+    ctx = site_context(site, plan.visit, now, exclude_visit_id)
+    ctx = patient_context(ctx, patient, plan.visit, exclude_visit_id)
+    if chair is not None:
+        placement, violations = check_booking(plan, ctx)
+    else:
+        chairs = active_chair_ids(site)
+        if not chairs:
+            return site, patient, None, [Violation(Rule.CHAIR_BUSY, "This site has no chairs.")]
+        placement, violations = place_in_any_chair(plan, ctx, chairs)
+    return site, patient, placement, violations
+
+
+def _apply_placement(visit: Visit, site: Site, placement: Placement) -> None:
+    plan = placement.plan
+    holds = holds_for(plan, site_rules(site).recovery_mode, site.turnover_minutes)
+    visit.chair_id = plan.chair_id
+    visit.infusion_start = plan.infusion_start
+    visit.infusion_end = plan.infusion.end
+    visit.observation_end = plan.recovery.end
+    visit.infusion_minutes = plan.infusion_minutes
+    visit.observation_minutes = plan.observation_minutes
+    visit.chair_released_at = holds.chair.end
+    if holds.bay is not None:
+        visit.recovery_chair_id = placement.bay_id
+        visit.bay_released_at = holds.bay.end
+    else:
+        visit.recovery_chair_id = plan.chair_id
+        visit.bay_released_at = None
+
+
+def _refuse(violations: list[Violation]) -> Conflict:
+    if len(violations) == 1:
+        return Conflict(violations[0].message, violations)
+    return Conflict("This visit breaks several booking rules.", violations)
+
+
+def _commit_or_conflict() -> None:
+    """Commit; the database's last line of defence (exclusion constraint) becomes a 409."""
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        if getattr(error.orig, "sqlstate", None) == EXCLUSION_VIOLATION:
+            raise _refuse([Violation(Rule.CHAIR_BUSY, "That chair was just taken.")]) from None
+        raise
+
+
+def find_idempotent(actor: User, key: str, req: Request) -> Visit | None:
+    """Return the visit an earlier request with this key booked, if any."""
+    stored = db.session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.user_id == actor.id, IdempotencyKey.key == key)
+    )
+    if stored is None:
+        return None
+    if stored.request_digest != req.digest():
+        raise Invalid(
+            "This Idempotency-Key was used for another request.",
+            {"Idempotency-Key": ["Used before with a different body."]},
+        )
+    return db.session.get(Visit, stored.visit_id)
+
+
+def book(
+    actor: User,
+    req: Request,
+    now: datetime,
+    idempotency_key: str | None = None,
+    series_id: str | None = None,
+) -> tuple[Visit, bool]:
+    """Book a visit under every rule; return it and whether it was created now."""
+    access.require(actor, "book")
+    if idempotency_key:
+        earlier = find_idempotent(actor, idempotency_key, req)
+        if earlier is not None:
+            return earlier, False
+    site, _, _ = _resolve(actor, req)
+    lock_site_for_booking(site.id)
+    site, patient, placement, violations = evaluate(actor, req, now)
+    if placement is None:
+        db.session.rollback()
+        raise _refuse(violations)
+    visit = Visit(
+        patient_id=patient.id,
+        site_id=site.id,
+        notes=req.notes,
+        created_by_id=actor.id,
+        series_id=series_id,
+        created_at=now,
+    )
+    _apply_placement(visit, site, placement)
+    db.session.add(visit)
+    db.session.flush()
+    add_event(visit, "book", actor, now, now, {})
+    if idempotency_key:
+        db.session.add(
+            IdempotencyKey(
+                user_id=actor.id,
+                key=idempotency_key,
+                request_digest=req.digest(),
+                visit_id=visit.id,
+            )
+        )
+    try:
+        _commit_or_conflict()
+    except IntegrityError:
+        if idempotency_key:
+            earlier = find_idempotent(actor, idempotency_key, req)
+            if earlier is not None:
+                return earlier, False
+        raise
+    return visit, True
+
+
+def reschedule(actor: User, visit_id: int, changes: dict, now: datetime) -> Visit:
+    """Move a booked visit under the same rules; its old slot is free again."""
+    access.require(actor, "book")
+    visit = access.get_visit(actor, visit_id)
+    lock_site_for_booking(visit.site_id)
+    visit = access.get_visit(actor, visit_id)
+    if visit.status != "booked":
+        raise Conflict(f"Only a booked visit can be rescheduled; this one is {visit.status}.")
+    req = Request(
+        patient_id=visit.patient_id,
+        site_id=visit.site_id,
+        infusion_start=changes.get("infusion_start", visit.infusion_start),
+        chair_id=changes.get("chair_id", visit.chair_id),
+        infusion_minutes=changes.get("infusion_minutes", visit.infusion_minutes),
+        observation_minutes=changes.get("observation_minutes", visit.observation_minutes),
+    )
+    site, _, placement, violations = evaluate(actor, req, now, exclude_visit_id=visit.id)
+    if placement is None:
+        db.session.rollback()
+        raise _refuse(violations)
+    before = {"infusion_start": visit.infusion_start.isoformat(), "chair_id": visit.chair_id}
+    _apply_placement(visit, site, placement)
+    add_event(visit, "reschedule", actor, now, now, {"from": before})
+    _commit_or_conflict()
+    return visit
+
+
+def slots(
+    actor: User,
+    site_id: int,
+    first_day: date,
+    days: int,
+    infusion_minutes: int | None,
+    observation_minutes: int | None,
+    limit: int,
+    now: datetime,
+) -> list[Slot]:
+    """List the bookable slots of a site for a cleared patient with no other visits."""
+    site = access.get_site(actor, site_id)
+    infusion, observation = _durations(site, infusion_minutes, observation_minutes)
+    window = Interval(*local_day_bounds(site, first_day, days))
+    ctx = site_context(site, window, now)
+    return find_slots(ctx, active_chair_ids(site), first_day, days, infusion, observation, limit)
+
+
+def visits_on_day(actor: User, site_id: int, day: date) -> list[Visit]:
+    """Return every visit of a site-local day, in start order."""
+    site = access.get_site(actor, site_id)
+    start, end = local_day_bounds(site, day)
+    stmt = (
+        select(Visit)
+        .where(Visit.site_id == site.id, Visit.infusion_start >= start, Visit.infusion_start < end)
+        .order_by(Visit.infusion_start, Visit.chair_id)
+    )
+    return list(db.session.scalars(stmt))

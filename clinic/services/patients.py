@@ -1,0 +1,120 @@
+"""Patients and their clearances."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from clinic.extensions import db
+from clinic.models import Clearance, Patient, User, Visit
+from clinic.services import access
+from clinic.services.errors import Conflict, Invalid
+
+PATIENT_FIELDS = (
+    "mrn",
+    "given_name",
+    "family_name",
+    "birth_date",
+    "phone",
+    "email",
+    "weight_kg",
+    "escort_name",
+    "escort_phone",
+)
+
+
+def search(actor: User, query: str | None, limit: int = 200) -> list[Patient]:
+    """Find patients of the user's sites by name or MRN (prefix, case-insensitive)."""
+    stmt = access.scope_to_sites(actor, select(Patient), Patient.site_id)
+    for word in (query or "").split()[:4]:
+        pattern = f"{word.lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Patient.given_name).like(pattern),
+                func.lower(Patient.family_name).like(pattern),
+                func.lower(Patient.mrn).like(pattern),
+            )
+        )
+    stmt = stmt.order_by(Patient.family_name, Patient.given_name, Patient.id).limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def _check_mrn(mrn: str, patient_id: int | None) -> None:
+    clash = select(Patient.id).where(func.lower(Patient.mrn) == mrn.lower())
+    if patient_id is not None:
+        clash = clash.where(Patient.id != patient_id)
+    if db.session.scalar(clash) is not None:
+        raise Conflict("Another patient already has this MRN.")
+
+
+def _check_birth_date(values: dict[str, Any]) -> None:
+    born = values.get("birth_date")
+    if born is not None and not date(1900, 1, 1) <= born <= date.today():  # noqa: DTZ011
+        raise Invalid("The birth date is not plausible.", {"birth_date": ["Not in the future."]})
+
+
+def create_patient(actor: User, site_id: int | None, values: dict[str, Any]) -> Patient:
+    """Register a patient at a home site; the MRN is unique."""
+    access.require(actor, "edit_patients")
+    site_id = access.default_site_id(actor, site_id)
+    _check_birth_date(values)
+    _check_mrn(values["mrn"], None)
+    patient = Patient(site_id=site_id, **{k: values.get(k) for k in PATIENT_FIELDS})
+    db.session.add(patient)
+    _commit_unique()
+    return patient
+
+
+def update_patient(actor: User, patient: Patient, changes: dict[str, Any]) -> Patient:
+    """Change some of a patient's details; the others stay."""
+    access.require(actor, "edit_patients")
+    _check_birth_date(changes)
+    if "mrn" in changes:
+        _check_mrn(changes["mrn"], patient.id)
+    if "site_id" in changes and changes["site_id"] != patient.site_id:
+        patient.site_id = access.get_site(actor, changes["site_id"]).id
+    for field in PATIENT_FIELDS:
+        if field in changes:
+            setattr(patient, field, changes[field])
+    _commit_unique()
+    return patient
+
+
+def _commit_unique() -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("Another patient already has this MRN.") from None
+
+
+def record_clearance(actor: User, patient: Patient, values: dict[str, Any]) -> Clearance:
+    """Record a practitioner's evaluation of a patient."""
+    access.require(actor, "record_clearance")
+    if values["valid_until"] < values["evaluated_on"]:
+        raise Invalid(
+            "The clearance ends before it starts.",
+            {"valid_until": ["Must be on or after evaluated_on."]},
+        )
+    clearance = Clearance(
+        patient_id=patient.id,
+        evaluated_on=values["evaluated_on"],
+        valid_until=values["valid_until"],
+        cleared=values["cleared"],
+        consent_signed=values["consent_signed"],
+        contraindications=values.get("contraindications") or [],
+        notes=values.get("notes") or "",
+        practitioner_id=actor.id,
+    )
+    db.session.add(clearance)
+    db.session.commit()
+    return clearance
+
+
+def visits_of(patient: Patient) -> list[Visit]:
+    """Return a patient's visits, newest first."""
+    stmt = select(Visit).where(Visit.patient_id == patient.id).order_by(Visit.infusion_start.desc())
+    return list(db.session.scalars(stmt))

@@ -1,0 +1,77 @@
+"""Users, their roles and sites."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from clinic.extensions import db
+from clinic.models import ROLES, Site, User
+from clinic.services.auth import hash_password
+from clinic.services.errors import Conflict, Invalid
+
+MIN_PASSWORD_LENGTH = 12
+
+
+def _sites(site_ids: list[int]) -> list[Site]:
+    sites = list(db.session.scalars(select(Site).where(Site.id.in_(site_ids))))
+    if len(sites) != len(set(site_ids)):
+        raise Invalid("Unknown site.", {"site_ids": ["Every id must be an existing site."]})
+    return sites
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(
+            "The password is too short.",
+            {"password": [f"At least {MIN_PASSWORD_LENGTH} characters."]},
+        )
+
+
+def create_user(
+    email: str,
+    name: str,
+    role: str,
+    site_ids: list[int],
+    password: str | None = None,
+    active: bool = True,
+) -> User:
+    """Create a user; the e-mail is unique, the role one of ROLES."""
+    email = email.strip().lower()
+    if role not in ROLES:
+        raise Invalid("Unknown role.", {"role": [f"One of {', '.join(ROLES)}."]})
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict("A user with this e-mail already exists.")
+    user = User(email=email, name=name.strip(), role=role, active=active, sites=_sites(site_ids))
+    if password is not None:
+        _check_password(password)
+        user.password_hash = hash_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def update_user(user: User, changes: dict) -> User:
+    """Change a user's name, role, activity, sites or password."""
+    if "role" in changes and changes["role"] not in ROLES:
+        raise Invalid("Unknown role.", {"role": [f"One of {', '.join(ROLES)}."]})
+    if "email" in changes:
+        email = changes["email"].strip().lower()
+        clash = db.session.scalar(select(User.id).where(User.email == email, User.id != user.id))
+        if clash is not None:
+            raise Conflict("A user with this e-mail already exists.")
+        user.email = email
+    for field in ("name", "role", "active"):
+        if field in changes:
+            setattr(user, field, changes[field])
+    if "site_ids" in changes:
+        user.sites = _sites(changes["site_ids"])
+    if changes.get("password"):
+        _check_password(changes["password"])
+        user.password_hash = hash_password(changes["password"])
+    db.session.commit()
+    return user
+
+
+def find_user(email: str) -> User | None:
+    """Return the user with this e-mail, if any."""
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))

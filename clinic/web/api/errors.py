@@ -1,0 +1,48 @@
+"""The API's one error body: {"error", "message", "fields"} (API.md, "General")."""
+
+from flask import jsonify
+
+from clinic.services.errors import Conflict, ServiceError
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "bad_request",
+    422: "invalid",
+    429: "too_many_requests",
+}
+MESSAGES = {
+    400: "The request body is not a JSON object.",
+    401: "Authentication required: send Authorization: Bearer <token>.",
+    403: "Your role may not do this.",
+    404: "No such object.",
+    405: "That method is not allowed here.",
+    413: "The request body is too large.",
+}
+
+
+def error_response(
+    status: int,
+    code: str | None,
+    message: str,
+    fields: dict | None = None,
+    error: ServiceError | None = None,
+):
+    """Build the JSON error response for a status."""
+    body = {
+        "error": code or CODES.get(status, "server_error" if status >= 500 else "bad_request"),
+        "message": MESSAGES.get(status, message) if code is None else message,
+        "fields": fields or {},
+    }
+    if isinstance(error, Conflict) and error.reasons:
+        body["reasons"] = [{"rule": r.rule.value, "message": r.message} for r in error.reasons]
+    response = jsonify(body)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response

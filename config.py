@@ -1,0 +1,51 @@
+"""Configuration classes that read the environment."""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _database_url() -> str:
+    """Return DATABASE_URL, or a SQLite file in the instance folder."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgres://")
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url or f"sqlite:///{BASE_DIR / 'instance' / 'clinic.db'}"
+
+
+class Config:
+    """Settings for running the app; every secret comes from the environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    BOOTSTRAP_SERVE_LOCAL = True
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    JSON_SORT_KEYS = False
+    SCHEDULER_HEARTBEAT_STALE_SECONDS = 60
+
+
+class ProductionConfig(Config):
+    """Settings behind TLS: secure cookies."""
+
+    SESSION_COOKIE_SECURE = True
+
+
+class TestConfig(Config):
+    """Settings for the test suite: fast, isolated, CSRF on as in production."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret"  # noqa: S105
+
+
+def config_from_env() -> type[Config]:
+    """Pick the config class named by FLASK_CONFIG (default: Config)."""
+    return {"production": ProductionConfig, "test": TestConfig}.get(
+        os.environ.get("FLASK_CONFIG", ""), Config
+    )
