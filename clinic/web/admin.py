@@ -1,5 +1,14 @@
-"""Placeholder blueprint: being written."""
+"""Administration: sites, chairs, shifts and users."""
 
-from flask import Blueprint
+from flask import Blueprint, render_template
 
-bp = Blueprint("admin", __name__)
+from clinic.web.roles import role_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.route("/")
+@role_required("administer")
+def index():
+    """Show the administration overview."""
+    return render_template("admin/index.html")
