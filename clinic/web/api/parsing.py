@@ -21,7 +21,10 @@ class BadRequest(ServiceError):
 
 def json_object() -> dict[str, Any]:
     """Return the request body as a dict, or raise a 400."""
-    data = request.get_json(force=True, silent=True)
+    try:
+        data = request.get_json(force=True, silent=True)
+    except RecursionError:  # absurdly deep nesting: the decoder gives up, so do we
+        data = None
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.")
     return data
@@ -37,6 +40,8 @@ def parse_instant(text: Any) -> datetime:
         raise ValueError("Must be an ISO 8601 instant with an offset.") from None
     if value.tzinfo is None:
         raise ValueError("Must carry an offset (Z or +hh:mm).")
+    if not 1900 <= value.year <= 2999:  # far years overflow when converted to UTC
+        raise ValueError("Must be between the years 1900 and 2999.")
     return value
 
 
@@ -102,7 +107,7 @@ class Fields:
         value = self._get(name, required)
         if value is MISSING:
             return None
-        if not isinstance(value, str):
+        if not isinstance(value, str) or "\x00" in value:  # PostgreSQL refuses NUL
             self.errors.setdefault(name, []).append("Must be a string.")
             return None
         value = value.strip()
@@ -147,7 +152,9 @@ class Fields:
         value = self._get(name, False)
         if value is MISSING:
             return None
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        if not isinstance(value, list) or not all(
+            isinstance(v, str) and "\x00" not in v for v in value
+        ):
             self.errors.setdefault(name, []).append("Must be a list of strings.")
             return None
         if len(value) > max_items or any(len(v) > max_length for v in value):
