@@ -39,7 +39,6 @@ from clinic.models import (
 )
 from clinic.services import access
 from clinic.services.errors import Conflict, Invalid, NotFound
-from clinic.services.events import add_event
 from clinic.services.sites import MAX_OBSERVATION_MINUTES, local_day_bounds, site_rules
 
 EXCLUSION_VIOLATION = "23P01"  # PostgreSQL: the chair-occupancy exclusion constraint
@@ -240,9 +239,14 @@ def _commit_or_conflict() -> None:
         db.session.commit()
     except IntegrityError as error:
         db.session.rollback()
-        if getattr(error.orig, "sqlstate", None) == EXCLUSION_VIOLATION:
-            raise _refuse([Violation(Rule.CHAIR_BUSY, "That chair was just taken.")]) from None
-        raise
+        raise _conflict_from(error) from None
+
+
+def _conflict_from(error: IntegrityError) -> Exception:
+    """Turn an exclusion-constraint violation into chair_busy; keep other errors as they are."""
+    if getattr(error.orig, "sqlstate", None) == EXCLUSION_VIOLATION:
+        return _refuse([Violation(Rule.CHAIR_BUSY, "That chair was just taken.")])
+    return error
 
 
 def find_idempotent(actor: User, key: str, req: Request) -> Visit | None:
@@ -275,22 +279,10 @@ def book(
             return earlier, False
     site, _, _ = _resolve(actor, req)
     lock_site_for_booking(site.id)
-    site, patient, placement, violations = evaluate(actor, req, now)
-    if placement is None:
+    visit, violations = place(actor, req, now, series_id)
+    if visit is None:
         db.session.rollback()
         raise _refuse(violations)
-    visit = Visit(
-        patient_id=patient.id,
-        site_id=site.id,
-        notes=req.notes,
-        created_by_id=actor.id,
-        series_id=series_id,
-        created_at=now,
-    )
-    _apply_placement(visit, site, placement)
-    db.session.add(visit)
-    db.session.flush()
-    add_event(visit, "book", actor, now, now, {})
     if idempotency_key:
         db.session.add(
             IdempotencyKey(
@@ -309,6 +301,31 @@ def book(
                 return earlier, False
         raise
     return visit, True
+
+
+def place(
+    actor: User, req: Request, now: datetime, series_id: str | None = None
+) -> tuple[Visit | None, list[Violation]]:
+    """Check a request and add its visit to the session (no commit; caller holds the lock)."""
+    site, patient, placement, violations = evaluate(actor, req, now)
+    if placement is None:
+        return None, violations
+    visit = Visit(
+        patient_id=patient.id,
+        site_id=site.id,
+        notes=req.notes,
+        created_by_id=actor.id,
+        series_id=series_id,
+        created_at=now,
+    )
+    _apply_placement(visit, site, placement)
+    db.session.add(visit)
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise _conflict_from(error) from None
+    return visit, []
 
 
 def reschedule(actor: User, visit_id: int, changes: dict, now: datetime) -> Visit:
@@ -331,9 +348,7 @@ def reschedule(actor: User, visit_id: int, changes: dict, now: datetime) -> Visi
     if placement is None:
         db.session.rollback()
         raise _refuse(violations)
-    before = {"infusion_start": visit.infusion_start.isoformat(), "chair_id": visit.chair_id}
     _apply_placement(visit, site, placement)
-    add_event(visit, "reschedule", actor, now, now, {"from": before})
     _commit_or_conflict()
     return visit
 

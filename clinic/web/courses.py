@@ -1,0 +1,175 @@
+"""Induction courses: check a whole series of dates, then book all or the chosen ones."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    SubmitField,
+    TimeField,
+    widgets,
+)
+from wtforms.validators import DataRequired, NumberRange
+
+from clinic.models import Patient
+from clinic.services import access
+from clinic.services.booking import Request, active_chair_ids
+from clinic.services.courses import MAX_COURSE_LENGTH, book_course, check_course, course_starts
+from clinic.services.errors import ServiceError
+from clinic.types import utcnow
+from clinic.web.roles import role_required
+
+bp = Blueprint("courses", __name__)
+
+WEEKDAY_CHOICES = [
+    (str(i), name) for i, name in enumerate(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
+]
+
+
+class CourseForm(FlaskForm):
+    """The shape of an induction course."""
+
+    patient_id = HiddenField(validators=[DataRequired()])
+    first_day = DateField("First infusion", validators=[DataRequired()])
+    start_time = TimeField("Time", validators=[DataRequired()])
+    weekdays = SelectMultipleField(
+        "Weekdays",
+        choices=WEEKDAY_CHOICES,
+        default=["0", "2", "4"],
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
+        validators=[DataRequired(message="Choose at least one weekday.")],
+    )
+    count = IntegerField(
+        "Infusions", default=6, validators=[DataRequired(), NumberRange(1, MAX_COURSE_LENGTH)]
+    )
+    chair_id = SelectField("Chair", coerce=int, default=0)
+    infusion_minutes = IntegerField("Infusion (min)", validators=[DataRequired()])
+    observation_minutes = IntegerField("Observation (min)", validators=[DataRequired()])
+    check = SubmitField("Check dates")
+
+
+class ConfirmForm(FlaskForm):
+    """Only the CSRF token: the chosen dates come as radio values."""
+
+    book = SubmitField("Book the chosen dates")
+
+
+def _patient() -> Patient | None:
+    """Return the patient the course is for (by id: no PHI in the URL), if one is named."""
+    patient_id = request.values.get("patient_id", type=int)
+    return None if patient_id is None else access.get_patient(current_user, patient_id)
+
+
+def _no_patient():
+    flash("Open a patient first, then book a course from their page.", "warning")
+    return redirect(url_for("patients.index"))
+
+
+def _requests(form: CourseForm, patient: Patient) -> list[Request]:
+    tz = ZoneInfo(patient.site.timezone)
+    starts = course_starts(
+        form.first_day.data,
+        form.start_time.data,
+        {int(d) for d in form.weekdays.data},
+        form.count.data,
+        tz,
+    )
+    return [
+        Request(
+            patient_id=patient.id,
+            infusion_start=start,
+            site_id=patient.site_id,
+            chair_id=form.chair_id.data or None,
+            infusion_minutes=form.infusion_minutes.data,
+            observation_minutes=form.observation_minutes.data,
+        )
+        for start in starts
+    ]
+
+
+@bp.route("/book/course", methods=["GET", "POST"])
+@role_required("book")
+def course():
+    """Plan a course, show every clash with alternatives, and book the chosen dates."""
+    patient = _patient()
+    if patient is None:
+        return _no_patient()
+    site = patient.site
+    form = CourseForm(
+        patient_id=patient.id,
+        infusion_minutes=site.infusion_default,
+        observation_minutes=site.observation_default,
+    )
+    chairs = access.get_site(current_user, site.id).chairs
+    form.chair_id.choices = [(0, "Any free chair")] + [
+        (c.id, c.name) for c in chairs if c.id in set(active_chair_ids(site))
+    ]
+    results = None
+    if form.validate_on_submit():
+        try:
+            results = check_course(current_user, _requests(form, patient), utcnow())
+        except ServiceError as error:
+            flash(error.message, "danger")
+    return render_template(
+        "courses/course.html",
+        form=form,
+        patient=patient,
+        site=site,
+        tz=ZoneInfo(site.timezone),
+        results=results,
+        confirm=ConfirmForm(),
+        chair_names={c.id: c.name for c in chairs},
+    )
+
+
+@bp.post("/book/course/confirm")
+@role_required("book")
+def confirm():
+    """Book the dates the clerk chose: all of them, or none if one was taken meanwhile."""
+    patient = _patient()
+    if patient is None:
+        return _no_patient()
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        flash("The form expired; check the course again.", "warning")
+        return redirect(url_for("courses.course", patient_id=patient.id))
+    minutes = (
+        request.form.get("infusion_minutes", type=int),
+        request.form.get("observation_minutes", type=int),
+    )
+    requests = []
+    chosen = [v for k, v in request.form.items() if k.startswith("choice-")]
+    for choice in chosen:
+        chair, _, start = choice.partition("@")
+        try:
+            infusion_start = datetime.fromisoformat(start)
+        except ValueError:
+            continue
+        requests.append(
+            Request(
+                patient_id=patient.id,
+                infusion_start=infusion_start,
+                site_id=patient.site_id,
+                chair_id=int(chair) if chair.isdigit() and chair != "0" else None,
+                infusion_minutes=minutes[0],
+                observation_minutes=minutes[1],
+            )
+        )
+    requests.sort(key=lambda r: r.infusion_start)
+    try:
+        visits = book_course(current_user, requests, utcnow())
+    except ServiceError as error:
+        flash(error.message, "danger")
+        return redirect(url_for("courses.course", patient_id=patient.id))
+    flash(f"Booked {len(visits)} infusions for {patient.full_name}.", "success")
+    return redirect(url_for("patients.detail", patient_id=patient.id))
