@@ -75,3 +75,8 @@ def update_user(user: User, changes: dict) -> User:
 def find_user(email: str) -> User | None:
     """Return the user with this e-mail, if any."""
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def list_users() -> list[User]:
+    """Return every user, by id."""
+    return list(db.session.scalars(select(User).order_by(User.id)))
