@@ -7,12 +7,16 @@ returns every broken one, so the front desk sees all of them at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from clinic.domain.intervals import Interval
+from clinic.domain.intervals import Interval, covered, merge
+
+NURSE = "nurse"
+PRACTITIONER = "practitioner"
+MINUTES_PER_DAY = 1440
 
 
 class Rule(StrEnum):
@@ -57,7 +61,11 @@ class OpeningHours:
 
     def interval_on(self, day: date, tz: ZoneInfo) -> Interval | None:
         """Return the open interval of one local day as aware UTC-comparable instants."""
-        raise NotImplementedError
+        hours = self.days.get(day.weekday())
+        if hours is None:
+            return None
+        open_minute, close_minute = hours
+        return Interval(_wall_instant(day, open_minute, tz), _wall_instant(day, close_minute, tz))
 
 
 @dataclass(frozen=True)
@@ -111,7 +119,13 @@ class Holds:
 
 def holds_for(plan: Plan, mode: RecoveryMode, turnover_minutes: int) -> Holds:
     """Return the chair hold (and bay hold in bay mode) of a plan, turnover included."""
-    raise NotImplementedError
+    plan = _in_utc(plan)
+    turnover = timedelta(minutes=turnover_minutes)
+    if mode == RecoveryMode.BAY:
+        infusion_end = plan.infusion.end
+        bay = Interval(infusion_end, plan.recovery.end + turnover)
+        return Holds(chair=Interval(plan.infusion_start, infusion_end + turnover), bay=bay)
+    return Holds(chair=Interval(plan.infusion_start, plan.recovery.end + turnover), bay=None)
 
 
 @dataclass(frozen=True)
@@ -176,7 +190,180 @@ class Placement:
 
 def check_booking(plan: Plan, ctx: Context) -> tuple[Placement | None, list[Violation]]:
     """Check every booking rule; return the placement, or None and every broken rule."""
-    raise NotImplementedError
+    site = ctx.site
+    utc_plan = _in_utc(plan)
+    holds = holds_for(utc_plan, site.recovery_mode, site.turnover_minutes)
+    clock = _Clock(site.timezone, local_day(utc_plan.infusion_start, site.timezone))
+    found: dict[Rule, str] = {}
+
+    busy = [o.chair_hold for o in ctx.occupancies if o.chair_id == plan.chair_id]
+    clashes = [hold for hold in busy if hold.overlaps(holds.chair)]
+    if clashes:
+        since = min(hold.start for hold in clashes)
+        until = max(hold.end for hold in clashes)
+        taken = f"from {clock(since)} " if since > holds.chair.start else ""
+        found[Rule.CHAIR_BUSY] = f"This chair is taken {taken}until {clock(until)}."
+
+    bay_id = None
+    if holds.bay is not None:
+        bay_id = free_bay(holds.bay, ctx.occupancies, ctx.bay_ids)
+        if bay_id is None:
+            found[Rule.RECOVERY_FULL] = (
+                f"No recovery bay is free from {clock(holds.bay.start)} to {clock(holds.bay.end)}."
+            )
+
+    found.update(_staffing_violations(utc_plan, ctx, clock))
+
+    if site.require_practitioner_on_site:
+        practitioners = [s.span for s in ctx.shifts if s.role == PRACTITIONER]
+        if not covered(utc_plan.infusion, practitioners):
+            found[Rule.NO_PRACTITIONER_ON_SITE] = (
+                f"No practitioner is on site for the whole infusion "
+                f"({clock(utc_plan.infusion.start)} to {clock(utc_plan.infusion.end)})."
+            )
+
+    hours_message = _opening_hours_violation(utc_plan.visit, site, clock)
+    if hours_message:
+        found[Rule.OUTSIDE_OPENING_HOURS] = hours_message
+
+    if ctx.check_patient:
+        found.update(_patient_violations(utc_plan, ctx, clock))
+
+    if utc_plan.infusion_start < ctx.now:
+        found[Rule.IN_THE_PAST] = f"The start time {clock(utc_plan.infusion_start)} has passed."
+
+    if found:
+        return None, [Violation(rule, found[rule]) for rule in Rule if rule in found]
+    return Placement(plan=plan, holds=holds, bay_id=bay_id), []
+
+
+def free_bay(bay_hold: Interval, occupancies: list[Occupancy], bay_ids: list[int]) -> int | None:
+    """Return the lowest recovery bay id free for the whole bay hold, or None."""
+    taken = {
+        o.bay_id
+        for o in occupancies
+        if o.bay_id is not None and o.bay_hold is not None and o.bay_hold.overlaps(bay_hold)
+    }
+    free = sorted(set(bay_ids) - taken)
+    return free[0] if free else None
+
+
+def staffing_at(
+    instant: datetime, occupancies: list[Occupancy], shifts: list[ShiftSpan]
+) -> tuple[int, int]:
+    """Return (nurses on shift, patients in infusion or recovery) at an instant."""
+    nurses = sum(1 for s in shifts if s.role == NURSE and s.span.contains_instant(instant))
+    patients = sum(1 for o in occupancies if o.visit.contains_instant(instant))
+    return nurses, patients
+
+
+def _staffing_violations(plan: Plan, ctx: Context, clock: _Clock) -> dict[Rule, str]:
+    """Check nurse cover and nurse capacity at every change point of the plan's visit."""
+    visit = plan.visit
+    if visit.start == visit.end:
+        return {}
+    occupancies = [o for o in ctx.occupancies if o.visit.overlaps(visit)]
+    shifts = [s for s in ctx.shifts if s.role == NURSE and s.span.overlaps(visit)]
+    bounds = [o.visit.start for o in occupancies] + [o.visit.end for o in occupancies]
+    bounds += [s.span.start for s in shifts] + [s.span.end for s in shifts]
+    # Counts only change at a boundary, so the visit start and the boundaries inside it
+    # see every distinct staffing level.
+    inside = {b.astimezone(UTC) for b in bounds if visit.start < b < visit.end}
+    points = sorted(inside | {visit.start})
+    over: tuple[datetime, int, int] | None = None
+    for point in points:
+        nurses, patients = staffing_at(point, occupancies, shifts)
+        if nurses == 0:
+            return {Rule.NO_NURSE_ON_SHIFT: f"No nurse is on shift at {clock(point)}."}
+        if over is None and patients + 1 > nurses * ctx.site.nurse_ratio:
+            over = (point, nurses, patients)
+    if over is None:
+        return {}
+    point, nurses, patients = over
+    nurse_word = "nurse" if nurses == 1 else "nurses"
+    return {
+        Rule.NURSE_CAPACITY: (
+            f"Nurses are at capacity at {clock(point)}: {nurses} {nurse_word} "
+            f"already watch {patients} patients."
+        )
+    }
+
+
+def open_intervals(span: Interval, hours: OpeningHours, tz: ZoneInfo) -> list[Interval]:
+    """Return the merged open intervals of every local day the span touches."""
+    first, last = local_day(span.start, tz), local_day(span.end, tz)
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    return merge(i for i in (hours.interval_on(d, tz) for d in days) if i is not None)
+
+
+def _opening_hours_violation(visit: Interval, site: SiteRules, clock: _Clock) -> str | None:
+    """Describe how the visit falls outside opening hours, or return None."""
+    blocks = open_intervals(visit, site.opening_hours, site.timezone)
+    if covered(visit, blocks):
+        return None
+    around_start = [b for b in blocks if b.contains_instant(visit.start)]
+    if not around_start:
+        return f"The clinic is closed at {clock(visit.start)}."
+    return (
+        f"The visit would end at {clock(visit.end)}, after closing time "
+        f"({clock(around_start[0].end)})."
+    )
+
+
+def _patient_violations(plan: Plan, ctx: Context, clock: _Clock) -> dict[Rule, str]:
+    """Check the patient's other visits and clearance."""
+    found: dict[Rule, str] = {}
+    overlapping = [v for v in ctx.patient_visits if v.visit.overlaps(plan.visit)]
+    if overlapping:
+        other = min(overlapping, key=lambda v: v.visit.start)
+        found[Rule.PATIENT_OVERLAP] = (
+            f"The patient already has a visit from {clock(other.visit.start)} "
+            f"to {clock(other.visit.end)}."
+        )
+    gap = timedelta(hours=ctx.site.min_hours_between_infusions)
+    near = [v for v in ctx.patient_visits if abs(plan.infusion_start - v.infusion_start) < gap]
+    if near:
+        other = min(near, key=lambda v: abs(plan.infusion_start - v.infusion_start))
+        found[Rule.TOO_SOON_AFTER_LAST_INFUSION] = (
+            f"Infusions must be at least {ctx.site.min_hours_between_infusions} hours apart; "
+            f"the patient has one at {clock(other.infusion_start)}."
+        )
+    day = local_day(plan.infusion_start, ctx.site.timezone)
+    current = [c for c in ctx.clearances if c.evaluated_on <= day <= c.valid_until]
+    if not any(c.cleared and c.consent_signed for c in current):
+        if any(c.cleared for c in current):
+            message = f"The patient's consent is not signed for {day.isoformat()}."
+        else:
+            message = f"The patient has no valid clearance for {day.isoformat()}."
+        found[Rule.NOT_CLEARED] = message
+    return found
+
+
+class _Clock:
+    """Format instants as site-local wall time, with the date when it is not the plan's day."""
+
+    def __init__(self, tz: ZoneInfo, day: date) -> None:
+        self.tz = tz
+        self.day = day
+
+    def __call__(self, instant: datetime) -> str:
+        local = instant.astimezone(self.tz)
+        if local.date() == self.day:
+            return f"{local:%H:%M}"
+        return f"{local:%H:%M} on {local:%a} {local.day} {local:%b}"
+
+
+def _in_utc(plan: Plan) -> Plan:
+    """Return the plan with its start in UTC, so that minute arithmetic is absolute time."""
+    start = plan.infusion_start.astimezone(UTC)
+    return plan if plan.infusion_start.tzinfo is UTC else replace(plan, infusion_start=start)
+
+
+def _wall_instant(day: date, minute: int, tz: ZoneInfo) -> datetime:
+    """Return the UTC instant of a local wall-clock minute of a day (1440 is next midnight)."""
+    day = day + timedelta(days=minute // MINUTES_PER_DAY)
+    minute %= MINUTES_PER_DAY
+    return local_instant(day, time(minute // 60, minute % 60), tz).astimezone(UTC)
 
 
 def local_day(instant: datetime, tz: ZoneInfo) -> date:
