@@ -29,6 +29,8 @@ class Config:
     MAX_CONTENT_LENGTH = 1024 * 1024
     JSON_SORT_KEYS = False
     SCHEDULER_HEARTBEAT_STALE_SECONDS = 60
+    # argon2id (time cost, memory KiB): the RFC 9106 second recommendation.
+    ARGON2_COST = (3, 64 * 1024)
 
 
 class ProductionConfig(Config):
@@ -42,6 +44,8 @@ class TestConfig(Config):
 
     TESTING = True
     SECRET_KEY = "test-secret"  # noqa: S105
+    # Cheap hashing keeps the suite fast; hashes stay argon2id and verify the same way.
+    ARGON2_COST = (1, 1024)
 
 
 def config_from_env() -> type[Config]:

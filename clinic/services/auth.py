@@ -4,30 +4,42 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import ApiToken, User
 from clinic.types import utcnow
 
-_hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so both paths cost the same time.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+@cache
+def _hasher_for(time_cost: int, memory_kib: int) -> tuple[PasswordHasher, str]:
+    """Return an argon2id hasher and a dummy hash to verify against for unknown e-mails."""
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+    return hasher, hasher.hash("not-a-real-password")
+
+
+def _hasher() -> tuple[PasswordHasher, str]:
+    time_cost, memory_kib = current_app.config["ARGON2_COST"]
+    return _hasher_for(time_cost, memory_kib)
 
 
 def hash_password(password: str) -> str:
     """Hash a password with argon2id."""
-    return _hasher.hash(password)
+    return _hasher()[0].hash(password)
 
 
 def check_password(user: User | None, password: str) -> bool:
     """Tell whether the password is the user's, in constant work for unknown users."""
+    hasher, dummy = _hasher()
     stored = user.password_hash if user and user.password_hash else None
     try:
-        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+        # Verify against a dummy hash for unknown users, so both paths cost the same time.
+        return hasher.verify(stored or dummy, password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 
