@@ -1,13 +1,190 @@
 """Patients: search, demographics, clearances."""
 
-from flask import Blueprint, render_template
-from flask_login import login_required
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from wtforms import SelectChoice
+
+from clinic.services import access, setup
+from clinic.services import patients as patient_service
+from clinic.services.errors import Conflict, Invalid
+from clinic.services.patient_overview import (
+    clearance_standing,
+    clearances_newest_first,
+    next_visits,
+)
+from clinic.services.sites import today as site_today
+from clinic.types import utcnow
+from clinic.web.patient_forms import (
+    ClearanceForm,
+    PatientForm,
+    PatientSearchForm,
+    contraindication_label,
+)
+from clinic.web.roles import role_required
 
 bp = Blueprint("patients", __name__)
 
+LIST_LIMIT = 50
 
-@bp.route("/patients")
+
+@bp.context_processor
+def helpers() -> dict:
+    """Give the patient templates their formatting helpers."""
+    return {
+        "local_time": local_time,
+        "contraindication_label": contraindication_label,
+        "can": lambda action: access.can(current_user, action),
+    }
+
+
+def local_time(instant: datetime, timezone: str, fmt: str = "%a %d %b %Y, %H:%M") -> str:
+    """Format an instant as the wall-clock time of a site."""
+    return instant.astimezone(ZoneInfo(timezone)).strftime(fmt)
+
+
+def add_months(day: date, months: int) -> date:
+    """Return the same day some months later (clamped to the month's end)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    last = calendar.monthrange(year, month)[1]
+    return day.replace(year=year, month=month, day=min(day.day, last))
+
+
+def _show_service_error(form, error: Invalid | Conflict, field_for: dict[str, str]) -> None:
+    """Put a service's refusal on the form: on its field when known, on top otherwise."""
+    placed = False
+    for name, messages in getattr(error, "fields", {}).items():
+        field = field_for.get(name, name)
+        if field in form:
+            form[field].errors = [*form[field].errors, *messages]
+            placed = True
+    if isinstance(error, Conflict) and "MRN" in error.message and "mrn" in form:
+        form.mrn.errors = [*form.mrn.errors, error.message]
+        placed = True
+    if not placed:
+        form.form_errors.append(error.message)
+
+
+def _site_choices(form: PatientForm) -> None:
+    """Offer a site select to users of several sites; drop it for the others."""
+    sites = setup.list_sites(current_user)
+    if len(sites) > 1:
+        form.site_id.choices = [SelectChoice(site.id, site.name) for site in sites]
+    else:
+        del form.site_id
+
+
+def _rows(patients) -> list[dict]:
+    """Return the list rows: patient, clearance standing, next visit."""
+    now = utcnow()
+    upcoming = next_visits([p.id for p in patients], now)
+    return [
+        {"patient": p, "standing": clearance_standing(p, now), "next_visit": upcoming.get(p.id)}
+        for p in patients
+    ]
+
+
+@bp.route("/patients", methods=["GET", "POST"])
 @login_required
 def index():
-    """List the patients of the user's sites."""
-    return render_template("patients/index.html", patients=[])
+    """List the patients of the user's sites; search by name or MRN with a POST."""
+    form = PatientSearchForm()
+    query = None
+    if form.is_submitted():
+        if not form.validate():
+            return render_template("patients/index.html", form=form, rows=[], query=None)
+        query = form.q.data or None
+    patients = patient_service.search(current_user, query, limit=LIST_LIMIT + 1)
+    return render_template(
+        "patients/index.html",
+        form=form,
+        rows=_rows(patients[:LIST_LIMIT]),
+        query=query,
+        more=len(patients) > LIST_LIMIT,
+    )
+
+
+@bp.route("/patients/new", methods=["GET", "POST"])
+@role_required("edit_patients")
+def create():
+    """Register a new patient."""
+    form = PatientForm()
+    _site_choices(form)
+    if form.validate_on_submit():
+        site_id = form.site_id.data if "site_id" in form else None
+        try:
+            patient = patient_service.create_patient(current_user, site_id, form.values())
+        except (Invalid, Conflict) as error:
+            _show_service_error(form, error, {})
+        else:
+            flash("The patient is registered.", "success")
+            return redirect(url_for("patients.detail", patient_id=patient.id))
+    return render_template("patients/form.html", form=form, patient=None)
+
+
+@bp.route("/patients/<int:patient_id>")
+@login_required
+def detail(patient_id: int):
+    """Show a patient: demographics, escort, clearances and visits."""
+    patient = access.get_patient(current_user, patient_id)
+    now = utcnow()
+    visits = patient_service.visits_of(patient)
+    upcoming = [v for v in visits if v.is_active and v.observation_end >= now]
+    upcoming.reverse()  # soonest first
+    past = [v for v in visits if v not in upcoming]
+    return render_template(
+        "patients/detail.html",
+        patient=patient,
+        standing=clearance_standing(patient, now),
+        clearances=clearances_newest_first(patient),
+        upcoming=upcoming,
+        past=past,
+    )
+
+
+@bp.route("/patients/<int:patient_id>/edit", methods=["GET", "POST"])
+@role_required("edit_patients")
+def edit(patient_id: int):
+    """Change a patient's details."""
+    patient = access.get_patient(current_user, patient_id)
+    form = PatientForm(obj=patient)
+    _site_choices(form)
+    if form.validate_on_submit():
+        changes = form.values()
+        if "site_id" in form:
+            changes["site_id"] = form.site_id.data
+        try:
+            patient_service.update_patient(current_user, patient, changes)
+        except (Invalid, Conflict) as error:
+            _show_service_error(form, error, {})
+        else:
+            flash("The patient's details are saved.", "success")
+            return redirect(url_for("patients.detail", patient_id=patient.id))
+    return render_template("patients/form.html", form=form, patient=patient)
+
+
+@bp.route("/patients/<int:patient_id>/clearances/new", methods=["GET", "POST"])
+@role_required("record_clearance")
+def new_clearance(patient_id: int):
+    """Record a practitioner's evaluation of a patient."""
+    patient = access.get_patient(current_user, patient_id)
+    form = ClearanceForm()
+    if not form.is_submitted():
+        today = site_today(patient.site, utcnow())
+        form.evaluated_on.data = today
+        form.valid_until.data = add_months(today, 6)
+    if form.validate_on_submit():
+        try:
+            patient_service.record_clearance(current_user, patient, form.values())
+        except Invalid as error:
+            _show_service_error(form, error, {})
+        else:
+            flash("The clearance is recorded.", "success")
+            return redirect(url_for("patients.detail", patient_id=patient.id))
+    return render_template("patients/clearance_form.html", form=form, patient=patient)

@@ -1,0 +1,61 @@
+"""What the patient pages show at a glance: clearance standing and the next visit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from clinic.extensions import db
+from clinic.models import ACTIVE_STATUSES, Clearance, Patient, Visit
+from clinic.services.sites import today as site_today
+
+
+@dataclass(frozen=True)
+class ClearanceStanding:
+    """Whether a patient may be treated today, and until when."""
+
+    state: str  # "cleared", "expired" or "not_cleared"
+    valid_until: date | None = None
+    pending_consent: bool = False
+
+
+def clearance_standing(patient: Patient, now: datetime) -> ClearanceStanding:
+    """Tell whether the patient holds a valid clearance with consent on the site's today."""
+    day = site_today(patient.site, now)
+    usable = [c for c in patient.clearances if c.cleared and c.consent_signed]
+    current = [c for c in usable if c.evaluated_on <= day <= c.valid_until]
+    if current:
+        return ClearanceStanding("cleared", max(c.valid_until for c in current))
+    if any(c.valid_until < day for c in usable):
+        return ClearanceStanding("expired", max(c.valid_until for c in usable))
+    pending = any(
+        c.cleared and not c.consent_signed and c.evaluated_on <= day <= c.valid_until
+        for c in patient.clearances
+    )
+    return ClearanceStanding("not_cleared", pending_consent=pending)
+
+
+def next_visits(patient_ids: list[int], now: datetime) -> dict[int, Visit]:
+    """Return each patient's next visit that still holds a chair (if any)."""
+    if not patient_ids:
+        return {}
+    stmt = (
+        select(Visit)
+        .where(
+            Visit.patient_id.in_(patient_ids),
+            Visit.status.in_(ACTIVE_STATUSES),
+            Visit.observation_end >= now,
+        )
+        .order_by(Visit.infusion_start, Visit.id)
+    )
+    found: dict[int, Visit] = {}
+    for visit in db.session.scalars(stmt):
+        found.setdefault(visit.patient_id, visit)
+    return found
+
+
+def clearances_newest_first(patient: Patient) -> list[Clearance]:
+    """Return a patient's clearances, the latest evaluation (then entry) first."""
+    return sorted(patient.clearances, key=lambda c: (c.evaluated_on, c.id), reverse=True)

@@ -1,0 +1,145 @@
+"""Forms of the patient pages: search, demographics, clearance."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    FloatField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TelField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from clinic.services.patients import PATIENT_FIELDS
+
+# DESIGN.md, "Screening": the contraindications a practitioner checks for.
+CONTRAINDICATIONS = (
+    ("uncontrolled_hypertension", "Uncontrolled hypertension"),
+    ("psychosis_or_mania", "Psychosis or mania"),
+    ("active_substance_use", "Active substance use"),
+    ("pregnancy", "Pregnancy"),
+    ("recent_mi_or_stroke", "Recent MI or stroke"),
+    ("aneurysm", "Aneurysm"),
+)
+CONTRAINDICATION_LABELS = dict(CONTRAINDICATIONS)
+OTHER_PREFIX = "other: "
+
+PHONE = Regexp(r"^[0-9+()./ x-]*$", message="Digits, spaces and + ( ) - . only.")
+EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Not an e-mail address.")
+
+
+def _strip(value):
+    """Trim surrounding spaces from text input."""
+    return value.strip() if isinstance(value, str) else value
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices shown as checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class PatientSearchForm(FlaskForm):
+    """Find a patient by name or MRN; posted so that no name ends up in a URL."""
+
+    q = StringField(
+        "Name or MRN",
+        filters=[_strip],
+        validators=[Length(max=100)],
+        render_kw={"placeholder": "Name or MRN", "autocomplete": "off", "autofocus": True},
+    )
+    submit = SubmitField("Search")
+
+
+class PatientForm(FlaskForm):
+    """A patient's demographics and escort."""
+
+    site_id = SelectField("Home site", coerce=int, validators=[DataRequired()])
+    mrn = StringField("MRN", filters=[_strip], validators=[DataRequired(), Length(max=40)])
+    given_name = StringField(
+        "Given name", filters=[_strip], validators=[DataRequired(), Length(max=100)]
+    )
+    family_name = StringField(
+        "Family name", filters=[_strip], validators=[DataRequired(), Length(max=100)]
+    )
+    birth_date = DateField("Birth date", validators=[DataRequired(message="Enter a date.")])
+    phone = TelField("Phone", filters=[_strip], validators=[Optional(), Length(max=40), PHONE])
+    email = StringField("E-mail", filters=[_strip], validators=[Optional(), Length(max=254), EMAIL])
+    weight_kg = FloatField(
+        "Weight (kg)",
+        validators=[Optional(), NumberRange(min=20, max=400, message="Between 20 and 400 kg.")],
+    )
+    escort_name = StringField(
+        "Escort name", filters=[_strip], validators=[Optional(), Length(max=120)]
+    )
+    escort_phone = TelField(
+        "Escort phone", filters=[_strip], validators=[Optional(), Length(max=40), PHONE]
+    )
+    submit = SubmitField("Save patient")
+
+    def validate_birth_date(self, field) -> None:
+        """Refuse birth dates in the future or before 1900."""
+        if field.data and not date(1900, 1, 1) <= field.data <= date.today():  # noqa: DTZ011
+            raise ValidationError("The birth date is not plausible.")
+
+    def values(self) -> dict:
+        """Return the patient fields as the service takes them (blank text as None)."""
+        return {
+            name: (self[name].data if self[name].data != "" else None) for name in PATIENT_FIELDS
+        }
+
+
+class ClearanceForm(FlaskForm):
+    """A practitioner's evaluation of a patient."""
+
+    evaluated_on = DateField("Evaluated on", validators=[DataRequired(message="Enter a date.")])
+    valid_until = DateField("Valid until", validators=[DataRequired(message="Enter a date.")])
+    cleared = BooleanField("Cleared for treatment")
+    consent_signed = BooleanField("Consent signed")
+    contraindications = MultiCheckboxField(
+        "Contraindications",
+        choices=[SelectChoice(code, label) for code, label in CONTRAINDICATIONS],
+    )
+    other = StringField(
+        "Other contraindication", filters=[_strip], validators=[Optional(), Length(max=200)]
+    )
+    notes = TextAreaField("Notes", filters=[_strip], validators=[Length(max=4000)])
+    submit = SubmitField("Record clearance")
+
+    def validate_valid_until(self, field) -> None:
+        """Refuse a clearance that ends before it starts."""
+        if field.data and self.evaluated_on.data and field.data < self.evaluated_on.data:
+            raise ValidationError("Must be on or after the evaluation date.")
+
+    def values(self) -> dict:
+        """Return the clearance as the service takes it."""
+        found = list(self.contraindications.data or [])
+        if self.other.data:
+            found.append(OTHER_PREFIX + self.other.data)
+        return {
+            "evaluated_on": self.evaluated_on.data,
+            "valid_until": self.valid_until.data,
+            "cleared": bool(self.cleared.data),
+            "consent_signed": bool(self.consent_signed.data),
+            "contraindications": found,
+            "notes": self.notes.data or "",
+        }
+
+
+def contraindication_label(code: str) -> str:
+    """Return how a stored contraindication reads on a page."""
+    if code.startswith(OTHER_PREFIX):
+        return "Other: " + code.removeprefix(OTHER_PREFIX)
+    return CONTRAINDICATION_LABELS.get(code, code)
