@@ -177,3 +177,19 @@ def delete_shift(shift: Shift) -> None:
     """Take a shift off the roster."""
     db.session.delete(shift)
     db.session.commit()
+
+
+def get_chair(site: Site, chair_id: int) -> Chair:
+    """Load a chair or bay of the site, or raise NotFound."""
+    chair = db.session.get(Chair, chair_id)
+    if chair is None or chair.site_id != site.id:
+        raise NotFound("chair")
+    return chair
+
+
+def get_shift(site: Site, shift_id: int) -> Shift:
+    """Load a shift of the site, or raise NotFound."""
+    shift = db.session.get(Shift, shift_id)
+    if shift is None or shift.site_id != site.id:
+        raise NotFound("shift")
+    return shift

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from clinic.extensions import db
 from clinic.models import ROLES, Site, User
 from clinic.services.auth import hash_password
-from clinic.services.errors import Conflict, Invalid
+from clinic.services.errors import Conflict, Invalid, NotFound
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -80,3 +80,11 @@ def find_user(email: str) -> User | None:
 def list_users() -> list[User]:
     """Return every user, by id."""
     return list(db.session.scalars(select(User).order_by(User.id)))
+
+
+def get_user(user_id: int) -> User:
+    """Load a user, or raise NotFound."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("user")
+    return user
