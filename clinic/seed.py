@@ -1,6 +1,348 @@
-"""The demo clinic for `make run` (being written)."""
+"""The demo clinic for `make run`: Austin, its staff, patients and a realistic week.
+
+Everything that the services can create is created through them, so the booking rules hold
+for the demo as for real data. Visits that already started (earlier this week, or in progress
+today) are written directly, because the booking service rightly refuses the past; their plan
+columns are computed with the same `holds_for` the service uses.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from clinic.domain.booking import Plan, RecoveryMode, holds_for
+from clinic.extensions import db
+from clinic.models import Patient, Site, User, Visit, VisitEvent
+from clinic.services import booking, events, patients, setup, staff
+from clinic.services.sites import WEEKDAYS, parse_clock
+from clinic.types import utcnow
+
+TIMEZONE = "America/Chicago"
+OPENING_HOURS = {
+    "mon": ["08:00", "18:00"],
+    "tue": ["08:00", "18:00"],
+    "wed": ["08:00", "18:00"],
+    "thu": ["08:00", "18:00"],
+    "fri": ["08:00", "18:00"],
+    "sat": ["09:00", "14:00"],
+    "sun": None,
+}
+CHAIRS = [f"Chair {n}" for n in range(1, 7)]
+BAYS = ["Bay A", "Bay B"]
+STAFF = [
+    ("front_desk", "frontdesk@demo.clinic", "Maria Delgado"),
+    ("nurse", "nurse@demo.clinic", "Jordan Price, RN"),
+    ("nurse", "nurse2@demo.clinic", "Aisha Okafor, RN"),
+    ("practitioner", "practitioner@demo.clinic", "Dr. Helen Park"),
+    ("admin", "admin@demo.clinic", "Tom Becker"),
+]
+ROSTER_DAYS = 28
+SHIFT_MARGIN = timedelta(minutes=30)  # staff arrive before opening and leave after closing
+CHECK_IN_LEAD = timedelta(minutes=15)  # patients arrive this long before their infusion
+
+# (given, family, birth date, weight kg, escort)
+PATIENTS = [
+    ("Emily", "Carter", date(1984, 3, 12), 64.0, "Ryan Carter"),
+    ("Marcus", "Nguyen", date(1979, 7, 30), 82.5, "Linh Nguyen"),
+    ("Sofia", "Ramirez", date(1991, 11, 5), 58.2, "Diego Ramirez"),
+    ("David", "Thompson", date(1968, 1, 22), 91.0, "Karen Thompson"),
+    ("Priya", "Shah", date(1988, 9, 17), 55.4, "Anil Shah"),
+    ("James", "O'Connor", date(1975, 4, 3), 88.3, "Siobhan O'Connor"),
+    ("Hannah", "Schmidt", date(1995, 6, 28), 61.7, "Lukas Schmidt"),
+    ("Robert", "Williams", date(1962, 12, 9), 79.9, "Denise Williams"),
+    ("Grace", "Kim", date(1986, 2, 14), 52.8, "Daniel Kim"),
+    ("Michael", "Brown", date(1971, 8, 19), 95.6, "Lisa Brown"),
+    ("Olivia", "Martinez", date(1993, 10, 1), 67.1, "Carlos Martinez"),
+    ("Ethan", "Johnson", date(1982, 5, 25), 84.0, "Megan Johnson"),
+    ("Ava", "Patel", date(1999, 3, 8), 57.9, "Raj Patel"),
+    ("William", "Davis", date(1958, 11, 30), 77.4, "Patricia Davis"),
+    ("Chloe", "Wilson", date(1989, 7, 4), 70.2, "Nathan Wilson"),
+    ("Benjamin", "Lee", date(1977, 9, 11), 73.5, "Sarah Lee"),
+    ("Isabella", "Garcia", date(1996, 1, 16), 60.3, "Miguel Garcia"),
+    ("Samuel", "Anderson", date(1965, 4, 27), 86.8, "Ruth Anderson"),
+    ("Zoe", "Mitchell", date(2001, 12, 20), 54.6, "Paul Mitchell"),  # not cleared
+    ("Henry", "Foster", date(1973, 2, 2), 90.1, "Janet Foster"),  # clearance expired
+]
+NOT_CLEARED, EXPIRED = 18, 19
+
+# One local day of visits: (chair index, local start, infusion minutes). In chair mode a
+# 45-minute infusion holds its chair 45 + 120 + 15 = 180 minutes, so three fit in a weekday.
+WEEKDAY_PLAN = [
+    (0, time(8, 0), 45),
+    (1, time(8, 30), 45),
+    (2, time(9, 0), 45),
+    (5, time(9, 30), 60),
+    (3, time(10, 0), 45),
+    (0, time(11, 0), 45),
+    (2, time(12, 0), 45),
+    (4, time(13, 30), 60),
+    (0, time(14, 0), 45),
+]
+SATURDAY_PLAN = [
+    (0, time(9, 0), 45),
+    (1, time(9, 0), 45),
+    (2, time(9, 30), 45),
+    (3, time(10, 0), 60),
+    (4, time(11, 0), 45),
+]
 
 
-def seed_if_empty(echo) -> None:
+@dataclass(frozen=True)
+class Demo:
+    """What the seed created, for the closing table and for tests."""
+
+    site: Site
+    passwords: dict[str, str]
+
+
+def seed_if_empty(echo: Callable[[str], object]) -> Demo | None:
     """Seed a demo clinic if the database is empty."""
-    echo("no seed yet")
+    if db.session.scalar(select(func.count(Site.id))):
+        echo("Database already has data; not seeding.")
+        return None
+    demo = seed(utcnow())
+    echo(f"Seeded the demo clinic {demo.site.name!r}. Sign in with one of these:")
+    echo(f"  {'role':<14} {'e-mail':<28} password")
+    for role, email, _ in STAFF:
+        echo(f"  {role:<14} {email:<28} {demo.passwords[email]}")
+    echo("The passwords are shown only now; change them in the admin pages.")
+    return demo
+
+
+def seed(now: datetime) -> Demo:
+    """Create the demo site, staff, roster, patients and this week's visits."""
+    rng = random.Random(20261130)  # the same demo every time, apart from the passwords
+    site = setup.save_site(
+        None,
+        {
+            "name": "Austin",
+            "timezone": TIMEZONE,
+            "opening_hours": OPENING_HOURS,
+            "nurse_ratio": 4,
+            "recovery_mode": "chair",
+        },
+    )
+    chairs = [setup.save_chair(None, {"site_id": site.id, "name": name}) for name in CHAIRS]
+    for name in BAYS:
+        setup.save_chair(None, {"site_id": site.id, "name": name, "kind": "recovery_bay"})
+
+    passwords: dict[str, str] = {}
+    users: dict[str, User] = {}
+    for role, email, name in STAFF:
+        passwords[email] = secrets.token_urlsafe(12)
+        users[email] = staff.create_user(email, name, role, [site.id], password=passwords[email])
+    clerk = users["frontdesk@demo.clinic"]
+    practitioner = users["practitioner@demo.clinic"]
+
+    tz = ZoneInfo(TIMEZONE)
+    today = now.astimezone(tz).date()
+    monday = today - timedelta(days=today.weekday())
+    _roster(site, tz, monday, today + timedelta(days=ROSTER_DAYS), users)
+    people = _patients(site, clerk, practitioner, today, rng)
+    _week_of_visits(site, tz, monday, chairs, people, clerk, users, now, rng)
+    return Demo(site=site, passwords=passwords)
+
+
+def _roster(site: Site, tz: ZoneInfo, first: date, last: date, users: dict[str, User]) -> None:
+    """Put both nurses and the practitioner on duty for every opening hour of the days."""
+    on_duty = [u for u in users.values() if u.role in ("nurse", "practitioner")]
+    day = first
+    while day < last:
+        hours = OPENING_HOURS[WEEKDAYS[day.weekday()]]
+        if hours:
+            opens, closes = (_local(day, parse_clock(t), tz) for t in hours)
+            for user in on_duty:
+                setup.add_shift(
+                    site.id, user.id, user.role, opens - SHIFT_MARGIN, closes + SHIFT_MARGIN
+                )
+        day += timedelta(days=1)
+
+
+def _patients(
+    site: Site, clerk: User, practitioner: User, today: date, rng: random.Random
+) -> list[Patient]:
+    """Register the patients and record their clearances."""
+    created = []
+    for n, (given, family, born, weight, escort) in enumerate(PATIENTS):
+        patient = patients.create_patient(
+            clerk,
+            site.id,
+            {
+                "mrn": f"AUS-{104217 + 37 * n}",
+                "given_name": given,
+                "family_name": family,
+                "birth_date": born,
+                "phone": f"512-555-01{n:02d}",
+                "email": f"{given.lower()}.{family.lower().replace(chr(39), '')}@example.com",
+                "weight_kg": weight,
+                "escort_name": escort,
+                "escort_phone": f"512-555-02{n:02d}",
+            },
+        )
+        evaluated = today - timedelta(days=rng.randint(10, 60))
+        values = {
+            "evaluated_on": evaluated,
+            "valid_until": evaluated + timedelta(days=182),
+            "cleared": True,
+            "consent_signed": True,
+            "contraindications": [],
+            "notes": "PHQ-9 baseline recorded; BP controlled. Induction course of 6 infusions.",
+        }
+        if n == NOT_CLEARED:
+            values |= {
+                "cleared": False,
+                "contraindications": ["Uncontrolled hypertension"],
+                "notes": "BP 172/104 at screening; recheck after medication review.",
+            }
+        elif n == EXPIRED:
+            evaluated = today - timedelta(days=220)
+            values |= {
+                "evaluated_on": evaluated,
+                "valid_until": evaluated + timedelta(days=182),
+                "notes": "Re-evaluation due before the next booster.",
+            }
+        patients.record_clearance(practitioner, patient, values)
+        created.append(patient)
+    return created
+
+
+def _week_of_visits(
+    site: Site,
+    tz: ZoneInfo,
+    monday: date,
+    chairs: list,
+    people: list[Patient],
+    clerk: User,
+    users: dict[str, User],
+    now: datetime,
+    rng: random.Random,
+) -> None:
+    """Fill Monday to Saturday of the current week: the past happened, the future is booked."""
+    cleared = [p for n, p in enumerate(people) if n not in (NOT_CLEARED, EXPIRED)]
+    # Two groups on alternate days keep every patient's infusions 48 hours apart.
+    groups = [cleared[0::2], cleared[1::2]]
+    nurses = [users["nurse@demo.clinic"], users["nurse2@demo.clinic"]]
+    for offset in range(6):
+        day = monday + timedelta(days=offset)
+        plan = SATURDAY_PLAN if offset == 5 else WEEKDAY_PLAN
+        group = groups[offset % 2]
+        for (chair_index, at, infusion), patient in zip(plan, group, strict=False):
+            start = datetime.combine(day, at, tzinfo=tz)
+            chair = chairs[chair_index]
+            if start > now:
+                visit, _ = booking.book(
+                    clerk,
+                    booking.Request(
+                        patient_id=patient.id,
+                        infusion_start=start,
+                        chair_id=chair.id,
+                        infusion_minutes=infusion,
+                    ),
+                    now,
+                )
+                if start - CHECK_IN_LEAD <= now:
+                    events.record_event(clerk, visit.id, "check_in", now)
+                continue
+            _happened(site, chair.id, patient, start, infusion, clerk, rng.choice(nurses), now, rng)
+    db.session.commit()
+
+
+def _happened(
+    site: Site,
+    chair_id: int,
+    patient: Patient,
+    start: datetime,
+    infusion: int,
+    clerk: User,
+    nurse: User,
+    now: datetime,
+    rng: random.Random,
+) -> Visit:
+    """Write a visit that has already started, with the events of what happened so far."""
+    observation = site.observation_default
+    plan = Plan(patient.id, chair_id, start, infusion, observation)
+    holds = holds_for(plan, RecoveryMode(site.recovery_mode), site.turnover_minutes)
+    booked_at = start - timedelta(days=rng.randint(3, 10), hours=rng.randint(0, 6))
+    visit = Visit(
+        patient_id=patient.id,
+        site_id=site.id,
+        chair_id=chair_id,
+        recovery_chair_id=chair_id,
+        status="booked",
+        infusion_start=plan.infusion.start,
+        infusion_end=plan.infusion.end,
+        observation_end=plan.recovery.end,
+        infusion_minutes=infusion,
+        observation_minutes=observation,
+        chair_released_at=holds.chair.end,
+        bay_released_at=None,
+        created_by_id=clerk.id,
+        created_at=booked_at,
+        updated_at=now,
+    )
+    db.session.add(visit)
+
+    def event(type_: str, at: datetime, by: User, **data) -> None:
+        db.session.add(
+            VisitEvent(visit=visit, type=type_, at=at, recorded_at=at, by_id=by.id, data=data)
+        )
+
+    # One in ten past visits is a no-show, decided when the patient is half an hour late.
+    no_show_at = start + timedelta(minutes=30)
+    if no_show_at <= now and rng.random() < 0.1:
+        visit.status = "no_show"
+        event("no_show", no_show_at, clerk)
+        return visit
+
+    checked_in = start - timedelta(minutes=rng.randint(5, 20))
+    started = start + timedelta(minutes=rng.randint(0, 10))
+    ended = started + timedelta(minutes=infusion + rng.randint(0, 5))
+    due = ended + timedelta(minutes=observation)
+    discharged = due + timedelta(minutes=rng.randint(2, 15))
+    steps = [
+        ("checked_in", "check_in", checked_in, clerk, {}),
+        ("infusing", "start_infusion", started, nurse, {}),
+        ("recovering", "end_infusion", ended, nurse, {}),
+        (
+            "discharged",
+            "discharge",
+            discharged,
+            nurse,
+            {
+                "checklist": {
+                    "padss": rng.choice((9, 10, 10)),
+                    "escort_name": patient.escort_name,
+                    "vitals_stable": True,
+                }
+            },
+        ),
+    ]
+    for status, type_, at, by, data in steps:
+        if at > now:
+            break
+        visit.status = status
+        event(type_, at, by, **data)
+        if type_ == "check_in":
+            visit.checked_in_at = at
+        elif type_ == "start_infusion":
+            visit.infusion_started_at = at
+        elif type_ == "end_infusion":
+            visit.infusion_ended_at = at
+            visit.discharge_due_at = due
+        elif type_ == "discharge":
+            visit.discharged_at = at
+    return visit
+
+
+def _local(day: date, minute: int, tz: ZoneInfo) -> datetime:
+    """Return the instant of a local wall-clock minute of a day (1440 is next midnight)."""
+    day += timedelta(days=minute // 1440)
+    minute %= 1440
+    return datetime.combine(day, time(minute // 60, minute % 60), tzinfo=tz)

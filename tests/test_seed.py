@@ -1,0 +1,181 @@
+"""`flask seed-demo`: the demo clinic, created once, under the booking rules."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from itertools import pairwise
+from zoneinfo import ZoneInfo
+
+import time_machine
+from sqlalchemy import func, select
+
+from clinic.domain.booking import Plan, RecoveryMode, holds_for
+from clinic.extensions import db
+from clinic.models import Chair, Clearance, Patient, Shift, Site, User, Visit
+from clinic.services.events import record_event
+from tests.conftest import MONDAY, chicago
+
+DEMO_EMAILS = [
+    "frontdesk@demo.clinic",
+    "nurse@demo.clinic",
+    "nurse2@demo.clinic",
+    "practitioner@demo.clinic",
+    "admin@demo.clinic",
+]
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def printed_passwords(output: str) -> dict[str, str]:
+    return dict(re.findall(r"^\s+\w+\s+(\S+@demo\.clinic)\s+(\S+)$", output, re.MULTILINE))
+
+
+def active_visits() -> list[Visit]:
+    stmt = select(Visit).where(Visit.status.in_(("booked", "checked_in", "infusing", "recovering")))
+    return list(db.session.scalars(stmt))
+
+
+def test_seed_creates_the_demo_clinic(runner):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+
+    site = db.session.scalar(select(Site))
+    assert (site.name, site.timezone, site.nurse_ratio, site.recovery_mode) == (
+        "Austin",
+        "America/Chicago",
+        4,
+        "chair",
+    )
+    assert site.opening_hours["sat"] == ["09:00", "14:00"]
+    assert site.opening_hours["sun"] is None
+    kinds = db.session.execute(select(Chair.kind, func.count()).group_by(Chair.kind)).all()
+    assert dict(kinds) == {"chair": 6, "recovery_bay": 2}
+    roles = db.session.execute(select(User.role, func.count()).group_by(User.role)).all()
+    assert dict(roles) == {"front_desk": 1, "nurse": 2, "practitioner": 1, "admin": 1}
+    assert count(Patient) == 20
+    clearances = list(db.session.scalars(select(Clearance)))
+    valid_today = [c for c in clearances if c.evaluated_on <= MONDAY <= c.valid_until]
+    assert sum(c.cleared and c.consent_signed for c in valid_today) == 18
+    assert sum(not c.cleared for c in clearances) == 1
+    assert sum(c.valid_until < MONDAY for c in clearances) == 1
+
+    # Frozen at Monday 07:00: the whole week lies ahead, every visit booked by the service.
+    visits = list(db.session.scalars(select(Visit)))
+    assert len(visits) >= 40
+    assert {v.status for v in visits} == {"booked"}
+    days = {v.infusion_start.astimezone(site_zone(site)).weekday() for v in visits}
+    assert days == {0, 1, 2, 3, 4, 5}
+    assert all(v.created_by_id is not None for v in visits)
+
+    # Nurses and the practitioner cover four weeks of opening hours from today.
+    shifts = list(db.session.scalars(select(Shift)))
+    assert {s.role for s in shifts} == {"nurse", "practitioner"}
+    for n in range(28):
+        day = MONDAY + timedelta(days=n)
+        if day.weekday() == 6:
+            continue
+        opens, closes = (9, 14) if day.weekday() == 5 else (8, 18)
+        on_duty = [
+            s.role
+            for s in shifts
+            if s.starts_at <= chicago(day, opens) and s.ends_at >= chicago(day, closes)
+        ]
+        assert sorted(on_duty) == ["nurse", "nurse", "practitioner"], day
+
+
+def test_seed_prints_passwords_that_sign_in(runner, client):
+    result = runner.invoke(args=["seed-demo"])
+    passwords = printed_passwords(result.output)
+    assert sorted(passwords) == sorted(DEMO_EMAILS)
+    assert all(len(p) >= 12 for p in passwords.values())
+    assert len(set(passwords.values())) == 5
+
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post(
+        "/login",
+        data={
+            "email": "nurse@demo.clinic",
+            "password": passwords["nurse@demo.clinic"],
+            "csrf_token": token,
+        },
+    )
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+
+
+def test_second_seed_does_nothing(runner):
+    runner.invoke(args=["seed-demo"])
+    before = (count(Site), count(User), count(Patient), count(Visit), count(Shift))
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0
+    assert "Database already has data; not seeding." in result.output
+    assert "@demo.clinic" not in result.output
+    assert (count(Site), count(User), count(Patient), count(Visit), count(Shift)) == before
+
+
+def test_seed_midweek_has_history_and_patients_in_the_chairs(runner):
+    # Wednesday 12:30 in Austin: Monday and Tuesday are over, the morning is in progress.
+    with time_machine.travel(chicago(MONDAY + timedelta(days=2), 12, 30), tick=False):
+        result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    now = chicago(MONDAY + timedelta(days=2), 12, 30)
+    visits = list(db.session.scalars(select(Visit)))
+    statuses = {v.status for v in visits}
+    assert {"discharged", "booked"} <= statuses
+    assert statuses & {"checked_in", "infusing", "recovering"}
+
+    for visit in visits:
+        types = [e.type for e in visit.events]
+        assert all(e.at <= now for e in visit.events)
+        assert [e.at for e in visit.events] == sorted(e.at for e in visit.events)
+        if visit.infusion_start > now:
+            assert visit.status in ("booked", "checked_in")
+        if visit.status == "no_show":
+            assert types == ["no_show"]
+        if visit.status == "discharged":
+            assert types[-4:] == ["check_in", "start_infusion", "end_infusion", "discharge"]
+            assert visit.discharged_at >= visit.discharge_due_at
+            assert visit.discharge_due_at == visit.infusion_ended_at + timedelta(minutes=120)
+        if visit.status == "recovering":
+            assert visit.discharge_due_at > now - timedelta(minutes=20)
+        # The plan columns agree with the rules' own holds.
+        plan = Plan(
+            visit.patient_id,
+            visit.chair_id,
+            visit.infusion_start,
+            visit.infusion_minutes,
+            visit.observation_minutes,
+        )
+        holds = holds_for(plan, RecoveryMode.CHAIR, 15)
+        assert visit.chair_released_at == holds.chair.end
+        assert visit.infusion_end == plan.infusion.end
+
+    # No two visits that held a chair overlap there (cancelled or not, all are real).
+    by_chair: dict[int, list[Visit]] = {}
+    for visit in visits:
+        if visit.status != "no_show":
+            by_chair.setdefault(visit.chair_id, []).append(visit)
+    for held in by_chair.values():
+        held.sort(key=lambda v: v.infusion_start)
+        for first, second in pairwise(held):
+            assert first.chair_released_at <= second.infusion_start
+
+
+def test_seeded_visits_follow_the_state_machine(runner, app):
+    # The in-progress visits can go on through the ordinary services.
+    at = chicago(MONDAY + timedelta(days=2), 10, 20)
+    with time_machine.travel(at, tick=False):
+        runner.invoke(args=["seed-demo"])
+        infusing = [v for v in active_visits() if v.status == "infusing"]
+        assert infusing
+        nurse = db.session.scalar(select(User).where(User.email == "nurse@demo.clinic"))
+        visit = record_event(nurse, infusing[0].id, "end_infusion", at)
+    assert visit.status == "recovering"
+
+
+def site_zone(site: Site) -> ZoneInfo:
+    return ZoneInfo(site.timezone)
