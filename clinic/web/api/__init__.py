@@ -41,5 +41,7 @@ def init_app(app: Flask) -> None:
     )
 
     csrf.exempt(bp)
+    # Keep fields in the order API.md lists them (Flask 3 ignores JSON_SORT_KEYS).
+    app.json.sort_keys = app.config.get("JSON_SORT_KEYS", True)
     app.register_blueprint(bp)
     app.add_url_rule("/healthz", "healthz", health.healthz)
