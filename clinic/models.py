@@ -287,3 +287,64 @@ class IdempotencyKey(db.Model):
     request_digest: Mapped[str] = mapped_column(String(64))
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Notification(db.Model):
+    """An alarm that fired: the in-app alert, one per visit, kind and due instant."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("visit_id", "kind", "due_at", name="uq_notifications_visit_kind_due"),
+        CheckConstraint("kind IN ('discharge_due', 'discharge_overdue')", name="kind"),
+        Index("ix_notifications_site_created", "site_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    # The instant the alarm was due: discharge_due_at, or that + overdue_after_minutes.
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    visit: Mapped[Visit] = relationship()
+    deliveries: Mapped[list[Delivery]] = relationship(
+        back_populates="notification", order_by="Delivery.id"
+    )
+
+
+class Delivery(db.Model):
+    """One message of the outbox: a notification sent to one target over one channel."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        CheckConstraint("channel IN ('email', 'webhook')", name="channel"),
+        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+        Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    notification: Mapped[Notification] = relationship(back_populates="deliveries")
+
+
+class SchedulerHeartbeat(db.Model):
+    """The last sign of life of one scheduler process, leader or standby."""
+
+    __tablename__ = "scheduler_heartbeats"
+
+    instance_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    is_leader: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_beat_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
