@@ -1,0 +1,322 @@
+"""Forms of the admin pages: site settings, chairs, shifts, users."""
+
+from __future__ import annotations
+
+from datetime import time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    Form,
+    FormField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TimeField,
+    ValidationError,
+)
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    StopValidation,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from clinic.models import ROLES
+from clinic.services.setup import SITE_FIELDS
+from clinic.services.sites import WEEKDAYS
+from clinic.services.staff import MIN_PASSWORD_LENGTH
+
+DAY_NAMES = dict(
+    zip(
+        WEEKDAYS,
+        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        strict=True,
+    )
+)
+ROLE_LABELS = {
+    "front_desk": "Front desk",
+    "nurse": "Nurse",
+    "practitioner": "Practitioner",
+    "admin": "Administrator",
+}
+SHIFT_ROLES = ("nurse", "practitioner", "front_desk")
+# Offered in the time-zone field; any other IANA name is accepted too.
+COMMON_TIMEZONES = (
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "America/Toronto",
+    "America/Vancouver",
+    "Europe/London",
+)
+
+
+def _strip(value):
+    """Trim surrounding spaces from text input."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def _parsed(form, field) -> None:
+    """Stop checking a field whose input could not be read (its message is already shown)."""
+    if field.data is None:
+        raise StopValidation()
+
+
+def _minutes(label: str, low: int, high: int, **kwargs) -> IntegerField:
+    """Return a whole-number field with a range and a clear message."""
+    return IntegerField(
+        label,
+        validators=[
+            InputRequired(message="Enter a number."),
+            _parsed,
+            NumberRange(min=low, max=high, message=f"Between {low} and {high}."),
+        ],
+        render_kw={"min": low, "max": high},
+        **kwargs,
+    )
+
+
+def _clock(value: str) -> time:
+    """Read a stored "HH:MM" (24:00 shows as 23:59, the closest a time input can show)."""
+    return time(23, 59) if value == "24:00" else time.fromisoformat(value)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices shown as checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class DayHoursForm(Form):
+    """Opening hours of one weekday."""
+
+    closed = BooleanField("Closed")
+    opens = TimeField("Opens", validators=[Optional()])
+    closes = TimeField("Closes", validators=[Optional()])
+
+
+class SiteForm(FlaskForm):
+    """Every setting of a site."""
+
+    name = StringField("Name", filters=[_strip], validators=[DataRequired(), Length(max=120)])
+    timezone = StringField(
+        "Time zone",
+        filters=[_strip],
+        validators=[DataRequired(), Length(max=64)],
+        description="IANA name, e.g. America/Chicago.",
+    )
+    mon = FormField(DayHoursForm, DAY_NAMES["mon"])
+    tue = FormField(DayHoursForm, DAY_NAMES["tue"])
+    wed = FormField(DayHoursForm, DAY_NAMES["wed"])
+    thu = FormField(DayHoursForm, DAY_NAMES["thu"])
+    fri = FormField(DayHoursForm, DAY_NAMES["fri"])
+    sat = FormField(DayHoursForm, DAY_NAMES["sat"])
+    sun = FormField(DayHoursForm, DAY_NAMES["sun"])
+    nurse_ratio = _minutes(
+        "Patients per nurse", 1, 20, description="Patients in infusion or recovery per nurse."
+    )
+    require_practitioner_on_site = BooleanField("A practitioner must be on site for infusions")
+    infusion_min = _minutes("Shortest infusion (min)", 5, 240)
+    infusion_default = _minutes("Usual infusion (min)", 5, 240)
+    infusion_max = _minutes("Longest infusion (min)", 5, 240)
+    observation_min = _minutes("Shortest observation (min)", 0, 720)
+    observation_default = _minutes("Usual observation (min)", 0, 720)
+    overdue_after_minutes = _minutes(
+        "Overdue after (min)", 0, 240, description="Alert when discharge is this late."
+    )
+    turnover_minutes = _minutes(
+        "Turnover (min)", 0, 120, description="Cleaning time before the next patient."
+    )
+    min_hours_between_infusions = _minutes("Hours between a patient's infusions", 0, 720)
+    recovery_mode = SelectField(
+        "Recovery",
+        choices=[
+            SelectChoice("chair", "In the infusion chair"),
+            SelectChoice("bay", "In a separate recovery bay"),
+        ],
+    )
+    submit = SubmitField("Save settings")
+
+    def validate_timezone(self, field) -> None:
+        """Refuse names that are not IANA time zones."""
+        try:
+            ZoneInfo(field.data or "")
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationError("Not an IANA time zone, e.g. America/Chicago.") from None
+
+    def days(self):
+        """Return the weekday sub-forms, Monday first."""
+        return [self[day] for day in WEEKDAYS]
+
+    def validate(self, extra_validators=None) -> bool:
+        """Check every field, then each day's hours and the minute ranges together."""
+        valid = super().validate(extra_validators)
+        for day in WEEKDAYS:
+            hours = self[day]
+            if hours.closed.data:
+                continue
+            if hours.opens.data is None or hours.closes.data is None:
+                hours.form.opens.errors = [*hours.opens.errors, "Give both times, or tick closed."]
+                valid = False
+            elif hours.closes.data <= hours.opens.data:
+                hours.form.closes.errors = [*hours.closes.errors, "Must be after opening."]
+                valid = False
+        low, usual, high = (
+            self.infusion_min.data,
+            self.infusion_default.data,
+            self.infusion_max.data,
+        )
+        if None not in (low, usual, high) and not low <= usual <= high:
+            self.infusion_default.errors.append("Need shortest ≤ usual ≤ longest.")
+            valid = False
+        low, usual = self.observation_min.data, self.observation_default.data
+        if None not in (low, usual) and low > usual:
+            self.observation_default.errors.append("Must be at least the shortest observation.")
+            valid = False
+        return valid
+
+    def fill(self, opening_hours: dict | None) -> None:
+        """Show stored opening hours in the weekday rows."""
+        for day in WEEKDAYS:
+            span = (opening_hours or {}).get(day)
+            row = self[day].form
+            row.closed.data = not span
+            row.opens.data = _clock(span[0]) if span else None
+            row.closes.data = _clock(span[1]) if span else None
+
+    def values(self) -> dict:
+        """Return the settings as the service takes them."""
+        names = [name for name in SITE_FIELDS if name != "opening_hours"]
+        values = {name: self[name].data for name in names}
+        values["opening_hours"] = {
+            day: None
+            if self[day].closed.data
+            else [self[day].opens.data.strftime("%H:%M"), self[day].closes.data.strftime("%H:%M")]
+            for day in WEEKDAYS
+        }
+        return values
+
+
+class ChairForm(FlaskForm):
+    """A new chair or recovery bay."""
+
+    name = StringField("Name", filters=[_strip], validators=[DataRequired(), Length(max=60)])
+    kind = SelectField(
+        "Kind",
+        choices=[
+            SelectChoice("chair", "Infusion chair"),
+            SelectChoice("recovery_bay", "Recovery bay"),
+        ],
+    )
+    submit = SubmitField("Add")
+
+
+class RenameChairForm(FlaskForm):
+    """A chair's new name."""
+
+    name = StringField("Name", filters=[_strip], validators=[DataRequired(), Length(max=60)])
+
+
+class ShiftForm(FlaskForm):
+    """Someone on duty on a local day between two local times."""
+
+    user_id = SelectField("Staff member", coerce=int, validators=[InputRequired()])
+    role = SelectField(
+        "Role on this shift",
+        choices=[SelectChoice("", "Their usual role")]
+        + [SelectChoice(role, ROLE_LABELS[role]) for role in SHIFT_ROLES],
+    )
+    day = DateField("Day", validators=[InputRequired(message="Enter a date.")])
+    starts = TimeField("Starts", validators=[InputRequired(message="Enter a time.")])
+    ends = TimeField("Ends", validators=[InputRequired(message="Enter a time.")])
+    submit = SubmitField("Add shift")
+
+    def validate_ends(self, field) -> None:
+        """Refuse a shift that ends before it starts (night shifts: enter two)."""
+        if field.data and self.starts.data and field.data <= self.starts.data:
+            raise ValidationError("Must be after the start, on the same day.")
+
+
+def _role_choices() -> list[SelectChoice]:
+    return [SelectChoice(role, ROLE_LABELS[role]) for role in ROLES]
+
+
+class UserForm(FlaskForm):
+    """A member of staff: who, what role, which sites."""
+
+    email = EmailField(
+        "E-mail",
+        filters=[_strip],
+        validators=[
+            DataRequired(),
+            Length(max=254),
+            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Not an e-mail address."),
+        ],
+    )
+    name = StringField("Name", filters=[_strip], validators=[DataRequired(), Length(max=120)])
+    role = SelectField("Role", choices=_role_choices())
+    site_ids = MultiCheckboxField("Sites", coerce=int)
+    active = BooleanField("Active (may sign in)", default=True)
+    password = PasswordField(
+        "Initial password",
+        validators=[
+            InputRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=200,
+                message=f"At least {MIN_PASSWORD_LENGTH} characters.",
+            ),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField("Save")
+
+    def validate_site_ids(self, field) -> None:
+        """Require a site for everyone but administrators (who see every site)."""
+        if self.role.data != "admin" and not field.data:
+            raise ValidationError("Pick at least one site.")
+
+
+class PasswordResetForm(FlaskForm):
+    """A new password, typed twice."""
+
+    password = PasswordField(
+        "New password",
+        validators=[
+            InputRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=200,
+                message=f"At least {MIN_PASSWORD_LENGTH} characters.",
+            ),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        "Repeat it",
+        validators=[InputRequired(), EqualTo("password", message="The two entries differ.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField("Reset password")
