@@ -48,6 +48,18 @@ def _refuse_unknown(data: dict[str, Any], known: set[str]) -> None:
         )
 
 
+def _refuse_nul(data: Any, path: str = "") -> None:
+    """Raise a 422 for a NUL character anywhere in the body (PostgreSQL text cannot hold it)."""
+    if isinstance(data, str) and "\x00" in data:
+        raise Invalid("Text may not contain NUL characters.", {path or "body": ["NUL character."]})
+    if isinstance(data, dict):
+        for name, value in data.items():
+            _refuse_nul(value, f"{path}.{name}" if path else str(name))
+    elif isinstance(data, list):
+        for value in data:
+            _refuse_nul(value, path)
+
+
 def _within_horizon(fields: Fields, name: str, value: datetime | None, now: datetime) -> Any:
     """Record a field error for an instant absurdly far from now."""
     if value is not None and not now - HORIZON <= value <= now + HORIZON:
@@ -80,6 +92,7 @@ def create_visit():
     now = utcnow()
     data = json_object()
     _refuse_unknown(data, BOOK_FIELDS)
+    _refuse_nul(data)
     fields = Fields(data)
     patient_id = fields.integer("patient_id", required=True, low=1, high=MAX_ID)
     start = _within_horizon(fields, "infusion_start", fields.instant("infusion_start", True), now)
@@ -89,7 +102,7 @@ def create_visit():
     observation = fields.integer("observation_minutes", low=1, high=1440)
     notes = fields.text("notes", max_length=MAX_NOTES)
     key = request.headers.get("Idempotency-Key", "").strip()
-    if len(key) > MAX_IDEMPOTENCY_KEY:
+    if len(key) > MAX_IDEMPOTENCY_KEY or "\x00" in key:
         fields.errors["Idempotency-Key"] = [f"At most {MAX_IDEMPOTENCY_KEY} characters."]
     fields.check()
     req = booking.Request(
@@ -153,6 +166,7 @@ def add_visit_event(visit_id: int):
     access.get_visit(g.user, _id(visit_id))
     data = json_object()
     _refuse_unknown(data, EVENT_FIELDS)
+    _refuse_nul(data)
     fields = Fields(data)
     type_ = fields.text("type", required=True, max_length=40)
     at = fields.instant("at")
