@@ -59,6 +59,9 @@ class Site(db.Model):
     turnover_minutes: Mapped[int] = mapped_column(Integer, default=15)
     min_hours_between_infusions: Mapped[int] = mapped_column(Integer, default=24)
     recovery_mode: Mapped[str] = mapped_column(String(10), default="chair")
+    # Overrides of the vital-sign limits (clinic.domain.vitals.Thresholds field names);
+    # an empty object means DESIGN.md's defaults.
+    vital_thresholds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     chairs: Mapped[list[Chair]] = relationship(back_populates="site", order_by="Chair.id")
@@ -348,3 +351,30 @@ class SchedulerHeartbeat(db.Model):
     is_leader: Mapped[bool] = mapped_column(Boolean, default=False)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_beat_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Observation(db.Model):
+    """One set of vital signs and side effects taken during a visit; flags fixed at write time."""
+
+    __tablename__ = "observations"
+    # (visit_id, at) also serves every look-up by visit alone.
+    __table_args__ = (Index("ix_observations_visit_at", "visit_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    systolic: Mapped[int] = mapped_column(Integer)
+    diastolic: Mapped[int] = mapped_column(Integer)
+    heart_rate: Mapped[int] = mapped_column(Integer)
+    spo2: Mapped[int] = mapped_column(Integer)
+    respiratory_rate: Mapped[int | None] = mapped_column(Integer)
+    dissociation: Mapped[int | None] = mapped_column(Integer)
+    nausea: Mapped[int | None] = mapped_column(Integer)
+    dizziness: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    visit: Mapped[Visit] = relationship()
+    by: Mapped[User | None] = relationship()
