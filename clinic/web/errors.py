@@ -28,7 +28,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if wants_json():
-            return error_response(error.code or 500, None, error.description or "")
+            response = error_response(error.code or 500, None, error.description or "")
+            if getattr(error, "valid_methods", None):  # a 405 names what the path does take
+                response.headers["Allow"] = ", ".join(error.valid_methods)
+            return response
         return render_template("error.html", status=error.code, message=None), error.code
 
     @app.errorhandler(Exception)
