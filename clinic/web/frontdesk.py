@@ -1,13 +1,502 @@
-"""Front desk: the day board, booking, and the visit page."""
+"""Front desk: the day board, its print view, booking, and the visit page."""
 
-from flask import Blueprint
-from flask_login import login_required
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from clinic.domain.visits import EventType, Status, allowed_events
+from clinic.models import Site, Visit
+from clinic.services import access, booking, events
+from clinic.services import frontdesk as desk
+from clinic.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from clinic.services.sites import today
+from clinic.types import utcnow
+from clinic.web.board import STATUS_LABELS, lay_out, status_counts
+from clinic.web.forms import ANY_CHAIR, BookingForm, CancelForm, ConfirmForm, RescheduleForm
+from clinic.web.roles import role_required
 
 bp = Blueprint("frontdesk", __name__)
+
+SLOT_COUNT = 8
+SLOT_DAYS = 14  # how far the "next free slots" panel looks ahead
+SEARCH_LIMIT = 10
+LATE_AFTER = timedelta(minutes=5)  # recorded this long after it happened: a late entry
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2199, 12, 31)
+EVENT_LABELS = {
+    "book": "Booked",
+    "reschedule": "Rescheduled",
+    "check_in": "Checked in",
+    "start_infusion": "Infusion started",
+    "end_infusion": "Infusion ended",
+    "extend_observation": "Observation extended",
+    "discharge": "Discharged",
+    "no_show": "No-show",
+    "cancel": "Cancelled",
+}
+
+
+@bp.app_template_filter("status_label")
+def status_label(status: str) -> str:
+    """Return a visit status as the desk says it."""
+    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+
+
+@bp.app_template_filter("hm")
+def hm(instant: datetime | None, tz: ZoneInfo) -> str:
+    """Format an instant as site-local HH:MM."""
+    return "" if instant is None else f"{instant.astimezone(tz):%H:%M}"
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def _parse_day(raw: str | None) -> date | None:
+    """Read a YYYY-MM-DD query value; None when absent or not a plausible date."""
+    if not raw:
+        return None
+    try:
+        day = date.fromisoformat(raw.strip())
+    except ValueError:
+        return None
+    return day if FIRST_DAY <= day <= LAST_DAY else None
+
+
+def _parse_time(raw: str | None) -> time | None:
+    """Read an HH:MM query value as a time of day; None when absent or malformed."""
+    match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", (raw or "").strip())
+    return time(int(match[1]), int(match[2])) if match else None
+
+
+def _parse_id(raw: str | None) -> int | None:
+    """Read a positive id from a query value."""
+    raw = (raw or "").strip()
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 2**31 else None
+
+
+def _chosen_site(sites: list[Site]) -> Site | None:
+    """Return the site named by ?site_id= (404 if it is not the user's), or the first one."""
+    raw = request.args.get("site_id")
+    if raw:
+        site_id = _parse_id(raw)
+        if site_id is None:
+            abort(404)
+        return access.get_site(current_user, site_id)
+    return sites[0] if sites else None
+
+
+def _chosen_day(site: Site) -> date:
+    """Return the day named by ?date=, or the site's today (with a note if it was bad)."""
+    raw = request.args.get("date")
+    day = _parse_day(raw)
+    if raw and day is None:
+        flash("That is not a date (use YYYY-MM-DD); showing today.", "warning")
+    return day or today(site, utcnow())
+
+
+def _local(site: Site, day: date, at) -> datetime:
+    """Return the aware instant of a wall-clock time at a site."""
+    return datetime.combine(day, at, tzinfo=ZoneInfo(site.timezone))
+
+
+# ---------------------------------------------------------------- the day board
 
 
 @bp.route("/")
 @login_required
 def board():
-    """Show the day board."""
-    return "board"
+    """Show one site-local day: chairs and bays by time, every visit as blocks."""
+    sites = desk.visible_sites(current_user)
+    site = _chosen_site(sites)
+    if site is None:
+        return render_template("frontdesk/no_site.html")
+    day = _chosen_day(site)
+    loaded = desk.load_day(current_user, site.id, day)
+    now = utcnow()
+    bookable = access.can(current_user, "book")
+    return render_template(
+        "frontdesk/board.html",
+        sites=sites,
+        site=site,
+        day=day,
+        today=today(site, now),
+        loaded=loaded,
+        board=lay_out(loaded, now, bookable),
+        counts=status_counts(loaded.visits),
+        bookable=bookable,
+        tz=loaded.tz,
+    )
+
+
+@bp.route("/print")
+@login_required
+def print_day():
+    """Show a printable list of the day's visits by chair and time."""
+    sites = desk.visible_sites(current_user)
+    site = _chosen_site(sites)
+    if site is None:
+        return render_template("frontdesk/no_site.html")
+    day = _chosen_day(site)
+    loaded = desk.load_day(current_user, site.id, day)
+    names = {chair.id: chair.name for chair in loaded.chairs + loaded.bays}
+    by_chair: dict[int, list[Visit]] = {chair.id: [] for chair in loaded.chairs}
+    for visit in loaded.visits:
+        by_chair.setdefault(visit.chair_id, []).append(visit)
+    return render_template(
+        "frontdesk/print.html",
+        site=site,
+        day=day,
+        loaded=loaded,
+        by_chair=[(names.get(cid, f"Chair {cid}"), vs) for cid, vs in by_chair.items()],
+        names=names,
+        tz=loaded.tz,
+        printed_at=utcnow(),
+    )
+
+
+# ---------------------------------------------------------------- booking
+
+
+def _prefill(form: BookingForm, sites: list[Site], chairs) -> None:
+    """Fill an unsent booking form from the query string and the site's defaults."""
+    chair_id = _parse_id(request.args.get("chair_id"))
+    chair = next((c for c in chairs if c.id == chair_id), None)
+    site = next((s for s in sites if chair and s.id == chair.site_id), None)
+    site_id = _parse_id(request.args.get("site_id"))
+    site = site or next((s for s in sites if s.id == site_id), sites[0])
+    form.site_id.data = site.id
+    form.chair_id.data = chair.id if chair else ANY_CHAIR
+    form.date.data = _parse_day(request.args.get("date")) or today(site, utcnow())
+    form.time.data = _parse_time(request.args.get("time"))
+    form.infusion_minutes.data = site.infusion_default
+    form.observation_minutes.data = site.observation_default
+    patient_id = _parse_id(request.args.get("patient_id"))
+    form.patient_id.data = str(patient_id) if patient_id else ""
+
+
+def _selected_patient(form: BookingForm):
+    """Return the patient the form names, if the user may see them."""
+    raw = (form.patient_id.data or "").strip()
+    if not raw.isdigit():
+        return None
+    try:
+        return access.get_patient(current_user, int(raw))
+    except NotFound:
+        return None
+
+
+def _apply_field_errors(form, error: Invalid) -> list[str]:
+    """Put a service's field errors beside the form's fields; return the ones with no field."""
+    loose = []
+    for name, messages in error.fields.items():
+        field = form._fields.get({"infusion_start": "time"}.get(name, name))
+        if field is not None:
+            field.errors = [*field.errors, *messages]
+        else:
+            loose.extend(messages)
+    return loose or ([error.message] if not error.fields else [])
+
+
+def _next_slots(site: Site, day: date, infusion, observation) -> list[dict]:
+    """Return the next free start times from a day on, each with the chairs free then."""
+    now = utcnow()
+    first = max(day, today(site, now))
+    chairs = desk.site_chairs(site)
+    names = {chair.id: chair.name for chair in chairs}
+    # Enough single-chair slots to fill SLOT_COUNT distinct times even when every chair is free.
+    limit = SLOT_COUNT * max(1, len(chairs))
+    try:
+        found = booking.slots(
+            current_user, site.id, first, SLOT_DAYS, infusion, observation, limit, now
+        )
+    except Invalid:  # minutes out of the site's range: show the defaults' slots
+        found = booking.slots(current_user, site.id, first, SLOT_DAYS, None, None, limit, now)
+    tz = ZoneInfo(site.timezone)
+    groups: dict[datetime, dict] = {}
+    for slot in found:
+        group = groups.get(slot.infusion_start)
+        if group is None:
+            if len(groups) == SLOT_COUNT:
+                break
+            start = slot.infusion_start.astimezone(tz)
+            group = groups[slot.infusion_start] = {
+                "date": start.date().isoformat(),
+                "time": f"{start:%H:%M}",
+                "day_label": f"{start:%a} {start.day} {start:%b}",
+                "until": f"{slot.observation_end.astimezone(tz):%H:%M}",
+                "chairs": [],
+            }
+        group["chairs"].append(
+            {"id": slot.chair_id, "name": names.get(slot.chair_id, f"Chair {slot.chair_id}")}
+        )
+    return list(groups.values())
+
+
+@bp.route("/book", methods=["GET", "POST"])
+@role_required("book")
+def book():
+    """Show the booking form; book the visit under every rule."""
+    sites = desk.visible_sites(current_user)
+    if not sites:
+        return render_template("frontdesk/no_site.html")
+    chairs = desk.chairs_of_sites(sites)
+    form = BookingForm()
+    form.offer(sites, chairs)
+    if request.method == "GET":
+        _prefill(form, sites, chairs)
+    reasons: list[str] = []
+    # A refused or invalid form re-renders with 200, as a browser expects from a form page.
+    if form.validate_on_submit():
+        chair = next((c for c in chairs if c.id == form.chair_id.data), None)
+        site = next(s for s in sites if s.id == (chair.site_id if chair else form.site_id.data))
+        patient = _selected_patient(form)
+        if patient is None:
+            form.patient_id.errors = ["No such patient at your sites: search again."]
+        else:
+            req = booking.Request(
+                patient_id=patient.id,
+                infusion_start=_local(site, form.date.data, form.time.data),
+                site_id=site.id,
+                chair_id=chair.id if chair else None,
+                infusion_minutes=form.infusion_minutes.data,
+                observation_minutes=form.observation_minutes.data,
+                notes=(form.notes.data or "").strip(),
+            )
+            try:
+                visit, _ = booking.book(current_user, req, now=utcnow())
+            except Conflict as refusal:
+                reasons = [v.message for v in refusal.reasons] or [refusal.message]
+            except Invalid as error:
+                reasons = _apply_field_errors(form, error)
+            except (NotFound, Forbidden):
+                raise
+            except ServiceError as error:
+                reasons = [error.message]
+            else:
+                local_start = visit.infusion_start.astimezone(ZoneInfo(site.timezone))
+                flash(
+                    f"Booked {patient.initials} on {local_start:%a %d %b} at {local_start:%H:%M}"
+                    f" in {visit.chair.name}.",
+                    "success",
+                )
+                return redirect(url_for("frontdesk.visit", visit_id=visit.id))
+    site = next((s for s in sites if s.id == form.site_id.data), sites[0])
+    slots = _next_slots(
+        site,
+        form.date.data or today(site, utcnow()),
+        form.infusion_minutes.data if isinstance(form.infusion_minutes.data, int) else None,
+        form.observation_minutes.data if isinstance(form.observation_minutes.data, int) else None,
+    )
+    return render_template(
+        "frontdesk/book.html",
+        form=form,
+        sites=sites,
+        site=site,
+        patient=_selected_patient(form),
+        reasons=reasons,
+        slots=slots,
+    )
+
+
+@bp.route("/book/slots")
+@role_required("book")
+def book_slots():
+    """Answer the next free slots for the booking form (JSON; no patient data in the URL)."""
+    sites = desk.visible_sites(current_user)
+    site_id = _parse_id(request.args.get("site_id"))
+    site = next((s for s in sites if s.id == site_id), None)
+    if site is None:
+        return jsonify(error="not_found", message="No such site.", fields={}), 404
+    day = _parse_day(request.args.get("date")) or today(site, utcnow())
+    infusion = _parse_id(request.args.get("infusion_minutes"))
+    observation = _parse_id(request.args.get("observation_minutes"))
+    return jsonify(slots=_next_slots(site, day, infusion, observation))
+
+
+@bp.route("/book/patients", methods=["POST"])
+@role_required("book")
+def patient_search():
+    """Find patients for the booking form; the query travels in the body, never the URL."""
+    body = request.get_json(silent=True)
+    query = body.get("q") if isinstance(body, dict) else None
+    if not isinstance(query, str) or len(query) > 100:
+        return jsonify(error="bad_request", message='Send {"q": text}.', fields={}), 400
+    if not query.strip():
+        return jsonify(patients=[])
+    sites = desk.visible_sites(current_user)
+    on = today(sites[0], utcnow()) if sites else utcnow().date()
+    matches = desk.find_patients(current_user, query, on, SEARCH_LIMIT)
+    return jsonify(
+        patients=[
+            {
+                "id": m.patient.id,
+                "name": m.patient.full_name,
+                "mrn": m.patient.mrn,
+                "birth_date": m.patient.birth_date.isoformat(),
+                "cleared_until": m.cleared_until.isoformat() if m.cleared_until else None,
+                "site_id": m.patient.site_id,
+            }
+            for m in matches
+        ]
+    )
+
+
+# ---------------------------------------------------------------- the visit page
+
+
+def _when(instant: datetime, tz: ZoneInfo, day: date) -> str:
+    """Format an instant as local HH:MM, with its date when it is not the visit's day."""
+    local = instant.astimezone(tz)
+    return f"{local:%H:%M}" if local.date() == day else f"{local:%a %d %b %H:%M}"
+
+
+def _timeline(timeline, tz: ZoneInfo, day: date, chair_names: dict[int, str]) -> list[dict]:
+    """Describe each event for the visit page: what, when, who, and whether it was late."""
+    entries = []
+    for event in timeline:
+        data = event.data or {}
+        detail = data.get("reason") or data.get("override_reason") or ""
+        if event.type == "extend_observation" and data.get("minutes"):
+            detail = f"+{data['minutes']} min · {detail}"
+        if event.type == "reschedule" and isinstance(data.get("from"), dict):
+            before = data["from"]
+            try:
+                was = _when(datetime.fromisoformat(before["infusion_start"]), tz, day)
+            except (KeyError, TypeError, ValueError):
+                was = "?"
+            detail = f"was {was} in {chair_names.get(before.get('chair_id'), 'another chair')}"
+        late = event.recorded_at - event.at > LATE_AFTER
+        entries.append(
+            {
+                "type": event.type,
+                "label": EVENT_LABELS.get(event.type, event.type.replace("_", " ").capitalize()),
+                "at": _when(event.at, tz, day),
+                "by": event.by.name if event.by else "system",
+                "late": late,
+                "recorded": _when(event.recorded_at, tz, day) if late else "",
+                "detail": detail,
+            }
+        )
+    return entries
+
+
+def _visit_page(visit_id: int, **forms):
+    """Render a visit with its timeline and the actions its status and the role allow."""
+    visit, timeline = desk.visit_record(current_user, visit_id)
+    site = visit.site
+    tz = ZoneInfo(site.timezone)
+    can_act = access.can(current_user, "book")
+    allowed = {e.value for e in allowed_events(Status(visit.status))} if can_act else set()
+    reschedule = forms.get("reschedule")
+    if reschedule is None:
+        reschedule = RescheduleForm(formdata=None)
+        local_start = visit.infusion_start.astimezone(tz)
+        reschedule.date.data = local_start.date()
+        reschedule.time.data = local_start.time().replace(second=0, microsecond=0)
+        reschedule.chair_id.data = visit.chair_id
+        reschedule.infusion_minutes.data = visit.infusion_minutes
+        reschedule.observation_minutes.data = visit.observation_minutes
+    chairs = desk.site_chairs(site)
+    reschedule.offer(site, chairs)
+    day = visit.infusion_start.astimezone(tz).date()
+    names = {chair.id: chair.name for chair in chairs} | {visit.chair_id: visit.chair.name}
+    return render_template(
+        "frontdesk/visit.html",
+        visit=visit,
+        patient=visit.patient,
+        site=site,
+        tz=tz,
+        day=day,
+        timeline=_timeline(timeline, tz, day, names),
+        can_act=can_act,
+        can_reschedule=can_act and visit.status == Status.BOOKED.value,
+        can_check_in=EventType.CHECK_IN.value in allowed,
+        can_cancel=EventType.CANCEL.value in allowed,
+        can_no_show=EventType.NO_SHOW.value in allowed,
+        reschedule_form=reschedule,
+        cancel_form=forms.get("cancel") or CancelForm(formdata=None),
+        confirm_form=ConfirmForm(formdata=None),
+        reasons=forms.get("reasons", []),
+    )
+
+
+@bp.route("/visits/<int:visit_id>")
+@login_required
+def visit(visit_id: int):
+    """Show a visit: who, where, when, what happened, and what can be done next."""
+    return _visit_page(visit_id)
+
+
+@bp.route("/visits/<int:visit_id>/reschedule", methods=["POST"])
+@role_required("book")
+def reschedule(visit_id: int):
+    """Move a booked visit; show every broken rule if it cannot go there."""
+    visit, _ = desk.visit_record(current_user, visit_id)
+    site = visit.site
+    form = RescheduleForm()
+    form.offer(site, desk.site_chairs(site))
+    if not form.validate_on_submit():
+        return _visit_page(visit_id, reschedule=form)
+    changes = {
+        "infusion_start": _local(site, form.date.data, form.time.data),
+        "chair_id": form.chair_id.data,
+        "infusion_minutes": form.infusion_minutes.data,
+        "observation_minutes": form.observation_minutes.data,
+    }
+    try:
+        booking.reschedule(current_user, visit_id, changes, now=utcnow())
+    except Conflict as refusal:
+        reasons = [v.message for v in refusal.reasons] or [refusal.message]
+        return _visit_page(visit_id, reschedule=form, reasons=reasons)
+    except Invalid as error:
+        loose = _apply_field_errors(form, error)
+        return _visit_page(visit_id, reschedule=form, reasons=loose)
+    flash("Visit rescheduled.", "success")
+    return redirect(url_for("frontdesk.visit", visit_id=visit_id))
+
+
+def _record(visit_id: int, event: str, done: str, **data):
+    """Record a desk event on a visit; a refusal becomes a message, never an error page."""
+    try:
+        events.record_event(current_user, visit_id, event, now=utcnow(), **data)
+    except (Conflict, Invalid) as refusal:
+        flash(refusal.message, "danger")
+    else:
+        flash(done, "success")
+    return redirect(url_for("frontdesk.visit", visit_id=visit_id))
+
+
+@bp.route("/visits/<int:visit_id>/check-in", methods=["POST"])
+@role_required("book")
+def check_in(visit_id: int):
+    """Check the patient in."""
+    return _record(visit_id, EventType.CHECK_IN.value, "Checked in.")
+
+
+@bp.route("/visits/<int:visit_id>/no-show", methods=["POST"])
+@role_required("book")
+def no_show(visit_id: int):
+    """Mark the visit as a no-show; its chair is free again."""
+    return _record(visit_id, EventType.NO_SHOW.value, "Marked as no-show; the chair is free.")
+
+
+@bp.route("/visits/<int:visit_id>/cancel", methods=["POST"])
+@role_required("book")
+def cancel(visit_id: int):
+    """Cancel the visit with a reason; its chair is free again."""
+    desk.visit_record(current_user, visit_id)  # 404 before any form error for a foreign visit
+    form = CancelForm()
+    if not form.validate_on_submit() or not form.reason.data.strip():
+        if not form.reason.errors:
+            form.reason.errors = ["Give a reason for cancelling."]
+        return _visit_page(visit_id, cancel=form)
+    return _record(
+        visit_id,
+        EventType.CANCEL.value,
+        "Visit cancelled; the chair is free.",
+        reason=form.reason.data,
+    )

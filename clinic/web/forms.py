@@ -1,0 +1,111 @@
+"""Front-desk forms: book, reschedule, cancel, and the one-click visit actions."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SubmitField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
+
+from clinic.models import Chair, Site
+
+ANY_CHAIR = 0
+# Wide sanity bounds; each site's own limits are checked by the booking service.
+INFUSION_RANGE = NumberRange(1, 240, message="Between %(min)s and %(max)s minutes.")
+OBSERVATION_RANGE = NumberRange(1, 720, message="Between %(min)s and %(max)s minutes.")
+
+
+def _positive_id(form: FlaskForm, field: HiddenField) -> None:
+    """Accept only a positive whole number (the id the search put there)."""
+    raw = (field.data or "").strip()
+    if not raw.isdigit() or int(raw) <= 0:
+        raise ValidationError("Choose a patient: search by name or MRN, then pick one.")
+
+
+def chair_choices(chairs: list[Chair], sites: list[Site], any_label: str | None) -> list:
+    """Return select options: chairs labelled with their site when there are several sites."""
+    names = {site.id: site.name for site in sites}
+    several = len(sites) > 1
+    choices: list = [(ANY_CHAIR, any_label, {"data-site-id": ""})] if any_label else []
+    for chair in chairs:
+        label = f"{names.get(chair.site_id, '')} · {chair.name}" if several else chair.name
+        choices.append((chair.id, label, {"data-site-id": str(chair.site_id)}))
+    return choices
+
+
+def _site_defaults(site: Site) -> dict[str, str]:
+    """Return a site's booking defaults as option attributes, for book.js."""
+    return {
+        "data-infusion-default": str(site.infusion_default),
+        "data-infusion-min": str(site.infusion_min),
+        "data-infusion-max": str(site.infusion_max),
+        "data-observation-default": str(site.observation_default),
+        "data-observation-min": str(site.observation_min),
+    }
+
+
+class _Schedule:
+    """Date, local time and minutes, shared by booking and rescheduling."""
+
+    date = DateField("Date", validators=[InputRequired("Give a date.")])
+    time = TimeField(
+        "Time",
+        validators=[InputRequired("Give a time.")],
+        render_kw={"step": 900},
+        description="Site-local time.",
+    )
+    infusion_minutes = IntegerField(
+        "Infusion (min)", validators=[InputRequired("Give the infusion length."), INFUSION_RANGE]
+    )
+    observation_minutes = IntegerField(
+        "Observation (min)",
+        validators=[InputRequired("Give the observation length."), OBSERVATION_RANGE],
+    )
+
+
+class BookingForm(_Schedule, FlaskForm):
+    """Book a visit: who, where, when, and for how long."""
+
+    patient_id = HiddenField("Patient", validators=[_positive_id])
+    site_id = SelectField("Site", coerce=int, validators=[InputRequired("Choose a site.")])
+    chair_id = SelectField("Chair", coerce=int, default=ANY_CHAIR)
+    notes = TextAreaField("Notes", validators=[Length(max=1000)], render_kw={"rows": 2})
+    submit = SubmitField("Book visit")
+
+    def offer(self, sites: list[Site], chairs: list[Chair]) -> None:
+        """Fill the site and chair choices from what the user may book."""
+        self.site_id.choices = [(site.id, site.name, _site_defaults(site)) for site in sites]
+        self.chair_id.choices = chair_choices(chairs, sites, "Any free chair")
+
+
+class RescheduleForm(_Schedule, FlaskForm):
+    """Move a booked visit to another time, chair or length."""
+
+    chair_id = SelectField("Chair", coerce=int)
+    submit = SubmitField("Reschedule")
+
+    def offer(self, site: Site, chairs: list[Chair]) -> None:
+        """Fill the chair choices from the visit's site."""
+        self.chair_id.choices = chair_choices(chairs, [site], None)
+
+
+class CancelForm(FlaskForm):
+    """Cancel a visit; the reason is kept on the record."""
+
+    reason = TextAreaField(
+        "Reason",
+        validators=[InputRequired("Give a reason for cancelling."), Length(max=500)],
+        render_kw={"rows": 2, "maxlength": 500},
+    )
+    submit = SubmitField("Cancel visit")
+
+
+class ConfirmForm(FlaskForm):
+    """A one-click action (check in, no-show): only the CSRF token."""
