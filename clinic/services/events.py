@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from clinic.database import lock_site_for_booking
+from clinic.domain import discharge
 from clinic.domain.visits import EventType, IllegalTransition, Status, event_time_error, next_status
 from clinic.extensions import db
 from clinic.models import User, Visit, VisitEvent
@@ -22,6 +23,7 @@ EVENT_PERMISSION = {
     EventType.EXTEND_OBSERVATION: "clinical",
     EventType.DISCHARGE: "clinical",
 }
+MAX_ESCORT_PHONE = 40
 
 
 def add_event(
@@ -66,6 +68,8 @@ def record_event(
         raise Conflict(str(refusal)) from None
     payload = APPLY[event_type](visit, at, data, actor)
     visit.status = status.value
+    # The scheduler's reconcile and the dashboard's ETag read updated_at: touch it always.
+    visit.updated_at = now
     add_event(visit, event_type.value, actor, at, now, payload)
     db.session.commit()
     return visit
@@ -112,8 +116,8 @@ def _start_infusion(visit: Visit, at: datetime, data: dict, actor: User) -> dict
 
 def _end_infusion(visit: Visit, at: datetime, data: dict, actor: User) -> dict:
     visit.infusion_ended_at = at
-    visit.discharge_due_at = at + timedelta(
-        minutes=visit.observation_minutes + visit.extension_minutes
+    visit.discharge_due_at = discharge.discharge_due_at(
+        at, visit.observation_minutes, visit.extension_minutes
     )
     return {}
 
@@ -125,21 +129,36 @@ def _extend_observation(visit: Visit, at: datetime, data: dict, actor: User) -> 
     reason = _required_reason(data)
     visit.extension_minutes += minutes
     assert visit.infusion_ended_at is not None
-    visit.discharge_due_at = visit.infusion_ended_at + timedelta(
-        minutes=visit.observation_minutes + visit.extension_minutes
+    visit.discharge_due_at = discharge.discharge_due_at(
+        visit.infusion_ended_at, visit.observation_minutes, visit.extension_minutes
     )
     return {"minutes": minutes, "reason": reason}
 
 
 def _discharge(visit: Visit, at: datetime, data: dict, actor: User) -> dict:
-    checklist = data.get("checklist")
-    if not isinstance(checklist, dict):
-        raise Invalid("The discharge checklist is missing.", {"checklist": ["Required."]})
-    padss, escort, stable = (
-        checklist.get("padss"),
-        checklist.get("escort_name"),
-        checklist.get("vitals_stable"),
+    checklist = _checklist(data.get("checklist"))
+    override = data.get("override_reason")
+    if override is not None and not isinstance(override, str):
+        raise Invalid("The override reason must be text.", {"override_reason": ["Text."]})
+    assert visit.discharge_due_at is not None
+    refusals = discharge.discharge_refusals(
+        checklist, at, visit.discharge_due_at, access.can(actor, "discharge_early"), override
     )
+    if refusals:
+        raise Conflict(" ".join(refusals))
+    visit.discharged_at = at
+    payload: dict[str, Any] = {"checklist": _checklist_record(checklist, data["checklist"])}
+    if discharge.is_early(at, visit.discharge_due_at):
+        payload["override_reason"] = override.strip()
+    return payload
+
+
+def _checklist(raw: Any) -> discharge.Checklist:
+    """Read the discharge checklist, or raise a 422 naming every missing or ill-typed field."""
+    if not isinstance(raw, dict):
+        raise Invalid("The discharge checklist is missing.", {"checklist": ["Required."]})
+    padss, escort, stable = raw.get("padss"), raw.get("escort_name"), raw.get("vitals_stable")
+    phone, items = raw.get("escort_phone"), raw.get("padss_items")
     fields: dict[str, list[str]] = {}
     if isinstance(padss, bool) or not isinstance(padss, int) or not 0 <= padss <= 10:
         fields["checklist.padss"] = ["A whole number, 0-10."]
@@ -147,33 +166,39 @@ def _discharge(visit: Visit, at: datetime, data: dict, actor: User) -> dict:
         fields["checklist.escort_name"] = ["Required."]
     if not isinstance(stable, bool):
         fields["checklist.vitals_stable"] = ["true or false."]
+    if phone is not None and (not isinstance(phone, str) or len(phone) > MAX_ESCORT_PHONE):
+        fields["checklist.escort_phone"] = [f"Text of at most {MAX_ESCORT_PHONE} characters."]
+    if items is not None:
+        if not isinstance(items, dict):
+            fields["checklist.padss_items"] = ["An object: item -> 0-2."]
+        else:
+            for item, errors in discharge.padss_errors(items).items():
+                fields[f"checklist.padss_items.{item}"] = errors
+            if not fields and discharge.padss_total(items) != padss:
+                total = discharge.padss_total(items)
+                fields["checklist.padss"] = [f"Does not match the PADSS items (total {total})."]
     if fields:
         raise Invalid("The discharge checklist is incomplete.", fields)
-    refusals = []
-    if padss < 9:
-        refusals.append("PADSS is below 9.")
-    if not escort.strip():
-        refusals.append("No escort is named.")
-    if not stable:
-        refusals.append("Vital signs are not stable.")
-    override = data.get("override_reason")
-    assert visit.discharge_due_at is not None
-    if at < visit.discharge_due_at:
-        if not access.can(actor, "discharge_early"):
-            refusals.append(
-                "The observation window has not ended; only a practitioner may override."
-            )
-        elif not isinstance(override, str) or not override.strip():
-            refusals.append("The observation window has not ended: give an override reason.")
-    if refusals:
-        raise Conflict(" ".join(refusals))
-    visit.discharged_at = at
-    payload = {
-        "checklist": {"padss": padss, "escort_name": escort.strip(), "vitals_stable": stable}
+    return discharge.Checklist(
+        padss=padss,
+        escort_name=escort.strip(),
+        vitals_stable=stable,
+        escort_phone=phone.strip() if phone else None,
+    )
+
+
+def _checklist_record(checklist: discharge.Checklist, raw: dict) -> dict[str, Any]:
+    """Return the checklist as the discharge event keeps it (optional parts only if given)."""
+    record: dict[str, Any] = {
+        "padss": checklist.padss,
+        "escort_name": checklist.escort_name,
+        "vitals_stable": checklist.vitals_stable,
     }
-    if at < visit.discharge_due_at:
-        payload["override_reason"] = override.strip()
-    return payload
+    if checklist.escort_phone:
+        record["escort_phone"] = checklist.escort_phone
+    if raw.get("padss_items") is not None:
+        record["padss_items"] = {item: raw["padss_items"][item] for item in discharge.PADSS_ITEMS}
+    return record
 
 
 APPLY.update(
