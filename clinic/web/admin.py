@@ -70,6 +70,7 @@ def _site(site_id: int) -> Site:
 # ---------------------------------------------------------------- overview
 
 
+@bp.route("/")
 @bp.route("")
 def index():
     """Show the administration overview."""
@@ -225,7 +226,8 @@ def shifts(site_id: int):
     form = ShiftForm()
     form.user_id.choices = _staff_choices(site)
     if not form.is_submitted():
-        form.day.data = week
+        local_today = today(site, utcnow())
+        form.day.data = local_today if week <= local_today < week + timedelta(days=7) else week
     if form.validate_on_submit():
         starts = _local_instant(form.day.data, form.starts.data, tz)
         ends = _local_instant(form.day.data, form.ends.data, tz)
