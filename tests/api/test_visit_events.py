@@ -203,6 +203,14 @@ def test_admin_is_refused_and_nothing_changes(post, api_as, clinic, visit_id, ty
     assert api_as(clinic.admin).get(f"/visits/{visit_id}").get_json()["status"] == "booked"
 
 
+def test_admin_hears_403_before_any_body_check(post, api_as, clinic, visit_id):
+    assert_error(post({"type": "teleport", "at": "soon"}, user=clinic.admin), 403, "forbidden")
+    response = api_as(clinic.admin).post(
+        f"/visits/{visit_id}/events", data="{oops", headers={"Content-Type": "application/json"}
+    )
+    assert_error(response, 403, "forbidden")
+
+
 # ---------------------------------------------------------------- discharge
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask import g, jsonify, request
 
 from clinic.services import access, booking
-from clinic.services.errors import Invalid, NotFound
+from clinic.services.errors import Forbidden, Invalid, NotFound
 from clinic.services.events import record_event
 from clinic.services.sites import today
 from clinic.types import utcnow
@@ -164,6 +164,8 @@ def add_visit_event(visit_id: int):
     """Record a lifecycle event (check in, start, end, extend, discharge, no-show, cancel)."""
     now = utcnow()
     access.get_visit(g.user, _id(visit_id))
+    if not (access.can(g.user, "book") or access.can(g.user, "clinical")):
+        raise Forbidden()  # a role that may record no event at all hears so before any 422
     data = json_object()
     _refuse_unknown(data, EVENT_FIELDS)
     _refuse_nul(data)
