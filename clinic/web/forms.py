@@ -1,4 +1,4 @@
-"""Front-desk forms: book, reschedule, cancel, and the one-click visit actions."""
+"""Front-desk forms: book, reschedule and cancel a visit."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ class BookingForm(_Schedule, FlaskForm):
     """Book a visit: who, where, when, and for how long."""
 
     patient_id = HiddenField("Patient", validators=[_positive_id])
-    site_id = SelectField("Site", coerce=int, validators=[InputRequired("Choose a site.")])
+    site_id = SelectField("Site", coerce=int)
     chair_id = SelectField("Chair", coerce=int, default=ANY_CHAIR)
     notes = TextAreaField("Notes", validators=[Length(max=1000)], render_kw={"rows": 2})
     submit = SubmitField("Book visit")
@@ -82,6 +82,8 @@ class BookingForm(_Schedule, FlaskForm):
     def offer(self, sites: list[Site], chairs: list[Chair]) -> None:
         """Fill the site and chair choices from what the user may book."""
         self.site_id.choices = [(site.id, site.name, _site_defaults(site)) for site in sites]
+        # With one site there is nothing to choose: the field is not shown and not checked.
+        self.site_id.validate_choice = len(sites) > 1
         self.chair_id.choices = chair_choices(chairs, sites, "Any free chair")
 
 
@@ -105,7 +107,3 @@ class CancelForm(FlaskForm):
         render_kw={"rows": 2, "maxlength": 500},
     )
     submit = SubmitField("Cancel visit")
-
-
-class ConfirmForm(FlaskForm):
-    """A one-click action (check in, no-show): only the CSRF token."""

@@ -17,7 +17,7 @@ from clinic.services.errors import Conflict, Forbidden, Invalid, NotFound, Servi
 from clinic.services.sites import today
 from clinic.types import utcnow
 from clinic.web.board import STATUS_LABELS, lay_out, status_counts
-from clinic.web.forms import ANY_CHAIR, BookingForm, CancelForm, ConfirmForm, RescheduleForm
+from clinic.web.forms import ANY_CHAIR, BookingForm, CancelForm, RescheduleForm
 from clinic.web.roles import role_required
 
 bp = Blueprint("frontdesk", __name__)
@@ -250,6 +250,8 @@ def book():
         _prefill(form, sites, chairs)
     reasons: list[str] = []
     # A refused or invalid form re-renders with 200, as a browser expects from a form page.
+    if len(sites) == 1:
+        form.site_id.data = sites[0].id
     if form.validate_on_submit():
         chair = next((c for c in chairs if c.id == form.chair_id.data), None)
         site = next(s for s in sites if s.id == (chair.site_id if chair else form.site_id.data))
@@ -419,7 +421,6 @@ def _visit_page(visit_id: int, **forms):
         can_no_show=EventType.NO_SHOW.value in allowed,
         reschedule_form=reschedule,
         cancel_form=forms.get("cancel") or CancelForm(formdata=None),
-        confirm_form=ConfirmForm(formdata=None),
         reasons=forms.get("reasons", []),
     )
 
