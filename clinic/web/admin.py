@@ -31,6 +31,8 @@ from clinic.web.roles import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
+# Weeks outside these years are refused (date arithmetic near year 1 or 9999 overflows).
+ROSTER_YEARS = (2000, 2100)
 # Where a service's field names land on the site form.
 SITE_FIELD_FOR = {
     "infusion_minutes": "infusion_default",
@@ -189,11 +191,16 @@ def toggle_chair(site_id: int, chair_id: int):
 
 def _week_start(site, text: str | None) -> date:
     """Return the Monday of the asked week (this week when absent or unreadable)."""
-    try:
-        day = date.fromisoformat(text) if text else today(site, utcnow())
-    except ValueError:
-        flash("That week could not be read; showing this week.", "warning")
-        day = today(site, utcnow())
+    day = today(site, utcnow())
+    if text:
+        try:
+            asked = date.fromisoformat(text)
+        except ValueError:
+            asked = None
+        if asked is not None and ROSTER_YEARS[0] <= asked.year <= ROSTER_YEARS[1]:
+            day = asked
+        else:
+            flash("That week could not be read; showing this week.", "warning")
     return day - timedelta(days=day.weekday())
 
 

@@ -253,6 +253,11 @@ class ShiftForm(FlaskForm):
     ends = TimeField("Ends", validators=[InputRequired(message="Enter a time.")])
     submit = SubmitField("Add shift")
 
+    def validate_day(self, field) -> None:
+        """Refuse days outside a plausible roster range."""
+        if field.data and not 2000 <= field.data.year <= 2100:
+            raise ValidationError("Pick a day between 2000 and 2100.")
+
     def validate_ends(self, field) -> None:
         """Refuse a shift that ends before it starts (night shifts: enter two)."""
         if field.data and self.starts.data and field.data <= self.starts.data:

@@ -94,6 +94,11 @@ class PatientForm(FlaskForm):
         if field.data and not date(1900, 1, 1) <= field.data <= date.today():  # noqa: DTZ011
             raise ValidationError("The birth date is not plausible.")
 
+    def validate_weight_kg(self, field) -> None:
+        """Refuse "nan", which float() reads and every range check lets through."""
+        if field.data is not None and field.data != field.data:
+            raise ValidationError("Between 20 and 400 kg.")
+
     def values(self) -> dict:
         """Return the patient fields as the service takes them (blank text as None)."""
         return {

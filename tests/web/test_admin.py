@@ -313,6 +313,9 @@ def test_invalid_shift_is_explained_and_not_saved(client, admin, clinic):
     assert "The clocks skip this time" in html
     html = post_form(client, url, base | {"user_id": "999", "starts": "09:00", "ends": "10:00"})
     assert "Not a valid choice" in html.get_data(as_text=True)
+    data = base | {"day": "9999-12-31", "starts": "09:00", "ends": "23:30"}
+    html = post_form(client, url, data).get_data(as_text=True)
+    assert "Pick a day between 2000 and 2100." in html
     assert len(db.session.scalars(select(Shift)).all()) == count
 
 
@@ -333,9 +336,11 @@ def test_delete_shift(client, admin, clinic, make_shift):
     assert "08:00\u201312:00" not in day_column(page(client, url), date(2026, 12, 8))
 
 
-def test_bad_week_falls_back_to_this_week(client, admin, clinic):
-    html = page(client, f"/admin/sites/{clinic.site.id}/shifts?week=not-a-date")
+@pytest.mark.parametrize("week", ["not-a-date", "9999-12-31", "0001-01-01"])
+def test_bad_week_falls_back_to_this_week(client, admin, clinic, week):
+    html = page(client, f"/admin/sites/{clinic.site.id}/shifts?week={week}")
     assert "Week of 30 Nov 2026" in html
+    assert "That week could not be read" in html
 
 
 # ---------------------------------------------------------------- users

@@ -139,6 +139,10 @@ def test_invalid_fields_are_shown_and_nothing_saved(client, auth, clinic):
     assert "This field is required." in html
     assert "The birth date is not plausible." in html
     assert "Between 20 and 400 kg." in html
+    html = post_form(client, "/patients/new", NEW_PATIENT | {"weight_kg": "nan"}).get_data(
+        as_text=True
+    )
+    assert "Between 20 and 400 kg." in html
     assert db.session.query(Patient).count() == count
 
 
