@@ -56,7 +56,7 @@ class Row:
     expected_chair_release: datetime
     next_chair_booking: NextBooking | None
     chair_clash_minutes: int
-    expected_bay_release: datetime | None  # bay mode only
+    expected_bay_release: datetime | None  # bay mode only (else the chair is the bay)
     next_bay_booking: NextBooking | None
     bay_clash_minutes: int
 
@@ -83,14 +83,20 @@ def active_visits(site_id: int) -> list[Visit]:
     return list(db.session.scalars(stmt))
 
 
+def _bay_of(visit: Visit, in_bay_mode: bool) -> int | None:
+    """Return the recovery bay a visit holds apart from its chair (bay mode only)."""
+    return visit.recovery_chair_id if in_bay_mode else None
+
+
 def _next_bookings(
-    site_id: int, visits: list[Visit], now: datetime
+    site_id: int, visits: list[Visit], in_bay_mode: bool, now: datetime
 ) -> tuple[dict[int, NextBooking], dict[int, NextBooking]]:
     """Return visit id -> the next booking of its chair, and of its bay, in one query."""
     if not visits:
         return {}, {}
     chair_ids = {v.chair_id for v in visits}
-    bay_ids = {v.recovery_chair_id for v in visits if v.recovery_chair_id is not None}
+    # In chair mode recovery_chair_id is the chair itself: there is no separate bay hold.
+    bay_ids = {v.recovery_chair_id for v in visits if _bay_of(v, in_bay_mode) is not None}
     earliest = min(v.infusion_start for v in visits)
     place = Visit.chair_id.in_(chair_ids)
     if bay_ids:
@@ -117,7 +123,7 @@ def _next_bookings(
         ]
         if chair_starts:
             chair_next[visit.id] = min(chair_starts, key=lambda b: (b.starts_at, b.visit_id))
-        if visit.recovery_chair_id is not None:
+        if _bay_of(visit, in_bay_mode) is not None:
             # A bay is held from the planned end of the infusion.
             bay_starts = [
                 NextBooking(c.id, c.infusion_end)
@@ -136,7 +142,7 @@ def load_dashboard(actor: User, site_id: int | None, now: datetime) -> Dashboard
     site = access.get_site(actor, access.default_site_id(actor, site_id))
     visits = active_visits(site.id)
     readings = observations_by_visit(v.id for v in visits)
-    chair_next, bay_next = _next_bookings(site.id, visits, now)
+    chair_next, bay_next = _next_bookings(site.id, visits, site.recovery_mode == "bay", now)
     rows = [
         _row(site, visit, readings.get(visit.id, []), chair_next, bay_next, now) for visit in visits
     ]
@@ -180,7 +186,8 @@ def _row(
         )
 
     chair_release = release(recovery_in_chair=not in_bay_mode)
-    bay_release = release(recovery_in_chair=True) if visit.recovery_chair_id else None
+    has_bay = _bay_of(visit, in_bay_mode) is not None
+    bay_release = release(recovery_in_chair=True) if has_bay else None
     next_chair, next_bay = chair_next.get(visit.id), bay_next.get(visit.id)
     return Row(
         visit=visit,

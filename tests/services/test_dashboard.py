@@ -64,7 +64,8 @@ def test_only_patients_in_care_at_the_site_are_shown(ward, make_site, make_chair
     row = board.rows[1]
     assert row.patient_label == "AQ"
     assert row.chair == ward.chairs[1].name
-    assert row.recovery_chair is None
+    assert row.recovery_chair == ward.chairs[1].name  # chair mode: recovers in the chair
+    assert row.expected_bay_release is None and row.bay_clash_minutes == 0
 
 
 def test_the_site_defaults_to_the_users_only_site(ward, make_site, make_user):

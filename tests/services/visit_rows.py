@@ -37,7 +37,8 @@ def put_visit(
         patient_id=patient.id,
         site_id=site.id,
         chair_id=chair.id,
-        recovery_chair_id=bay.id if bay else None,
+        # As booking does: in chair mode the patient recovers in the infusion chair.
+        recovery_chair_id=bay.id if bay else chair.id,
         status=status,
         infusion_start=start,
         infusion_end=infusion_end,
