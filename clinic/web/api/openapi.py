@@ -267,17 +267,26 @@ def schemas() -> dict[str, Schema]:
         "notes": string(),
     }
     observation_fields = {
-        "at": instant("When measured; defaults to now."),
-        "systolic": integer(minimum=0),
-        "diastolic": integer(minimum=0),
-        "heart_rate": integer(minimum=0),
-        "spo2": integer(minimum=0, maximum=100),
-        "respiratory_rate": integer(minimum=0),
-        "dissociation": integer(minimum=0, maximum=4),
-        "nausea": integer(minimum=0, maximum=3),
-        "dizziness": integer(minimum=0, maximum=3),
-        "note": string(),
+        "at": instant("When measured; defaults to now; at most 12 hours ago and 2 minutes ahead."),
+        "systolic": integer(minimum=40, maximum=300),
+        "diastolic": integer("Lower than systolic.", minimum=20, maximum=200),
+        "heart_rate": integer(minimum=20, maximum=250),
+        "spo2": integer(minimum=50, maximum=100),
+        "respiratory_rate": nullable(integer(minimum=4, maximum=60)),
+        "dissociation": nullable(integer(minimum=0, maximum=4)),
+        "nausea": nullable(integer(minimum=0, maximum=3)),
+        "dizziness": nullable(integer(minimum=0, maximum=3)),
+        "note": string(maxLength=1000),
     }
+    due_item = obj(
+        {
+            "kind": string(enum=["baseline", "peak", "recovery", "pre_discharge"]),
+            "due_at": instant(),
+            "state": string(enum=["done", "due", "missed", "upcoming"]),
+            "reading_at": nullable(instant("The reading that satisfied it.")),
+        },
+        ["kind", "due_at", "state", "reading_at"],
+    )
     visit_plan = {
         "infusion_start": instant(),
         "chair_id": identifier("Without it a free chair is chosen."),
@@ -461,12 +470,36 @@ def schemas() -> dict[str, Schema]:
             {
                 "id": identifier(),
                 "visit_id": identifier(),
-                **observation_fields,
-                "flags": array(string(enum=FLAGS)),
+                "at": instant(),
+                "recorded_at": instant(),
+                "by": nullable(identifier("The user who recorded it.")),
+                **{k: v for k, v in observation_fields.items() if k != "at"},
+                "flags": array(
+                    string(enum=FLAGS),
+                    "Computed when recorded from the site's thresholds; bp_above_baseline "
+                    "compares with the visit's first reading.",
+                ),
             },
-            ["id", "at", "systolic", "diastolic", "heart_rate", "spo2", "flags"],
+            [
+                "id",
+                "visit_id",
+                "at",
+                "recorded_at",
+                "by",
+                "systolic",
+                "diastolic",
+                "heart_rate",
+                "spo2",
+                "respiratory_rate",
+                "dissociation",
+                "nausea",
+                "dizziness",
+                "note",
+                "flags",
+            ],
             additionalProperties=True,
         ),
+        "DueReading": due_item,
         "DashboardVisit": obj(
             {
                 "id": identifier(),
@@ -480,7 +513,31 @@ def schemas() -> dict[str, Schema]:
                 "overdue": boolean(),
                 "latest_observation": nullable(ref("Observation")),
                 "flags": array(string(enum=FLAGS)),
-                "vitals_due": {"description": "Which vital signs are due, and when."},
+                "vitals_due": array(ref("DueReading"), "The scheduled readings due now."),
+                "countdown": string(
+                    enum=["none", "ok", "amber", "due", "overdue"],
+                    description="Amber from amber_minutes before due; red (due) at due.",
+                ),
+                "chair_id": identifier(),
+                "recovery_chair": nullable(string("Where the patient recovers.")),
+                "recovery_chair_id": nullable(identifier()),
+                "checked_in_at": nullable(instant()),
+                "infusion_start": instant("Planned."),
+                "infusion_end": instant("Planned."),
+                "infusion_minutes": integer(),
+                "observation_minutes": integer(),
+                "extension_minutes": integer(),
+                "phase_started_at": nullable(instant()),
+                "minutes_in_phase": nullable(integer()),
+                "vitals_next": nullable(ref("DueReading")),
+                "vitals_missed": array(ref("DueReading")),
+                "expected_chair_release": instant("When the chair is now expected free."),
+                "next_chair_booking_at": nullable(instant()),
+                "chair_clash_minutes": integer(
+                    "Minutes the expected release runs into the chair's next booking."
+                ),
+                "next_bay_booking_at": nullable(instant("Bay mode.")),
+                "bay_clash_minutes": integer("Bay mode: the same for the recovery bay."),
             },
             [
                 "id",
@@ -497,8 +554,18 @@ def schemas() -> dict[str, Schema]:
                 "vitals_due",
             ],
         ),
-        "Dashboard": answer_object(
-            {"server_time": instant(), "visits": array(ref("DashboardVisit"))}
+        "Dashboard": obj(
+            {
+                "server_time": instant(
+                    "The server's clock: the client counts down to each discharge_due_at "
+                    "from it, corrected for its own clock's difference."
+                ),
+                "visits": array(ref("DashboardVisit")),
+                "site_id": identifier(),
+                "overdue_after_minutes": integer(),
+                "amber_minutes": integer(),
+            },
+            ["server_time", "visits"],
         ),
         "Notification": answer_object(
             {
@@ -862,7 +929,17 @@ def paths() -> dict[str, dict[str, Any]]:
             "get": operation(
                 "Show the visits of a site that are checked in, infusing or recovering.",
                 "visits",
-                {200: ok(ref("Dashboard"), "The dashboard.")},
+                {
+                    200: ok(
+                        ref("Dashboard"),
+                        "The dashboard, with an ETag over everything but server_time and "
+                        "seconds_to_discharge_due, and an X-Server-Time header.",
+                    ),
+                    304: {
+                        "description": "Unchanged since the ETag given in If-None-Match "
+                        "(X-Server-Time still sent): poll every second or two cheaply."
+                    },
+                },
                 (404, 422),
                 parameters=[site_query],
                 roles=everyone,
