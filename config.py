@@ -29,6 +29,17 @@ class Config:
     MAX_CONTENT_LENGTH = 1024 * 1024
     JSON_SORT_KEYS = False
     SCHEDULER_HEARTBEAT_STALE_SECONDS = 60
+    # The scheduler process (`flask --app wsgi scheduler`) and its delivery channels.
+    SCHEDULER_RECONCILE_SECONDS = float(os.environ.get("SCHEDULER_RECONCILE_SECONDS", "2"))
+    SCHEDULER_HEARTBEAT_SECONDS = float(os.environ.get("SCHEDULER_HEARTBEAT_SECONDS", "5"))
+    SMTP_HOST = os.environ.get("SMTP_HOST", "")  # empty: no e-mail channel
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "587"))
+    SMTP_TLS = os.environ.get("SMTP_TLS", "starttls")  # "starttls", "ssl" or "none"
+    SMTP_USERNAME = os.environ.get("SMTP_USERNAME", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "infusion-desk@localhost")
+    WEBHOOK_URLS = [u.strip() for u in os.environ.get("WEBHOOK_URLS", "").split(",") if u.strip()]
+    WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "")
     # argon2id (time cost, memory KiB): the RFC 9106 second recommendation.
     ARGON2_COST = (3, 64 * 1024)
 

@@ -1,4 +1,4 @@
-"""Command-line setup: `flask --app wsgi users ...`, `seed-demo`."""
+"""Command-line setup: `flask --app wsgi users ...`, `seed-demo`, `scheduler`."""
 
 import sys
 
@@ -48,7 +48,18 @@ def seed_demo() -> None:
     seed_if_empty(echo=click.echo)
 
 
+@click.command("scheduler")
+def scheduler() -> None:
+    """Run the scheduler process: alarms, outbox, heartbeat (one leader, others standby)."""
+    from flask import current_app
+
+    from clinic.scheduler.runner import run_forever
+
+    run_forever(current_app._get_current_object())
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     app.cli.add_command(users)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(scheduler)

@@ -35,6 +35,7 @@ def init_app(app: Flask) -> None:
     from clinic.web.api import (  # noqa: F401  (modules register their routes on bp)
         dashboard,
         health,
+        notifications,
         observations,
         openapi,
         people,

@@ -1,0 +1,32 @@
+"""When a visit's alarms are due, and how often a failed delivery is retried (pure)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+DISCHARGE_DUE = "discharge_due"
+DISCHARGE_OVERDUE = "discharge_overdue"
+KINDS = (DISCHARGE_DUE, DISCHARGE_OVERDUE)
+
+# A delivery is given up after this many attempts (the last one some 10 minutes after the
+# first): by then a nurse has long seen the in-app alert, which never depends on a channel.
+MAX_ATTEMPTS = 8
+FIRST_RETRY = timedelta(seconds=5)
+LONGEST_RETRY = timedelta(minutes=10)
+
+
+def alarm_instants(
+    status: str, discharge_due_at: datetime | None, overdue_after_minutes: int
+) -> dict[str, datetime]:
+    """Return the instant of each alarm a visit should have now (none unless recovering)."""
+    if status != "recovering" or discharge_due_at is None:
+        return {}
+    return {
+        DISCHARGE_DUE: discharge_due_at,
+        DISCHARGE_OVERDUE: discharge_due_at + timedelta(minutes=overdue_after_minutes),
+    }
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Return the wait after the given number of failed attempts: 5 s, 10 s, 20 s ... 10 min."""
+    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)

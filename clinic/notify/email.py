@@ -1,0 +1,40 @@
+"""The e-mail channel: one plain-text message over SMTP (STARTTLS, SSL or none)."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from typing import Any
+
+TIMEOUT_SECONDS = 10
+
+
+def build(sender: str, to: str, subject: str, text: str) -> EmailMessage:
+    """Return the message to send to one recipient."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(text)
+    return message
+
+
+def send(config: Any, to: str, subject: str, text: str) -> None:
+    """Send one message through the configured SMTP server; raise on any failure."""
+    host, port = config["SMTP_HOST"], int(config["SMTP_PORT"])
+    mode = (config.get("SMTP_TLS") or "starttls").lower()
+    message = build(config["MAIL_FROM"], to, subject, text)
+    context = ssl.create_default_context()
+    if mode == "ssl":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            host, port, timeout=TIMEOUT_SECONDS, context=context
+        )
+    else:
+        client = smtplib.SMTP(host, port, timeout=TIMEOUT_SECONDS)
+    with client:
+        if mode == "starttls":
+            client.starttls(context=context)
+        if config.get("SMTP_USERNAME"):
+            client.login(config["SMTP_USERNAME"], config.get("SMTP_PASSWORD", ""))
+        client.send_message(message)

@@ -1,0 +1,74 @@
+"""The functions APScheduler runs, referenced as "clinic.scheduler.jobs:<name>".
+
+Each one opens its own app context, so it has its own database session, and never lets an
+exception escape: the next reconcile finds whatever did not happen and does it then.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Flask
+
+from clinic.domain.alarms import DISCHARGE_DUE, DISCHARGE_OVERDUE
+from clinic.notify import outbox
+from clinic.services import notifications
+from clinic.types import utcnow
+
+log = logging.getLogger(__name__)
+
+FIRE = {
+    DISCHARGE_DUE: "clinic.scheduler.jobs:fire_discharge_due",
+    DISCHARGE_OVERDUE: "clinic.scheduler.jobs:fire_discharge_overdue",
+}
+DELIVER = "clinic.scheduler.jobs:deliver_outbox"
+JOB_PREFIX = {DISCHARGE_DUE: "discharge-due:", DISCHARGE_OVERDUE: "discharge-overdue:"}
+
+_app: Flask | None = None
+_after_fire: Callable[[], None] | None = None
+
+
+def bind(app: Flask, after_fire: Callable[[], None] | None = None) -> None:
+    """Give the jobs the app they run in, and what to do when something fired."""
+    global _app, _after_fire
+    _app, _after_fire = app, after_fire
+
+
+def job_id(kind: str, visit_id: int) -> str:
+    """Return the job id of a visit's alarm: discharge-due:<visit> or discharge-overdue:<visit>."""
+    return f"{JOB_PREFIX[kind]}{visit_id}"
+
+
+def fire_discharge_due(visit_id: int) -> None:
+    """Fire a visit's discharge-due alarm if it is still due."""
+    _fire(DISCHARGE_DUE, visit_id)
+
+
+def fire_discharge_overdue(visit_id: int) -> None:
+    """Fire a visit's discharge-overdue alarm if it is still due."""
+    _fire(DISCHARGE_OVERDUE, visit_id)
+
+
+def _fire(kind: str, visit_id: int) -> None:
+    assert _app is not None, "jobs.bind(app) first"
+    with _app.app_context():
+        try:
+            created = notifications.fire([visit_id], kind, now=utcnow())
+        except Exception:
+            log.exception("firing %s for visit %s failed; the reconcile will retry", kind, visit_id)
+            return
+    if created:
+        log.info("%s fired for visit %s", kind, visit_id)
+        if _after_fire is not None:
+            _after_fire()
+
+
+def deliver_outbox() -> None:
+    """Send the deliveries that are due."""
+    assert _app is not None, "jobs.bind(app) first"
+    with _app.app_context():
+        try:
+            outbox.deliver_due()
+        except Exception:
+            log.exception("the outbox run failed; the next one will retry")

@@ -1,0 +1,340 @@
+"""Discharge alarms: which visits need one, firing them once, reading and acknowledging them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy import insert as sa_insert
+from sqlalchemy.dialects import postgresql, sqlite
+
+from clinic.domain.alarms import KINDS, alarm_instants
+from clinic.extensions import db
+from clinic.models import Chair, Delivery, Notification, Patient, Shift, Site, User, Visit
+from clinic.services import access
+from clinic.services.errors import NotFound
+
+MAX_ID = 2**31 - 1
+# A list without the unacknowledged filter shows at most this many, newest first.
+LIST_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Channels:
+    """Where a new notification is delivered besides the app itself."""
+
+    email: bool = False
+    webhook_urls: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, config) -> Channels:
+        """Read the channels from the app's config (no SMTP host: no e-mail)."""
+        return cls(
+            email=bool(config.get("SMTP_HOST")),
+            webhook_urls=tuple(config.get("WEBHOOK_URLS") or ()),
+        )
+
+
+@dataclass
+class VisitAlarms:
+    """The alarms one visit should have, and when its row last changed."""
+
+    visit_id: int
+    updated_at: datetime
+    instants: dict[str, datetime] = field(default_factory=dict)
+
+
+def visit_alarms(changed_since: datetime | None = None) -> list[VisitAlarms]:
+    """Return the alarms of every visit changed since an instant (None: every recovering one)."""
+    stmt = select(
+        Visit.id, Visit.status, Visit.discharge_due_at, Visit.updated_at, Site.overdue_after_minutes
+    ).join(Site, Site.id == Visit.site_id)
+    if changed_since is None:
+        stmt = stmt.where(Visit.status == "recovering")
+    else:
+        stmt = stmt.where(Visit.updated_at > changed_since)
+    return [
+        VisitAlarms(row.id, row.updated_at, alarm_instants(row[1], row[2], row[4]))
+        for row in db.session.execute(stmt)
+    ]
+
+
+def latest_visit_change() -> datetime | None:
+    """Return the latest updated_at of any visit (the reconcile's watermark)."""
+    return db.session.scalar(select(func.max(Visit.updated_at)))
+
+
+def latest_site_change() -> datetime | None:
+    """Return when a site's settings (overdue_after_minutes among them) last changed."""
+    return db.session.scalar(select(Site.updated_at).order_by(Site.updated_at.desc()).limit(1))
+
+
+def due_without_notification(now: datetime) -> dict[str, list[int]]:
+    """Return, per kind, the recovering visits whose alarm is due and has not fired yet."""
+    candidates = db.session.execute(
+        select(Visit.id, Visit.status, Visit.discharge_due_at, Site.overdue_after_minutes)
+        .join(Site, Site.id == Visit.site_id)
+        .where(Visit.status == "recovering", Visit.discharge_due_at <= now)
+    ).all()
+    if not candidates:
+        return {}
+    fired = set(
+        db.session.execute(
+            select(Notification.visit_id, Notification.kind, Notification.due_at)
+            .join(Visit, Visit.id == Notification.visit_id)
+            .where(Visit.status == "recovering", Visit.discharge_due_at <= now)
+        ).all()
+    )
+    due: dict[str, list[int]] = defaultdict(list)
+    for visit_id, status, due_at, overdue_after in candidates:
+        for kind, at in alarm_instants(status, due_at, overdue_after).items():
+            if at <= now and (visit_id, kind, at) not in fired:
+                due[kind].append(visit_id)
+    return dict(due)
+
+
+def fire(
+    visit_ids: Iterable[int], kind: str, now: datetime, channels: Channels | None = None
+) -> list[int]:
+    """Create the notification of each visit whose alarm of this kind is due; return new ids.
+
+    The visits are locked first, so a concurrent extension or discharge is either seen
+    whole or waits; the unique key (visit, kind, due instant) makes a second firing of the
+    same alarm, by this process or another, insert nothing and deliver nothing.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown alarm kind {kind!r}")
+    ids = sorted(set(visit_ids))
+    if not ids:
+        return []
+    channels = channels or Channels.from_config(current_app.config)
+    _lock_visits(ids)
+    rows = db.session.execute(
+        select(
+            Visit.id,
+            Visit.site_id,
+            Visit.status,
+            Visit.discharge_due_at,
+            Site.overdue_after_minutes,
+        )
+        .join(Site, Site.id == Visit.site_id)
+        .where(Visit.id.in_(ids))
+    ).all()
+    values = []
+    for visit_id, site_id, status, due_at, overdue_after in rows:
+        at = alarm_instants(status, due_at, overdue_after).get(kind)
+        # Not due (any more): an extension moved it, or the patient left. Nothing to do.
+        if at is not None and now >= at:
+            values.append(
+                {
+                    "kind": kind,
+                    "visit_id": visit_id,
+                    "site_id": site_id,
+                    "due_at": at,
+                    "created_at": now,
+                }
+            )
+    if not values:
+        db.session.commit()
+        return []
+    insert = postgresql.insert if _dialect() == "postgresql" else sqlite.insert
+    stmt = (
+        insert(Notification)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["visit_id", "kind", "due_at"])
+        .returning(Notification.id, Notification.site_id)
+    )
+    created = db.session.execute(stmt).all()
+    deliveries = _deliveries(created, channels, now)
+    if deliveries:
+        db.session.execute(sa_insert(Delivery), deliveries)
+    db.session.commit()
+    return [notification_id for notification_id, _ in created]
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def begin_write() -> bool:
+    """On SQLite, start a BEGIN IMMEDIATE transaction; tell whether it did.
+
+    Taking the single write lock before reading what to write avoids SQLite's "database is
+    locked" when a read snapshot turns stale under a concurrent writer (the scheduler).
+    """
+    if _dialect() != "sqlite":
+        return False
+    db.session.commit()
+    db.session.connection(execution_options={"sqlite_immediate": True})
+    return True
+
+
+def _lock_visits(ids: list[int]) -> None:
+    """Lock the visits (and their sites, in the order bookings take them) until commit."""
+    if begin_write():
+        return
+    site_ids = sorted(set(db.session.scalars(select(Visit.site_id).where(Visit.id.in_(ids)))))
+    # Sites first, then visits: the order a booking or a visit event locks them in, so the
+    # two can only wait for each other, never deadlock.
+    db.session.execute(
+        select(Site.id).where(Site.id.in_(site_ids)).order_by(Site.id).with_for_update()
+    ).all()
+    db.session.execute(
+        select(Visit.id).where(Visit.id.in_(ids)).order_by(Visit.id).with_for_update()
+    ).all()
+
+
+def nurse_emails_on_shift(site_id: int, now: datetime) -> list[str]:
+    """Return the e-mail addresses of the active nurses on shift at a site right now."""
+    return list(
+        db.session.scalars(
+            select(User.email)
+            .join(Shift, Shift.user_id == User.id)
+            .where(
+                Shift.site_id == site_id,
+                Shift.role == "nurse",
+                Shift.starts_at <= now,
+                Shift.ends_at > now,
+                User.active.is_(True),
+            )
+            .distinct()
+            .order_by(User.email)
+        )
+    )
+
+
+def _deliveries(created, channels: Channels, now: datetime) -> list[dict]:
+    """Return the outbox rows for new notifications: one per channel target."""
+    rows = []
+    emails: dict[int, list[str]] = {}
+    for notification_id, site_id in created:
+        targets = [("webhook", url) for url in channels.webhook_urls]
+        if channels.email:
+            if site_id not in emails:
+                emails[site_id] = nurse_emails_on_shift(site_id, now)
+            targets += [("email", address) for address in emails[site_id]]
+        rows += [
+            {
+                "notification_id": notification_id,
+                "channel": channel,
+                "target": target,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for channel, target in targets
+        ]
+    return rows
+
+
+# ---------------------------------------------------------------- reading and acknowledging
+
+
+def list_notifications(
+    user: User, site_id: int | None = None, unacknowledged: bool = False
+) -> list[Notification]:
+    """List the notifications of the user's sites (or one of them), newest first."""
+    stmt = select(Notification).order_by(Notification.id.desc())
+    if site_id is not None:
+        stmt = stmt.where(Notification.site_id == access.get_site(user, site_id).id)
+    else:
+        stmt = access.scope_to_sites(user, stmt, Notification.site_id)
+    if unacknowledged:
+        stmt = stmt.where(Notification.acknowledged_at.is_(None))
+    else:
+        stmt = stmt.limit(LIST_LIMIT)
+    return list(db.session.scalars(stmt))
+
+
+def get_notification(user: User, notification_id: int) -> Notification:
+    """Load a notification of one of the user's sites, or raise NotFound."""
+    notification = (
+        db.session.get(Notification, notification_id) if 0 < notification_id <= MAX_ID else None
+    )
+    if notification is None or not access.can_see_site(user, notification.site_id):
+        raise NotFound("notification")
+    return notification
+
+
+def acknowledge(user: User, notification_id: int, now: datetime) -> Notification:
+    """Record who acknowledged a notification and when; a second time changes nothing."""
+    notification = get_notification(user, notification_id)
+    access.require(user, "acknowledge")
+    if notification.acknowledged_at is None:
+        # Two nurses acknowledging at once: the first one is recorded, the second sees it.
+        begin_write()
+        db.session.refresh(notification, with_for_update=True)
+        if notification.acknowledged_at is None:
+            notification.acknowledged_at = now
+            notification.acknowledged_by_id = user.id
+        db.session.commit()
+    return notification
+
+
+@dataclass(frozen=True)
+class Alert:
+    """An unacknowledged notification as the dashboard shows it (initials, never a name)."""
+
+    id: int
+    kind: str
+    visit_id: int
+    site_id: int
+    chair: str
+    patient_initials: str
+    due_at: datetime
+    timezone: str
+    created_at: datetime
+
+    @property
+    def due_local(self) -> datetime:
+        """Return the due instant in the site's time zone."""
+        return self.due_at.astimezone(ZoneInfo(self.timezone))
+
+
+def open_alerts(user: User, site_id: int | None = None) -> list[Alert]:
+    """Return the unacknowledged notifications of the user's sites, oldest due first."""
+    stmt = (
+        select(Notification, Chair.name, Patient.given_name, Patient.family_name, Site.timezone)
+        .join(Visit, Visit.id == Notification.visit_id)
+        .join(Chair, Chair.id == func.coalesce(Visit.recovery_chair_id, Visit.chair_id))
+        .join(Patient, Patient.id == Visit.patient_id)
+        .join(Site, Site.id == Notification.site_id)
+        .where(Notification.acknowledged_at.is_(None))
+        .order_by(Notification.due_at, Notification.id)
+    )
+    if site_id is not None:
+        stmt = stmt.where(Notification.site_id == access.get_site(user, site_id).id)
+    else:
+        stmt = access.scope_to_sites(user, stmt, Notification.site_id)
+    return [
+        Alert(
+            id=n.id,
+            kind=n.kind,
+            visit_id=n.visit_id,
+            site_id=n.site_id,
+            chair=chair,
+            patient_initials=f"{given[:1]}{family[:1]}".upper(),
+            due_at=n.due_at,
+            timezone=timezone,
+            created_at=n.created_at,
+        )
+        for n, chair, given, family, timezone in db.session.execute(stmt)
+    ]
+
+
+def failed_deliveries(limit: int = 200) -> list[Delivery]:
+    """Return the deliveries given up on, and those still failing, newest first."""
+    stmt = (
+        select(Delivery)
+        .where((Delivery.status == "failed") | (Delivery.last_error.is_not(None)))
+        .where(Delivery.status != "sent")
+        .order_by(Delivery.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
