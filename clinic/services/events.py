@@ -55,10 +55,7 @@ def record_event(
     lock_site_for_booking(visit.site_id)
     visit = access.get_visit(actor, visit_id)
     at = now if at is None else at
-    # Only what happened to the patient orders the record; booking and rescheduling are
-    # office work, and a late entry may well predate them (a walk-in booked on arrival).
-    lifecycle = {e.value for e in EventType}
-    previous = max((e.at for e in visit.events if e.type in lifecycle), default=None)
+    previous = max((e.at for e in visit.events), default=None)
     if error := event_time_error(at, now, previous):
         raise Invalid(error, {"at": [error]})
     try:

@@ -104,9 +104,13 @@ SPOILED = [
     ({"notes": ["a"]}, "notes"),
     ({"notes": "n" * 2001}, "notes"),
     ({"notes": "bad\x00byte"}, "notes"),
-    ({"colour": "red"}, "colour"),
-    ({"status": "discharged"}, "status"),
 ]
+
+
+def test_post_visits_ignores_fields_it_does_not_know(api, body):
+    response = api.post("/visits", json=body | {"colour": "red", "status": "discharged"})
+    assert response.status_code == 201
+    assert response.get_json()["status"] == "booked"
 
 
 @pytest.mark.parametrize(("changes", "field"), SPOILED)

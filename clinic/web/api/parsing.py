@@ -27,7 +27,20 @@ def json_object() -> dict[str, Any]:
         data = None
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.")
+    refuse_nul(data)
     return data
+
+
+def refuse_nul(data: Any, path: str = "") -> None:
+    """Raise a 422 for a NUL character anywhere in the body (PostgreSQL text cannot hold it)."""
+    if isinstance(data, str) and "\x00" in data:
+        raise Invalid("Text may not contain NUL characters.", {path or "body": ["NUL character."]})
+    if isinstance(data, dict):
+        for name, value in data.items():
+            refuse_nul(value, f"{path}.{name}" if path else str(name))
+    elif isinstance(data, list):
+        for value in data:
+            refuse_nul(value, path)
 
 
 def parse_instant(text: Any) -> datetime:
