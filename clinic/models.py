@@ -218,6 +218,9 @@ class Visit(db.Model):
         Index("ix_visits_chair_start", "chair_id", "infusion_start"),
         Index("ix_visits_patient_start", "patient_id", "infusion_start"),
         Index("ix_visits_updated", "updated_at"),
+        # The dashboard's "who is in care now" stays one short look-up however long the
+        # history (ix_visits_site_start would scan every visit of the site).
+        Index("ix_visits_site_status", "site_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

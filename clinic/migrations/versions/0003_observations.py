@@ -1,4 +1,4 @@
-"""observations (vital signs and side effects), site vital-sign thresholds
+"""observations (vital signs and side effects), site vital-sign thresholds, visits by site and status
 
 Revision ID: 0003
 Revises: 0002
@@ -40,6 +40,9 @@ def upgrade():
     with op.batch_alter_table('observations', schema=None) as batch_op:
         batch_op.create_index('ix_observations_visit_at', ['visit_id', 'at'], unique=False)
 
+    with op.batch_alter_table('visits', schema=None) as batch_op:
+        batch_op.create_index('ix_visits_site_status', ['site_id', 'status'], unique=False)
+
     # Existing sites keep DESIGN.md's default thresholds: an empty object.
     with op.batch_alter_table('sites', schema=None) as batch_op:
         batch_op.add_column(
@@ -48,6 +51,9 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('visits', schema=None) as batch_op:
+        batch_op.drop_index('ix_visits_site_status')
+
     with op.batch_alter_table('sites', schema=None) as batch_op:
         batch_op.drop_column('vital_thresholds')
 
