@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
+from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -46,12 +48,24 @@ def frozen():
         yield traveller
 
 
-@pytest.fixture
-def app(tmp_path, frozen):
-    """An app on a fresh SQLite file, schema created, clock frozen at NOW."""
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'test.db'}")
+@pytest.fixture(scope="session")
+def schema_file(tmp_path_factory) -> Path:
+    """An empty SQLite database with the schema, built once and copied for each test."""
+    path = tmp_path_factory.mktemp("schema") / "schema.db"
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
     with app.app_context():
         db.create_all()
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture
+def app(tmp_path, schema_file, frozen):
+    """An app on a fresh SQLite file, schema created, clock frozen at NOW."""
+    path = tmp_path / "test.db"
+    shutil.copyfile(schema_file, path)
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
+    with app.app_context():
         yield app
         db.session.remove()
         db.engine.dispose()
