@@ -1,0 +1,214 @@
+"""Benchmark: GET /api/v1/availability?days=28 on a site with 12 chairs and a full month.
+
+Builds a fresh database (a SQLite file in a temporary folder, and a PostgreSQL database
+when one answers on TEST_DATABASE_URL or 127.0.0.1:5432), fills 28 days of 12 chairs
+densely with visits (about 90 % of the chair time the opening hours allow), then asks for
+28 days of availability N times through the Flask test client and reports the median and
+p95 in milliseconds. Removes everything it created.
+
+    .venv/bin/python bench/availability.py [--runs 30] [--backend sqlite|postgresql|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from common import median, percentile  # also puts the repository on sys.path
+
+CHAIRS = 12
+DAYS = 28
+NURSES = 4  # 4 nurses x ratio 4 = 16 >= 12 chairs, so capacity never blocks a chair
+FILL = 0.9  # share of the possible visits that are booked; the rest are the free slots
+TZ = ZoneInfo("America/Chicago")
+HOURS = {
+    "mon": ["08:00", "18:00"],
+    "tue": ["08:00", "18:00"],
+    "wed": ["08:00", "18:00"],
+    "thu": ["08:00", "18:00"],
+    "fri": ["08:00", "18:00"],
+    "sat": ["09:00", "14:00"],
+    "sun": None,
+}
+# Chair-mode holds last 45 + 120 + 15 = 180 minutes: three a weekday, one on Saturday.
+WEEKDAY_STARTS = [(8, 0), (11, 0), (14, 0)]
+SATURDAY_STARTS = [(9, 0)]
+
+
+def build(db_url: str) -> dict:
+    """Migrate a database and fill it with a dense month; return ids for the requests."""
+    from flask_migrate import upgrade
+
+    from clinic import create_app
+    from clinic.domain.booking import Plan, RecoveryMode, holds_for
+    from clinic.extensions import db
+    from clinic.models import Chair, Patient, Shift, Visit
+    from clinic.services import setup, staff
+    from clinic.services.auth import issue_token
+    from config import TestConfig
+
+    rng = random.Random(28)
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=db_url)
+    with app.app_context():
+        logging.disable(logging.INFO)  # alembic's "Running upgrade" lines
+        upgrade()
+        logging.disable(logging.NOTSET)
+        site = setup.save_site(None, {"name": "Bench", "opening_hours": HOURS, "nurse_ratio": 4})
+        chairs = [Chair(site_id=site.id, name=f"Chair {n + 1}") for n in range(CHAIRS)]
+        db.session.add_all(chairs)
+        clerk = staff.create_user("desk@bench.test", "Desk", "front_desk", [site.id])
+        nurses = [
+            staff.create_user(f"n{n}@bench.test", f"Nurse {n}", "nurse", [site.id])
+            for n in range(NURSES)
+        ]
+        doc = staff.create_user("doc@bench.test", "Doc", "practitioner", [site.id])
+        patients = [
+            Patient(
+                site_id=site.id,
+                mrn=f"B{n:05d}",
+                given_name="Pat",
+                family_name=f"Bench{n}",
+                birth_date=datetime(1980, 1, 1).date(),
+            )
+            for n in range(120)
+        ]
+        db.session.add_all(patients)
+        db.session.flush()
+
+        today = datetime.now(TZ).date()
+        visits, shifts = [], []
+        for offset in range(DAYS + 1):
+            day = today + timedelta(days=offset)
+            starts = {5: SATURDAY_STARTS, 6: []}.get(day.weekday(), WEEKDAY_STARTS)
+            if not starts:
+                continue
+            opens = datetime.combine(day, datetime.min.time(), tzinfo=TZ) + timedelta(hours=7)
+            for user in [*nurses, doc]:
+                shifts.append(
+                    Shift(
+                        site_id=site.id,
+                        user_id=user.id,
+                        role=user.role,
+                        starts_at=opens.astimezone(UTC),
+                        ends_at=(opens + timedelta(hours=12)).astimezone(UTC),
+                    )
+                )
+            for index, chair in enumerate(chairs):
+                for hour, minute in starts:
+                    if rng.random() > FILL:
+                        continue
+                    # Stagger the chairs by 0-45 minutes, as a real day is staggered.
+                    local = datetime(day.year, day.month, day.day, hour, minute, tzinfo=TZ)
+                    start = (local + timedelta(minutes=15 * (index % 4))).astimezone(UTC)
+                    plan = Plan(0, chair.id, start, 45, 120)
+                    hold = holds_for(plan, RecoveryMode.CHAIR, 15).chair
+                    visits.append(
+                        Visit(
+                            patient_id=patients[(len(visits) * 7) % len(patients)].id,
+                            site_id=site.id,
+                            chair_id=chair.id,
+                            recovery_chair_id=chair.id,
+                            status="booked",
+                            infusion_start=start,
+                            infusion_end=plan.infusion.end,
+                            observation_end=plan.recovery.end,
+                            infusion_minutes=45,
+                            observation_minutes=120,
+                            chair_released_at=hold.end,
+                            created_at=datetime.now(UTC),
+                        )
+                    )
+        db.session.add_all(shifts + visits)
+        db.session.commit()
+        token = issue_token(clerk)
+        result = {"site_id": site.id, "token": token, "visits": len(visits), "day": today}
+        db.session.remove()
+        db.engine.dispose()
+    return result
+
+
+def measure(db_url: str, runs: int) -> dict:
+    """Build the month on a database and time the availability request `runs` times."""
+    from clinic import create_app
+    from clinic.extensions import db
+    from config import TestConfig
+
+    built = build(db_url)
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=db_url)
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {built['token']}"}
+    results = {"visits": built["visits"]}
+    for label, limit in (("limit=50", 50), ("limit=1000", 1000)):
+        url = (
+            f"/api/v1/availability?site_id={built['site_id']}&date={built['day'].isoformat()}"
+            f"&days={DAYS}&limit={limit}"
+        )
+        client.get(url, headers=headers)  # warm caches and the connection pool
+        timings, slots = [], 0
+        for _ in range(runs):
+            started = time.perf_counter()
+            response = client.get(url, headers=headers)
+            timings.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                raise RuntimeError(f"availability answered {response.status_code}")
+            slots = len(response.get_json()["slots"])
+        results[label] = {"median_ms": median(timings), "p95_ms": percentile(timings, 0.95)}
+        results[label]["slots"] = slots
+    with app.app_context():
+        db.engine.dispose()
+    return results
+
+
+def run(runs: int = 30, backend: str = "both") -> dict:
+    """Run the benchmark on the chosen databases; return {backend: results}."""
+    import sqlalchemy as sa
+
+    from tests.concurrency.harness import postgres_database
+
+    results = {}
+    if backend in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory(prefix="clinic-bench-") as folder:
+            results["sqlite"] = measure(f"sqlite:///{Path(folder) / 'bench.db'}", runs)
+    if backend in ("postgresql", "both"):
+        try:
+            with postgres_database("clinic_bench") as url:
+                results["postgresql"] = measure(url, runs)
+        except sa.exc.OperationalError as error:
+            if backend == "postgresql":
+                raise
+            print(f"(PostgreSQL not reachable, skipped: {str(error).splitlines()[0]})")
+    return results
+
+
+def report(results: dict) -> list[str]:
+    """Format the results as table rows."""
+    rows = []
+    for backend, result in results.items():
+        for label in ("limit=50", "limit=1000"):
+            r = result[label]
+            rows.append(
+                f"availability days={DAYS} {label:<10} {backend:<10} "
+                f"median {r['median_ms']:7.1f} ms   p95 {r['p95_ms']:7.1f} ms   "
+                f"({r['slots']} slots, {result['visits']} visits booked)"
+            )
+    return rows
+
+
+def main() -> None:
+    """Parse the arguments, run, print."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    args = parser.parse_args()
+    for row in report(run(args.runs, args.backend)):
+        print(row)
+
+
+if __name__ == "__main__":
+    main()

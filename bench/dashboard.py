@@ -1,0 +1,451 @@
+"""Benchmark the nurses' dashboard JSON: 30 patients in care over a long or a short history.
+
+    .venv/bin/python bench/dashboard.py                       # SQLite, 50,000 past visits
+    .venv/bin/python bench/dashboard.py --postgres URL        # also PostgreSQL (admin URL)
+    .venv/bin/python bench/dashboard.py --write docs/benchmarks.md
+
+Each database gets one site with 30 chairs and 30 patients in care right now (10 checked in,
+10 infusing, 10 recovering, each with its readings and a later booking of its chair), over a
+history of past visits with their events and readings, inserted in bulk. The timings are
+medians of GET /api/v1/dashboard through the app's WSGI stack (Flask's test client, bearer
+token and all), compared with a static response of the same size from the same app, and
+with the same dashboard over a 100-visit history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa  # noqa: E402
+from flask import Flask, Response  # noqa: E402
+from sqlalchemy import event, insert  # noqa: E402
+
+from clinic import create_app  # noqa: E402
+from clinic.extensions import db  # noqa: E402
+from clinic.models import Chair, Observation, Patient, Visit, VisitEvent  # noqa: E402
+from clinic.services import staff  # noqa: E402
+from clinic.services.auth import issue_token  # noqa: E402
+from clinic.services.setup import save_site  # noqa: E402
+from clinic.types import utcnow  # noqa: E402
+from clinic.web.api import authenticate  # noqa: E402
+from config import Config  # noqa: E402
+
+ACTIVE = 30
+CHAIRS = 30
+LONG_HISTORY = 50_000
+SHORT_HISTORY = 100
+READINGS_PER_PAST_VISIT = 8
+PATIENTS = 2_000
+BATCH = 5_000
+WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class BenchConfig(Config):
+    """The production settings, with cheap password hashing for the one bench user."""
+
+    ARGON2_COST = (1, 1024)
+
+
+@dataclass
+class Result:
+    """The figures of one database."""
+
+    label: str
+    history: int
+    dashboard_ms: float
+    dashboard_304_ms: float
+    static_ms: float
+    static_auth_ms: float
+    queries: int
+    body_bytes: int
+
+
+def _hours(n: float) -> timedelta:
+    return timedelta(hours=n)
+
+
+def build(app: Flask, history: int, seed: int = 7) -> str:
+    """Fill an empty database: a site, chairs, history, 30 patients in care; return a token."""
+    rng = random.Random(seed)
+    now = utcnow().replace(microsecond=0)
+    with app.app_context():
+        db.create_all()
+        site = save_site(
+            None,
+            {
+                "name": "Bench",
+                "opening_hours": {day: ["00:00", "24:00"] for day in WEEK},
+            },
+        )
+        db.session.add_all([Chair(site_id=site.id, name=f"Chair {i + 1}") for i in range(CHAIRS)])
+        db.session.commit()
+        chair_ids = list(db.session.scalars(sa.select(Chair.id).order_by(Chair.id)))
+        nurse = staff.create_user("nurse@bench.test", "Bench Nurse", "nurse", [site.id])
+        token = issue_token(nurse)
+        db.session.execute(
+            insert(Patient),
+            [
+                {
+                    "site_id": site.id,
+                    "mrn": f"B{i:07d}",
+                    "given_name": rng.choice(["Dana", "Sam", "Ali", "Kim", "Jo"]),
+                    "family_name": f"Patient{i}",
+                    "birth_date": date(1970 + i % 30, 1 + i % 12, 1 + i % 28),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in range(PATIENTS + ACTIVE)
+            ],
+        )
+        db.session.commit()
+        patient_ids = list(db.session.scalars(sa.select(Patient.id).order_by(Patient.id)))
+        _history(site.id, chair_ids, patient_ids[:PATIENTS], nurse.id, history, now, rng)
+        _in_care(site.id, chair_ids, patient_ids[PATIENTS:], nurse.id, now)
+    return token
+
+
+def _visit_row(site_id, chair_id, patient_id, start, status, **actual):
+    infusion_end = start + timedelta(minutes=45)
+    observation_end = infusion_end + timedelta(minutes=120)
+    return {
+        "patient_id": patient_id,
+        "site_id": site_id,
+        "chair_id": chair_id,
+        "recovery_chair_id": chair_id,
+        "status": status,
+        "infusion_start": start,
+        "infusion_end": infusion_end,
+        "observation_end": observation_end,
+        "infusion_minutes": 45,
+        "observation_minutes": 120,
+        "chair_released_at": observation_end + timedelta(minutes=15),
+        "extension_minutes": 0,
+        "notes": "",
+        "created_at": start - timedelta(days=7),
+        "updated_at": actual.get("discharged_at", start),
+        **actual,
+    }
+
+
+def _history(site_id, chair_ids, patient_ids, user_id, count, now, rng) -> None:
+    """Insert `count` past visits (mostly discharged) with their events and readings."""
+    per_day = len(chair_ids) * 4  # four visits a chair a day, every three hours from 07:00
+    day0 = (now - timedelta(days=count // per_day + 2)).replace(hour=13, minute=0, second=0)
+    first_id = (db.session.scalar(sa.select(sa.func.max(Visit.id))) or 0) + 1
+    visits, events, readings = [], [], []
+    for n in range(count):
+        day, slot = divmod(n, per_day)
+        chair_index, turn = divmod(slot, 4)
+        start = day0 + timedelta(days=day) + _hours(3 * turn)
+        status = "discharged" if n % 20 else rng.choice(["cancelled", "no_show"])
+        actual = {}
+        if status == "discharged":
+            ended = start + timedelta(minutes=45 + rng.randint(0, 10))
+            actual = {
+                "checked_in_at": start - timedelta(minutes=10),
+                "infusion_started_at": start,
+                "infusion_ended_at": ended,
+                "discharge_due_at": ended + timedelta(minutes=120),
+                "discharged_at": ended + timedelta(minutes=120 + rng.randint(0, 20)),
+            }
+        visits.append(
+            _visit_row(
+                site_id,
+                chair_ids[chair_index],
+                patient_ids[n % len(patient_ids)],
+                start,
+                status,
+                **actual,
+            )
+        )
+        visit_id = first_id + n
+        if status == "discharged":
+            for type_, key in (
+                ("check_in", "checked_in_at"),
+                ("start_infusion", "infusion_started_at"),
+                ("end_infusion", "infusion_ended_at"),
+                ("discharge", "discharged_at"),
+            ):
+                at = actual[key]
+                events.append(
+                    {
+                        "visit_id": visit_id,
+                        "type": type_,
+                        "at": at,
+                        "recorded_at": at,
+                        "by_id": user_id,
+                        "data": {},
+                    }
+                )
+            for k in range(READINGS_PER_PAST_VISIT):
+                at = start - timedelta(minutes=5) + timedelta(minutes=20 * k)
+                readings.append(_reading(visit_id, at, user_id, rng))
+        if len(visits) >= BATCH:
+            _flush(visits, events, readings)
+    _flush(visits, events, readings)
+
+
+def _reading(visit_id, at, user_id, rng) -> dict:
+    return {
+        "visit_id": visit_id,
+        "at": at,
+        "recorded_at": at,
+        "by_id": user_id,
+        "systolic": rng.randint(110, 150),
+        "diastolic": rng.randint(65, 95),
+        "heart_rate": rng.randint(60, 100),
+        "spo2": rng.randint(94, 100),
+        "dissociation": rng.randint(0, 3),
+        "nausea": rng.randint(0, 1),
+        "dizziness": rng.randint(0, 2),
+        "note": "",
+        "flags": [],
+    }
+
+
+def _flush(visits: list, events: list, readings: list) -> None:
+    """Insert what has been gathered (executemany), then forget it."""
+    if visits:
+        db.session.execute(insert(Visit), visits)
+    if events:
+        db.session.execute(insert(VisitEvent), events)
+    if readings:
+        db.session.execute(insert(Observation), readings)
+    db.session.commit()
+    visits.clear()
+    events.clear()
+    readings.clear()
+
+
+def _in_care(site_id, chair_ids, patient_ids, user_id, now) -> None:
+    """Seat 30 patients: 10 checked in, 10 infusing, 10 recovering; book each chair later."""
+    rng = random.Random(11)
+    first_id = (db.session.scalar(sa.select(sa.func.max(Visit.id))) or 0) + 1
+    visits, readings = [], []
+    for i in range(ACTIVE):
+        chair_id = chair_ids[i % len(chair_ids)]
+        phase = ("checked_in", "infusing", "recovering")[i % 3]
+        if phase == "checked_in":
+            start = now + timedelta(minutes=10)
+            actual = {"checked_in_at": now - timedelta(minutes=5)}
+            taken = [now - timedelta(minutes=3)]
+        elif phase == "infusing":
+            start = now - timedelta(minutes=25)
+            actual = {"checked_in_at": start - timedelta(minutes=10), "infusion_started_at": start}
+            taken = [start - timedelta(minutes=5), start + timedelta(minutes=15)]
+        else:
+            start = now - timedelta(minutes=90)
+            ended = start + timedelta(minutes=45)
+            actual = {
+                "checked_in_at": start - timedelta(minutes=10),
+                "infusion_started_at": start,
+                "infusion_ended_at": ended,
+                "discharge_due_at": ended + timedelta(minutes=120),
+            }
+            taken = [start - timedelta(minutes=5) + timedelta(minutes=15 * k) for k in range(6)]
+        visits.append(_visit_row(site_id, chair_id, patient_ids[i], start, phase, **actual))
+        readings += [_reading(first_id + i, at, user_id, rng) for at in taken]
+    # Each chair's next booking, after the patient in it.
+    for i in range(ACTIVE):
+        visits.append(
+            _visit_row(
+                site_id,
+                chair_ids[i % len(chair_ids)],
+                patient_ids[(i + 1) % ACTIVE],
+                now + _hours(4),
+                "booked",
+            )
+        )
+    _flush(visits, [], [])
+    _flush([], [], readings)
+
+
+def _medians_ms(calls: dict[str, object], runs: int) -> dict[str, float]:
+    """Time the calls in turn (so that a busy machine slows them alike); return medians."""
+    for _ in range(max(3, runs // 10)):  # warm-up: caches, pools, statement compilation
+        for call in calls.values():
+            call()
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(runs):
+        for name, call in calls.items():
+            started = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) * 1000 for name, values in times.items()}
+
+
+def measure(label: str, url: str, history: int, runs: int) -> Result:
+    """Build a database at `url` and time its dashboard against a static answer."""
+    app = create_app(BenchConfig, SQLALCHEMY_DATABASE_URI=url)
+    # The same number of bytes from the same app, with nothing to compute.
+    static_body: list[bytes] = [b""]
+    app.add_url_rule(
+        "/bench-static",
+        "bench_static",
+        lambda: Response(static_body[0], mimetype="application/json"),
+    )
+    # And the same behind the API's bearer-token check, which every API answer pays.
+    app.add_url_rule(
+        "/bench-static-auth",
+        "bench_static_auth",
+        lambda: authenticate() or Response(static_body[0], mimetype="application/json"),
+    )
+    started = time.perf_counter()
+    token = build(app, history)
+    print(
+        f"  {label}: built {history:,} past visits in {time.perf_counter() - started:.1f} s",
+        file=sys.stderr,
+    )
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    first = client.get("/api/v1/dashboard", headers=headers)
+    assert first.status_code == 200, first.get_data(as_text=True)
+    body = first.get_data()
+    static_body[0] = body
+    assert len(first.get_json()["visits"]) == ACTIVE
+    etag = first.headers["ETag"]
+
+    with app.app_context():
+        statements: list[str] = []
+
+        def count(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        client.get("/api/v1/dashboard", headers=headers)
+        event.remove(db.engine, "before_cursor_execute", count)
+
+    def dashboard():
+        response = client.get("/api/v1/dashboard", headers=headers)
+        assert response.status_code == 200
+
+    def unchanged():
+        response = client.get("/api/v1/dashboard", headers=headers | {"If-None-Match": etag})
+        assert response.status_code in (200, 304)
+
+    def static():
+        assert client.get("/bench-static").status_code == 200
+
+    def static_auth():
+        assert client.get("/bench-static-auth", headers=headers).status_code == 200
+
+    medians = _medians_ms(
+        {"dashboard": dashboard, "304": unchanged, "static": static, "static_auth": static_auth},
+        runs,
+    )
+    result = Result(
+        label=label,
+        history=history,
+        dashboard_ms=medians["dashboard"],
+        dashboard_304_ms=medians["304"],
+        static_ms=medians["static"],
+        static_auth_ms=medians["static_auth"],
+        queries=len(statements),
+        body_bytes=len(body),
+    )
+    with app.app_context():
+        db.engine.dispose()
+    return result
+
+
+def _postgres_database(admin_url: str):
+    """Create a fresh PostgreSQL database; return its URL and a function that drops it."""
+    admin = sa.make_url(admin_url)
+    name = f"clinic_bench_{uuid.uuid4().hex[:8]}"
+    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+    return admin.set(database=name).render_as_string(hide_password=False), drop
+
+
+def report(results: list[Result]) -> str:
+    """Return the figures as a Markdown table with the ratios against their goals."""
+    lines = [
+        "| database | past visits | dashboard JSON | 304 | static, same size | static behind the "
+        "token check | x static | x static behind the token check | x 100-visit history "
+        "| SQL / request | body |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    short = {r.label: r for r in results if r.history == SHORT_HISTORY}
+    for r in results:
+        base = short.get(r.label)
+        growth = f"{r.dashboard_ms / base.dashboard_ms:.2f}" if base else "-"
+        lines.append(
+            f"| {r.label} | {r.history:,} | {r.dashboard_ms:.2f} ms | {r.dashboard_304_ms:.2f} ms "
+            f"| {r.static_ms:.2f} ms | {r.static_auth_ms:.2f} ms "
+            f"| {r.dashboard_ms / r.static_ms:.1f} | {r.dashboard_ms / r.static_auth_ms:.1f} "
+            f"| {growth} | {r.queries} | {r.body_bytes:,} B |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> list[Result]:
+    """Run the benchmark on SQLite (and PostgreSQL if asked) and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--history", type=int, default=LONG_HISTORY)
+    parser.add_argument("--postgres", metavar="ADMIN_URL", help="e.g. postgresql+psycopg://...")
+    parser.add_argument("--write", metavar="FILE", help="append the table to this Markdown file")
+    args = parser.parse_args(argv)
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for history in (args.history, SHORT_HISTORY):
+            url = f"sqlite:///{Path(tmp) / f'bench-{history}.db'}"
+            results.append(measure("SQLite", url, history, args.runs))
+    if args.postgres:
+        for history in (args.history, SHORT_HISTORY):
+            url, drop = _postgres_database(args.postgres)
+            try:
+                results.append(measure("PostgreSQL", url, history, args.runs))
+            finally:
+                drop()
+    table = report(results)
+    print(table)
+    if args.write:
+        _write_section(Path(args.write), table, args)
+    return results
+
+
+START = "<!-- bench/dashboard.py: start -->"
+END = "<!-- bench/dashboard.py: end -->"
+
+
+def _write_section(path: Path, table: str, args) -> None:
+    """Put the table between this benchmark's markers in the file (appended if missing)."""
+    import platform
+
+    figures = (
+        f"{START}\n"
+        f"Measured {datetime.now().date()}: {platform.python_implementation()} "
+        f"{platform.python_version()} on {platform.machine()}, median of {args.runs} requests "
+        f"after a warm-up.\n\n{table}\n{END}"
+    )
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    if START in text and END in text:
+        before, rest = text.split(START, 1)
+        text = before + figures + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + figures + "\n"
+    path.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
