@@ -62,6 +62,8 @@ class Site(db.Model):
     # Overrides of the vital-sign limits (clinic.domain.vitals.Thresholds field names);
     # an empty object means DESIGN.md's defaults.
     vital_thresholds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Automatic logoff: minutes without a request before a signed-in session ends.
+    idle_timeout_minutes: Mapped[int] = mapped_column(Integer, default=15)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     chairs: Mapped[list[Chair]] = relationship(back_populates="site", order_by="Chair.id")
@@ -97,8 +99,19 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Lockout: failed sign-ins counted in the database, so every worker sees the same count.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # TOTP second factor (never logged); the secret exists from enrolment, enabled once confirmed.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)  # a code counts only once
 
     sites: Mapped[list[Site]] = relationship(secondary=user_sites, order_by="Site.id")
+
+    def is_locked(self, now: datetime) -> bool:
+        """Tell whether too many failed sign-ins keep the account locked at `now`."""
+        return self.locked_until is not None and self.locked_until > now
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
@@ -381,3 +394,48 @@ class Observation(db.Model):
 
     visit: Mapped[Visit] = relationship()
     by: Mapped[User | None] = relationship()
+
+
+class UserSession(db.Model):
+    """A signed-in browser: the cookie holds a random id, this row decides whether it counts."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)  # absolute end, however active
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+
+    user: Mapped[User] = relationship()
+
+
+class DisplayLink(db.Model):
+    """A revocable read-only link that shows one site's privacy-mode dashboard on a wall."""
+
+    __tablename__ = "display_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(120))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    site: Mapped[Site] = relationship()
+
+
+class RoleTotpRequirement(db.Model):
+    """A role whose members must sign in with a second factor (TOTP)."""
+
+    __tablename__ = "role_totp_requirements"
+
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
