@@ -6,6 +6,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from clinic.audit_commands import audit
 from clinic.models import ROLES
 from clinic.services import staff
 from clinic.services.auth import issue_token
@@ -63,3 +64,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(seed_demo)
     app.cli.add_command(scheduler)
+    app.cli.add_command(audit)

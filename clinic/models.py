@@ -396,6 +396,38 @@ class Observation(db.Model):
     by: Mapped[User | None] = relationship()
 
 
+class AuditEvent(db.Model):
+    """One append-only audit row: who did what to which patient and object, when, from where.
+
+    `detail` holds ids, rule names and field names only, never names or clinical values.
+    `hash` is SHA-256 over the row's canonical JSON and `prev_hash`, so the rows form a
+    chain that `flask audit verify` checks. No foreign keys: a row outlives what it names.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('ok', 'denied', 'refused', 'failed')", name="outcome"),
+        Index("ix_audit_events_at", "at"),
+        Index("ix_audit_events_actor_at", "actor_id", "at"),
+        Index("ix_audit_events_patient_at", "patient_id", "at"),
+        Index("ix_audit_events_action_at", "action", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor_label: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(60))
+    patient_id: Mapped[int | None] = mapped_column(Integer)
+    object_type: Mapped[str | None] = mapped_column(String(40))
+    object_id: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(10), default="ok")
+    ip: Mapped[str | None] = mapped_column(String(45))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
 class UserSession(db.Model):
     """A signed-in browser: the cookie holds a random id, this row decides whether it counts."""
 

@@ -1,0 +1,374 @@
+"""The audit trail: append-only rows for every view and change, chained by SHA-256.
+
+`record()` queues a row on the current transaction; it is written just before that
+transaction commits, so it commits or rolls back with the change it records. `record_now()`
+writes a row in a transaction of its own (a refusal after its rollback, a page view, an
+authentication event). Appends are serialised so the chain stays linear: PostgreSQL takes
+a transaction-level advisory lock before reading the last hash; SQLite has one writer at a
+time (and a writer whose snapshot is stale cannot write at all).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from flask import g, has_request_context, request
+from sqlalchemy import Select, event, func, select, text
+from sqlalchemy.orm import Session
+
+from clinic.extensions import db
+from clinic.models import AuditEvent, User
+from clinic.types import utcnow
+
+GENESIS = "0" * 64
+# pg_advisory_xact_lock key that serialises audit appends ("audit" in ASCII).
+LOCK_KEY = 0x6175646974
+OUTCOMES = ("ok", "denied", "refused", "failed")
+ACTIONS = (
+    "patient.view",
+    "patient.create",
+    "patient.update",
+    "clearance.create",
+    "visit.book",
+    "visit.reschedule",
+    "visit.event.check_in",
+    "visit.event.start_infusion",
+    "visit.event.end_infusion",
+    "visit.event.extend_observation",
+    "visit.event.no_show",
+    "visit.event.cancel",
+    "visit.discharge",
+    "visit.discharge_override",
+    "observation.create",
+    "notification.ack",
+    "admin.site.create",
+    "admin.site.update",
+    "admin.chair.create",
+    "admin.chair.update",
+    "admin.shift.create",
+    "admin.shift.delete",
+    "admin.user.create",
+    "admin.user.update",
+    "audit.export",
+    "auth.login",
+    "auth.logout",
+    "auth.failure",
+    "auth.lockout",
+    "auth.timeout",
+)
+OBJECT_TYPES = (
+    "patient",
+    "clearance",
+    "visit",
+    "observation",
+    "notification",
+    "site",
+    "chair",
+    "shift",
+    "user",
+    "session",
+)
+# Detail strings are identifiers (rule names, field names, ISO instants): no spaces, short.
+# That keeps free text, and so names and notes, out of the trail by construction.
+_SAFE_TEXT = re.compile(r"[A-Za-z0-9_.:+@\-]{0,80}")
+
+
+# ---------------------------------------------------------------- writing
+
+
+def record(
+    actor: User | str | None,
+    action: str,
+    now: datetime,
+    *,
+    patient_id: Any = None,
+    object_type: str | None = None,
+    object_id: Any = None,
+    outcome: str = "ok",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Queue an audit row on the current transaction; the caller's commit writes it.
+
+    `actor` is a user, a label such as "display-link", or None for the signed-in user of
+    the request ("anonymous" without one, "system" outside a request). `patient_id` and
+    `object_id` may be model objects whose ids the commit's flush assigns.
+    """
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown audit outcome {outcome!r}")
+    if now.tzinfo is None:
+        raise ValueError("naive datetime given to the audit trail")
+    actor_id, label = _actor(actor)
+    session = db.session()
+    transaction = session.get_transaction() or session.begin()
+    if session.info.get("audit_transaction") is not transaction:
+        session.info["audit_transaction"] = transaction
+        session.info["audit_pending"] = []
+    session.info["audit_pending"].append(
+        {
+            "at": now.astimezone(UTC),
+            "actor_id": actor_id,
+            "actor_label": label[:254],
+            "action": action,
+            "patient_id": patient_id,
+            "object_type": object_type,
+            "object_id": object_id,
+            "outcome": outcome,
+            "ip": _remote_addr(),
+            "detail": _clean(detail or {}),
+        }
+    )
+
+
+def record_now(
+    actor: User | str | None,
+    action: str,
+    now: datetime,
+    *,
+    patient_id: Any = None,
+    object_type: str | None = None,
+    object_id: Any = None,
+    outcome: str = "ok",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Write an audit row in a transaction of its own, committed before returning.
+
+    Whatever the session still holds is committed first: call it after a rollback or where
+    nothing else is pending (a page view, a refusal, a sign-in).
+    """
+    session = db.session()
+    if session.get_bind().dialect.name == "sqlite":
+        # Take the write lock up front: a read snapshot that went stale could not write.
+        session.commit()
+        session.connection(execution_options={"sqlite_immediate": True})
+    record(
+        actor,
+        action,
+        now,
+        patient_id=patient_id,
+        object_type=object_type,
+        object_id=object_id,
+        outcome=outcome,
+        detail=detail,
+    )
+    session.commit()
+
+
+def viewed(actor: User, patient_id: int, object_type: str, object_id: int) -> None:
+    """Record that a user was shown a patient's record (or a visit of it)."""
+    record_now(
+        actor,
+        "patient.view",
+        utcnow(),
+        patient_id=patient_id,
+        object_type=object_type,
+        object_id=object_id,
+    )
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    """Append the rows queued on this transaction, chained after the last one."""
+    if session.info.get("audit_transaction") is not session.get_transaction():
+        return
+    pending = session.info.pop("audit_pending", [])
+    session.info.pop("audit_transaction", None)
+    if not pending:
+        return
+    session.flush()  # the recorded change gets its ids (and, on SQLite, the write lock)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+    previous = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    previous = previous or GENESIS
+    for values in pending:
+        row = AuditEvent(
+            **values
+            | {
+                "patient_id": _id_of(values["patient_id"]),
+                "object_id": _id_of(values["object_id"]),
+                "prev_hash": previous,
+            }
+        )
+        row.hash = row_hash(row)
+        previous = row.hash
+        session.add(row)
+    session.flush()
+
+
+def _id_of(value: Any) -> int | None:
+    """Return an id given as a number or as the object that carries it."""
+    if value is None or isinstance(value, int):
+        return value
+    return value.id
+
+
+def _actor(actor: User | str | None) -> tuple[int | None, str]:
+    """Return (user id, label) for the row."""
+    if isinstance(actor, str):
+        return None, actor
+    if actor is None:
+        actor = _request_user()
+    if actor is None:
+        return None, "anonymous" if has_request_context() else "system"
+    return actor.id, actor.email
+
+
+def _request_user() -> User | None:
+    """Return the user of the current request: the API's token user or the signed-in one."""
+    if not has_request_context():
+        return None
+    user = g.get("user")
+    if isinstance(user, User):
+        return user
+    from flask_login import current_user
+
+    return current_user if getattr(current_user, "is_authenticated", False) else None
+
+
+def _remote_addr() -> str | None:
+    """Return the client's address when there is a request."""
+    if not has_request_context():
+        return None
+    return (request.remote_addr or "")[:45] or None
+
+
+def _clean(value: Any) -> Any:
+    """Return detail data as JSON; refuse anything but ids, flags and identifier strings."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str) and _SAFE_TEXT.fullmatch(value):
+        return value
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
+        return [_clean(item) for item in items]
+    if isinstance(value, dict):
+        return {_clean_key(key): _clean(item) for key, item in value.items()}
+    raise ValueError("audit detail holds ids, rule names and field names only")
+
+
+def _clean_key(key: Any) -> str:
+    if not isinstance(key, str) or not _SAFE_TEXT.fullmatch(key):
+        raise ValueError("audit detail keys are identifiers")
+    return key
+
+
+# ---------------------------------------------------------------- the chain
+
+
+def row_hash(row: AuditEvent) -> str:
+    """Return the SHA-256 of a row's canonical JSON, its prev_hash included."""
+    body = {
+        "at": row.at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor_id": row.actor_id,
+        "actor_label": row.actor_label,
+        "action": row.action,
+        "patient_id": row.patient_id,
+        "object_type": row.object_type,
+        "object_id": row.object_id,
+        "outcome": row.outcome,
+        "ip": row.ip,
+        "detail": row.detail or {},
+        "prev_hash": row.prev_hash,
+    }
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What walking the chain found: how many rows, and the first broken one if any."""
+
+    count: int
+    broken_id: int | None = None
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Tell whether every row is intact and linked to the one before."""
+        return self.broken_id is None
+
+
+def verify() -> Verdict:
+    """Walk the chain in id order, recompute every hash, stop at the first broken row."""
+    previous = GENESIS
+    count = 0
+    stmt = select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=500)
+    for row in db.session.scalars(stmt):
+        if row.prev_hash != previous:
+            return Verdict(count, row.id, "its prev_hash does not match the row before it")
+        if row_hash(row) != row.hash:
+            return Verdict(count, row.id, "its content does not match its hash")
+        previous = row.hash
+        count += 1
+    return Verdict(count)
+
+
+# ---------------------------------------------------------------- searching
+
+
+@dataclass(frozen=True)
+class Filters:
+    """An audit search; every part optional. `action` ending in ".*" matches a family."""
+
+    who: str | None = None
+    action: str | None = None
+    patient_id: int | None = None
+    object_type: str | None = None
+    object_id: int | None = None
+    since: date | None = None  # UTC days, inclusive
+    until: date | None = None
+    outcome: str | None = None
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def search_statement(filters: Filters) -> Select:
+    """Return the newest-first query for a search."""
+    stmt = select(AuditEvent)
+    if filters.who:
+        stmt = stmt.where(
+            func.lower(AuditEvent.actor_label).contains(filters.who.lower(), autoescape=True)
+        )
+    if filters.action:
+        if filters.action.endswith(".*"):
+            family = filters.action.removesuffix("*")
+            stmt = stmt.where(AuditEvent.action.startswith(family, autoescape=True))
+        else:
+            stmt = stmt.where(AuditEvent.action == filters.action)
+    if filters.patient_id is not None:
+        stmt = stmt.where(AuditEvent.patient_id == filters.patient_id)
+    if filters.object_type:
+        stmt = stmt.where(AuditEvent.object_type == filters.object_type)
+    if filters.object_id is not None:
+        stmt = stmt.where(AuditEvent.object_id == filters.object_id)
+    if filters.since is not None:
+        stmt = stmt.where(AuditEvent.at >= _day_start(filters.since))
+    if filters.until is not None:
+        stmt = stmt.where(AuditEvent.at < _day_start(filters.until + timedelta(days=1)))
+    if filters.outcome:
+        stmt = stmt.where(AuditEvent.outcome == filters.outcome)
+    return stmt.order_by(AuditEvent.id.desc())
+
+
+def search(filters: Filters, page: int, per_page: int):
+    """Return one page of matching rows, newest first (a Flask-SQLAlchemy Pagination)."""
+    return db.paginate(
+        search_statement(filters), page=page, per_page=per_page, max_per_page=200, error_out=False
+    )
+
+
+def export(filters: Filters) -> Iterator[AuditEvent]:
+    """Yield every matching row, newest first, a batch at a time."""
+    stmt = search_statement(filters).execution_options(yield_per=500)
+    yield from db.session.scalars(stmt)

@@ -1,0 +1,92 @@
+"""On PostgreSQL the application cannot change or delete audit rows, and appends stay linear."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from clinic.extensions import db
+from clinic.services import audit
+from tests.conftest import NOW
+
+pytestmark = pytest.mark.postgres
+
+
+def _one_row() -> int:
+    audit.record("system-test", "admin.site.update", NOW, object_type="site", object_id=1)
+    db.session.commit()
+    return db.session.scalar(sa.text("SELECT max(id) FROM audit_events"))
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_events SET actor_label = 'x' WHERE id = :id",
+        "DELETE FROM audit_events WHERE id = :id",
+        "TRUNCATE audit_events",
+    ],
+)
+def test_the_trigger_refuses_update_delete_and_truncate(pg_app, statement):
+    row_id = _one_row()
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        db.session.execute(sa.text(statement), {"id": row_id})
+    db.session.rollback()
+    assert db.session.scalar(sa.text("SELECT actor_label FROM audit_events")) == "system-test"
+    assert audit.verify().ok
+
+
+def test_truncate_needs_the_transactions_explicit_permission(pg_app):
+    _one_row()
+    db.session.execute(sa.text("SET LOCAL clinic.allow_audit_truncate = 'on'"))
+    db.session.execute(sa.text("TRUNCATE audit_events"))
+    db.session.commit()
+    assert db.session.scalar(sa.text("SELECT count(*) FROM audit_events")) == 0
+    # SET LOCAL ended with that transaction: the next one is refused again.
+    _one_row()
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        db.session.execute(sa.text("TRUNCATE audit_events"))
+    db.session.rollback()
+
+
+def test_even_the_orm_cannot_edit_a_row(pg_app):
+    _one_row()
+    row = db.session.scalar(sa.select(audit.AuditEvent))
+    row.outcome = "failed"
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_concurrent_appends_keep_one_linear_chain(pg_app: Flask):
+    errors: list[BaseException] = []
+
+    def append(n: int) -> None:
+        try:
+            with pg_app.app_context():
+                for i in range(10):
+                    audit.record(
+                        f"writer-{n}", "patient.view", NOW + timedelta(seconds=i), patient_id=n
+                    )
+                    db.session.commit()
+                db.session.remove()
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=append, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    verdict = audit.verify()
+    assert verdict.ok and verdict.count == 60
+    # No fork: every prev_hash is used by exactly one row.
+    forks = db.session.scalar(
+        sa.text(
+            "SELECT count(*) FROM (SELECT prev_hash FROM audit_events GROUP BY prev_hash "
+            "HAVING count(*) > 1) AS f"
+        )
+    )
+    assert forks == 0
