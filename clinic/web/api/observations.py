@@ -22,7 +22,6 @@ from clinic.web.api.parsing import Fields, json_object
 from clinic.web.api.serialize import instant
 
 MAX_ID = 2**31 - 1
-OBSERVATION_FIELDS = {"at", "note", *READING_FIELDS}
 
 
 def observation_json(observation: Observation) -> dict[str, Any]:
@@ -58,11 +57,8 @@ def post_observation(visit_id: int):
     now = utcnow()
     access.get_visit(g.user, _visit_id(visit_id))
     access.require(g.user, "clinical")
-    data = json_object()
-    unknown = sorted(set(data) - OBSERVATION_FIELDS)
+    data = json_object()  # fields it does not take are ignored, as everywhere in the API
     fields = Fields(data)
-    for name in unknown:
-        fields.errors[name] = ["Unknown field."]
     at = fields.instant("at")
     note = fields.text("note", max_length=MAX_NOTE)
     values = {name: data.get(name) for name in READING_FIELDS}
