@@ -46,12 +46,16 @@ class PostgresLeaderLock:
         """Try to take the lock without waiting; tell whether this process now leads."""
         try:
             conn = self._engine.connect()
-        except sa.exc.DBAPIError as error:
+        except sa.exc.SQLAlchemyError as error:
             log.warning("cannot reach the database for the leader lock: %s", type(error).__name__)
             return False
-        got = conn.execute(
-            sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
-        ).scalar()
+        try:
+            got = conn.execute(
+                sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
+            ).scalar()
+        except sa.exc.SQLAlchemyError:
+            conn.close()
+            return False
         if got:
             self._conn = conn
             return True
@@ -64,7 +68,7 @@ class PostgresLeaderLock:
             return False
         try:
             self._conn.execute(sa.text("SELECT 1"))
-        except sa.exc.DBAPIError:
+        except sa.exc.SQLAlchemyError:
             return False
         return True
 
@@ -78,7 +82,8 @@ class PostgresLeaderLock:
     def release(self) -> None:
         """Give the lock up (closing the connection releases it even if the unlock fails)."""
         if self._conn is not None:
-            with contextlib.suppress(sa.exc.DBAPIError):
+            # A dead connection cannot unlock, and need not: the server released it.
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
                 self._conn.execute(
                     sa.text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY}
                 )

@@ -174,6 +174,7 @@ class SchedulerRunner:
         self.reconciler: Reconciler | None = None
         self._outbox: OutboxWorker | None = None
         self._next_beat = 0.0
+        self.terms = 0  # how many times this process has become the leader
 
     def stop(self) -> None:
         """Ask the runner to stop (from a signal handler or another thread)."""
@@ -187,9 +188,13 @@ class SchedulerRunner:
             if lock.acquire():
                 try:
                     self._lead(lock)
+                except Exception:
+                    log.exception("scheduler %s failed while leading", self.instance_id)
                 finally:
                     lock.release()
                     self._beat(False, force=True)
+                # Back on standby: retry like any standby, giving another copy its chance.
+                self.stopping.wait(STANDBY_RETRY_SECONDS)
                 continue
             self._beat(False)
             self.stopping.wait(STANDBY_RETRY_SECONDS)
@@ -197,6 +202,7 @@ class SchedulerRunner:
 
     def _lead(self, lock) -> None:
         """Keep the alarms, the outbox and the heartbeat going while the lock holds."""
+        self.terms += 1
         log.info("scheduler %s is the leader", self.instance_id)
         scheduler = make_scheduler()
         self._outbox = OutboxWorker(self.app)

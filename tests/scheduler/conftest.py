@@ -264,19 +264,23 @@ def scheduler_processes(tmp_path) -> Iterator[Callable[..., SchedulerProcess]]:
         process.stop()
 
 
-def leader_pid(timeout: float = 15.0) -> int | None:
-    """Return the pid of the process whose heartbeat says it leads (fresh within 2 s)."""
+def current_leader() -> int | None:
+    """Return the pid of the process that most recently beat as the leader (within 2 s)."""
+    instance_id = db.session.scalar(
+        select(SchedulerHeartbeat.instance_id)
+        .where(
+            SchedulerHeartbeat.is_leader.is_(True),
+            SchedulerHeartbeat.last_beat_at > utcnow() - timedelta(seconds=2),
+        )
+        .order_by(SchedulerHeartbeat.last_beat_at.desc())
+        .limit(1)
+    )
+    return int(instance_id.rsplit(":", 1)[1]) if instance_id else None
 
-    def find():
-        rows = db.session.scalars(
-            select(SchedulerHeartbeat).where(
-                SchedulerHeartbeat.is_leader.is_(True),
-                SchedulerHeartbeat.last_beat_at > utcnow() - timedelta(seconds=2),
-            )
-        ).all()
-        return int(rows[0].instance_id.rsplit(":", 1)[1]) if len(rows) == 1 else None
 
-    return wait_for(find, timeout)
+def wait_for_leader(pid: int, timeout: float = 15.0) -> bool:
+    """Wait until the process with this pid beats as the leader."""
+    return bool(wait_for(lambda: current_leader() == pid, timeout))
 
 
 def delivery_count() -> int:
@@ -287,12 +291,15 @@ def delivery_count() -> int:
 # ---------------------------------------------------------------- PostgreSQL
 
 
+def _pg_admin_engine() -> sa.Engine:
+    return sa.create_engine(sa.make_url(_pg_admin_url()), isolation_level="AUTOCOMMIT")
+
+
 @pytest.fixture(scope="module")
-def scheduler_pg_url() -> Iterator[str]:
-    """A PostgreSQL database of this module's own, migrated, dropped afterwards."""
-    admin_url = sa.make_url(_pg_admin_url())
+def scheduler_pg_template() -> Iterator[str]:
+    """A PostgreSQL database with the schema, of this module's own, to copy for each test."""
+    engine = _pg_admin_engine()
     name = f"clinic_sched_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -300,26 +307,30 @@ def scheduler_pg_url() -> Iterator[str]:
         if require_env("REQUIRE_POSTGRES"):
             pytest.fail(f"PostgreSQL is mandatory here but unreachable: {error}")
         pytest.skip("PostgreSQL is not reachable (set REQUIRE_POSTGRES=1 to make this fail)")
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    url = engine.url.set(database=name).render_as_string(hide_password=False)
     try:
         app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url)
         with app.app_context():
-            from flask_migrate import upgrade
-
-            upgrade()
+            # The models' schema (the migrations have their own tests).
+            db.create_all()
             db.engine.dispose()
-        yield url
+        yield name
     finally:
         with engine.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
 
 
-def empty_pg_app(url: str):
-    """Return an app on the PostgreSQL database with every table emptied."""
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url)
-    with app.app_context():
-        tables = ", ".join(t.name for t in db.metadata.sorted_tables)
-        db.session.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        db.session.commit()
-    return app
+@pytest.fixture
+def scheduler_pg_url(scheduler_pg_template) -> Iterator[str]:
+    """A fresh copy of the migrated database for one test, dropped after it."""
+    engine = _pg_admin_engine()
+    name = f"{scheduler_pg_template}_{uuid.uuid4().hex[:6]}"
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{scheduler_pg_template}"'))
+    try:
+        yield engine.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
