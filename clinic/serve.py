@@ -1,6 +1,79 @@
-"""Serve the app on http://127.0.0.1:5000 for one machine (`make run`)."""
+"""Serve the app on http://127.0.0.1:5000 and run the scheduler beside it (`make run`).
 
-from wsgi import app
+One machine, one command: the web server in this process, the scheduler
+(`flask --app wsgi scheduler`) as a child process that is restarted if it dies. Ctrl-C or
+SIGTERM stops both.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+SCHEDULER = [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler"]
+RESTART_AFTER_SECONDS = 2.0
+
+
+class Scheduler:
+    """The scheduler child process, kept running until stop()."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen | None = None
+        self.stopping = threading.Event()
+        self.watcher = threading.Thread(target=self._watch, name="scheduler-watch", daemon=True)
+
+    def start(self) -> None:
+        """Start the child and watch it."""
+        self.process = subprocess.Popen(SCHEDULER)  # noqa: S603  (a fixed command line)
+        self.watcher.start()
+
+    def _watch(self) -> None:
+        """Restart the child if it exits while we are still serving."""
+        while not self.stopping.wait(1.0):
+            if self.process is not None and self.process.poll() is not None:
+                print(
+                    f"scheduler exited ({self.process.returncode}); restarting",
+                    file=sys.stderr,
+                )
+                time.sleep(RESTART_AFTER_SECONDS)
+                if not self.stopping.is_set():
+                    self.process = subprocess.Popen(SCHEDULER)  # noqa: S603
+
+    def stop(self) -> None:
+        """Stop the child: SIGTERM, then SIGKILL if it lingers."""
+        self.stopping.set()
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def main() -> None:
+    """Run the web server and the scheduler until Ctrl-C or SIGTERM."""
+    from wsgi import app
+
+    scheduler = Scheduler()
+
+    def terminate(_signum, _frame) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    scheduler.start()
+    try:
+        app.run(host="127.0.0.1", port=5000, debug=False, threaded=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduler.stop()
+
 
 if __name__ == "__main__":
-    app.run(host="127.0.0.1", port=5000, debug=False, threaded=True)
+    main()
