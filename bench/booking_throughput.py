@@ -105,7 +105,8 @@ def measure(db_url: str, seconds: float, clients: int, workers: int) -> dict:
                     errors.append(answer.body[:200])
         conn.close()
 
-    with gunicorn(db_url, workers=workers) as address:
+    with gunicorn(db_url, workers=workers) as server:
+        address = server.address
         threads = [
             threading.Thread(target=client, args=(n, clinic.tokens[0])) for n in range(clients)
         ]
@@ -115,6 +116,7 @@ def measure(db_url: str, seconds: float, clients: int, workers: int) -> dict:
         for thread in threads:
             thread.join(timeout=seconds + 120)
         elapsed = time.monotonic() - started
+        log = server.log_tail(60) if errors else ""
 
     total = sum(statuses.values())
     return {
@@ -128,6 +130,7 @@ def measure(db_url: str, seconds: float, clients: int, workers: int) -> dict:
         "statuses": dict(sorted(statuses.items())),
         "errors": errors[:5],
         "error_count": len(errors),
+        "server_log": log,
         "double_bookings": overlapping_active_chair_holds(db_url),
     }
 

@@ -215,9 +215,21 @@ def post_worker_init(worker):
 """
 
 
+@dataclass
+class Server:
+    """A running gunicorn: where it listens and where its log goes."""
+
+    address: str
+    log: Path
+
+    def log_tail(self, lines: int = 40) -> str:
+        """Return the end of the server's log (tracebacks of any 500 are there)."""
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
 @contextmanager
-def gunicorn(db_url: str, workers: int = 4) -> Iterator[str]:
-    """Serve the app with gunicorn on a free local port; yield "127.0.0.1:PORT"."""
+def gunicorn(db_url: str, workers: int = 4) -> Iterator[Server]:
+    """Serve the app with gunicorn on a free local port (127.0.0.1)."""
     port = free_port()
     address = f"127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="clinic-gunicorn-") as scratch:
@@ -225,8 +237,11 @@ def gunicorn(db_url: str, workers: int = 4) -> Iterator[str]:
         ready.mkdir()
         hook = Path(scratch, "hooks.py")
         hook.write_text(READY_HOOK)
+        server = Server(address, Path(scratch, "gunicorn.log"))
         env = os.environ | {"DATABASE_URL": db_url, "CLINIC_READY_DIR": str(ready)}
         env.pop("FLASK_CONFIG", None)
+        # The log goes to a file, not a pipe: a pipe nobody reads fills up and blocks workers.
+        log = server.log.open("wb")
         process = subprocess.Popen(
             [
                 str(BIN / "gunicorn"),
@@ -244,13 +259,13 @@ def gunicorn(db_url: str, workers: int = 4) -> Iterator[str]:
             ],
             cwd=ROOT,
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         try:
-            _wait_until_up(address, process, ready, workers)
-            yield address
+            _wait_until_up(server, process, ready, workers)
+            yield server
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             try:
@@ -258,19 +273,18 @@ def gunicorn(db_url: str, workers: int = 4) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=5)
-            if process.stderr:
-                process.stderr.close()
+            log.close()
 
 
 def _wait_until_up(
-    address: str, process: subprocess.Popen, ready: Path, workers: int, timeout: float = 60
+    server: Server, process: subprocess.Popen, ready: Path, workers: int, timeout: float = 60
 ) -> None:
     """Wait until every worker has loaded the app and /healthz answers, or fail."""
-    host, port = address.split(":")
+    host, port = server.address.split(":")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {process.stderr.read().decode()}")
+            raise RuntimeError(f"gunicorn exited:\n{server.log_tail()}")
         if len(list(ready.iterdir())) >= workers:
             try:
                 conn = http.client.HTTPConnection(host, int(port), timeout=5)
