@@ -103,7 +103,7 @@ def reschedule_visit(visit_id: int):
         raise Invalid(
             "Nothing to change: give infusion_start, chair_id, infusion_minutes "
             "or observation_minutes.",
-            {},
+            {name: ["Cannot be changed by rescheduling."] for name in data},
         )
     fields = Fields(data)
     changes: dict[str, Any] = {}
