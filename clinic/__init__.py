@@ -40,9 +40,9 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount the web pages and the JSON API."""
-    from clinic.web import admin, alerts, api, auth, courses, frontdesk, patients
+    from clinic.web import admin, alerts, api, auth, courses, frontdesk, nursing, patients
 
-    for module in (auth, frontdesk, courses, patients, admin, alerts):
+    for module in (auth, frontdesk, nursing, courses, patients, admin, alerts):
         app.register_blueprint(module.bp)
     api.init_app(app)
 

@@ -11,13 +11,17 @@ from flask_login import current_user, login_required
 
 from clinic.domain.visits import EventType, Status, allowed_events
 from clinic.models import Site, Visit
-from clinic.services import access, booking, events
+from clinic.services import access, audit, booking, events
 from clinic.services import frontdesk as desk
+from clinic.services.dashboard import load_dashboard
 from clinic.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from clinic.services.observations import list_observations
 from clinic.services.sites import today
 from clinic.types import utcnow
 from clinic.web.board import STATUS_LABELS, lay_out, status_counts
+from clinic.web.charts import FLAG_LABELS, vitals_chart
 from clinic.web.forms import ANY_CHAIR, BookingForm, CancelForm, RescheduleForm
+from clinic.web.nursing import clinical_actions, dialog_forms
 from clinic.web.roles import role_required
 
 bp = Blueprint("frontdesk", __name__)
@@ -120,6 +124,7 @@ def board():
     bookable = access.can(current_user, "book")
     return render_template(
         "frontdesk/board.html",
+        overruns=_overruns(site, now, tz=loaded.tz),
         sites=sites,
         site=site,
         day=day,
@@ -130,6 +135,29 @@ def board():
         bookable=bookable,
         tz=loaded.tz,
     )
+
+
+def _overruns(site: Site, now: datetime, tz: ZoneInfo) -> dict[int, str]:
+    """Return visit id -> a warning, for each visit in care now that runs into its chair's or
+    bay's next booking (the dashboard's computation)."""
+    warnings: dict[int, str] = {}
+    for row in load_dashboard(current_user, site.id, now).rows:
+        parts = []
+        if row.chair_clash_minutes and row.next_chair_booking:
+            at = row.next_chair_booking.starts_at.astimezone(tz)
+            parts.append(
+                f"Running {row.chair_clash_minutes} min over: {row.chair}'s next patient at "
+                f"{at:%H:%M} is affected."
+            )
+        if row.bay_clash_minutes and row.next_bay_booking:
+            at = row.next_bay_booking.starts_at.astimezone(tz)
+            parts.append(
+                f"Running {row.bay_clash_minutes} min over: {row.recovery_chair}'s next patient "
+                f"at {at:%H:%M} is affected."
+            )
+        if parts:
+            warnings[row.visit.id] = " ".join(parts)
+    return warnings
 
 
 @bp.route("/print")
@@ -364,6 +392,11 @@ def _timeline(timeline, tz: ZoneInfo, day: date, chair_names: dict[int, str]) ->
         detail = data.get("reason") or data.get("override_reason") or ""
         if event.type == "extend_observation" and data.get("minutes"):
             detail = f"+{data['minutes']} min · {detail}"
+        if event.type == "discharge" and isinstance(data.get("checklist"), dict):
+            checklist = data["checklist"]
+            detail = f"PADSS {checklist.get('padss')}/10 · escort {checklist.get('escort_name')}"
+            if data.get("override_reason"):
+                detail += f" · early, practitioner's override: {data['override_reason']}"
         if event.type == "reschedule" and isinstance(data.get("from"), dict):
             before = data["from"]
             try:
@@ -376,6 +409,7 @@ def _timeline(timeline, tz: ZoneInfo, day: date, chair_names: dict[int, str]) ->
             {
                 "type": event.type,
                 "label": EVENT_LABELS.get(event.type, event.type.replace("_", " ").capitalize()),
+                "instant": event.at,
                 "at": _when(event.at, tz, day),
                 "by": event.by.name if event.by else "system",
                 "late": late,
@@ -386,9 +420,54 @@ def _timeline(timeline, tz: ZoneInfo, day: date, chair_names: dict[int, str]) ->
     return entries
 
 
+def _reading_entries(readings, tz: ZoneInfo, day: date) -> list[dict]:
+    """Describe each reading for the visit page's timeline: values, side effects, flags."""
+    entries = []
+    for reading in readings:
+        values = f"BP {reading.systolic}/{reading.diastolic} · HR {reading.heart_rate}"
+        values += f" · SpO₂ {reading.spo2} %"
+        if reading.respiratory_rate is not None:
+            values += f" · RR {reading.respiratory_rate}"
+        effects = [
+            f"{label} {score}/{high}"
+            for label, score, high in (
+                ("Dissociation", reading.dissociation, 4),
+                ("Nausea", reading.nausea, 3),
+                ("Dizziness", reading.dizziness, 3),
+            )
+            if score is not None
+        ]
+        late = reading.recorded_at - reading.at > LATE_AFTER
+        entries.append(
+            {
+                "type": "reading",
+                "label": "Vital signs",
+                "instant": reading.at,
+                "at": _when(reading.at, tz, day),
+                "by": reading.by.name if reading.by else "system",
+                "late": late,
+                "recorded": _when(reading.recorded_at, tz, day) if late else "",
+                "detail": values,
+                "effects": " · ".join(effects),
+                "note": reading.note or "",
+                "flags": [(flag, FLAG_LABELS.get(flag, flag)) for flag in reading.flags or []],
+            }
+        )
+    return entries
+
+
+def _merged_timeline(events_: list[dict], readings: list[dict]) -> list[dict]:
+    """Merge events and readings in the order they happened (an event first on a tie)."""
+    tagged = [(e["instant"], 0, i, e) for i, e in enumerate(events_)]
+    tagged += [(r["instant"], 1, i, r) for i, r in enumerate(readings)]
+    return [entry for *_, entry in sorted(tagged, key=lambda t: t[:3])]
+
+
 def _visit_page(visit_id: int, **forms):
-    """Render a visit with its timeline and the actions its status and the role allow."""
+    """Render a visit with its timeline, chart, and the actions its status and the role allow."""
     visit, timeline = desk.visit_record(current_user, visit_id)
+    readings = list_observations(current_user, visit.id)
+    now = utcnow()
     site = visit.site
     tz = ZoneInfo(site.timezone)
     can_act = access.can(current_user, "book")
@@ -413,7 +492,19 @@ def _visit_page(visit_id: int, **forms):
         site=site,
         tz=tz,
         day=day,
-        timeline=_timeline(timeline, tz, day, names),
+        timeline=_merged_timeline(
+            _timeline(timeline, tz, day, names), _reading_entries(readings, tz, day)
+        ),
+        chart=vitals_chart(
+            readings,
+            tz,
+            infusion=(visit.infusion_started_at, visit.infusion_ended_at),
+            discharge_due_at=visit.discharge_due_at,
+            now=now,
+        ),
+        readings=readings,
+        nursing_actions=clinical_actions(visit),
+        **dialog_forms(),
         can_act=can_act,
         can_reschedule=can_act and visit.status == Status.BOOKED.value,
         can_check_in=EventType.CHECK_IN.value in allowed,
@@ -429,7 +520,10 @@ def _visit_page(visit_id: int, **forms):
 @login_required
 def visit(visit_id: int):
     """Show a visit: who, where, when, what happened, and what can be done next."""
-    return _visit_page(visit_id)
+    page = _visit_page(visit_id)
+    shown = access.get_visit(current_user, visit_id)
+    audit.viewed(current_user, shown.patient_id, "visit", shown.id)
+    return page
 
 
 @bp.route("/visits/<int:visit_id>/reschedule", methods=["POST"])

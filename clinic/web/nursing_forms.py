@@ -1,0 +1,138 @@
+"""Nursing forms: the dialogs of the recovery dashboard and the visit page.
+
+Each dialog posts one of these with fetch (FormData, CSRF token in the X-CSRFToken header);
+the server validates it here, then the services apply the clinical rules.
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, StringField, TextAreaField, TimeField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from clinic.domain.discharge import PADSS_ITEMS
+from clinic.domain.vitals import RANGES
+
+MAX_NOTE = 1000
+MAX_REASON = 500
+
+# PADSS item -> (label, what 2, 1 and 0 mean): Chung's scale as the checklist shows it.
+PADSS_LABELS: dict[str, tuple[str, tuple[str, str, str]]] = {
+    "vital_signs": (
+        "Vital signs",
+        ("Within 20 % of baseline", "20-40 % of baseline", "More than 40 % off"),
+    ),
+    "activity": ("Activity", ("Steady gait, no dizziness", "Needs assistance", "Cannot walk")),
+    "nausea_vomiting": ("Nausea / vomiting", ("Minimal", "Moderate", "Severe, continuing")),
+    "pain": ("Pain", ("Minimal, acceptable", "Moderate", "Severe")),
+    "bleeding": ("IV-site bleeding", ("Minimal", "Moderate", "Severe")),
+}
+# Side effect -> (label, highest score)
+SIDE_EFFECTS = {
+    "dissociation": ("Dissociation", RANGES["dissociation"][1]),
+    "nausea": ("Nausea", RANGES["nausea"][1]),
+    "dizziness": ("Dizziness", RANGES["dizziness"][1]),
+}
+
+
+def _measure(label: str, name: str) -> IntegerField:
+    """Return a whole-number field bounded by the domain's range for that measurement."""
+    low, high, required = RANGES[name]
+    first = InputRequired("Required.") if required else Optional()
+    return IntegerField(
+        label,
+        validators=[first, NumberRange(low, high, message=f"A whole number, {low}-{high}.")],
+    )
+
+
+class _LateEntry:
+    """An optional local time for an entry made after the fact (blank means now)."""
+
+    at_time = TimeField(
+        "Time, if not now",
+        validators=[Optional()],
+        description="Leave blank for now; an earlier time is kept as a late entry.",
+    )
+
+
+class EventForm(_LateEntry, FlaskForm):
+    """Start or end an infusion: only the time, which defaults to now."""
+
+
+class VitalsForm(_LateEntry, FlaskForm):
+    """Vital signs and side effects taken at the chair."""
+
+    systolic = _measure("Systolic", "systolic")
+    diastolic = _measure("Diastolic", "diastolic")
+    heart_rate = _measure("Heart rate", "heart_rate")
+    spo2 = _measure("SpO₂", "spo2")
+    respiratory_rate = _measure("Resp. rate", "respiratory_rate")
+    dissociation = _measure("Dissociation", "dissociation")
+    nausea = _measure("Nausea", "nausea")
+    dizziness = _measure("Dizziness", "dizziness")
+    note = TextAreaField("Note", validators=[Optional(), Length(max=MAX_NOTE)])
+
+    def values(self) -> dict[str, int | None]:
+        """Return the numbers as the observations service takes them."""
+        return {name: self[name].data for name in RANGES}
+
+    def validate(self, extra_validators=None) -> bool:
+        """Check the fields, then that the diastolic pressure is below the systolic."""
+        valid = super().validate(extra_validators)
+        low, high = self.diastolic.data, self.systolic.data
+        if valid and low is not None and high is not None and low >= high:
+            self.diastolic.errors.append("Must be lower than the systolic pressure.")
+            valid = False
+        return valid
+
+
+class ExtendForm(FlaskForm):
+    """Extend the observation window, with a reason."""
+
+    minutes = IntegerField(
+        "Extend by (minutes)",
+        validators=[
+            InputRequired("Required."),
+            NumberRange(1, 240, message="A whole number, 1-240."),
+        ],
+    )
+    reason = TextAreaField(
+        "Reason",
+        validators=[InputRequired("Give a reason."), Length(max=MAX_REASON)],
+    )
+
+
+class DischargeForm(FlaskForm):
+    """The discharge checklist: PADSS, escort, stable vitals, and a practitioner's override."""
+
+    escort_name = StringField(
+        "Escort's name", validators=[InputRequired("Name the escort."), Length(max=120)]
+    )
+    escort_phone = StringField("Escort's phone", validators=[Optional(), Length(max=40)])
+    vitals_stable = BooleanField("Vital signs stable against baseline")
+    override_reason = TextAreaField(
+        "Reason for discharging before the window ends",
+        validators=[Optional(), Length(max=MAX_REASON)],
+    )
+
+    def padss_items(self) -> dict[str, int]:
+        """Return the PADSS scores by item."""
+        return {item: self[f"padss_{item}"].data for item in PADSS_ITEMS}
+
+    def padss_fields(self) -> list:
+        """Return the PADSS fields in the scale's order, with their labels and meanings."""
+        return [(self[f"padss_{item}"], *PADSS_LABELS[item]) for item in PADSS_ITEMS]
+
+
+for _item in PADSS_ITEMS:
+    setattr(
+        DischargeForm,
+        f"padss_{_item}",
+        IntegerField(
+            PADSS_LABELS[_item][0],
+            validators=[
+                InputRequired("Score this item."),
+                NumberRange(0, 2, message="0, 1 or 2."),
+            ],
+        ),
+    )
