@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -20,21 +21,26 @@ def build(sender: str, to: str, subject: str, text: str) -> EmailMessage:
     return message
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """Return the TLS settings, built once: loading the CA store takes a while."""
+    return ssl.create_default_context()
+
+
 def send(config: Any, to: str, subject: str, text: str) -> None:
     """Send one message through the configured SMTP server; raise on any failure."""
     host, port = config["SMTP_HOST"], int(config["SMTP_PORT"])
     mode = (config.get("SMTP_TLS") or "starttls").lower()
     message = build(config["MAIL_FROM"], to, subject, text)
-    context = ssl.create_default_context()
     if mode == "ssl":
         client: smtplib.SMTP = smtplib.SMTP_SSL(
-            host, port, timeout=TIMEOUT_SECONDS, context=context
+            host, port, timeout=TIMEOUT_SECONDS, context=tls_context()
         )
     else:
         client = smtplib.SMTP(host, port, timeout=TIMEOUT_SECONDS)
     with client:
         if mode == "starttls":
-            client.starttls(context=context)
+            client.starttls(context=tls_context())
         if config.get("SMTP_USERNAME"):
             client.login(config["SMTP_USERNAME"], config.get("SMTP_PASSWORD", ""))
         client.send_message(message)

@@ -64,6 +64,8 @@ class Reconciler:
     def run(self, full: bool = False) -> int:
         """Add, move or remove alarms, then fire what is overdue; return how many fired."""
         with self.app.app_context():
+            # What is already due first: after downtime, every second counts.
+            fired = self.catch_up()
             site_change = notifications.latest_site_change()
             if site_change != self.site_watermark:  # overdue_after_minutes may have changed
                 full, self.site_watermark = True, site_change
@@ -71,7 +73,7 @@ class Reconciler:
                 self._full()
             else:
                 self._changed_since(self.watermark - WATERMARK_OVERLAP)
-            return self.catch_up()
+            return fired + self.catch_up()
 
     def _full(self) -> None:
         """Rebuild every alarm from the recovering visits; drop every other alarm."""

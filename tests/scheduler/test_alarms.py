@@ -140,7 +140,7 @@ def test_cancel_or_no_show_leaves_no_alarm_and_leaving_recovery_any_way_removes_
     )
     assert runner.scheduler.get_job(job_id(DISCHARGE_OVERDUE, cancelled.id)) is None
 
-    wait_for(lambda: notifications_of(visit.id), 6)
+    assert wait_for(lambda: notifications_of(visit.id), 10)
     assert len(notifications_of(visit.id)) == 1
     assert notifications_of(cancelled.id) == []
 

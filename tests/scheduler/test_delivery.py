@@ -165,8 +165,12 @@ def test_a_failing_channel_is_retried_with_backoff_then_failed_and_shown_to_admi
 def test_the_failed_deliveries_page_is_for_admins_only(client, auth, clinic):
     auth.login(clinic.nurse)
     assert client.get("/admin/deliveries").status_code == 403
-    auth.logout()
-    assert client.get("/admin/deliveries").status_code == 302  # to the sign-in page
+
+
+def test_the_alert_pages_need_a_signed_in_user(client, clinic):
+    for path in ("/admin/deliveries", "/notifications/feed"):
+        answer = client.get(path)
+        assert answer.status_code == 302 and "/login" in answer.headers["Location"]
 
 
 def test_an_unreachable_smtp_server_is_recorded_and_retried(app, clinic, make_shift, recovering):
@@ -202,7 +206,7 @@ def test_two_outbox_runs_never_send_one_delivery_twice(app, clinic, recovering, 
     assert {d.status for d in deliveries()} == {"sent"}
 
 
-def test_the_alerts_feed_and_acknowledge_from_the_dashboard(client, auth, clinic, recovering):
+def test_the_alerts_feed_and_acknowledge_from_the_dashboard(app, client, auth, clinic, recovering):
     visit = recovering(timedelta(seconds=-1), given_name="Quentin", family_name="Zabriskie")
     [notification_id] = notifications.fire([visit.id], DISCHARGE_DUE, utcnow())
 
@@ -224,10 +228,15 @@ def test_the_alerts_feed_and_acknowledge_from_the_dashboard(client, auth, clinic
     assert answer.get_json()["acknowledged_by"] == clinic.nurse.id
     assert client.get("/notifications/feed").get_json()["alerts"] == []
 
-    auth.logout()
+
+def test_the_front_desk_sees_alerts_but_may_not_acknowledge(client, auth, clinic, recovering):
+    visit = recovering(timedelta(seconds=-1))
+    [notification_id] = notifications.fire([visit.id], DISCHARGE_DUE, utcnow())
     auth.login(clinic.clerk)
+    feed = client.get("/notifications/feed").get_json()
+    assert feed["can_acknowledge"] is False
+    assert [a["id"] for a in feed["alerts"]] == [notification_id]
     token = csrf_token(client.get("/").get_data(as_text=True))
     refused = client.post(f"/notifications/{notification_id}/ack", headers={"X-CSRFToken": token})
     assert refused.status_code == 403
     assert refused.get_json()["error"] == "forbidden"
-    assert client.get("/notifications/feed").get_json()["can_acknowledge"] is False
