@@ -1,13 +1,20 @@
 """Run every benchmark and print one table: `make bench`.
 
-Each benchmark creates and removes its own databases and servers (127.0.0.1 only). The raw
-numbers are also written to bench/results/latest.json (not committed); docs/benchmarks.md
-holds the numbers of a reference run and how to read them.
+Each benchmark creates and removes its own databases and servers (127.0.0.1 only). The
+availability and booking benchmarks run in this process and share one table; the other
+scripts of bench/ (dashboard, alerts) run after them with their defaults and print their own
+tables. The raw numbers of the first two are also written to bench/results/latest.json (not
+committed); docs/benchmarks.md holds the numbers of reference runs and how to read them.
+
+    .venv/bin/python bench/run_all.py [--skip dashboard,alerts]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 
@@ -15,9 +22,27 @@ import availability
 import booking_throughput
 from common import ROOT, machine
 
+OTHERS = ("dashboard", "alerts")  # scripts of their own, run as they are
+
+
+def run_others(skip: set[str]) -> list[str]:
+    """Run the other benchmark scripts one after the other; return the names that failed."""
+    failed = []
+    for name in OTHERS:
+        script = ROOT / "bench" / f"{name}.py"
+        if name in skip or not script.exists():
+            continue
+        print(f"\n=== bench/{name}.py ===", flush=True)
+        if subprocess.run([sys.executable, str(script)], cwd=ROOT, check=False).returncode:
+            failed.append(name)
+    return failed
+
 
 def main() -> None:
     """Run the benchmarks, print the table, save the raw results."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip", default="", help="comma-separated: dashboard, alerts")
+    skip = {name.strip() for name in parser.parse_args().skip.split(",") if name.strip()}
     started = time.monotonic()
     print(f"Machine: {machine()}")
     print("Running: availability (SQLite and PostgreSQL), then booking throughput ...")
@@ -46,8 +71,11 @@ def main() -> None:
         "booking": booking,
     }
     (out / "latest.json").write_text(json.dumps(record, indent=2, default=str))
+    failed = run_others(skip)
     if any(r["double_bookings"] or r["error_count"] for r in booking.values()):
-        raise SystemExit("FAILED: double bookings or server errors")
+        failed.append("booking_throughput (double bookings or server errors)")
+    if failed:
+        raise SystemExit(f"FAILED: {', '.join(failed)}")
 
 
 if __name__ == "__main__":
