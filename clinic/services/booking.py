@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 
 from clinic.database import lock_site_for_booking
@@ -37,7 +37,7 @@ from clinic.models import (
     User,
     Visit,
 )
-from clinic.services import access
+from clinic.services import access, audit
 from clinic.services.errors import Conflict, Invalid, NotFound
 from clinic.services.sites import MAX_OBSERVATION_MINUTES, local_day_bounds, site_rules
 
@@ -65,8 +65,8 @@ class Request:
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def occupancy(visit: Visit) -> Occupancy:
-    """Return what an existing visit holds, as the rules see it."""
+def occupancy(visit: Visit | Row) -> Occupancy:
+    """Return what an existing visit (model or row of its columns) holds, as the rules see it."""
     bay_hold = None
     if visit.bay_released_at is not None:
         bay_hold = Interval(visit.infusion_end, visit.bay_released_at)
@@ -82,9 +82,23 @@ def occupancy(visit: Visit) -> Occupancy:
     )
 
 
-def _active_visits(*criteria) -> list[Visit]:
-    stmt = select(Visit).where(Visit.status.in_(ACTIVE_STATUSES), *criteria)
-    return list(db.session.scalars(stmt.order_by(Visit.infusion_start)))
+# Only the columns the rules read: the check runs under the site lock, so it must be quick.
+_OCCUPANCY_COLUMNS = (
+    Visit.id,
+    Visit.patient_id,
+    Visit.chair_id,
+    Visit.recovery_chair_id,
+    Visit.infusion_start,
+    Visit.infusion_end,
+    Visit.observation_end,
+    Visit.chair_released_at,
+    Visit.bay_released_at,
+)
+
+
+def _active_visits(*criteria) -> list[Row]:
+    stmt = select(*_OCCUPANCY_COLUMNS).where(Visit.status.in_(ACTIVE_STATUSES), *criteria)
+    return list(db.session.execute(stmt.order_by(Visit.infusion_start)))
 
 
 def site_context(
@@ -98,8 +112,10 @@ def site_context(
         Visit.infusion_start > lo,
         Visit.id != (exclude_visit_id or 0),
     )
-    shifts = db.session.scalars(
-        select(Shift).where(Shift.site_id == site.id, Shift.starts_at < hi, Shift.ends_at > lo)
+    shifts = db.session.execute(
+        select(Shift.role, Shift.starts_at, Shift.ends_at).where(
+            Shift.site_id == site.id, Shift.starts_at < hi, Shift.ends_at > lo
+        )
     )
     bays = db.session.scalars(
         select(Chair.id).where(
@@ -282,7 +298,17 @@ def book(
     visit, violations = place(actor, req, now, series_id)
     if visit is None:
         db.session.rollback()
+        _audit_refusal(actor, "visit.book", now, req.patient_id, None, violations)
         raise _refuse(violations)
+    audit.record(
+        actor,
+        "visit.book",
+        now,
+        patient_id=visit.patient_id,
+        object_type="visit",
+        object_id=visit,
+        detail={"chair_id": visit.chair_id},
+    )
     if idempotency_key:
         db.session.add(
             IdempotencyKey(
@@ -294,6 +320,9 @@ def book(
         )
     try:
         _commit_or_conflict()
+    except Conflict as refusal:
+        _audit_refusal(actor, "visit.book", now, req.patient_id, None, refusal.reasons)
+        raise
     except IntegrityError:
         if idempotency_key:
             earlier = find_idempotent(actor, idempotency_key, req)
@@ -347,10 +376,41 @@ def reschedule(actor: User, visit_id: int, changes: dict, now: datetime) -> Visi
     site, _, placement, violations = evaluate(actor, req, now, exclude_visit_id=visit.id)
     if placement is None:
         db.session.rollback()
+        _audit_refusal(actor, "visit.reschedule", now, req.patient_id, visit_id, violations)
         raise _refuse(violations)
     _apply_placement(visit, site, placement)
+    audit.record(
+        actor,
+        "visit.reschedule",
+        now,
+        patient_id=visit.patient_id,
+        object_type="visit",
+        object_id=visit.id,
+        detail={"fields": sorted(changes), "chair_id": visit.chair_id},
+    )
     _commit_or_conflict()
     return visit
+
+
+def _audit_refusal(
+    actor: User,
+    action: str,
+    now: datetime,
+    patient_id: int,
+    visit_id: int | None,
+    violations: list[Violation],
+) -> None:
+    """Record a refused booking change, naming the broken rules (after the rollback)."""
+    audit.record_now(
+        actor,
+        action,
+        now,
+        patient_id=patient_id,
+        object_type="visit" if visit_id else None,
+        object_id=visit_id,
+        outcome="refused",
+        detail={"rules": sorted({str(v.rule) for v in violations})},
+    )
 
 
 def slots(
