@@ -102,6 +102,10 @@ def feed_json(board: Dashboard, wall: bool) -> dict[str, Any]:
     """Return the dashboard's JSON (the API's builder) with what the page needs besides."""
     body = dashboard_json(board)
     body["timezone"] = board.site.timezone
+    for visit in body["visits"]:
+        # Once due has passed this is "now + turnover", new at every request: it would change
+        # the ETag with each tick of the clock. The page shows chair_clash_minutes instead.
+        visit.pop("expected_chair_release", None)
     if wall:
         # The wall display shows no notes: strip them before they leave the server.
         for visit in body["visits"]:
