@@ -37,7 +37,7 @@ FULL_RECONCILE_SECONDS = 60.0
 OUTBOX_SECONDS = 1.0
 # Rows committed a little after others that carry a later updated_at are still read.
 WATERMARK_OVERLAP = timedelta(seconds=10)
-FIRE_CHUNK = 200
+FIRE_CHUNK = 500
 ALARM_THREADS = 10
 
 

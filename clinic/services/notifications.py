@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from clinic.domain.alarms import KINDS, alarm_instants
 from clinic.extensions import db
 from clinic.models import Chair, Delivery, Notification, Patient, Shift, Site, User, Visit
-from clinic.services import access
+from clinic.services import access, audit
 from clinic.services.errors import NotFound
 
 MAX_ID = 2**31 - 1
@@ -142,17 +142,18 @@ def fire(
     if not values:
         db.session.commit()
         return []
+    # Core statements run as one cached executemany (batched into multi-row VALUES).
+    table = Notification.__table__
     insert = postgresql.insert if _dialect() == "postgresql" else sqlite.insert
     stmt = (
-        insert(Notification)
-        .values(values)
+        insert(table)
         .on_conflict_do_nothing(index_elements=["visit_id", "kind", "due_at"])
-        .returning(Notification.id, Notification.site_id)
+        .returning(table.c.id, table.c.site_id)
     )
-    created = db.session.execute(stmt).all()
+    created = db.session.execute(stmt, values).all()
     deliveries = _deliveries(created, channels, now)
     if deliveries:
-        db.session.execute(sa_insert(Delivery), deliveries)
+        db.session.execute(sa_insert(Delivery.__table__), deliveries)
     db.session.commit()
     return [notification_id for notification_id, _ in created]
 
@@ -273,6 +274,15 @@ def acknowledge(user: User, notification_id: int, now: datetime) -> Notification
         if notification.acknowledged_at is None:
             notification.acknowledged_at = now
             notification.acknowledged_by_id = user.id
+            audit.record(
+                user,
+                "notification.ack",
+                now,
+                patient_id=notification.visit.patient_id,
+                object_type="notification",
+                object_id=notification.id,
+                detail={"kind": notification.kind, "visit_id": notification.visit_id},
+            )
         db.session.commit()
     return notification
 
