@@ -3,6 +3,7 @@ readings from another screen appear without a reload, and screenshots to look at
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 
@@ -12,7 +13,7 @@ from clinic.extensions import db
 from clinic.services.events import record_event
 from clinic.services.observations import record_observation
 from clinic.types import utcnow
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import ARTIFACTS, sign_in
 from tests.conftest import MONDAY, PASSWORD, chicago
 from tests.services.visit_rows import put_visit
 
@@ -180,6 +181,31 @@ def ward(clinic, make_chair, make_patient, frozen):
     return clinic
 
 
+# How Chromium reports a fetch answered 4xx: the dialogs' refusals are 409 and 422 by design.
+REFUSAL = re.compile(r"^Failed to load resource: the server responded with a status of (409|422)")
+
+
+@pytest.fixture
+def refusing_page(browser, live_server):
+    """A page like conftest's, on which the dialogs' 409/422 answers are expected.
+
+    Every other console error or page error still fails the test.
+    """
+    context = browser.new_context(base_url=live_server, viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text) if msg.type == "error" and not REFUSAL.match(msg.text) else None
+        ),
+    )
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, f"browser console errors: {errors}"
+
+
 def open_dashboard(page, user, path: str = "/recovery"):
     """Sign in and open the dashboard; wait until the feed has rendered the cards."""
     sign_in(page, user, PASSWORD)
@@ -260,3 +286,78 @@ def test_a_reading_from_another_screen_appears_without_a_reload(page, ward):
     assert time.monotonic() - started < 2
     assert page.evaluate("window.__sameDocument") is True  # no reload happened
     assert card.locator(".rc-flag-bp_high").count() == 1
+
+
+def test_dialogs_show_field_errors_then_save_and_the_card_updates(refusing_page, ward):
+    page = refusing_page
+    open_dashboard(page, ward.nurse)
+    visit = ward.visits[0]
+    card = page.locator(f'.rc-card[data-visit-id="{visit.id}"]')
+
+    card.locator('[data-nursing-action="vitals"]').click()
+    dialog = page.locator("#dialog-vitals")
+    dialog.wait_for(state="visible")
+    assert dialog.locator("[data-dialog-patient]").text_content() == "Chair 1 · AQ"
+    dialog.locator('[name="systolic"]').fill("400")
+    dialog.locator("[data-dialog-submit]").click()
+    error = dialog.locator('[data-error-for="systolic"]')
+    error.wait_for(state="visible")
+    assert error.inner_text() == "A whole number, 40-300."
+    assert dialog.locator('[data-error-for="heart_rate"]').inner_text() == "Required."
+
+    dialog.locator('[name="systolic"]').fill("171")
+    dialog.locator('[name="diastolic"]').fill("96")
+    dialog.locator('[name="heart_rate"]').fill("88")
+    dialog.locator('[name="spo2"]').fill("97")
+    dialog.locator('label[for="vitals-dissociation-2"]').click()
+    dialog.locator("[data-dialog-submit]").click()
+    dialog.wait_for(state="hidden")
+    page.wait_for_function(
+        f"""() => document.querySelector('.rc-card[data-visit-id="{visit.id}"]')
+              .textContent.includes('171/96')"""
+    )
+    assert card.locator(".rc-flag-bp_high").count() == 1
+
+    # The discharge checklist: escort and stable vitals prefilled, PADSS totalled live.
+    card = page.locator(f'.rc-card[data-visit-id="{ward.visits[5].id}"]')
+    card.locator('[data-nursing-action="discharge"]').click()
+    dialog = page.locator("#dialog-discharge")
+    dialog.wait_for(state="visible")
+    page.wait_for_function(
+        "() => document.querySelector('#discharge-escort_name').value === 'Sam Rivera'"
+    )
+    assert dialog.locator("#discharge-vitals_stable").is_checked()
+    assert dialog.locator("[data-padss-total]").inner_text() == "2 / 10 so far"
+    for item in ("activity", "nausea_vomiting", "pain"):
+        dialog.locator(f'label[for="discharge-padss_{item}-2"]').click()
+    dialog.locator('label[for="discharge-padss_bleeding-1"]').click()
+    assert dialog.locator("[data-padss-total]").inner_text() == "9 / 10"
+    assert dialog.locator("[data-override]").is_hidden()  # due already: no override asked
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dialog-discharge.png"))
+    dialog.locator("[data-dialog-submit]").click()
+    dialog.wait_for(state="hidden")
+    page.wait_for_function(
+        f"""() => !document.querySelector('.rc-card[data-visit-id="{ward.visits[5].id}"]')"""
+    )
+    db.session.commit()  # end the read snapshot taken before the browser wrote
+    assert db.session.get(type(visit), ward.visits[5].id).status == "discharged"
+
+
+def test_a_nurse_cannot_discharge_early_and_is_told_why(refusing_page, ward):
+    page = refusing_page
+    open_dashboard(page, ward.nurse)
+    card = page.locator(f'.rc-card[data-visit-id="{ward.visits[0].id}"]')
+    card.locator('[data-nursing-action="discharge"]').click()
+    dialog = page.locator("#dialog-discharge")
+    dialog.wait_for(state="visible")
+    warning = dialog.locator("[data-discharge-early]")
+    warning.wait_for(state="visible")
+    assert "Only a practitioner may discharge before then" in warning.inner_text()
+    assert dialog.locator("[data-override]").is_hidden()
+    for item in ("vital_signs", "activity", "nausea_vomiting", "pain", "bleeding"):
+        dialog.locator(f'label[for="discharge-padss_{item}-2"]').click()
+    dialog.locator("[data-dialog-submit]").click()
+    message = dialog.locator("[data-dialog-message]")
+    message.wait_for(state="visible")
+    assert "only a practitioner may override" in message.inner_text()
