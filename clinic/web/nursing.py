@@ -14,6 +14,7 @@ from flask import Blueprint, abort, jsonify, render_template, request
 from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
 
+from clinic.database import lock_site_for_booking
 from clinic.domain.discharge import PADSS_ITEMS, PADSS_PASS
 from clinic.domain.visits import EventType, Status, allowed_events
 from clinic.extensions import db
@@ -22,7 +23,7 @@ from clinic.services import access, events, observations
 from clinic.services import frontdesk as desk
 from clinic.services.dashboard import Dashboard, load_dashboard
 from clinic.services.discharge_record import discharge_record
-from clinic.services.errors import Conflict, Invalid, ServiceError
+from clinic.services.errors import Conflict, Invalid, NotFound, ServiceError
 from clinic.types import utcnow
 from clinic.web.api.dashboard import conditional_json, dashboard_json, etag_of
 from clinic.web.api.serialize import instant
@@ -189,9 +190,16 @@ def clinical_actions(visit: Visit) -> list[str]:
     return actions
 
 
+def _visit_id(visit_id: int) -> int:
+    """Answer 404 for ids no row can have (the URL converter takes any size)."""
+    if not 1 <= visit_id <= MAX_ID:
+        raise NotFound("visit")
+    return visit_id
+
+
 def _clinical_visit(visit_id: int) -> Visit:
     """Load a visit of the user's sites (404), then require a clinical role (403)."""
-    visit = access.get_visit(current_user, visit_id)
+    visit = access.get_visit(current_user, _visit_id(visit_id))
     access.require(current_user, "clinical")
     return visit
 
@@ -274,6 +282,10 @@ def vitals(visit_id: int):
     """Record vital signs and side effects."""
 
     def act(visit: Visit, form: VitalsForm, now: datetime) -> str:
+        # Take the write lock before the service reads: on SQLite a read snapshot cannot be
+        # upgraded once another request has written ("database is locked"). record_event
+        # does this itself; record_observation does not (yet).
+        lock_site_for_booking(visit.site_id)
         observations.record_observation(
             current_user,
             visit.id,
@@ -367,7 +379,7 @@ def discharge_prefill(visit_id: int):
 def record(visit_id: int):
     """Show the printable discharge record: phases, readings, side effects, who did what."""
     now = utcnow()
-    found = discharge_record(current_user, visit_id, now)
+    found = discharge_record(current_user, _visit_id(visit_id), now)
     tz = ZoneInfo(found.site.timezone)
     return render_template(
         "nursing/record.html",

@@ -361,3 +361,18 @@ def test_a_nurse_cannot_discharge_early_and_is_told_why(refusing_page, ward):
     message = dialog.locator("[data-dialog-message]")
     message.wait_for(state="visible")
     assert "only a practitioner may override" in message.inner_text()
+
+
+def test_the_visit_page_offers_the_same_dialogs(page, ward):
+    visit = ward.visits[3]  # infusing in Chair 4
+    sign_in(page, ward.nurse, PASSWORD)
+    page.goto(f"/visits/{visit.id}")
+    page.click('[data-nursing-action="end_infusion"]')
+    dialog = page.locator("#dialog-event")
+    dialog.wait_for(state="visible")
+    assert dialog.locator("[data-dialog-title]").inner_text() == "End infusion"
+    with page.expect_navigation():
+        dialog.locator("[data-dialog-submit]").click()
+    page.wait_for_selector('[data-nursing-action="discharge"]')
+    assert "Infusion ended" in page.inner_text(".timeline")
+    assert page.locator("svg.vitals-chart .chart-due").count() == 1

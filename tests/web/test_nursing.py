@@ -399,6 +399,10 @@ def test_other_sites_visits_are_not_found_and_csrf_is_required(
     response = post(as_nurse, f"/recovery/visits/{theirs.id}/vitals", VITALS)
     assert response.status_code == 404 and response.is_json
 
+    huge = post(as_nurse, f"/recovery/visits/{2**70}/vitals", VITALS)
+    assert huge.status_code == 404 and huge.is_json
+    assert as_nurse.get(f"/visits/{2**70}/record").status_code == 404
+
     mine = ward.seat("recovering")
     forged = as_nurse.post(
         f"/recovery/visits/{mine.id}/vitals", data=VITALS, headers={"Accept": "application/json"}
