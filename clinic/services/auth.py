@@ -1,18 +1,24 @@
-"""Passwords and API tokens."""
+"""Passwords, signing in (lockout, second factor) and API tokens."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from clinic.extensions import db
 from clinic.models import ApiToken, User
+from clinic.services import audit
+from clinic.services.errors import Invalid
 from clinic.types import utcnow
 
 
@@ -74,3 +80,186 @@ def user_for_token(token: str) -> User | None:
     if row is None or not row.user.active:
         return None
     return row.user
+
+
+# ---------------------------------------------------------------- password policy
+
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 200
+BREACHED_LIST = Path(__file__).resolve().parents[1] / "data" / "breached_passwords.txt"
+
+
+@cache
+def _breached() -> frozenset[str]:
+    """Return the bundled list of breached passwords, lower-cased."""
+    lines = BREACHED_LIST.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line and not line.startswith("#"))
+
+
+def is_breached(password: str) -> bool:
+    """Tell whether a password is on the bundled list of breached passwords."""
+    return password.strip().lower() in _breached()
+
+
+def check_password_policy(password: str) -> None:
+    """Raise Invalid unless the password is long enough and not a known breached one."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(
+            "The password is too short.",
+            {"password": [f"At least {MIN_PASSWORD_LENGTH} characters."]},
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise Invalid(
+            "The password is too long.",
+            {"password": [f"At most {MAX_PASSWORD_LENGTH} characters."]},
+        )
+    if is_breached(password):
+        raise Invalid(
+            "The password is too common.",
+            {"password": ["This password is on a list of breached passwords; choose another."]},
+        )
+
+
+# ---------------------------------------------------------------- signing in
+
+LOCKOUT_THRESHOLD = 10
+LOCKOUT_PERIOD = timedelta(minutes=15)
+
+
+class Step(StrEnum):
+    """What a sign-in attempt leads to."""
+
+    SIGNED_IN = "signed_in"  # start a session
+    SECOND_FACTOR = "second_factor"  # ask for the TOTP code
+    ENROL = "enrol"  # the role requires a second factor the user has not set up yet
+    REFUSED = "refused"  # wrong e-mail or password, or an inactive account
+    LOCKED = "locked"  # too many failures: refused whatever the password
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The outcome of checking an e-mail and password."""
+
+    step: Step
+    user: User | None = None
+
+
+def begin_write() -> None:
+    """Start a transaction that will write (SQLite: take the write lock up front).
+
+    A read snapshot that another worker's commit made stale cannot be upgraded to a write
+    on SQLite; BEGIN IMMEDIATE waits for the lock instead of failing.
+    """
+    session = db.session()
+    session.commit()
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options={"sqlite_immediate": True})
+
+
+def attempt_sign_in(email: str, password: str, now: datetime) -> Attempt:
+    """Check an e-mail and password, count a failure, and say what comes next."""
+    from clinic.services import totp
+
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    correct = check_password(user, password)  # always the same work, locked or not
+    if user is None or user.is_locked(now):
+        reason = "unknown" if user is None else "locked"
+        begin_write()
+        audit_event(user, "auth.failure", now, outcome="refused", detail={"reason": reason})
+        db.session.commit()
+        return Attempt(Step.REFUSED if user is None else Step.LOCKED, user)
+    if not correct or not user.active:
+        reason = "password" if not correct else "inactive"
+        locked = register_failure(user, now, reason)
+        return Attempt(Step.LOCKED if locked else Step.REFUSED, user)
+    if user.totp_enabled:
+        return Attempt(Step.SECOND_FACTOR, user)
+    if totp.is_required(user):
+        return Attempt(Step.ENROL, user)
+    return Attempt(Step.SIGNED_IN, user)
+
+
+def register_failure(user: User, now: datetime, reason: str) -> bool:
+    """Count a failed sign-in in the database; lock the account at the threshold.
+
+    The count is one UPDATE ... RETURNING, so concurrent failures on several workers are
+    all counted. Returns whether this failure locked the account.
+    """
+    begin_write()
+    count = db.session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(failed_logins=User.failed_logins + 1)
+        .returning(User.failed_logins)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    audit_event(user, "auth.failure", now, outcome="refused", detail={"reason": reason})
+    locked = False
+    if count >= LOCKOUT_THRESHOLD:
+        result = db.session.execute(
+            update(User)
+            .where(User.id == user.id, User.failed_logins >= LOCKOUT_THRESHOLD)
+            .values(failed_logins=0, locked_until=now + LOCKOUT_PERIOD)
+            .execution_options(synchronize_session=False)
+        )
+        locked = result.rowcount == 1
+        if locked:
+            audit_event(
+                user,
+                "auth.lockout",
+                now,
+                outcome="refused",
+                object_type="user",
+                object_id=user.id,
+                detail={"failures": count, "until": now + LOCKOUT_PERIOD},
+            )
+    db.session.commit()
+    db.session.refresh(user)
+    return locked
+
+
+def clear_failures(user: User) -> None:
+    """Forget the failed sign-ins of a user who has just signed in (not committed)."""
+    user.failed_logins = 0
+    user.locked_until = None
+
+
+def unlock(actor: User, user: User, now: datetime) -> None:
+    """Unlock an account locked by failed sign-ins (an administrator's action)."""
+    clear_failures(user)
+    audit_event(actor, "auth.unlock", now, object_type="user", object_id=user.id)
+    db.session.commit()
+
+
+def change_own_password(user: User, current: str, new: str, now: datetime) -> None:
+    """Change the signed-in user's password after checking the current one."""
+    if not check_password(user, current):
+        raise Invalid(
+            "The current password is wrong.", {"current": ["This is not your current password."]}
+        )
+    check_password_policy(new)
+    user.password_hash = hash_password(new)
+    audit_event(user, "auth.password_change", now, object_type="user", object_id=user.id)
+    db.session.commit()
+
+
+def audit_event(
+    actor: User | str | None,
+    action: str,
+    now: datetime,
+    *,
+    outcome: str = "ok",
+    object_type: str | None = None,
+    object_id: int | None = None,
+    detail: dict | None = None,
+) -> None:
+    """Queue an authentication event on the audit trail (written by the caller's commit)."""
+    audit.record(
+        actor,
+        action,
+        now,
+        object_type=object_type,
+        object_id=object_id,
+        outcome=outcome,
+        detail=detail,
+    )

@@ -6,10 +6,11 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import ROLES, Site, User
-from clinic.services.auth import hash_password
+from clinic.services import sessions
+from clinic.services.auth import MIN_PASSWORD_LENGTH as MIN_PASSWORD_LENGTH
+from clinic.services.auth import check_password_policy, hash_password
 from clinic.services.errors import Conflict, Invalid, NotFound
-
-MIN_PASSWORD_LENGTH = 12
+from clinic.types import utcnow
 
 
 def _sites(site_ids: list[int]) -> list[Site]:
@@ -20,11 +21,7 @@ def _sites(site_ids: list[int]) -> list[Site]:
 
 
 def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(
-            "The password is too short.",
-            {"password": [f"At least {MIN_PASSWORD_LENGTH} characters."]},
-        )
+    check_password_policy(password)  # length, and not on the bundled breached list
 
 
 def create_user(
@@ -68,6 +65,9 @@ def update_user(user: User, changes: dict) -> User:
     if changes.get("password"):
         _check_password(changes["password"])
         user.password_hash = hash_password(changes["password"])
+    # Disabling a user or resetting the password signs them out everywhere at once.
+    if not user.active or changes.get("password"):
+        sessions.end_all(user.id, utcnow(), "disabled" if not user.active else "password")
     db.session.commit()
     return user
 
