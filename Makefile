@@ -1,4 +1,4 @@
-# Infusion Desk: `make run` serves the demo clinic, `make test` runs lint and every test.
+# Infusion Desk: `make run` serves the demo clinic, `make test` runs lint, bandit and every test.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -26,6 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 test: lint
+	$(BIN)/bandit -q -r clinic -lll
 	$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure here"; exit 1; fi; \
 	exit $$status

@@ -21,10 +21,22 @@ class Config:
 
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
     SQLALCHEMY_DATABASE_URI = _database_url()
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # hide_parameters: a database error's message (logged on a crash) never carries values.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
+    # A CSRF token lives as long as the server-side session it belongs to (12 h at most).
     WTF_CSRF_TIME_LIMIT = None
+    # The cookie carries only a random session id; the user_sessions row decides.
+    SESSION_COOKIE_NAME = "session"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_PATH = "/"
+    SESSION_COOKIE_DOMAIN = None
+    SESSION_REFRESH_EACH_REQUEST = False
+    # Flask-Login's "remember me" cookie is never set; should one arrive, it opens nothing.
+    REMEMBER_COOKIE_DURATION = 0
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    HSTS = False  # Strict-Transport-Security: only behind TLS (ProductionConfig)
     BOOTSTRAP_SERVE_LOCAL = True
     MAX_CONTENT_LENGTH = 1024 * 1024
     JSON_SORT_KEYS = False
@@ -45,9 +57,13 @@ class Config:
 
 
 class ProductionConfig(Config):
-    """Settings behind TLS: secure cookies."""
+    """Settings behind TLS: secure, host-only cookies and HSTS."""
 
+    # __Host-: the browser takes the cookie only over HTTPS, for this host, for path "/".
+    SESSION_COOKIE_NAME = "__Host-session"
     SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    HSTS = True
 
 
 class TestConfig(Config):

@@ -25,7 +25,7 @@ def create_app(config: type | None = None, **overrides) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extensions and the database session rules to the app."""
-    from clinic import database
+    from clinic import database, security
     from clinic.extensions import bootstrap, csrf, db, login_manager, migrate
 
     database.init_app(app)
@@ -36,15 +36,20 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
+    security.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     """Mount the web pages and the JSON API."""
-    from clinic.web import admin, alerts, api, auth, courses, frontdesk, nursing, patients
+    from clinic.web import admin, alerts, api, audit, auth, courses, frontdesk, nursing, patients
 
-    for module in (auth, frontdesk, nursing, courses, patients, admin, alerts):
+    for module in (auth, frontdesk, nursing, courses, patients, admin, alerts, audit):
         app.register_blueprint(module.bp)
     api.init_app(app)
+    from clinic.web import display, security_admin
+
+    app.register_blueprint(security_admin.bp)
+    app.register_blueprint(display.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -12,7 +12,7 @@ from clinic.domain.availability import Slot
 from clinic.domain.booking import Violation
 from clinic.extensions import db
 from clinic.models import User, Visit
-from clinic.services import access
+from clinic.services import access, audit
 from clinic.services.booking import Request, evaluate, place, slots
 from clinic.services.errors import Conflict, Invalid
 
@@ -63,6 +63,14 @@ def book_course(actor: User, requests: list[Request], now: datetime) -> list[Vis
     """Book every date of a course, or none of them if any date breaks a rule."""
     results = _run(actor, requests, now, commit=True)
     if any(not r.ok for r in results):
+        audit.record_now(
+            actor,
+            "visit.book",
+            now,
+            patient_id=requests[0].patient_id,
+            outcome="refused",
+            detail={"rules": sorted({str(v.rule) for r in results for v in r.violations})},
+        )
         raise Conflict("Some dates can no longer be booked; check the course again.")
     return [db.session.get(Visit, r.visit_id) for r in results]
 
@@ -84,6 +92,16 @@ def _run(actor: User, requests: list[Request], now: datetime, commit: bool) -> l
         else:
             results.append(CourseDate(req, visit_id=visit.id, chair_id=visit.chair_id))
     if commit and all(r.ok for r in results):
+        for result in results:
+            audit.record(
+                actor,
+                "visit.book",
+                now,
+                patient_id=patient.id,
+                object_type="visit",
+                object_id=result.visit_id,
+                detail={"series_id": series_id, "chair_id": result.chair_id},
+            )
         db.session.commit()
         return results
     # Alternatives are computed with the good dates of the course still in the session,

@@ -10,7 +10,7 @@ from clinic.domain import discharge
 from clinic.domain.visits import EventType, IllegalTransition, Status, event_time_error, next_status
 from clinic.extensions import db
 from clinic.models import User, Visit, VisitEvent
-from clinic.services import access
+from clinic.services import access, audit
 from clinic.services.errors import Conflict, Invalid
 
 # Which permission each event needs (API.md, "Roles").
@@ -58,18 +58,32 @@ def record_event(
     previous = max((e.at for e in visit.events), default=None)
     if error := event_time_error(at, now, previous):
         raise Invalid(error, {"at": [error]})
+    ids = {"patient_id": visit.patient_id, "object_type": "visit", "object_id": visit.id}
     try:
         status = next_status(Status(visit.status), event_type)
-    except IllegalTransition as refusal:
+        payload = APPLY[event_type](visit, at, data, actor)
+    except (IllegalTransition, Conflict) as refusal:
         db.session.rollback()
+        detail = {"event": event_type.value}
+        audit.record_now(actor, _action(event_type), now, outcome="refused", detail=detail, **ids)
+        if isinstance(refusal, Conflict):
+            raise
         raise Conflict(str(refusal)) from None
-    payload = APPLY[event_type](visit, at, data, actor)
     visit.status = status.value
     # The scheduler's reconcile and the dashboard's ETag read updated_at: touch it always.
     visit.updated_at = now
     add_event(visit, event_type.value, actor, at, now, payload)
+    action = _action(event_type, early="override_reason" in payload)
+    audit.record(actor, action, now, detail={"event": event_type.value}, **ids)
     db.session.commit()
     return visit
+
+
+def _action(event_type: EventType, early: bool = False) -> str:
+    """Return the audit action of an event; an early discharge is an override of its own."""
+    if event_type is EventType.DISCHARGE:
+        return "visit.discharge_override" if early else "visit.discharge"
+    return f"visit.event.{event_type.value}"
 
 
 def _names() -> str:

@@ -13,7 +13,7 @@ from clinic.domain.visits import Status, event_time_error
 from clinic.domain.vitals import RANGES, Reading, Thresholds, flags, validate_reading
 from clinic.extensions import db
 from clinic.models import Observation, Site, User, Visit
-from clinic.services import access
+from clinic.services import access, audit
 from clinic.services.errors import Conflict, Invalid
 
 # A reading is taken while the patient is in the clinic's care.
@@ -117,6 +117,15 @@ def record_observation(
     db.session.add(observation)
     # The scheduler's reconcile and the dashboard's ETag read the visit's updated_at.
     visit.updated_at = now
+    audit.record(
+        actor,
+        "observation.create",
+        now,
+        patient_id=visit.patient_id,
+        object_type="observation",
+        object_id=observation,
+        detail={"visit_id": visit.id},
+    )
     db.session.commit()
     return observation
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -10,8 +10,9 @@ from sqlalchemy.exc import IntegrityError
 
 from clinic.extensions import db
 from clinic.models import Clearance, Patient, User, Visit
-from clinic.services import access
+from clinic.services import access, audit
 from clinic.services.errors import Conflict, Invalid
+from clinic.types import utcnow
 
 PATIENT_FIELDS = (
     "mrn",
@@ -56,7 +57,9 @@ def _check_birth_date(values: dict[str, Any]) -> None:
         raise Invalid("The birth date is not plausible.", {"birth_date": ["Not in the future."]})
 
 
-def create_patient(actor: User, site_id: int | None, values: dict[str, Any]) -> Patient:
+def create_patient(
+    actor: User, site_id: int | None, values: dict[str, Any], now: datetime | None = None
+) -> Patient:
     """Register a patient at a home site; the MRN is unique."""
     access.require(actor, "edit_patients")
     site_id = access.default_site_id(actor, site_id)
@@ -64,13 +67,26 @@ def create_patient(actor: User, site_id: int | None, values: dict[str, Any]) -> 
     _check_mrn(values["mrn"], None)
     patient = Patient(site_id=site_id, **{k: values.get(k) for k in PATIENT_FIELDS})
     db.session.add(patient)
+    audit.record(
+        actor,
+        "patient.create",
+        now or utcnow(),
+        patient_id=patient,
+        object_type="patient",
+        object_id=patient,
+        detail={"site_id": site_id},
+    )
     _commit_unique()
     return patient
 
 
-def update_patient(actor: User, patient: Patient, changes: dict[str, Any]) -> Patient:
+def update_patient(
+    actor: User, patient: Patient, changes: dict[str, Any], now: datetime | None = None
+) -> Patient:
     """Change some of a patient's details; the others stay."""
     access.require(actor, "edit_patients")
+    fields = (*PATIENT_FIELDS, "site_id")
+    changed = sorted(f for f in fields if f in changes and changes[f] != getattr(patient, f))
     _check_birth_date(changes)
     if "mrn" in changes:
         _check_mrn(changes["mrn"], patient.id)
@@ -79,6 +95,15 @@ def update_patient(actor: User, patient: Patient, changes: dict[str, Any]) -> Pa
     for field in PATIENT_FIELDS:
         if field in changes:
             setattr(patient, field, changes[field])
+    audit.record(
+        actor,
+        "patient.update",
+        now or utcnow(),
+        patient_id=patient.id,
+        object_type="patient",
+        object_id=patient.id,
+        detail={"fields": changed},
+    )
     _commit_unique()
     return patient
 
@@ -91,7 +116,9 @@ def _commit_unique() -> None:
         raise Conflict("Another patient already has this MRN.") from None
 
 
-def record_clearance(actor: User, patient: Patient, values: dict[str, Any]) -> Clearance:
+def record_clearance(
+    actor: User, patient: Patient, values: dict[str, Any], now: datetime | None = None
+) -> Clearance:
     """Record a practitioner's evaluation of a patient."""
     access.require(actor, "record_clearance")
     if values["valid_until"] < values["evaluated_on"]:
@@ -110,6 +137,14 @@ def record_clearance(actor: User, patient: Patient, values: dict[str, Any]) -> C
         practitioner_id=actor.id,
     )
     db.session.add(clearance)
+    audit.record(
+        actor,
+        "clearance.create",
+        now or utcnow(),
+        patient_id=patient.id,
+        object_type="clearance",
+        object_id=clearance,
+    )
     db.session.commit()
     return clearance
 

@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import Chair, Shift, Site, User
-from clinic.services import access
+from clinic.services import access, audit
 from clinic.services.errors import Invalid, NotFound
 from clinic.services.sites import WEEKDAYS, local_day_bounds, parse_clock
+from clinic.types import utcnow
 
 SITE_FIELDS = (
     "name",
@@ -94,10 +95,16 @@ def save_site(site: Site | None, changes: dict[str, Any]) -> Site:
         raise Invalid("The site needs a name.", {"name": ["Required."]})
     if errors := validate_site(values):
         raise Invalid("Some site settings are invalid.", errors)
+    action = "admin.site.update" if site else "admin.site.create"
+    changed = sorted(f for f in SITE_FIELDS if f in changes and current.get(f) != values[f])
     site = site or Site()
     for field in SITE_FIELDS:
         setattr(site, field, values[field])
     db.session.add(site)
+    # The acting administrator is the request's signed-in user (audit.record's default).
+    audit.record(
+        None, action, utcnow(), object_type="site", object_id=site, detail={"fields": changed}
+    )
     db.session.commit()
     return site
 
@@ -118,6 +125,7 @@ def list_chairs(actor: User, site_id: int | None) -> list[Chair]:
 
 def save_chair(chair: Chair | None, changes: dict[str, Any]) -> Chair:
     """Create a chair or bay, or rename, retype or (de)activate one."""
+    action = "admin.chair.update" if chair else "admin.chair.create"
     chair = chair or Chair(active=True, kind="chair")
     if "site_id" in changes:
         if db.session.get(Site, changes["site_id"]) is None:
@@ -131,6 +139,15 @@ def save_chair(chair: Chair | None, changes: dict[str, Any]) -> Chair:
     if not chair.name:
         raise Invalid("The chair needs a name.", {"name": ["Required."]})
     db.session.add(chair)
+    fields = sorted(f for f in ("site_id", "name", "kind", "active") if f in changes)
+    audit.record(
+        None,
+        action,
+        utcnow(),
+        object_type="chair",
+        object_id=chair,
+        detail={"site_id": chair.site_id, "fields": fields},
+    )
     db.session.commit()
     return chair
 
@@ -169,12 +186,24 @@ def add_shift(
         raise Invalid("The shift is invalid.", errors)
     shift = Shift(site_id=site.id, user_id=user.id, role=role, starts_at=starts_at, ends_at=ends_at)
     db.session.add(shift)
+    audit.record(
+        None,
+        "admin.shift.create",
+        utcnow(),
+        object_type="shift",
+        object_id=shift,
+        detail={"site_id": site.id, "user_id": user.id, "role": role},
+    )
     db.session.commit()
     return shift
 
 
 def delete_shift(shift: Shift) -> None:
     """Take a shift off the roster."""
+    detail = {"site_id": shift.site_id, "user_id": shift.user_id, "role": shift.role}
+    audit.record(
+        None, "admin.shift.delete", utcnow(), object_type="shift", object_id=shift.id, detail=detail
+    )
     db.session.delete(shift)
     db.session.commit()
 

@@ -1,24 +1,52 @@
-"""Sign in and sign out."""
+"""Sign in (password, then a TOTP code when enrolled or required), sign out, own security."""
 
+from __future__ import annotations
+
+import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms import EmailField, PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from clinic.extensions import db, login_manager
 from clinic.models import User
-from clinic.services.auth import authenticate
+from clinic.security import SESSION_KEY, reset_session
+from clinic.services import sessions, totp
+from clinic.services.auth import (
+    LOCKOUT_PERIOD,
+    MIN_PASSWORD_LENGTH,
+    Step,
+    attempt_sign_in,
+    audit_event,
+    begin_write,
+    change_own_password,
+    clear_failures,
+    register_failure,
+)
+from clinic.services.errors import Invalid
+from clinic.types import utcnow
 
 bp = Blueprint("auth", __name__)
+
+# Between the password and the code: how long the half-signed-in state lasts.
+PENDING_SECONDS = 300
+PENDING_KEY = "pending_sign_in"
+LOCKED_MESSAGE = (
+    "This account is locked after too many failed sign-ins. Try again in "
+    f"{int(LOCKOUT_PERIOD.total_seconds() // 60)} minutes or ask an administrator to unlock it."
+)
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """Return the signed-in user for the session cookie."""
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    """Return the user of the request's live server-side session (checked before the view)."""
+    row = g.get("auth_session")
+    if row is None or str(row.user_id) != user_id:
+        return None
+    return row.user
 
 
 class LoginForm(FlaskForm):
@@ -29,34 +57,267 @@ class LoginForm(FlaskForm):
     submit = SubmitField("Sign in")
 
 
+class CodeForm(FlaskForm):
+    """A six-digit code from an authenticator app."""
+
+    code = StringField(
+        "Code from your authenticator app",
+        validators=[DataRequired(), Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message="Six digits.")],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": 7},
+    )
+    submit = SubmitField("Continue")
+
+
+class PasswordChangeForm(FlaskForm):
+    """The current password and a new one, twice."""
+
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+        description=f"At least {MIN_PASSWORD_LENGTH} characters; not a common password.",
+    )
+    confirm = PasswordField(
+        "New password again", validators=[EqualTo("password", message="The two do not match.")]
+    )
+    submit = SubmitField("Change password")
+
+
+class ActionForm(FlaskForm):
+    """A button that posts (only the CSRF token)."""
+
+
 def _safe_next(target: str | None) -> str:
     """Return a same-site path to continue to after signing in."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         parts = urlsplit(target)
         if not parts.netloc and not parts.scheme:
             return target
     return url_for("frontdesk.board")
 
 
+# ---------------------------------------------------------------- signing in
+
+
+def _finish_sign_in(user: User, next_url: str | None, message: str | None = None):
+    """Start a server-side session for the user and continue where they were going."""
+    now = utcnow()
+    target = _safe_next(next_url)
+    reset_session()  # a new cookie for a new session: nothing carries over
+    begin_write()
+    clear_failures(user)
+    row, token = sessions.start(user, now, request.remote_addr, request.user_agent.string)
+    audit_event(user, "auth.login", now, object_type="session", object_id=row.id)
+    db.session.commit()
+    session[SESSION_KEY] = token
+    g.auth_session = row
+    login_user(user)
+    if message:
+        flash(message, "success")
+    return redirect(target)
+
+
+def _set_pending(user: User, step: Step, next_url: str | None) -> None:
+    """Remember, for a few minutes, who passed the password step and what comes next."""
+    session[PENDING_KEY] = {
+        "user_id": user.id,
+        "step": str(step),
+        "until": time.time() + PENDING_SECONDS,
+        "next": next_url if next_url and len(next_url) <= 500 else None,
+    }
+
+
+def _pending(step: Step) -> tuple[User | None, str | None]:
+    """Return the user half-way through signing in at this step, and where they go next."""
+    data = session.get(PENDING_KEY)
+    if not isinstance(data, dict) or data.get("step") != str(step):
+        return None, None
+    if not isinstance(data.get("until"), int | float) or data["until"] < time.time():
+        session.pop(PENDING_KEY, None)
+        return None, None
+    user = db.session.get(User, data.get("user_id"))
+    if user is None or not user.active:
+        session.pop(PENDING_KEY, None)
+        return None, None
+    return user, data.get("next")
+
+
+def _start_again(message: str, category: str = "info"):
+    """Drop a half-finished sign-in and go back to the password form."""
+    session.pop(PENDING_KEY, None)
+    flash(message, category)
+    return redirect(url_for("auth.login"))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Show the sign-in form and sign the user in."""
+    """Show the sign-in form and check the e-mail and password."""
     if current_user.is_authenticated:
         return redirect(url_for("frontdesk.board"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
-        if user is not None:
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
-        flash("Wrong e-mail or password.", "danger")
+        attempt = attempt_sign_in(form.email.data, form.password.data, utcnow())
+        next_url = request.args.get("next")
+        if attempt.step is Step.SIGNED_IN:
+            return _finish_sign_in(attempt.user, next_url)
+        if attempt.step is Step.SECOND_FACTOR:
+            _set_pending(attempt.user, attempt.step, next_url)
+            return redirect(url_for("auth.two_factor"))
+        if attempt.step is Step.ENROL:
+            totp.begin_enrolment(attempt.user)
+            _set_pending(attempt.user, attempt.step, next_url)
+            return redirect(url_for("auth.enrol"))
+        if attempt.step is Step.LOCKED:
+            flash(LOCKED_MESSAGE, "danger")
+        else:
+            flash("Wrong e-mail or password.", "danger")
     return render_template("auth/login.html", form=form)
+
+
+@bp.route("/login/two-factor", methods=["GET", "POST"])
+def two_factor():
+    """Ask for the code of a user who has passed the password step."""
+    user, next_url = _pending(Step.SECOND_FACTOR)
+    if user is None:
+        return _start_again("Sign in with your e-mail and password first.")
+    form = CodeForm()
+    if form.validate_on_submit():
+        now = utcnow()
+        if user.is_locked(now):
+            return _start_again(LOCKED_MESSAGE, "danger")
+        if totp.verify(user, form.code.data, now):
+            return _finish_sign_in(user, next_url)
+        if user.is_locked(now):
+            return _start_again(LOCKED_MESSAGE, "danger")
+        form.code.errors.append("That code is not right, or was used already. Try the next one.")
+    return render_template("auth/two_factor.html", form=form)
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+def enrol():
+    """Set up the second factor that the user's role requires, then finish signing in."""
+    user, next_url = _pending(Step.ENROL)
+    if user is None or not user.totp_secret:
+        return _start_again("Sign in with your e-mail and password first.")
+    form = CodeForm()
+    if form.validate_on_submit():
+        now = utcnow()
+        if user.is_locked(now):
+            return _start_again(LOCKED_MESSAGE, "danger")
+        if totp.confirm_enrolment(user, form.code.data, now):
+            return _finish_sign_in(user, next_url, "Two-factor sign-in is on.")
+        if register_failure(user, now, "totp_enrol") or user.is_locked(now):
+            return _start_again(LOCKED_MESSAGE, "danger")
+        form.code.errors.append("That code is not right. Check the secret and try again.")
+    return render_template(
+        "auth/enrol.html",
+        form=form,
+        secret=user.totp_secret,
+        uri=totp.provisioning_uri(user),
+        action=url_for("auth.enrol"),
+        required=True,
+    )
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Sign the user out."""
+    """Sign the user out: the server-side session ends, so the cookie opens nothing again."""
+    row = g.get("auth_session")
+    if row is not None:
+        sessions.end(row, utcnow(), "logout")
     logout_user()
+    reset_session()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+# ---------------------------------------------------------------- own account
+
+
+def _security_page(**forms):
+    """Render the user's security page with its forms."""
+    user: User = current_user
+    pending_secret = user.totp_secret if not user.totp_enabled else None
+    return render_template(
+        "auth/security.html",
+        password_form=forms.get("password_form") or PasswordChangeForm(formdata=None),
+        code_form=forms.get("code_form") or CodeForm(formdata=None),
+        action_form=ActionForm(formdata=None),
+        pending_secret=pending_secret,
+        uri=totp.provisioning_uri(user) if pending_secret else None,
+        required=totp.is_required(user),
+        live_sessions=sessions.live_sessions(user, utcnow()),
+        current_session_id=getattr(g.get("auth_session"), "id", None),
+    )
+
+
+@bp.get("/account/security")
+@login_required
+def security():
+    """Show the user's password and two-factor settings and their open sessions."""
+    return _security_page()
+
+
+@bp.post("/account/password")
+@login_required
+def change_password():
+    """Change the user's own password; other sessions of theirs end."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        now = utcnow()
+        try:
+            change_own_password(current_user, form.current.data, form.password.data, now)
+        except Invalid as error:
+            for name, messages in error.fields.items():
+                target = form.password if name == "password" else form.current
+                target.errors = [*target.errors, *messages]
+        else:
+            current = g.get("auth_session")
+            ended = sessions.end_all_but(current_user.id, current.id if current else None, now)
+            db.session.commit()
+            extra = f" {ended} other session(s) were signed out." if ended else ""
+            flash("Your password is changed." + extra, "success")
+            return redirect(url_for("auth.security"))
+    return _security_page(password_form=form), 422
+
+
+@bp.post("/account/two-factor/setup")
+@login_required
+def setup_two_factor():
+    """Create a secret for the user to add to an authenticator app."""
+    if ActionForm().validate_on_submit() and not current_user.totp_enabled:
+        totp.begin_enrolment(current_user)
+    return redirect(url_for("auth.security"))
+
+
+@bp.post("/account/two-factor/confirm")
+@login_required
+def confirm_two_factor():
+    """Turn two-factor sign-in on once a code from the app matches."""
+    form = CodeForm()
+    if form.validate_on_submit():
+        if totp.confirm_enrolment(current_user, form.code.data, utcnow()):
+            flash("Two-factor sign-in is on.", "success")
+            return redirect(url_for("auth.security"))
+        form.code.errors.append("That code is not right. Check the secret and try again.")
+    return _security_page(code_form=form), 422
+
+
+@bp.post("/account/two-factor/disable")
+@login_required
+def disable_two_factor():
+    """Turn two-factor sign-in off (a current code is needed; not when the role requires it)."""
+    form = CodeForm()
+    if form.validate_on_submit():
+        now = utcnow()
+        if totp.verify(current_user, form.code.data, now):
+            try:
+                totp.disable(current_user, current_user, now)
+            except Invalid as error:
+                flash(error.message, "danger")
+            else:
+                flash("Two-factor sign-in is off.", "success")
+            return redirect(url_for("auth.security"))
+        form.code.errors.append("That code is not right, or was used already.")
+    return _security_page(code_form=form), 422

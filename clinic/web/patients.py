@@ -10,7 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
-from clinic.services import access, setup
+from clinic.services import access, audit, setup
 from clinic.services import patients as patient_service
 from clinic.services.errors import Conflict, Invalid
 from clinic.services.patient_overview import (
@@ -133,6 +133,7 @@ def create():
 def detail(patient_id: int):
     """Show a patient: demographics, escort, clearances and visits."""
     patient = access.get_patient(current_user, patient_id)
+    audit.viewed(current_user, patient.id, "patient", patient.id)
     now = utcnow()
     visits = patient_service.visits_of(patient)
     upcoming = [v for v in visits if v.is_active and v.observation_end >= now]

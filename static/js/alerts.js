@@ -124,7 +124,8 @@
   function poll() {
     fetch(root.dataset.feedUrl, {
       credentials: "same-origin",
-      headers: { Accept: "application/json" },
+      // Polling is not the user's activity: it must not keep the session alive.
+      headers: { Accept: "application/json", "X-Auto-Refresh": "1" },
     })
       .then(function (response) {
         if (!response.ok || response.redirected) {

@@ -8,7 +8,7 @@ from flask import g, jsonify, request
 
 from clinic.extensions import db
 from clinic.models import ROLES, User
-from clinic.services import access, patients, staff
+from clinic.services import access, audit, patients, staff
 from clinic.services.errors import NotFound
 from clinic.web.api import bp
 from clinic.web.api.parsing import Fields, json_object
@@ -141,7 +141,9 @@ def search_patients():
 @bp.get(f"/patients/<int(max={MAX_ID}):patient_id>")
 def get_patient(patient_id: int):
     """Show one patient."""
-    return jsonify(patient_json(access.get_patient(g.user, patient_id)))
+    patient = access.get_patient(g.user, patient_id)
+    audit.viewed(g.user, patient.id, "patient", patient.id)
+    return jsonify(patient_json(patient))
 
 
 @bp.patch(f"/patients/<int(max={MAX_ID}):patient_id>")
@@ -204,4 +206,5 @@ def record_clearance(patient_id: int):
 def list_clearances(patient_id: int):
     """List a patient's clearances, latest evaluation first."""
     patient = access.get_patient(g.user, patient_id)
+    audit.viewed(g.user, patient.id, "patient", patient.id)
     return jsonify([clearance_json(clearance) for clearance in patient.clearances])

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import g, jsonify, request
 
-from clinic.services import access, booking
+from clinic.services import access, audit, booking
 from clinic.services.errors import Forbidden, Invalid, NotFound
 from clinic.services.events import record_event
 from clinic.services.sites import today
@@ -89,7 +89,9 @@ def create_visit():
 @bp.get("/visits/<int:visit_id>")
 def get_visit(visit_id: int):
     """Return one visit with its events."""
-    return jsonify(visit_json(access.get_visit(g.user, _id(visit_id))))
+    visit = access.get_visit(g.user, _id(visit_id))
+    audit.viewed(g.user, visit.patient_id, "visit", visit.id)
+    return jsonify(visit_json(visit))
 
 
 @bp.patch("/visits/<int:visit_id>")
