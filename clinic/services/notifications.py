@@ -181,9 +181,14 @@ def _lock_visits(ids: list[int]) -> None:
         return
     site_ids = sorted(set(db.session.scalars(select(Visit.site_id).where(Visit.id.in_(ids)))))
     # Sites first, then visits: the order a booking or a visit event locks them in, so the
-    # two can only wait for each other, never deadlock.
+    # two can only wait for each other, never deadlock. FOR KEY SHARE (what the foreign key
+    # of the new notification takes anyway) waits for a visit event's FOR UPDATE of the site
+    # but not for other firings, so alarms at one site fire side by side.
     db.session.execute(
-        select(Site.id).where(Site.id.in_(site_ids)).order_by(Site.id).with_for_update()
+        select(Site.id)
+        .where(Site.id.in_(site_ids))
+        .order_by(Site.id)
+        .with_for_update(read=True, key_share=True)
     ).all()
     db.session.execute(
         select(Visit.id).where(Visit.id.in_(ids)).order_by(Visit.id).with_for_update()

@@ -240,3 +240,27 @@ def test_the_front_desk_sees_alerts_but_may_not_acknowledge(client, auth, clinic
     refused = client.post(f"/notifications/{notification_id}/ack", headers={"X-CSRFToken": token})
     assert refused.status_code == 403
     assert refused.get_json()["error"] == "forbidden"
+
+
+def test_the_alerts_partial_wires_the_feed_the_ack_and_a_real_sound(app, client, clinic):
+    import io
+    import wave
+
+    from flask import render_template_string
+
+    with app.test_request_context("/"):
+        from flask_login import login_user
+
+        login_user(clinic.nurse)
+        html = render_template_string('{% include "_alerts.html" %}')
+    assert 'data-feed-url="/notifications/feed"' in html
+    assert 'data-ack-url="/notifications/0/ack"' in html
+    assert 'data-csrf-token="' in html
+    assert "/static/js/alerts.js" in html and "/static/sounds/alert.wav" in html
+    assert "<script>" not in html and "style=" not in html  # the CSP forbids inline code
+    assert client.get("/static/js/alerts.js").status_code == 200
+    sound = client.get("/static/sounds/alert.wav")
+    assert sound.status_code == 200
+    with wave.open(io.BytesIO(sound.data)) as wav:
+        assert wav.getnchannels() == 1
+        assert 0.3 < wav.getnframes() / wav.getframerate() < 2.0

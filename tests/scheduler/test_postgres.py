@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import select
 
 from clinic import create_app
 from clinic.extensions import db
@@ -90,3 +91,54 @@ def test_a_leader_that_loses_its_lock_connection_stops_scheduling(
         f"discharge-overdue:{visit.id}",
     }
     other.release()
+
+
+def test_firing_and_extending_at_once_never_deadlock(app, clinic, recovering):
+    import threading
+
+    from clinic.domain.alarms import DISCHARGE_DUE
+    from clinic.models import Notification
+    from clinic.services import notifications
+    from clinic.services.events import record_event
+    from clinic.types import utcnow
+
+    visits = [recovering(timedelta(seconds=-1)) for _ in range(8)]
+    due_before = {visit.id: visit.discharge_due_at for visit in visits}
+    nurse_id = clinic.nurse.id
+    errors: list[BaseException] = []
+
+    def in_context(work):
+        def run():
+            with app.app_context():
+                try:
+                    work()
+                except BaseException as error:  # collected for the assertion
+                    errors.append(error)
+
+        return run
+
+    for visit in visits:
+        barrier = threading.Barrier(2)
+
+        def fire(visit_id=visit.id, barrier=barrier):
+            barrier.wait()
+            notifications.fire([visit_id], DISCHARGE_DUE, utcnow())
+
+        def extend(visit_id=visit.id, barrier=barrier):
+            from clinic.models import User
+
+            nurse = db.session.get(User, nurse_id)
+            barrier.wait()
+            record_event(nurse, visit_id, "extend_observation", utcnow(), minutes=5, reason="BP")
+
+        threads = [threading.Thread(target=in_context(f)) for f in (fire, extend)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(20)
+    assert errors == []
+    db.session.rollback()
+    for visit in visits:
+        rows = db.session.scalars(select(Notification).where(Notification.visit_id == visit.id))
+        # Fired first (for the old instant) or extended first (not due yet): never both wrong.
+        assert [n.due_at for n in rows] in ([], [due_before[visit.id]])
