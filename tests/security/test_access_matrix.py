@@ -1,0 +1,276 @@
+"""The access matrix: every route of the URL map x every role, a user of another site, and
+anonymous, checked against a small table of who may do what.
+
+A route missing from EXPECTED fails the test: whoever adds a route classifies it here.
+Along the way every answer is checked for the security headers and inline code, and every
+GET for writes to the database (no state change on GET).
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from clinic.extensions import db
+from clinic.services.access import PERMISSIONS
+from tests.conftest import csrf_token
+from tests.security.conftest import (
+    OTHER_ROLES,
+    ROLES,
+    WRITABLE_ON_GET,
+    Snapshot,
+    build_path,
+    header_problems,
+    page_token,
+    routes,
+)
+
+ANYONE = "anyone"  # no sign-in needed (the sign-in form, static files, health, wall display)
+SIGNED_IN = "signed_in"  # any signed-in user
+TO_LOGIN = "to_login"  # everyone is sent to the sign-in form (half-finished sign-in, sign-out)
+
+# endpoint -> (who may use it, whether its URL names an object of one site). "Who" is
+# ANYONE, SIGNED_IN, TO_LOGIN or an action of clinic.services.access.PERMISSIONS; a dict
+# gives one per method. Objects of a site the user does not work at answer 404.
+EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
+    # public
+    "static": (ANYONE, False),
+    "bootstrap.static": (ANYONE, False),
+    "healthz": (ANYONE, False),
+    "api.healthz": (ANYONE, False),
+    "api.openapi": (ANYONE, False),
+    "auth.login": (ANYONE, False),
+    "display.wall": (ANYONE, False),
+    "display.feed": (ANYONE, False),
+    # signing in and out, own account
+    "auth.two_factor": (TO_LOGIN, False),
+    "auth.enrol": (TO_LOGIN, False),
+    "auth.logout": (TO_LOGIN, False),
+    "auth.security": (SIGNED_IN, False),
+    "auth.change_password": (SIGNED_IN, False),
+    "auth.setup_two_factor": (SIGNED_IN, False),
+    "auth.confirm_two_factor": (SIGNED_IN, False),
+    "auth.disable_two_factor": (SIGNED_IN, False),
+    # front desk
+    "frontdesk.board": ("read", False),
+    "frontdesk.print_day": ("read", False),
+    "frontdesk.book": ("book", False),
+    "frontdesk.book_slots": ("book", True),
+    "frontdesk.patient_search": ("book", False),
+    "frontdesk.visit": ("read", True),
+    "frontdesk.reschedule": ("book", True),
+    "frontdesk.check_in": ("book", True),
+    "frontdesk.no_show": ("book", True),
+    "frontdesk.cancel": ("book", True),
+    "courses.course": ("book", False),
+    "courses.confirm": ("book", False),
+    # patients
+    "patients.index": ("read", False),
+    "patients.create": ("edit_patients", False),
+    "patients.detail": ("read", True),
+    "patients.edit": ("edit_patients", True),
+    "patients.new_clearance": ("record_clearance", True),
+    # nurses
+    "nursing.dashboard": ("read", True),
+    "nursing.feed": ("read", True),
+    "nursing.start_infusion": ("clinical", True),
+    "nursing.end_infusion": ("clinical", True),
+    "nursing.vitals": ("clinical", True),
+    "nursing.extend": ("clinical", True),
+    "nursing.discharge": ("clinical", True),
+    "nursing.discharge_prefill": ("clinical", True),
+    "nursing.record": ("read", True),
+    # alerts
+    "alerts.feed": ("read", True),
+    "alerts.acknowledge": ("acknowledge", True),
+    "alerts.failed_deliveries": ("administer", False),
+    # administration (an administrator sees every site)
+    "admin.index": ("administer", False),
+    "admin.sites": ("administer", False),
+    "admin.new_site": ("administer", False),
+    "admin.site": ("administer", True),
+    "admin.chairs": ("administer", True),
+    "admin.rename_chair": ("administer", True),
+    "admin.toggle_chair": ("administer", True),
+    "admin.shifts": ("administer", True),
+    "admin.delete_shift": ("administer", True),
+    "admin.users": ("administer", False),
+    "admin.new_user": ("administer", False),
+    "admin.user": ("administer", False),
+    "admin.reset_password": ("administer", False),
+    "audit.index": ("administer", False),
+    "audit.export": ("administer", False),
+    "security_admin.security": ("administer", False),
+    "security_admin.two_factor_roles": ("administer", False),
+    "security_admin.idle_timeout": ("administer", True),
+    "security_admin.unlock_user": ("administer", False),
+    "security_admin.display_link_list": ("administer", False),
+    "security_admin.revoke_display_link": ("administer", False),
+    # the JSON API (API.md, "Roles"): bearer tokens only
+    "api.me": ("read", False),
+    "api.list_sites": ("read", False),
+    "api.get_site": ("read", True),
+    "api.create_site": ("administer", False),
+    "api.update_site": ("administer", True),
+    "api.list_chairs": ("read", False),
+    "api.create_chair": ("administer", False),
+    "api.update_chair": ("administer", True),
+    "api.list_shifts": ("read", False),
+    "api.create_shift": ("administer", False),
+    "api.delete_shift": ("administer", True),
+    "api.list_users": ("administer", False),
+    "api.create_user": ("administer", False),
+    "api.update_user": ("administer", False),
+    "api.availability": ("read", False),
+    "api.search_patients": ("read", False),
+    "api.create_patient": ("edit_patients", False),
+    "api.get_patient": ("read", True),
+    "api.update_patient": ("edit_patients", True),
+    "api.list_clearances": ("read", True),
+    "api.record_clearance": ("record_clearance", True),
+    "api.list_visits": ("read", False),
+    "api.create_visit": ("book", False),
+    "api.get_visit": ("read", True),
+    "api.reschedule_visit": ("book", True),
+    "api.add_visit_event": ("book", True),  # any role that may record some event
+    "api.get_observations": ("read", True),
+    "api.post_observation": ("clinical", True),
+    "api.dashboard": ("read", True),
+    "api.list_notifications": ("read", False),
+    "api.acknowledge_notification": ("acknowledge", True),
+}
+
+# Query arguments that name a site: with them these routes are scoped like an object's URL.
+QUERY = {
+    "frontdesk.book_slots": {"site_id": "site_id"},
+    "nursing.dashboard": {"site_id": "site_id"},
+    "nursing.feed": {"site_id": "site_id"},
+    "alerts.feed": {"site_id": "site_id"},
+    "api.dashboard": {"site_id": "site_id"},
+}
+
+ACTORS = ("anonymous", *ROLES, *(f"other_{role}" for role in OTHER_ROLES))
+WRITE = re.compile(r"^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
+
+
+def expectation(endpoint: str, method: str, actor: str) -> str:
+    """Return what an actor should get: ok, login, to_login, forbidden, not_found, denied."""
+    who, scoped = EXPECTED[endpoint]
+    if isinstance(who, dict):
+        who = who[method]
+    if who == ANYONE:
+        return "ok"
+    if who == TO_LOGIN:
+        return "to_login"
+    if actor == "anonymous":
+        return "login"
+    role = actor.removeprefix("other_")
+    other = actor.startswith("other_")
+    if who != SIGNED_IN and role not in PERMISSIONS[who]:
+        # A role that may not act is refused; for another site's object either answer
+        # keeps the object hidden.
+        return "denied" if other and scoped else "forbidden"
+    return "not_found" if other and scoped else "ok"
+
+
+def verdict(expected: str, response, api: bool) -> bool:
+    """Tell whether an answer matches the expectation."""
+    status = response.status_code
+    location = response.headers.get("Location", "")
+    to_login = status == 302 and location.startswith("/login")
+    if status >= 500:
+        return False
+    if expected == "ok":
+        return status not in (401, 403, 404) and not to_login
+    if expected == "login":
+        return status == 401 if api else (to_login or status == 401)
+    if expected == "to_login":
+        return to_login
+    if expected == "forbidden":
+        return status == 403
+    if expected == "not_found":
+        return status == 404
+    return status in (403, 404)  # denied
+
+
+def test_every_route_is_classified(app):
+    missing = sorted({rule.endpoint for rule, _ in routes(app)} - set(EXPECTED))
+    assert not missing, (
+        "Routes without an access expectation; add them to EXPECTED in "
+        f"tests/security/test_access_matrix.py: {missing}"
+    )
+    stale = sorted(set(EXPECTED) - {rule.endpoint for rule, _ in routes(app)})
+    assert not stale, f"EXPECTED names routes that no longer exist: {stale}"
+
+
+def test_access_matrix(world):
+    app = world.app
+    missing = sorted({rule.endpoint for rule, _ in routes(app)} - set(EXPECTED))
+    assert not missing, f"unclassified routes: {missing}"
+    for actor in ACTORS:  # sign everyone in and issue tokens before any snapshot
+        world.client(actor)
+        world.bearer(actor)
+    forms = {
+        actor: page_token(world.client(actor))
+        if actor != "anonymous"
+        else csrf_token(world.client(actor).get("/login").get_data(as_text=True))
+        for actor in ACTORS
+    }
+    writes: list[str] = []
+
+    def watch(_conn, _cursor, statement, _params, _context, _many):
+        match = WRITE.match(statement)
+        if match and match.group(2).lower() not in WRITABLE_ON_GET:
+            writes.append(match.group(2))
+
+    sa.event.listen(db.engine, "before_cursor_execute", watch)
+    snapshot = Snapshot(app)
+    failures: list[str] = []
+    checked = 0
+    try:
+        for rule, method in routes(app):
+            path = build_path(app, rule, world.args)
+            api = path.startswith("/api/")
+            query = {name: world.args[arg] for name, arg in QUERY.get(rule.endpoint, {}).items()}
+            for actor in ACTORS:
+                expected = expectation(rule.endpoint, method, actor)
+                writes.clear()
+                if api:
+                    client = app.test_client()  # the API never takes cookies
+                    kwargs = {"headers": world.bearer(actor)}
+                    if method != "GET":
+                        kwargs["json"] = {}
+                else:
+                    client = world.client(actor)
+                    token = forms[actor]
+                    kwargs = {"headers": {"X-CSRFToken": token}}
+                    if method != "GET":
+                        kwargs["data"] = {"csrf_token": token}
+                if method != "GET":
+                    snapshot.take()
+                    cookie = client.get_cookie("session")
+                response = client.open(path, method=method, query_string=query, **kwargs)
+                if method != "GET":
+                    snapshot.restore()
+                    if cookie is not None:
+                        client.set_cookie("session", cookie.value)
+                checked += 1
+                where = f"{method} {rule.rule} as {actor}"
+                if not verdict(expected, response, api):
+                    failures.append(f"{where}: expected {expected}, got {response.status_code}")
+                problems = header_problems(response)
+                if problems:
+                    failures.append(f"{where}: {', '.join(problems)}")
+                if method == "GET" and writes:
+                    failures.append(f"{where}: a GET wrote to {sorted(set(writes))}")
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", watch)
+    assert not failures, "\n".join(failures)
+    assert checked == len(list(routes(app))) * len(ACTORS)
+
+
+def test_the_api_never_takes_a_cookie(world):
+    client = world.client("admin")
+    assert client.get("/api/v1/me").status_code == 401
+    assert client.get(f"/api/v1/visits/{world.args['visit_id']}").status_code == 401
