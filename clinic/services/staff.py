@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import ROLES, Site, User
-from clinic.services import sessions
+from clinic.services import audit, sessions
 from clinic.services.auth import MIN_PASSWORD_LENGTH as MIN_PASSWORD_LENGTH
 from clinic.services.auth import check_password_policy, hash_password
 from clinic.services.errors import Conflict, Invalid, NotFound
@@ -43,12 +43,20 @@ def create_user(
         _check_password(password)
         user.password_hash = hash_password(password)
     db.session.add(user)
+    # The acting administrator is the request's signed-in user (audit.record's default).
+    detail = {"role": role, "site_ids": sorted(set(site_ids))}
+    audit.record(
+        None, "admin.user.create", utcnow(), object_type="user", object_id=user, detail=detail
+    )
     db.session.commit()
     return user
 
 
 def update_user(user: User, changes: dict) -> User:
     """Change a user's name, role, activity, sites or password."""
+    fields = sorted(
+        f for f in ("email", "name", "role", "active", "site_ids", "password") if f in changes
+    )
     if "role" in changes and changes["role"] not in ROLES:
         raise Invalid("Unknown role.", {"role": [f"One of {', '.join(ROLES)}."]})
     if "email" in changes:
@@ -68,6 +76,14 @@ def update_user(user: User, changes: dict) -> User:
     # Disabling a user or resetting the password signs them out everywhere at once.
     if not user.active or changes.get("password"):
         sessions.end_all(user.id, utcnow(), "disabled" if not user.active else "password")
+    audit.record(
+        None,
+        "admin.user.update",
+        utcnow(),
+        object_type="user",
+        object_id=user.id,
+        detail={"fields": fields},
+    )
     db.session.commit()
     return user
 

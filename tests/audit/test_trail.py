@@ -377,3 +377,28 @@ def test_no_patient_name_escort_or_note_appears_in_any_audit_row(api_as, clinic,
             for word in secret.lower().split():
                 if len(word) > 5:
                     assert word not in text, (row.action, row.detail)
+
+
+def test_user_admin_is_audited_without_passwords(api_as, clinic):
+    api = api_as(clinic.admin)
+    created = api.post(
+        "/users",
+        json={
+            "email": "new.nurse@clinic.test",
+            "name": "New Nurse",
+            "role": "nurse",
+            "site_ids": [clinic.site.id],
+            "password": "a long enough passphrase 42",
+        },
+    ).get_json()
+    api.patch(f"/users/{created['id']}", json={"active": False, "name": "Gone Nurse"})
+    (create,) = [r for r in audit_rows("admin.user.create") if r.actor_id == clinic.admin.id]
+    assert (create.actor_id, create.object_type, create.object_id) == (
+        clinic.admin.id,
+        "user",
+        created["id"],
+    )
+    assert create.detail == {"role": "nurse", "site_ids": [clinic.site.id]}
+    update = only("admin.user.update")
+    assert update.detail == {"fields": ["active", "name"]}
+    assert "passphrase" not in json.dumps([create.detail, update.detail])
