@@ -34,10 +34,10 @@ class Channels:
     @classmethod
     def from_config(cls, config) -> Channels:
         """Read the channels from the app's config (no SMTP host: no e-mail)."""
-        return cls(
-            email=bool(config.get("SMTP_HOST")),
-            webhook_urls=tuple(config.get("WEBHOOK_URLS") or ()),
-        )
+        urls = config.get("WEBHOOK_URLS") or ()
+        if isinstance(urls, str):  # set by hand as in the environment: comma-separated
+            urls = [url.strip() for url in urls.split(",") if url.strip()]
+        return cls(email=bool(config.get("SMTP_HOST")), webhook_urls=tuple(urls))
 
 
 @dataclass

@@ -264,3 +264,15 @@ def test_the_alerts_partial_wires_the_feed_the_ack_and_a_real_sound(app, client,
     with wave.open(io.BytesIO(sound.data)) as wav:
         assert wav.getnchannels() == 1
         assert 0.3 < wav.getnframes() / wav.getframerate() < 2.0
+
+
+def test_channels_come_from_the_config():
+    channels = notifications.Channels.from_config
+    assert channels({}) == notifications.Channels(email=False, webhook_urls=())
+    assert channels({"SMTP_HOST": "mail", "WEBHOOK_URLS": ["http://a/h"]}) == (
+        notifications.Channels(email=True, webhook_urls=("http://a/h",))
+    )
+    assert channels({"WEBHOOK_URLS": "http://a/h, http://b/h,"}).webhook_urls == (
+        "http://a/h",
+        "http://b/h",
+    )
