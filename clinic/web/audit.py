@@ -139,7 +139,7 @@ def index():
         form=form,
         page=page,
         args=args,
-        csv_url=url_for("audit.export", **args),
+        csv_url=url_for("audit.export", **args) if valid else None,
     )
 
 

@@ -141,6 +141,7 @@ def test_a_bad_filter_is_explained_on_the_form(client, auth, trail):
     auth.login(trail.admin)
     html = client.get("/admin/audit?patient_id=abc").get_data(as_text=True)
     assert "Not a valid integer value" in html and "Correct the search" in html
+    assert "Export CSV" not in html  # an export would ignore the broken filter
 
 
 def test_who_is_matched_literally_not_as_a_like_pattern(client, auth, trail):
