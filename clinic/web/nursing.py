@@ -19,7 +19,7 @@ from clinic.domain.discharge import PADSS_ITEMS, PADSS_PASS
 from clinic.domain.visits import EventType, Status, allowed_events
 from clinic.extensions import db
 from clinic.models import Site, Visit
-from clinic.services import access, events, observations
+from clinic.services import access, audit, events, observations
 from clinic.services import frontdesk as desk
 from clinic.services.dashboard import Dashboard, load_dashboard
 from clinic.services.discharge_record import discharge_record
@@ -380,6 +380,7 @@ def record(visit_id: int):
     """Show the printable discharge record: phases, readings, side effects, who did what."""
     now = utcnow()
     found = discharge_record(current_user, _visit_id(visit_id), now)
+    audit.viewed(current_user, found.patient.id, "visit", found.visit.id)
     tz = ZoneInfo(found.site.timezone)
     return render_template(
         "nursing/record.html",

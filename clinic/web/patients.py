@@ -6,7 +6,7 @@ import calendar
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
@@ -154,6 +154,8 @@ def detail(patient_id: int):
 def edit(patient_id: int):
     """Change a patient's details."""
     patient = access.get_patient(current_user, patient_id)
+    if request.method == "GET":
+        audit.viewed(current_user, patient.id, "patient", patient.id)
     form = PatientForm(obj=patient)
     _site_choices(form)
     if form.validate_on_submit():

@@ -402,3 +402,20 @@ def test_user_admin_is_audited_without_passwords(api_as, clinic):
     update = only("admin.user.update")
     assert update.detail == {"fields": ["active", "name"]}
     assert "passphrase" not in json.dumps([create.detail, update.detail])
+
+
+def test_more_record_views_are_audited(client, auth, api_as, clinic, make_visit):
+    visit = make_visit(clinic.clerk, clinic.patient, chicago(TUESDAY, 9))
+    assert api_as(clinic.nurse).get(f"/visits/{visit.id}/observations").status_code == 200
+    auth.login(clinic.clerk)
+    assert client.get(f"/patients/{clinic.patient.id}/edit").status_code == 200
+    auth.logout()
+    auth.login(clinic.nurse)
+    assert client.get(f"/visits/{visit.id}/record").status_code == 200
+    seen = [(r.actor_id, r.object_type, r.object_id) for r in audit_rows("patient.view")]
+    assert seen == [
+        (clinic.nurse.id, "visit", visit.id),
+        (clinic.clerk.id, "patient", clinic.patient.id),
+        (clinic.nurse.id, "visit", visit.id),
+    ]
+    assert {r.patient_id for r in audit_rows("patient.view")} == {clinic.patient.id}

@@ -7,7 +7,7 @@ from typing import Any
 from flask import g, jsonify
 
 from clinic.models import Observation
-from clinic.services import access
+from clinic.services import access, audit
 from clinic.services.errors import NotFound
 from clinic.services.observations import (
     MAX_NOTE,
@@ -48,7 +48,10 @@ def _visit_id(value: int) -> int:
 @bp.get("/visits/<int:visit_id>/observations")
 def get_observations(visit_id: int):
     """List a visit's readings, oldest first."""
-    return jsonify([observation_json(o) for o in list_observations(g.user, _visit_id(visit_id))])
+    readings = list_observations(g.user, _visit_id(visit_id))
+    visit = access.get_visit(g.user, visit_id)
+    audit.viewed(g.user, visit.patient_id, "visit", visit.id)
+    return jsonify([observation_json(o) for o in readings])
 
 
 @bp.post("/visits/<int:visit_id>/observations")
