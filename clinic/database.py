@@ -40,8 +40,8 @@ def init_app(app: Flask) -> None:
     os.makedirs(app.instance_path, exist_ok=True)
 
 
-def lock_site_for_booking(site_id: int) -> None:
-    """Serialise check-and-write at one site for the rest of this transaction.
+def lock_site_for_writing(site_id: int) -> None:
+    """Serialise check-and-write at one site (bookings, events, readings) for this transaction.
 
     PostgreSQL: lock the site row (SELECT ... FOR UPDATE). SQLite: restart the transaction
     as BEGIN IMMEDIATE, which takes the single write lock up front instead of failing with

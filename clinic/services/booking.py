@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 
-from clinic.database import lock_site_for_booking
+from clinic.database import lock_site_for_writing
 from clinic.domain.availability import Slot, find_slots, place_in_any_chair
 from clinic.domain.booking import (
     ClearanceSpan,
@@ -294,7 +294,7 @@ def book(
         if earlier is not None:
             return earlier, False
     site, _, _ = _resolve(actor, req)
-    lock_site_for_booking(site.id)
+    lock_site_for_writing(site.id)
     visit, violations = place(actor, req, now, series_id)
     if visit is None:
         db.session.rollback()
@@ -361,7 +361,7 @@ def reschedule(actor: User, visit_id: int, changes: dict, now: datetime) -> Visi
     """Move a booked visit under the same rules; its old slot is free again."""
     access.require(actor, "book")
     visit = access.get_visit(actor, visit_id)
-    lock_site_for_booking(visit.site_id)
+    lock_site_for_writing(visit.site_id)
     visit = access.get_visit(actor, visit_id)
     if visit.status != "booked":
         raise Conflict(f"Only a booked visit can be rescheduled; this one is {visit.status}.")

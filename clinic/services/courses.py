@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from clinic.database import lock_site_for_booking
+from clinic.database import lock_site_for_writing
 from clinic.domain.availability import Slot
 from clinic.domain.booking import Violation
 from clinic.extensions import db
@@ -82,7 +82,7 @@ def _run(actor: User, requests: list[Request], now: datetime, commit: bool) -> l
     patient = access.get_patient(actor, requests[0].patient_id)
     site_id = requests[0].site_id or patient.site_id
     access.get_site(actor, site_id)
-    lock_site_for_booking(site_id)
+    lock_site_for_writing(site_id)
     series_id = str(uuid.uuid4())
     results: list[CourseDate] = []
     for req in requests:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from clinic.database import lock_site_for_booking
+from clinic.database import lock_site_for_writing
 from clinic.domain import discharge
 from clinic.domain.visits import EventType, IllegalTransition, Status, event_time_error, next_status
 from clinic.extensions import db
@@ -52,7 +52,7 @@ def record_event(
         raise Invalid("Unknown event type.", {"type": [f"Not one of {_names()}."]}) from None
     visit = access.get_visit(actor, visit_id)
     access.require(actor, EVENT_PERMISSION[event_type])
-    lock_site_for_booking(visit.site_id)
+    lock_site_for_writing(visit.site_id)
     visit = access.get_visit(actor, visit_id)
     at = now if at is None else at
     previous = max((e.at for e in visit.events), default=None)

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from clinic.database import lock_site_for_writing
 from clinic.domain import discharge
 from clinic.domain.visits import Status, event_time_error
 from clinic.domain.vitals import RANGES, Reading, Thresholds, flags, validate_reading
@@ -85,6 +86,8 @@ def record_observation(
     """
     visit = access.get_visit(actor, visit_id)
     access.require(actor, "clinical")
+    lock_site_for_writing(visit.site_id)
+    visit = access.get_visit(actor, visit_id)
     at = now if at is None else at
     errors = reading_errors(values)
     if error := event_time_error(at, now, None):

@@ -14,7 +14,6 @@ from flask import Blueprint, abort, jsonify, render_template, request
 from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
 
-from clinic.database import lock_site_for_booking
 from clinic.domain.discharge import PADSS_ITEMS, PADSS_PASS
 from clinic.domain.visits import EventType, Status, allowed_events
 from clinic.extensions import db
@@ -282,10 +281,6 @@ def vitals(visit_id: int):
     """Record vital signs and side effects."""
 
     def act(visit: Visit, form: VitalsForm, now: datetime) -> str:
-        # Take the write lock before the service reads: on SQLite a read snapshot cannot be
-        # upgraded once another request has written ("database is locked"). record_event
-        # does this itself; record_observation does not (yet).
-        lock_site_for_booking(visit.site_id)
         observations.record_observation(
             current_user,
             visit.id,
