@@ -31,12 +31,13 @@ def search(actor: User, query: str | None, limit: int = 200) -> list[Patient]:
     """Find patients of the user's sites by name or MRN (prefix, case-insensitive)."""
     stmt = access.scope_to_sites(actor, select(Patient), Patient.site_id)
     for word in (query or "").split()[:4]:
-        pattern = f"{word.lower()}%"
+        # autoescape: "%" and "_" typed by the user are letters, not wildcards.
+        prefix = word.lower()
         stmt = stmt.where(
             or_(
-                func.lower(Patient.given_name).like(pattern),
-                func.lower(Patient.family_name).like(pattern),
-                func.lower(Patient.mrn).like(pattern),
+                func.lower(Patient.given_name).startswith(prefix, autoescape=True),
+                func.lower(Patient.family_name).startswith(prefix, autoescape=True),
+                func.lower(Patient.mrn).startswith(prefix, autoescape=True),
             )
         )
     stmt = stmt.order_by(Patient.family_name, Patient.given_name, Patient.id).limit(limit)
