@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -83,7 +84,8 @@ def recovering(clinic, make_visit):
         slot = next(slots)
         day = BOOKING_DAYS[slot // 12]
         start = chicago(day, 8 + 2 * ((slot % 12) // 3))
-        patient = clinic.new_patient(**names)
+        with immediate_transactions():
+            patient = clinic.new_patient(**names)
         visit = make_visit(
             clinic.clerk,
             patient,
@@ -99,6 +101,27 @@ def recovering(clinic, make_visit):
         return record_event(nurse, visit.id, "end_infusion", now, at=ended)
 
     return make
+
+
+@contextmanager
+def immediate_transactions():
+    """Begin every transaction of this process as BEGIN IMMEDIATE on SQLite, for a while.
+
+    The conftest factories commit in deferred transactions; when a running scheduler is
+    writing (its heartbeat) as such a transaction turns from reading to writing, SQLite
+    refuses at once ("database is locked") instead of waiting. The services themselves
+    start their writes as BEGIN IMMEDIATE, which waits.
+    """
+    sqlite = db.engine.dialect.name == "sqlite"
+    db.session.rollback()
+    if sqlite:
+        db.engine.update_execution_options(sqlite_immediate=True)
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        if sqlite:
+            db.engine.update_execution_options(sqlite_immediate=False)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from clinic.services.events import record_event
 from clinic.types import utcnow
 from tests.scheduler.conftest import (
     count,
+    immediate_transactions,
     notifications_of,
     stop_runner,
     wait_for,
@@ -33,11 +34,12 @@ def test_discharge_due_fires_at_the_due_instant_never_before(
     visit = recovering(timedelta(seconds=3))
     due_at = visit.discharge_due_at
 
-    assert wait_for(lambda: runner.scheduler.get_job(job_id(DISCHARGE_DUE, visit.id)), 3)
+    assert wait_for(lambda: runner.scheduler.get_job(job_id(DISCHARGE_DUE, visit.id)), 6)
     time.sleep(max(0.0, (due_at - utcnow()).total_seconds() - 0.5))
-    assert notifications_of(visit.id) == [], "fired before the due instant"
+    if utcnow() < due_at - timedelta(seconds=0.2):  # (a slow machine may be past it already)
+        assert notifications_of(visit.id) == [], "fired before the due instant"
 
-    fired = wait_for(lambda: notifications_of(visit.id), 5)
+    fired = wait_for(lambda: notifications_of(visit.id), 10)
     assert len(fired) == 1
     notification = fired[0]
     assert notification.kind == DISCHARGE_DUE
@@ -57,13 +59,13 @@ def test_an_alarm_already_due_fires_at_once_and_overdue_follows(
     app, clinic, recovering, scheduler_thread
 ):
     runner = scheduler_thread()
-    # Due 14 min 57 s ago: the due alarm fires at once, the overdue one 3 s from now.
-    visit = recovering(timedelta(minutes=-15, seconds=3))
-    due = wait_for(lambda: notifications_of(visit.id, DISCHARGE_DUE), 3)
+    # Due 14 min 55 s ago: the due alarm fires at once, the overdue one 5 s from now.
+    visit = recovering(timedelta(minutes=-15, seconds=5))
+    due = wait_for(lambda: notifications_of(visit.id, DISCHARGE_DUE), 6)
     assert len(due) == 1 and due[0].due_at == visit.discharge_due_at
     assert runner.scheduler.get_job(job_id(DISCHARGE_OVERDUE, visit.id)) is not None
 
-    overdue = wait_for(lambda: notifications_of(visit.id, DISCHARGE_OVERDUE), 6)
+    overdue = wait_for(lambda: notifications_of(visit.id, DISCHARGE_OVERDUE), 10)
     assert len(overdue) == 1
     assert overdue[0].due_at == visit.discharge_due_at + timedelta(minutes=15)
     assert 0 <= (overdue[0].created_at - overdue[0].due_at).total_seconds() < 1.0
@@ -76,7 +78,7 @@ def test_an_extension_moves_the_alarm_and_the_old_one_does_not_fire(
     runner = scheduler_thread()
     visit = recovering(timedelta(seconds=3))
     old_due = visit.discharge_due_at
-    assert wait_for(lambda: runner.scheduler.get_job(job_id(DISCHARGE_DUE, visit.id)), 3)
+    assert wait_for(lambda: runner.scheduler.get_job(job_id(DISCHARGE_DUE, visit.id)), 6)
 
     record_event(clinic.nurse, visit.id, "extend_observation", utcnow(), minutes=1, reason="Dizzy")
     new_due = old_due + timedelta(minutes=1)
@@ -85,7 +87,7 @@ def test_an_extension_moves_the_alarm_and_the_old_one_does_not_fire(
         job = runner.scheduler.get_job(job_id(DISCHARGE_DUE, visit.id))
         return job is not None and job.next_run_time == new_due
 
-    assert wait_for(moved, 3)
+    assert wait_for(moved, 6)
     overdue = runner.scheduler.get_job(job_id(DISCHARGE_OVERDUE, visit.id))
     assert overdue.next_run_time == new_due + timedelta(minutes=15)
     time.sleep(max(0.0, (old_due - utcnow()).total_seconds()) + 1.5)
@@ -97,7 +99,7 @@ def test_an_extension_moves_the_alarm_and_the_old_one_does_not_fire(
 def test_discharge_removes_both_alarms(clinic, recovering, scheduler_thread):
     runner = scheduler_thread()
     visit = recovering(timedelta(seconds=3))
-    assert wait_for(lambda: runner.scheduler.get_job(job_id(DISCHARGE_DUE, visit.id)), 3)
+    assert wait_for(lambda: runner.scheduler.get_job(job_id(DISCHARGE_DUE, visit.id)), 6)
 
     record_event(
         clinic.practitioner,
@@ -114,7 +116,7 @@ def test_discharge_removes_both_alarms(clinic, recovering, scheduler_thread):
             for kind in (DISCHARGE_DUE, DISCHARGE_OVERDUE)
         )
 
-    assert wait_for(removed, 3)
+    assert wait_for(removed, 6)
     time.sleep(max(0.0, (visit.discharge_due_at - utcnow()).total_seconds()) + 1.0)
     assert notifications_of(visit.id) == []
 
@@ -125,16 +127,17 @@ def test_cancel_or_no_show_leaves_no_alarm_and_leaving_recovery_any_way_removes_
     runner = scheduler_thread()
     visit = recovering(timedelta(seconds=4))
     cancelled = recovering(timedelta(seconds=4))
-    assert wait_for(lambda: runner.scheduler.get_job(job_id(DISCHARGE_DUE, cancelled.id)), 3)
+    assert wait_for(lambda: runner.scheduler.get_job(job_id(DISCHARGE_DUE, cancelled.id)), 6)
     # A recovering visit cannot be cancelled through the events (409); whatever takes it
     # out of recovery (here a correction straight in the table) removes its alarms.
-    db.session.execute(
-        update(Visit)
-        .where(Visit.id == cancelled.id)
-        .values(status="cancelled", cancel_reason="Entered on the wrong patient")
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    with immediate_transactions():
+        db.session.execute(
+            update(Visit)
+            .where(Visit.id == cancelled.id)
+            .values(status="cancelled", cancel_reason="Entered on the wrong patient")
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
     assert wait_for(
         lambda: runner.scheduler.get_job(job_id(DISCHARGE_DUE, cancelled.id)) is None, 3
     )
@@ -168,11 +171,11 @@ def test_a_restart_after_downtime_fires_every_missed_alarm_exactly_once(
 
     restarted = scheduler_thread()
     expected = len(visits) + 2
-    assert wait_for(lambda: count(Notification) == expected, 5)
+    assert wait_for(lambda: count(Notification) == expected, 10)
     for visit in visits:
         assert [n.kind for n in notifications_of(visit.id)] == [DISCHARGE_DUE]
     assert sorted(n.kind for n in notifications_of(late.id)) == [DISCHARGE_DUE, DISCHARGE_OVERDUE]
-    assert wait_for(lambda: count(Delivery) == expected and len(webhook.requests) == expected, 5)
+    assert wait_for(lambda: count(Delivery) == expected and len(webhook.requests) == expected, 10)
 
     # Another restart finds nothing left to fire and sends nothing twice.
     stop_runner(restarted)
@@ -204,11 +207,12 @@ def test_a_site_change_to_overdue_minutes_moves_the_overdue_alarm(
     runner = scheduler_thread()
     visit = recovering(timedelta(minutes=5))
     overdue_id = job_id(DISCHARGE_OVERDUE, visit.id)
-    assert wait_for(lambda: runner.scheduler.get_job(overdue_id), 3)
-    save_site(clinic.site, {"overdue_after_minutes": 30})
+    assert wait_for(lambda: runner.scheduler.get_job(overdue_id), 6)
+    with immediate_transactions():
+        save_site(clinic.site, {"overdue_after_minutes": 30})
 
     def moved():
         job = runner.scheduler.get_job(overdue_id)
         return job and job.next_run_time == visit.discharge_due_at + timedelta(minutes=30)
 
-    assert wait_for(moved, 3)
+    assert wait_for(moved, 6)

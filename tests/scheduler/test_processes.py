@@ -39,12 +39,14 @@ def sigkill_failover(app, recovering, scheduler_processes, webhook) -> None:
     url = database_url(app)
     env = {"WEBHOOK_URLS": webhook.url, "WEBHOOK_SECRET": "s"}
     processes = {p.pid: p for p in (scheduler_processes(url, **env) for _ in range(2))}
-    visits = [recovering(timedelta(seconds=s)) for s in (4, 5, 6, 7, 8)]
-    assert wait_for(lambda: current_leader() in processes, 15), [
+    assert wait_for(lambda: current_leader() in processes, 20), [
         p.output() for p in processes.values()
     ]
     leader = processes.pop(current_leader())
     [standby] = processes.values()
+    # Due 6, 8.5, 11 and 13.5 s from now, however long writing them takes.
+    base = utcnow() + timedelta(seconds=6)
+    visits = [recovering(base + timedelta(seconds=2.5 * i) - utcnow()) for i in range(4)]
     assert wait_for(lambda: notifications_of(visits[0].id), 8), leader.output()
     leader.kill()
     killed_at = utcnow()
