@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased
 
 from clinic.domain import phases, vitals
 from clinic.domain.vitals import DueItem, DueState
 from clinic.extensions import db
-from clinic.models import Observation, Site, User, Visit
+from clinic.models import Chair, Observation, Patient, Site, User, Visit
 from clinic.services import access
-from clinic.services.observations import OBSERVABLE, observations_by_visit
+from clinic.services.observations import OBSERVABLE
 
 # Only the visits that follow soon can be pushed back by an overrun; later ones cannot.
 NEXT_BOOKING_HORIZON = timedelta(hours=24)
@@ -33,16 +33,66 @@ class NextBooking:
     starts_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class VisitSnapshot:
+    """The columns of a visit the dashboard shows, read as plain values (not an ORM object)."""
+
+    id: int
+    patient_id: int
+    site_id: int
+    chair_id: int
+    recovery_chair_id: int | None
+    status: str
+    infusion_start: datetime
+    infusion_end: datetime
+    infusion_minutes: int
+    observation_minutes: int
+    extension_minutes: int
+    checked_in_at: datetime | None
+    infusion_started_at: datetime | None
+    infusion_ended_at: datetime | None
+    discharge_due_at: datetime | None
+    discharged_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingSnapshot:
+    """A stored reading as the dashboard shows it, read as plain values."""
+
+    id: int
+    visit_id: int
+    at: datetime
+    recorded_at: datetime
+    by_id: int | None
+    systolic: int
+    diastolic: int
+    heart_rate: int
+    spo2: int
+    respiratory_rate: int | None
+    dissociation: int | None
+    nausea: int | None
+    dizziness: int | None
+    note: str
+    flags: tuple[str, ...]
+
+
+VISIT_COLUMNS = tuple(
+    getattr(Visit, name)
+    for name in VisitSnapshot.__dataclass_fields__  # same names, in order
+)
+READING_COLUMNS = tuple(getattr(Observation, name) for name in ReadingSnapshot.__dataclass_fields__)
+
+
 @dataclass(frozen=True)
 class Row:
     """One patient on the dashboard, with everything derived at `now`."""
 
-    visit: Visit  # patient, chair and recovery_chair loaded
+    visit: VisitSnapshot
     patient_label: str  # initials only: the dashboard may hang on a wall
     chair: str
     recovery_chair: str | None
-    readings: list[Observation]  # oldest first
-    latest: Observation | None
+    readings: list[ReadingSnapshot]  # oldest first
+    latest: ReadingSnapshot | None
     flags: list[str]  # the latest reading's
     vitals: list[DueItem]  # the whole schedule so far with each item's state
     vitals_due: list[DueItem]  # due now
@@ -70,26 +120,68 @@ class Dashboard:
     rows: list[Row]
 
 
-def active_visits(site_id: int) -> list[Visit]:
-    """Load a site's checked-in, infusing and recovering visits with patient, chair and bay."""
+@dataclass(frozen=True)
+class InCare:
+    """A visit in the clinic's care with the names the dashboard shows beside it."""
+
+    visit: VisitSnapshot
+    patient_label: str  # initials only
+    chair: str
+    recovery_chair: str | None
+
+
+def active_visits(site_id: int) -> list[InCare]:
+    """Load a site's checked-in, infusing and recovering visits with initials, chair and bay."""
+    bay = aliased(Chair)
     stmt = (
-        select(Visit)
-        .options(
-            joinedload(Visit.patient), joinedload(Visit.chair), joinedload(Visit.recovery_chair)
-        )
+        select(*VISIT_COLUMNS, Patient.given_name, Patient.family_name, Chair.name, bay.name)
+        .join(Patient, Patient.id == Visit.patient_id)
+        .join(Chair, Chair.id == Visit.chair_id)
+        .outerjoin(bay, bay.id == Visit.recovery_chair_id)
         .where(Visit.site_id == site_id, Visit.status.in_(sorted(OBSERVABLE)))
         .order_by(Visit.chair_id, Visit.infusion_start, Visit.id)
     )
-    return list(db.session.scalars(stmt))
+    width = len(VISIT_COLUMNS)
+    found = []
+    for row in db.session.execute(stmt):
+        given, family, chair, recovery_chair = row[width:]
+        found.append(
+            InCare(
+                visit=VisitSnapshot(*row[:width]),
+                # As Patient.initials, without building the patient.
+                patient_label=f"{given[:1]}{family[:1]}".upper(),
+                chair=chair,
+                recovery_chair=recovery_chair,
+            )
+        )
+    return found
 
 
-def _bay_of(visit: Visit, in_bay_mode: bool) -> int | None:
+def readings_by_visit(visit_ids: list[int]) -> dict[int, list[ReadingSnapshot]]:
+    """Load the readings of many visits in one query: visit id -> readings, oldest first."""
+    ids = sorted(set(visit_ids))
+    if not ids:
+        return {}
+    stmt = (
+        select(*READING_COLUMNS)
+        .where(Observation.visit_id.in_(ids))
+        .order_by(Observation.visit_id, Observation.at, Observation.id)
+    )
+    found: dict[int, list[ReadingSnapshot]] = {}
+    for row in db.session.execute(stmt):
+        *values, note, flags = row
+        reading = ReadingSnapshot(*values, note or "", tuple(flags or ()))
+        found.setdefault(reading.visit_id, []).append(reading)
+    return found
+
+
+def _bay_of(visit: VisitSnapshot, in_bay_mode: bool) -> int | None:
     """Return the recovery bay a visit holds apart from its chair (bay mode only)."""
     return visit.recovery_chair_id if in_bay_mode else None
 
 
 def _next_bookings(
-    site_id: int, visits: list[Visit], in_bay_mode: bool, now: datetime
+    site_id: int, visits: list[VisitSnapshot], in_bay_mode: bool, now: datetime
 ) -> tuple[dict[int, NextBooking], dict[int, NextBooking]]:
     """Return visit id -> the next booking of its chair, and of its bay, in one query."""
     if not visits:
@@ -140,23 +232,26 @@ def _next_bookings(
 def load_dashboard(actor: User, site_id: int | None, now: datetime) -> Dashboard:
     """Return the dashboard of a site the user may see (the user's only site by default)."""
     site = access.get_site(actor, access.default_site_id(actor, site_id))
-    visits = active_visits(site.id)
-    readings = observations_by_visit(v.id for v in visits)
+    in_care = active_visits(site.id)
+    visits = [shown.visit for shown in in_care]
+    readings = readings_by_visit([v.id for v in visits])
     chair_next, bay_next = _next_bookings(site.id, visits, site.recovery_mode == "bay", now)
     rows = [
-        _row(site, visit, readings.get(visit.id, []), chair_next, bay_next, now) for visit in visits
+        _row(site, shown, readings.get(shown.visit.id, []), chair_next, bay_next, now)
+        for shown in in_care
     ]
     return Dashboard(site=site, now=now, rows=rows)
 
 
 def _row(
     site: Site,
-    visit: Visit,
-    readings: list[Observation],
+    shown: InCare,
+    readings: list[ReadingSnapshot],
     chair_next: dict[int, NextBooking],
     bay_next: dict[int, NextBooking],
     now: datetime,
 ) -> Row:
+    visit = shown.visit
     latest = readings[-1] if readings else None
     schedule = vitals.vitals_schedule(
         visit.checked_in_at,
@@ -191,9 +286,9 @@ def _row(
     next_chair, next_bay = chair_next.get(visit.id), bay_next.get(visit.id)
     return Row(
         visit=visit,
-        patient_label=visit.patient.initials,
-        chair=visit.chair.name,
-        recovery_chair=visit.recovery_chair.name if visit.recovery_chair else None,
+        patient_label=shown.patient_label,
+        chair=shown.chair,
+        recovery_chair=shown.recovery_chair,
         readings=readings,
         latest=latest,
         flags=list(latest.flags or []) if latest else [],
