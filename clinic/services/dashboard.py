@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import aliased
 
 from clinic.domain import phases, vitals
@@ -130,20 +130,40 @@ class InCare:
     recovery_chair: str | None
 
 
+# Built once: a statement assembled per request costs more than running it on SQLite.
+_BAY = aliased(Chair)
+ACTIVE_VISITS = (
+    select(*VISIT_COLUMNS, Patient.given_name, Patient.family_name, Chair.name, _BAY.name)
+    .join(Patient, Patient.id == Visit.patient_id)
+    .join(Chair, Chair.id == Visit.chair_id)
+    .outerjoin(_BAY, _BAY.id == Visit.recovery_chair_id)
+    .where(Visit.site_id == bindparam("site_id"), Visit.status.in_(sorted(OBSERVABLE)))
+    .order_by(Visit.chair_id, Visit.infusion_start, Visit.id)
+)
+READINGS = (
+    select(*READING_COLUMNS)
+    .where(Observation.visit_id.in_(bindparam("visit_ids", expanding=True)))
+    .order_by(Observation.visit_id, Observation.at, Observation.id)
+)
+WAITING_VISITS = select(
+    Visit.id, Visit.chair_id, Visit.recovery_chair_id, Visit.infusion_start, Visit.infusion_end
+).where(
+    Visit.site_id == bindparam("site_id"),
+    Visit.status.in_(WAITING),
+    or_(
+        Visit.chair_id.in_(bindparam("chair_ids", expanding=True)),
+        Visit.recovery_chair_id.in_(bindparam("bay_ids", expanding=True)),
+    ),
+    Visit.infusion_start > bindparam("earliest", type_=Visit.infusion_start.type),
+    Visit.infusion_start < bindparam("latest", type_=Visit.infusion_start.type),
+)
+
+
 def active_visits(site_id: int) -> list[InCare]:
     """Load a site's checked-in, infusing and recovering visits with initials, chair and bay."""
-    bay = aliased(Chair)
-    stmt = (
-        select(*VISIT_COLUMNS, Patient.given_name, Patient.family_name, Chair.name, bay.name)
-        .join(Patient, Patient.id == Visit.patient_id)
-        .join(Chair, Chair.id == Visit.chair_id)
-        .outerjoin(bay, bay.id == Visit.recovery_chair_id)
-        .where(Visit.site_id == site_id, Visit.status.in_(sorted(OBSERVABLE)))
-        .order_by(Visit.chair_id, Visit.infusion_start, Visit.id)
-    )
     width = len(VISIT_COLUMNS)
     found = []
-    for row in db.session.execute(stmt):
+    for row in db.session.execute(ACTIVE_VISITS, {"site_id": site_id}):
         given, family, chair, recovery_chair = row[width:]
         found.append(
             InCare(
@@ -162,13 +182,8 @@ def readings_by_visit(visit_ids: list[int]) -> dict[int, list[ReadingSnapshot]]:
     ids = sorted(set(visit_ids))
     if not ids:
         return {}
-    stmt = (
-        select(*READING_COLUMNS)
-        .where(Observation.visit_id.in_(ids))
-        .order_by(Observation.visit_id, Observation.at, Observation.id)
-    )
     found: dict[int, list[ReadingSnapshot]] = {}
-    for row in db.session.execute(stmt):
+    for row in db.session.execute(READINGS, {"visit_ids": ids}):
         *values, note, flags = row
         reading = ReadingSnapshot(*values, note or "", tuple(flags or ()))
         found.setdefault(reading.visit_id, []).append(reading)
@@ -186,32 +201,29 @@ def _next_bookings(
     """Return visit id -> the next booking of its chair, and of its bay, in one query."""
     if not visits:
         return {}, {}
-    chair_ids = {v.chair_id for v in visits}
+    chair_ids = sorted({v.chair_id for v in visits})
     # In chair mode recovery_chair_id is the chair itself: there is no separate bay hold.
-    bay_ids = {v.recovery_chair_id for v in visits if _bay_of(v, in_bay_mode) is not None}
-    earliest = min(v.infusion_start for v in visits)
-    place = Visit.chair_id.in_(chair_ids)
-    if bay_ids:
-        place = or_(place, Visit.recovery_chair_id.in_(bay_ids))
-    stmt = select(
-        Visit.id, Visit.chair_id, Visit.recovery_chair_id, Visit.infusion_start, Visit.infusion_end
-    ).where(
-        Visit.site_id == site_id,
-        Visit.status.in_(WAITING),
-        place,
-        Visit.infusion_start > earliest,
-        Visit.infusion_start < now + NEXT_BOOKING_HORIZON,
-    )
-    candidates = db.session.execute(stmt).all()
+    bay_ids = sorted({v.recovery_chair_id for v in visits if _bay_of(v, in_bay_mode) is not None})
+    params = {
+        "site_id": site_id,
+        "chair_ids": chair_ids,
+        # An empty IN list matches nothing, as the bay test should when there is no bay.
+        "bay_ids": bay_ids,
+        "earliest": min(v.infusion_start for v in visits),
+        "latest": now + NEXT_BOOKING_HORIZON,
+    }
+    by_chair: dict[int, list] = {}
+    by_bay: dict[int, list] = {}
+    for c in db.session.execute(WAITING_VISITS, params):
+        by_chair.setdefault(c.chair_id, []).append(c)
+        by_bay.setdefault(c.recovery_chair_id, []).append(c)
     chair_next: dict[int, NextBooking] = {}
     bay_next: dict[int, NextBooking] = {}
     for visit in visits:
         chair_starts = [
             NextBooking(c.id, c.infusion_start)
-            for c in candidates
-            if c.chair_id == visit.chair_id
-            and c.id != visit.id
-            and c.infusion_start > visit.infusion_start
+            for c in by_chair.get(visit.chair_id, ())
+            if c.id != visit.id and c.infusion_start > visit.infusion_start
         ]
         if chair_starts:
             chair_next[visit.id] = min(chair_starts, key=lambda b: (b.starts_at, b.visit_id))
@@ -219,10 +231,8 @@ def _next_bookings(
             # A bay is held from the planned end of the infusion.
             bay_starts = [
                 NextBooking(c.id, c.infusion_end)
-                for c in candidates
-                if c.recovery_chair_id == visit.recovery_chair_id
-                and c.id != visit.id
-                and c.infusion_end > visit.infusion_end
+                for c in by_bay.get(visit.recovery_chair_id, ())
+                if c.id != visit.id and c.infusion_end > visit.infusion_end
             ]
             if bay_starts:
                 bay_next[visit.id] = min(bay_starts, key=lambda b: (b.starts_at, b.visit_id))
