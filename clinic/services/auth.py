@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from clinic.extensions import db
 from clinic.models import ApiToken, User
@@ -74,12 +75,16 @@ def user_for_token(token: str) -> User | None:
     """Return the active user a bearer token belongs to, or None."""
     if not token or len(token) > 200:
         return None
-    row = db.session.scalar(
-        select(ApiToken).where(ApiToken.digest == _digest(token), ApiToken.revoked_at.is_(None))
+    # One statement: the token's user with their sites, which every API access check reads.
+    user = db.session.scalar(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.digest == _digest(token), ApiToken.revoked_at.is_(None))
+        .options(joinedload(User.sites))
     )
-    if row is None or not row.user.active:
+    if user is None or not user.active:
         return None
-    return row.user
+    return user
 
 
 # ---------------------------------------------------------------- password policy
