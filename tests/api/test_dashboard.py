@@ -263,3 +263,20 @@ def test_the_number_of_queries_does_not_grow_with_the_visits(board, seat, clinic
     many, rows = queries()
     assert rows == 30
     assert many == few
+
+
+def test_a_renamed_chair_or_patient_shows_on_the_very_next_request(board, seat, clinic, make_chair):
+    # Neither touches the visit's updated_at: a cache keyed on the visits alone would miss both.
+    chair = make_chair(clinic.site, "Window chair")
+    visit = seat("recovering", chair=chair)
+    first = board(chicago(MONDAY, 9))
+    etag = first.headers["ETag"]
+    chair.name = "Garden chair"
+    db.session.commit()
+    renamed = board(headers={"If-None-Match": etag})
+    assert renamed.status_code == 200
+    assert renamed.get_json()["visits"][0]["chair"] == "Garden chair"
+    visit.patient.given_name = "Blake"
+    db.session.commit()
+    row = board(headers={"If-None-Match": renamed.headers["ETag"]}).get_json()["visits"][0]
+    assert row["patient_label"] == "BQ"
