@@ -31,16 +31,21 @@ def create_user(
     site_ids: list[int],
     password: str | None = None,
     active: bool = True,
+    enforce_policy: bool = True,
 ) -> User:
-    """Create a user; the e-mail is unique, the role one of ROLES."""
+    """Create a user; the e-mail is unique, the role one of ROLES.
+
+    `enforce_policy=False` is for the operator's command line only, which warns instead.
+    """
     email = email.strip().lower()
     if role not in ROLES:
         raise Invalid("Unknown role.", {"role": [f"One of {', '.join(ROLES)}."]})
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("A user with this e-mail already exists.")
     user = User(email=email, name=name.strip(), role=role, active=active, sites=_sites(site_ids))
-    if password is not None:
-        _check_password(password)
+    if password:
+        if enforce_policy:
+            _check_password(password)
         user.password_hash = hash_password(password)
     db.session.add(user)
     # The acting administrator is the request's signed-in user (audit.record's default).
