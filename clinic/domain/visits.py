@@ -38,6 +38,8 @@ class IllegalTransition(Exception):
 
 
 LATE_ENTRY_LIMIT = timedelta(hours=12)
+# Recorded this long after it happened, an entry is shown as a late entry.
+LATE_ENTRY_AFTER = timedelta(minutes=5)
 FUTURE_TOLERANCE = timedelta(minutes=2)
 
 # (event, status before) -> status after; EventType's order is the lifecycle order.
@@ -78,3 +80,8 @@ def event_time_error(at: datetime, now: datetime, previous_at: datetime | None) 
     if previous_at is not None and at < previous_at:
         return "That time is before the visit's previous event."
     return None
+
+
+def is_late_entry(at: datetime, recorded_at: datetime) -> bool:
+    """Tell whether an entry was recorded long enough after it happened to be a late entry."""
+    return recorded_at - at > LATE_ENTRY_AFTER

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from clinic.domain import discharge
+from clinic.domain.visits import is_late_entry
 from clinic.extensions import db
 from clinic.models import Observation, Patient, Site, User, Visit, VisitEvent
 from clinic.services import access
 from clinic.services.observations import vitals_stable_for
 
 # An entry recorded this long after the instant it describes is shown as a late entry.
-LATE_AFTER = timedelta(minutes=5)
 SIDE_EFFECTS = ("dissociation", "nausea", "dizziness")
 
 
@@ -121,13 +121,13 @@ def discharge_record(actor: User, visit_id: int, now: datetime) -> DischargeReco
                 recorded_at=e.recorded_at,
                 by=e.by.name if e.by else None,
                 by_role=e.by.role if e.by else None,
-                late=e.recorded_at - e.at > LATE_AFTER,
+                late=is_late_entry(e.at, e.recorded_at),
                 data=dict(e.data or {}),
             )
             for e in events
         ],
         readings=[
-            ReadingLine(o, o.by.name if o.by else None, o.recorded_at - o.at > LATE_AFTER)
+            ReadingLine(o, o.by.name if o.by else None, is_late_entry(o.at, o.recorded_at))
             for o in observations
         ],
         worst_side_effects={

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from clinic.domain.visits import EventType, Status, allowed_events
+from clinic.domain.visits import EventType, Status, allowed_events, is_late_entry
 from clinic.models import Site, Visit
 from clinic.services import access, audit, booking, events
 from clinic.services import frontdesk as desk
@@ -29,7 +29,6 @@ bp = Blueprint("frontdesk", __name__)
 SLOT_COUNT = 8
 SLOT_DAYS = 14  # how far the "next free slots" panel looks ahead
 SEARCH_LIMIT = 10
-LATE_AFTER = timedelta(minutes=5)  # recorded this long after it happened: a late entry
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2199, 12, 31)
 EVENT_LABELS = {
     "book": "Booked",
@@ -404,7 +403,7 @@ def _timeline(timeline, tz: ZoneInfo, day: date, chair_names: dict[int, str]) ->
             except (KeyError, TypeError, ValueError):
                 was = "?"
             detail = f"was {was} in {chair_names.get(before.get('chair_id'), 'another chair')}"
-        late = event.recorded_at - event.at > LATE_AFTER
+        late = is_late_entry(event.at, event.recorded_at)
         entries.append(
             {
                 "type": event.type,
@@ -437,7 +436,7 @@ def _reading_entries(readings, tz: ZoneInfo, day: date) -> list[dict]:
             )
             if score is not None
         ]
-        late = reading.recorded_at - reading.at > LATE_AFTER
+        late = is_late_entry(reading.at, reading.recorded_at)
         entries.append(
             {
                 "type": "reading",

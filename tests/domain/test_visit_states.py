@@ -89,3 +89,14 @@ def test_event_time_bounds(at, previous, error):
         assert result is None
     else:
         assert error in result
+
+
+def test_an_entry_recorded_more_than_five_minutes_late_is_a_late_entry():
+    from datetime import UTC, datetime, timedelta
+
+    from clinic.domain.visits import is_late_entry
+
+    at = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+    assert not is_late_entry(at, at)
+    assert not is_late_entry(at, at + timedelta(minutes=5))
+    assert is_late_entry(at, at + timedelta(minutes=5, seconds=1))
