@@ -31,8 +31,6 @@ SLOT_DAYS = 14  # how far the "next free slots" panel looks ahead
 SEARCH_LIMIT = 10
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2199, 12, 31)
 EVENT_LABELS = {
-    "book": "Booked",
-    "reschedule": "Rescheduled",
     "check_in": "Checked in",
     "start_infusion": "Infusion started",
     "end_infusion": "Infusion ended",
@@ -383,7 +381,7 @@ def _when(instant: datetime, tz: ZoneInfo, day: date) -> str:
     return f"{local:%H:%M}" if local.date() == day else f"{local:%a %d %b %H:%M}"
 
 
-def _timeline(timeline, tz: ZoneInfo, day: date, chair_names: dict[int, str]) -> list[dict]:
+def _timeline(timeline, tz: ZoneInfo, day: date) -> list[dict]:
     """Describe each event for the visit page: what, when, who, and whether it was late."""
     entries = []
     for event in timeline:
@@ -396,13 +394,6 @@ def _timeline(timeline, tz: ZoneInfo, day: date, chair_names: dict[int, str]) ->
             detail = f"PADSS {checklist.get('padss')}/10 · escort {checklist.get('escort_name')}"
             if data.get("override_reason"):
                 detail += f" · early, practitioner's override: {data['override_reason']}"
-        if event.type == "reschedule" and isinstance(data.get("from"), dict):
-            before = data["from"]
-            try:
-                was = _when(datetime.fromisoformat(before["infusion_start"]), tz, day)
-            except (KeyError, TypeError, ValueError):
-                was = "?"
-            detail = f"was {was} in {chair_names.get(before.get('chair_id'), 'another chair')}"
         late = is_late_entry(event.at, event.recorded_at)
         entries.append(
             {
@@ -483,7 +474,6 @@ def _visit_page(visit_id: int, **forms):
     chairs = desk.site_chairs(site)
     reschedule.offer(site, chairs)
     day = visit.infusion_start.astimezone(tz).date()
-    names = {chair.id: chair.name for chair in chairs} | {visit.chair_id: visit.chair.name}
     return render_template(
         "frontdesk/visit.html",
         visit=visit,
@@ -492,7 +482,7 @@ def _visit_page(visit_id: int, **forms):
         tz=tz,
         day=day,
         timeline=_merged_timeline(
-            _timeline(timeline, tz, day, names), _reading_entries(readings, tz, day)
+            _timeline(timeline, tz, day), _reading_entries(readings, tz, day)
         ),
         chart=vitals_chart(
             readings,
