@@ -61,6 +61,7 @@ ACTIONS = (
     "auth.failure",
     "auth.lockout",
     "auth.timeout",
+    "access.denied",
 )
 OBJECT_TYPES = (
     "patient",
@@ -212,13 +213,13 @@ def _actor(actor: User | str | None) -> tuple[int | None, str]:
     if isinstance(actor, str):
         return None, actor
     if actor is None:
-        actor = _request_user()
+        actor = request_user()
     if actor is None:
         return None, "anonymous" if has_request_context() else "system"
     return actor.id, actor.email
 
 
-def _request_user() -> User | None:
+def request_user() -> User | None:
     """Return the user of the current request: the API's token user or the signed-in one."""
     if not has_request_context():
         return None

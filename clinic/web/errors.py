@@ -1,10 +1,17 @@
 """Generic error pages and JSON errors: nothing internal ever reaches a response."""
 
 from flask import Flask, render_template, request
+from sqlalchemy import inspect
 from werkzeug.exceptions import HTTPException
 
 from clinic.extensions import db
+from clinic.models import User
+from clinic.services import audit
 from clinic.services.errors import ServiceError
+from clinic.types import utcnow
+
+# A signed-in user refused an object or an action: the audit trail keeps the attempt.
+DENIED = (403, 404)
 
 
 def wants_json() -> bool:
@@ -18,6 +25,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(ServiceError)
     def service_error(error: ServiceError):
+        audit_denial(error.status)
         db.session.rollback()
         if wants_json():
             return error_response(error.status, error.code, error.message, error.fields, error)
@@ -27,6 +35,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        audit_denial(error.code)
         if wants_json():
             response = error_response(error.code or 500, None, error.description or "")
             if getattr(error, "valid_methods", None):  # a 405 names what the path does take
@@ -41,3 +50,19 @@ def init_app(app: Flask) -> None:
         if wants_json():
             return error_response(500, "server_error", "Something went wrong on our side.")
         return render_template("error.html", status=500, message=None), 500
+
+
+def audit_denial(status: int | None) -> None:
+    """Record a 403 or 404 given to a known user on a real route (not unknown URLs)."""
+    if status not in DENIED or request.endpoint is None:
+        return
+    user = audit.request_user()
+    if user is None:
+        return
+    identity = inspect(user).identity  # the key survives an expired or detached object
+    if identity is None:
+        return
+    db.session.rollback()
+    detail = {"endpoint": request.endpoint, "method": request.method, "status": status}
+    actor = db.session.get(User, identity[0])
+    audit.record_now(actor, "access.denied", utcnow(), outcome="denied", detail=detail)
