@@ -32,6 +32,7 @@ LOCK_KEY = 0x6175646974
 OUTCOMES = ("ok", "denied", "refused", "failed")
 ACTIONS = (
     "patient.view",
+    "patient.list",
     "patient.create",
     "patient.update",
     "clearance.create",

@@ -41,7 +41,11 @@ def search(actor: User, query: str | None, limit: int = 200) -> list[Patient]:
             )
         )
     stmt = stmt.order_by(Patient.family_name, Patient.given_name, Patient.id).limit(limit)
-    return list(db.session.scalars(stmt))
+    found = list(db.session.scalars(stmt))
+    # A list of patients is a view of their records too; the search words are not kept.
+    detail = {"searched": bool(query and query.strip()), "results": len(found)}
+    audit.record_now(actor, "patient.list", utcnow(), detail=detail)
+    return found
 
 
 def _check_mrn(mrn: str, patient_id: int | None) -> None:

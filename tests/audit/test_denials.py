@@ -31,3 +31,12 @@ def test_anonymous_requests_and_unknown_urls_are_not(client, api_as, clinic):
     assert client.get("/api/v1/patients/1").status_code == 401
     assert api_as(clinic.clerk).get("/no-such-thing").status_code == 404
     assert audit_rows("access.denied") == []
+
+
+def test_a_patient_search_is_audited_without_its_words(api_as, clinic):
+    response = api_as(clinic.clerk).get("/patients?q=Rivera")
+    assert response.status_code == 200
+    [row] = audit_rows("patient.list")
+    assert row.actor_id == clinic.clerk.id
+    assert row.detail == {"searched": True, "results": len(response.get_json())}
+    assert "Rivera" not in str(row.detail)
