@@ -12,6 +12,7 @@ from wtforms import (
     DateField,
     HiddenField,
     IntegerField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     SubmitField,
@@ -31,7 +32,8 @@ from clinic.web.roles import role_required
 bp = Blueprint("courses", __name__)
 
 WEEKDAY_CHOICES = [
-    (str(i), name) for i, name in enumerate(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
+    SelectChoice(str(i), name)
+    for i, name in enumerate(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
 ]
 
 
@@ -111,8 +113,8 @@ def course():
         observation_minutes=site.observation_default,
     )
     chairs = access.get_site(current_user, site.id).chairs
-    form.chair_id.choices = [(0, "Any free chair")] + [
-        (c.id, c.name) for c in chairs if c.id in set(active_chair_ids(site))
+    form.chair_id.choices = [SelectChoice(0, "Any free chair")] + [
+        SelectChoice(c.id, c.name) for c in chairs if c.id in set(active_chair_ids(site))
     ]
     results = None
     if form.validate_on_submit():
