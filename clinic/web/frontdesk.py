@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from clinic.domain.visits import EventType, Status, allowed_events, is_late_entry
@@ -22,6 +22,7 @@ from clinic.web.board import STATUS_LABELS, lay_out, status_counts
 from clinic.web.charts import FLAG_LABELS, vitals_chart
 from clinic.web.forms import ANY_CHAIR, BookingForm, CancelForm, RescheduleForm
 from clinic.web.nursing import clinical_actions, dialog_forms
+from clinic.web.pages import chosen_site, parse_id
 from clinic.web.roles import role_required
 
 bp = Blueprint("frontdesk", __name__)
@@ -73,23 +74,6 @@ def _parse_time(raw: str | None) -> time | None:
     return time(int(match[1]), int(match[2])) if match else None
 
 
-def _parse_id(raw: str | None) -> int | None:
-    """Read a positive id from a query value."""
-    raw = (raw or "").strip()
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 2**31 else None
-
-
-def _chosen_site(sites: list[Site]) -> Site | None:
-    """Return the site named by ?site_id= (404 if it is not the user's), or the first one."""
-    raw = request.args.get("site_id")
-    if raw:
-        site_id = _parse_id(raw)
-        if site_id is None:
-            abort(404)
-        return access.get_site(current_user, site_id)
-    return sites[0] if sites else None
-
-
 def _chosen_day(site: Site) -> date:
     """Return the day named by ?date=, or the site's today (with a note if it was bad)."""
     raw = request.args.get("date")
@@ -112,7 +96,7 @@ def _local(site: Site, day: date, at) -> datetime:
 def board():
     """Show one site-local day: chairs and bays by time, every visit as blocks."""
     sites = desk.visible_sites(current_user)
-    site = _chosen_site(sites)
+    site = chosen_site(sites)
     if site is None:
         return render_template("frontdesk/no_site.html")
     day = _chosen_day(site)
@@ -162,7 +146,7 @@ def _overruns(site: Site, now: datetime, tz: ZoneInfo) -> dict[int, str]:
 def print_day():
     """Show a printable list of the day's visits by chair and time."""
     sites = desk.visible_sites(current_user)
-    site = _chosen_site(sites)
+    site = chosen_site(sites)
     if site is None:
         return render_template("frontdesk/no_site.html")
     day = _chosen_day(site)
@@ -188,10 +172,10 @@ def print_day():
 
 def _prefill(form: BookingForm, sites: list[Site], chairs) -> None:
     """Fill an unsent booking form from the query string and the site's defaults."""
-    chair_id = _parse_id(request.args.get("chair_id"))
+    chair_id = parse_id(request.args.get("chair_id"))
     chair = next((c for c in chairs if c.id == chair_id), None)
     site = next((s for s in sites if chair and s.id == chair.site_id), None)
-    site_id = _parse_id(request.args.get("site_id"))
+    site_id = parse_id(request.args.get("site_id"))
     site = site or next((s for s in sites if s.id == site_id), sites[0])
     form.site_id.data = site.id
     form.chair_id.data = chair.id if chair else ANY_CHAIR
@@ -199,7 +183,7 @@ def _prefill(form: BookingForm, sites: list[Site], chairs) -> None:
     form.time.data = _parse_time(request.args.get("time"))
     form.infusion_minutes.data = site.infusion_default
     form.observation_minutes.data = site.observation_default
-    patient_id = _parse_id(request.args.get("patient_id"))
+    patient_id = parse_id(request.args.get("patient_id"))
     form.patient_id.data = str(patient_id) if patient_id else ""
 
 
@@ -334,13 +318,13 @@ def book():
 def book_slots():
     """Answer the next free slots for the booking form (JSON; no patient data in the URL)."""
     sites = desk.visible_sites(current_user)
-    site_id = _parse_id(request.args.get("site_id"))
+    site_id = parse_id(request.args.get("site_id"))
     site = next((s for s in sites if s.id == site_id), None)
     if site is None:
         return jsonify(error="not_found", message="No such site.", fields={}), 404
     day = _parse_day(request.args.get("date")) or today(site, utcnow())
-    infusion = _parse_id(request.args.get("infusion_minutes"))
-    observation = _parse_id(request.args.get("observation_minutes"))
+    infusion = parse_id(request.args.get("infusion_minutes"))
+    observation = parse_id(request.args.get("observation_minutes"))
     return jsonify(slots=_next_slots(site, day, infusion, observation))
 
 

@@ -35,10 +35,10 @@ from clinic.web.nursing_forms import (
     ExtendForm,
     VitalsForm,
 )
+from clinic.web.pages import MAX_ID, chosen_site, parse_id
 
 bp = Blueprint("nursing", __name__)
 
-MAX_ID = 2**31 - 1
 # Endpoints that answer JSON, errors included (the pages answer HTML error pages).
 JSON_ENDPOINTS = frozenset({"nursing.feed", "nursing.discharge_prefill"})
 # A form's "time, if not now" a little ahead of the clock is today; further ahead, yesterday.
@@ -82,30 +82,10 @@ def http_error(error: HTTPException):
 # ---------------------------------------------------------------- the dashboard
 
 
-def _parse_id(raw: str | None) -> int | None:
-    raw = (raw or "").strip()
-    return int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_ID else None
-
-
-def _chosen_site(sites: list[Site]) -> Site | None:
-    """Return the site named by ?site_id= (404 if it is not the user's), or the first one."""
-    raw = request.args.get("site_id")
-    if raw:
-        site_id = _parse_id(raw)
-        if site_id is None:
-            abort(404)
-        return access.get_site(current_user, site_id)
-    return sites[0] if sites else None
-
-
 def feed_json(board: Dashboard, wall: bool) -> dict[str, Any]:
     """Return the dashboard's JSON (the API's builder) with what the page needs besides."""
     body = dashboard_json(board)
     body["timezone"] = board.site.timezone
-    for visit in body["visits"]:
-        # Once due has passed this is "now + turnover", new at every request: it would change
-        # the ETag with each tick of the clock. The page shows chair_clash_minutes instead.
-        visit.pop("expected_chair_release", None)
     if wall:
         # The wall display shows no notes: strip them before they leave the server.
         for visit in body["visits"]:
@@ -119,7 +99,7 @@ def feed_json(board: Dashboard, wall: bool) -> dict[str, Any]:
 def dashboard():
     """Show every patient of a site in the clinic's care, live."""
     sites = desk.visible_sites(current_user)
-    site = _chosen_site(sites)
+    site = chosen_site(sites)
     if site is None:
         return render_template("frontdesk/no_site.html")
     wall = request.args.get("wall") == "1"
@@ -147,7 +127,7 @@ def feed():
     if not current_user.is_authenticated:
         return json_error(401, "Signed out: sign in again.")
     raw = request.args.get("site_id")
-    site_id = _parse_id(raw)
+    site_id = parse_id(raw)
     if raw and site_id is None:
         abort(404)
     board = load_dashboard(current_user, site_id, utcnow())

@@ -1,0 +1,28 @@
+"""Small helpers the site-scoped pages share: reading ids and the chosen site."""
+
+from __future__ import annotations
+
+from flask import abort, request
+from flask_login import current_user
+
+from clinic.models import Site
+from clinic.services import access
+
+MAX_ID = 2**31 - 1
+
+
+def parse_id(raw: str | None) -> int | None:
+    """Read a positive id from a query value; None when absent or not an id."""
+    raw = (raw or "").strip()
+    return int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_ID else None
+
+
+def chosen_site(sites: list[Site]) -> Site | None:
+    """Return the site named by ?site_id= (404 if it is not the user's), or the first one."""
+    raw = request.args.get("site_id")
+    if raw:
+        site_id = parse_id(raw)
+        if site_id is None:
+            abort(404)
+        return access.get_site(current_user, site_id)
+    return sites[0] if sites else None
