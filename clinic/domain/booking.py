@@ -159,6 +159,14 @@ class ClearanceSpan:
     cleared: bool
     consent_signed: bool
 
+    def covers(self, day: date) -> bool:
+        """Tell whether the clearance's span includes the day (cleared or not)."""
+        return self.evaluated_on <= day <= self.valid_until
+
+    def valid_on(self, day: date) -> bool:
+        """Tell whether the patient may be treated on the day: cleared, consent, in span."""
+        return self.cleared and self.consent_signed and self.covers(day)
+
 
 @dataclass(frozen=True)
 class Context:
@@ -329,9 +337,8 @@ def _patient_violations(plan: Plan, ctx: Context, clock: _Clock) -> dict[Rule, s
             f"the patient has one at {clock(other.infusion_start)}."
         )
     day = local_day(plan.infusion_start, ctx.site.timezone)
-    current = [c for c in ctx.clearances if c.evaluated_on <= day <= c.valid_until]
-    if not any(c.cleared and c.consent_signed for c in current):
-        if any(c.cleared for c in current):
+    if not any(c.valid_on(day) for c in ctx.clearances):
+        if any(c.cleared and c.covers(day) for c in ctx.clearances):
             message = f"The patient's consent is not signed for {day.isoformat()}."
         else:
             message = f"The patient has no valid clearance for {day.isoformat()}."

@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 from clinic.database import lock_site_for_writing
 from clinic.domain.availability import Slot, find_slots, place_in_any_chair
 from clinic.domain.booking import (
-    ClearanceSpan,
     Context,
     Occupancy,
     Placement,
@@ -39,6 +38,7 @@ from clinic.models import (
 )
 from clinic.services import access, audit
 from clinic.services.errors import Conflict, Invalid, NotFound
+from clinic.services.patient_overview import clearance_span
 from clinic.services.sites import MAX_OBSERVATION_MINUTES, local_day_bounds, site_rules
 
 EXCLUSION_VIOLATION = "23P01"  # PostgreSQL: the chair-occupancy exclusion constraint
@@ -151,10 +151,7 @@ def patient_context(
         shifts=ctx.shifts,
         bay_ids=ctx.bay_ids,
         patient_visits=[occupancy(v) for v in visits],
-        clearances=[
-            ClearanceSpan(c.evaluated_on, c.valid_until, c.cleared, c.consent_signed)
-            for c in clearances
-        ],
+        clearances=[clearance_span(c) for c in clearances],
         check_patient=True,
     )
 

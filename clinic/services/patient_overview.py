@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
+from clinic.domain.booking import ClearanceSpan
 from clinic.extensions import db
 from clinic.models import ACTIVE_STATUSES, Clearance, Patient, Visit
 from clinic.services.sites import today as site_today
@@ -24,17 +25,22 @@ class ClearanceStanding:
 def clearance_standing(patient: Patient, now: datetime) -> ClearanceStanding:
     """Tell whether the patient holds a valid clearance with consent on the site's today."""
     day = site_today(patient.site, now)
-    usable = [c for c in patient.clearances if c.cleared and c.consent_signed]
-    current = [c for c in usable if c.evaluated_on <= day <= c.valid_until]
+    spans = [clearance_span(c) for c in patient.clearances]
+    current = [c for c in spans if c.valid_on(day)]
     if current:
         return ClearanceStanding("cleared", max(c.valid_until for c in current))
+    usable = [c for c in spans if c.cleared and c.consent_signed]
     if any(c.valid_until < day for c in usable):
         return ClearanceStanding("expired", max(c.valid_until for c in usable))
-    pending = any(
-        c.cleared and not c.consent_signed and c.evaluated_on <= day <= c.valid_until
-        for c in patient.clearances
-    )
+    pending = any(c.cleared and not c.consent_signed and c.covers(day) for c in spans)
     return ClearanceStanding("not_cleared", pending_consent=pending)
+
+
+def clearance_span(clearance: Clearance) -> ClearanceSpan:
+    """Return a stored clearance as the domain's rules read it."""
+    return ClearanceSpan(
+        clearance.evaluated_on, clearance.valid_until, clearance.cleared, clearance.consent_signed
+    )
 
 
 def next_visits(patient_ids: list[int], now: datetime) -> dict[int, Visit]:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from math import ceil
 from zoneinfo import ZoneInfo
 
+from clinic.domain.intervals import Interval
 from clinic.models import Chair, Visit
 from clinic.services.frontdesk import Day
 
@@ -122,14 +123,14 @@ def lay_out(day: Day, now: datetime, bookable: bool) -> Board | None:
 
     rows = {chair.id: Row(chair) for chair in day.chairs + day.bays}
     hidden: list[Visit] = []
-    held: dict[int, list[tuple[datetime, datetime]]] = {chair_id: [] for chair_id in rows}
+    held: dict[int, list[Interval]] = {chair_id: [] for chair_id in rows}
 
     def add(chair_id: int | None, visit: Visit, kind: str, a: datetime, b: datetime) -> None:
         if chair_id not in rows or b <= a:
             return
         column, width = place(a, b)
         rows[chair_id].blocks.append(Block(visit, kind, a, b, column, width))
-        held[chair_id].append((a, b))
+        held[chair_id].append(Interval(a, b))
 
     for visit in day.visits:
         if visit.status in HIDDEN_STATUSES:
@@ -152,7 +153,7 @@ def lay_out(day: Day, now: datetime, bookable: bool) -> Board | None:
             cell = max(start, day.hours.start)
             while cell + CELL <= min(end, day.hours.end):
                 cell_end = cell + CELL
-                busy = any(a < cell_end and cell < b for a, b in held[chair.id])
+                busy = any(hold.overlaps(Interval(cell, cell_end)) for hold in held[chair.id])
                 if not busy and cell >= now:
                     column, width = place(cell, cell_end)
                     label = f"{cell.astimezone(day.tz):%H:%M}"

@@ -410,3 +410,15 @@ def test_no_nurse_with_everything_else_broken():
         clearances=[],
     )
     assert rules(plan, ctx) == [rule for rule in Rule if rule != Rule.NURSE_CAPACITY]
+
+
+def test_a_clearance_is_valid_from_evaluation_to_its_last_day_with_consent():
+    from datetime import date
+
+    from clinic.domain.booking import ClearanceSpan
+
+    span = ClearanceSpan(date(2026, 11, 20), date(2027, 5, 20), cleared=True, consent_signed=True)
+    assert span.valid_on(date(2026, 11, 20)) and span.valid_on(date(2027, 5, 20))
+    assert not span.valid_on(date(2026, 11, 19)) and not span.valid_on(date(2027, 5, 21))
+    unsigned = ClearanceSpan(date(2026, 11, 20), date(2027, 5, 20), True, False)
+    assert unsigned.covers(date(2026, 12, 1)) and not unsigned.valid_on(date(2026, 12, 1))
