@@ -64,6 +64,10 @@ class Site(db.Model):
     vital_thresholds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Automatic logoff: minutes without a request before a signed-in session ends.
     idle_timeout_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    # Check-in and the infusion start open this long before the planned infusion start.
+    check_in_open_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    # A no-show may be recorded once the planned start is this many minutes past.
+    no_show_after_minutes: Mapped[int] = mapped_column(Integer, default=15)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     chairs: Mapped[list[Chair]] = relationship(back_populates="site", order_by="Chair.id")

@@ -43,9 +43,9 @@ class RecoveryMode(StrEnum):
 
 @dataclass(frozen=True)
 class Violation:
-    """One broken rule and a sentence for the front desk."""
+    """One broken rule and a sentence for the front desk (rule: a Rule or another named rule)."""
 
-    rule: Rule
+    rule: StrEnum
     message: str
 
 
@@ -185,6 +185,7 @@ class Context:
     patient_visits: list[Occupancy] = field(default_factory=list)
     clearances: list[ClearanceSpan] = field(default_factory=list)
     check_patient: bool = True
+    allow_past: bool = False  # an undone no-show goes back although its start has passed
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,7 @@ def check_booking(plan: Plan, ctx: Context) -> tuple[Placement | None, list[Viol
     if ctx.check_patient:
         found.update(_patient_violations(utc_plan, ctx, clock))
 
-    if utc_plan.infusion_start < ctx.now:
+    if utc_plan.infusion_start < ctx.now and not ctx.allow_past:
         found[Rule.IN_THE_PAST] = f"The start time {clock(utc_plan.infusion_start)} has passed."
 
     if found:

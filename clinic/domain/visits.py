@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from clinic.domain.booking import Violation
 
 
 class Status(StrEnum):
@@ -31,10 +35,39 @@ class EventType(StrEnum):
     DISCHARGE = "discharge"
     NO_SHOW = "no_show"
     CANCEL = "cancel"
+    UNDO_CHECK_IN = "undo_check_in"
+    UNDO_NO_SHOW = "undo_no_show"
+    REINSTATE = "reinstate"
+
+
+class HistoryType(StrEnum):
+    """Booking changes kept beside the lifecycle events, for the desk's timeline."""
+
+    BOOK = "book"
+    RESCHEDULE = "reschedule"
+
+
+class EventRule(StrEnum):
+    """Why an event is refused, named as the API reports it beside the booking rules."""
+
+    ILLEGAL_TRANSITION = "illegal_transition"
+    NOT_TODAY = "not_today"
+    TOO_EARLY = "too_early"
+    DISCHARGE_NOT_READY = "discharge_not_ready"
+
+
+# Undo events that put the visit back in its chair, so every booking rule applies again.
+REBOOKING = frozenset({EventType.UNDO_NO_SHOW, EventType.REINSTATE})
+# Each needs a reason, kept on the event and shown on the timeline.
+NEEDS_REASON = frozenset(
+    {EventType.CANCEL, EventType.UNDO_CHECK_IN, EventType.UNDO_NO_SHOW, EventType.REINSTATE}
+)
 
 
 class IllegalTransition(Exception):
     """The event is not allowed from the visit's current status."""
+
+    rule = EventRule.ILLEGAL_TRANSITION
 
 
 LATE_ENTRY_LIMIT = timedelta(hours=12)
@@ -53,6 +86,9 @@ TRANSITIONS: dict[tuple[EventType, Status], Status] = {
     (EventType.NO_SHOW, Status.CHECKED_IN): Status.NO_SHOW,
     (EventType.CANCEL, Status.BOOKED): Status.CANCELLED,
     (EventType.CANCEL, Status.CHECKED_IN): Status.CANCELLED,
+    (EventType.UNDO_CHECK_IN, Status.CHECKED_IN): Status.BOOKED,
+    (EventType.UNDO_NO_SHOW, Status.NO_SHOW): Status.BOOKED,
+    (EventType.REINSTATE, Status.CANCELLED): Status.BOOKED,
 }
 
 
@@ -85,3 +121,73 @@ def event_time_error(at: datetime, now: datetime, previous_at: datetime | None) 
 def is_late_entry(at: datetime, recorded_at: datetime) -> bool:
     """Tell whether an entry was recorded long enough after it happened to be a late entry."""
     return recorded_at - at > LATE_ENTRY_AFTER
+
+
+@dataclass(frozen=True)
+class VisitWindow:
+    """When a visit may be checked in, started and called a no-show (site settings applied)."""
+
+    infusion_start: datetime  # planned
+    observation_end: datetime  # planned
+    check_in_open_minutes: int
+    no_show_after_minutes: int
+    timezone: ZoneInfo
+
+    @property
+    def opens_at(self) -> datetime:
+        """Return the earliest instant of check-in and of the infusion start."""
+        return self.infusion_start - timedelta(minutes=self.check_in_open_minutes)
+
+    @property
+    def no_show_from(self) -> datetime:
+        """Return the earliest instant a no-show may be recorded."""
+        return self.infusion_start + timedelta(minutes=self.no_show_after_minutes)
+
+    def local_day(self) -> str:
+        """Return the planned day as the desk says it, e.g. "Mon 30 Nov"."""
+        start = self.infusion_start.astimezone(self.timezone)
+        return f"{start:%a} {start.day} {start:%b}"
+
+    def clock(self, instant: datetime) -> str:
+        """Return an instant as local HH:MM, with the date when it is not the planned day."""
+        local = instant.astimezone(self.timezone)
+        if local.date() == self.infusion_start.astimezone(self.timezone).date():
+            return f"{local:%H:%M}"
+        return f"{local:%a} {local.day} {local:%b} {local:%H:%M}"
+
+
+def window_refusal(event: EventType, at: datetime, window: VisitWindow) -> Violation | None:
+    """Return why an event at `at` falls outside the visit's window, or None when it fits."""
+    opening = event in (EventType.CHECK_IN, EventType.START_INFUSION)
+    if opening and not window.opens_at <= at < window.observation_end:
+        action = "checked in" if event is EventType.CHECK_IN else "started"
+        return Violation(
+            EventRule.NOT_TODAY,
+            f"This visit is planned for {window.local_day()} at "
+            f"{window.clock(window.infusion_start)}: it can be {action} from "
+            f"{window.clock(window.opens_at)} until {window.clock(window.observation_end)}.",
+        )
+    if event is EventType.NO_SHOW and at < window.no_show_from:
+        return Violation(
+            EventRule.TOO_EARLY,
+            f"Too early for a no-show: the infusion is planned at "
+            f"{window.clock(window.infusion_start)}; a no-show can be recorded from "
+            f"{window.clock(window.no_show_from)}.",
+        )
+    if event is EventType.UNDO_NO_SHOW:
+        tz = window.timezone
+        if at.astimezone(tz).date() != window.infusion_start.astimezone(tz).date():
+            return Violation(
+                EventRule.NOT_TODAY,
+                f"A no-show can be undone only on the visit's day ({window.local_day()}).",
+            )
+    return None
+
+
+def rebooking_allows_past(event: EventType) -> bool:
+    """Tell whether an undo may put a visit back in its chair although its start has passed.
+
+    A no-show comes after the start by definition, and the patient may still come within the
+    visit's window; a cancelled visit is reinstated only while its start is ahead.
+    """
+    return event is EventType.UNDO_NO_SHOW

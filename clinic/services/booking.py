@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from clinic.database import lock_site_for_writing
@@ -19,11 +19,13 @@ from clinic.domain.booking import (
     Plan,
     Rule,
     ShiftSpan,
+    SiteRules,
     Violation,
     check_booking,
     holds_for,
 )
 from clinic.domain.intervals import Interval
+from clinic.domain.occupancy import IN_CARE, Progress, in_care
 from clinic.extensions import db
 from clinic.models import (
     ACTIVE_STATUSES,
@@ -65,12 +67,16 @@ class Request:
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def occupancy(visit: Visit | Row) -> Occupancy:
-    """Return what an existing visit (model or row of its columns) holds, as the rules see it."""
+def occupancy(visit: Visit | Row, site: SiteRules, now: datetime) -> Occupancy:
+    """Return what an existing visit (model or row of its columns) holds, as the rules see it.
+
+    A booked visit holds its plan; a visit in care holds what really happens (the domain's
+    `in_care`), from the real check-in until the real release.
+    """
     bay_hold = None
     if visit.bay_released_at is not None:
         bay_hold = Interval(visit.infusion_end, visit.bay_released_at)
-    return Occupancy(
+    planned = Occupancy(
         visit_id=visit.id,
         patient_id=visit.patient_id,
         chair_id=visit.chair_id,
@@ -80,6 +86,17 @@ def occupancy(visit: Visit | Row) -> Occupancy:
         visit=Interval(visit.infusion_start, visit.observation_end),
         infusion_start=visit.infusion_start,
     )
+    if visit.status not in IN_CARE or visit.checked_in_at is None:
+        return planned
+    progress = Progress(
+        checked_in_at=visit.checked_in_at,
+        infusion_started_at=visit.infusion_started_at,
+        infusion_ended_at=visit.infusion_ended_at,
+        infusion_minutes=visit.infusion_minutes,
+        observation_minutes=visit.observation_minutes,
+        extension_minutes=visit.extension_minutes,
+    )
+    return in_care(planned, progress, site.recovery_mode, site.turnover_minutes, now)
 
 
 # Only the columns the rules read: the check runs under the site lock, so it must be quick.
@@ -93,6 +110,13 @@ _OCCUPANCY_COLUMNS = (
     Visit.observation_end,
     Visit.chair_released_at,
     Visit.bay_released_at,
+    Visit.status,
+    Visit.infusion_minutes,
+    Visit.observation_minutes,
+    Visit.checked_in_at,
+    Visit.infusion_started_at,
+    Visit.infusion_ended_at,
+    Visit.extension_minutes,
 )
 
 
@@ -108,10 +132,11 @@ def site_context(
     lo, hi = window.start - MARGIN, window.end + MARGIN
     visits = _active_visits(
         Visit.site_id == site.id,
-        Visit.infusion_start < hi,
-        Visit.infusion_start > lo,
+        # A patient in care holds the chair until the real release, however old the plan.
+        or_(and_(Visit.infusion_start < hi, Visit.infusion_start > lo), Visit.status.in_(IN_CARE)),
         Visit.id != (exclude_visit_id or 0),
     )
+    rules = site_rules(site)
     shifts = db.session.execute(
         select(Shift.role, Shift.starts_at, Shift.ends_at).where(
             Shift.site_id == site.id, Shift.starts_at < hi, Shift.ends_at > lo
@@ -123,9 +148,9 @@ def site_context(
         )
     )
     return Context(
-        site=site_rules(site),
+        site=rules,
         now=now,
-        occupancies=[occupancy(v) for v in visits],
+        occupancies=[occupancy(v, rules, now) for v in visits],
         shifts=[ShiftSpan(s.role, Interval(s.starts_at, s.ends_at)) for s in shifts],
         bay_ids=sorted(bays),
         check_patient=False,
@@ -150,7 +175,7 @@ def patient_context(
         occupancies=ctx.occupancies,
         shifts=ctx.shifts,
         bay_ids=ctx.bay_ids,
-        patient_visits=[occupancy(v) for v in visits],
+        patient_visits=[occupancy(v, ctx.site, ctx.now) for v in visits],
         clearances=[clearance_span(c) for c in clearances],
         check_patient=True,
     )
@@ -204,7 +229,11 @@ def _resolve(actor: User, req: Request) -> tuple[Site, Patient, Chair | None]:
 
 
 def evaluate(
-    actor: User, req: Request, now: datetime, exclude_visit_id: int | None = None
+    actor: User,
+    req: Request,
+    now: datetime,
+    exclude_visit_id: int | None = None,
+    allow_past: bool = False,
 ) -> tuple[Site, Patient, Placement | None, list[Violation]]:
     """Check a request against every rule without writing anything."""
     site, patient, chair = _resolve(actor, req)
@@ -212,6 +241,7 @@ def evaluate(
     plan = Plan(patient.id, chair.id if chair else 0, req.infusion_start, infusion, observation)
     ctx = site_context(site, plan.visit, now, exclude_visit_id)
     ctx = patient_context(ctx, patient, plan.visit, exclude_visit_id)
+    ctx = replace(ctx, allow_past=allow_past)
     if chair is not None:
         placement, violations = check_booking(plan, ctx)
     else:
@@ -246,7 +276,7 @@ def _refuse(violations: list[Violation]) -> Conflict:
     return Conflict("This visit breaks several booking rules.", violations)
 
 
-def _commit_or_conflict() -> None:
+def commit_or_conflict() -> None:
     """Commit; the database's last line of defence (exclusion constraint) becomes a 409."""
     try:
         db.session.commit()
@@ -316,7 +346,7 @@ def book(
             )
         )
     try:
-        _commit_or_conflict()
+        commit_or_conflict()
     except Conflict as refusal:
         _audit_refusal(actor, "visit.book", now, req.patient_id, None, refusal.reasons)
         raise
@@ -385,8 +415,29 @@ def reschedule(actor: User, visit_id: int, changes: dict, now: datetime) -> Visi
         object_id=visit.id,
         detail={"fields": sorted(changes), "chair_id": visit.chair_id},
     )
-    _commit_or_conflict()
+    commit_or_conflict()
     return visit
+
+
+def rebook(actor: User, visit: Visit, now: datetime, allow_past: bool = False) -> None:
+    """Put a visit that left its chair back into its own slot under every booking rule.
+
+    Raises a Conflict naming every broken rule; the caller holds the site lock and commits.
+    """
+    req = Request(
+        patient_id=visit.patient_id,
+        site_id=visit.site_id,
+        infusion_start=visit.infusion_start,
+        chair_id=visit.chair_id,
+        infusion_minutes=visit.infusion_minutes,
+        observation_minutes=visit.observation_minutes,
+    )
+    site, _, placement, violations = evaluate(
+        actor, req, now, exclude_visit_id=visit.id, allow_past=allow_past
+    )
+    if placement is None:
+        raise _refuse(violations)
+    _apply_placement(visit, site, placement)
 
 
 def _audit_refusal(

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from clinic.database import lock_site_for_writing
 from clinic.domain import discharge
-from clinic.domain.visits import EventType, IllegalTransition, Status, event_time_error, next_status
+from clinic.domain.booking import Violation
+from clinic.domain.visits import (
+    NEEDS_REASON,
+    REBOOKING,
+    EventRule,
+    EventType,
+    HistoryType,
+    IllegalTransition,
+    Status,
+    VisitWindow,
+    event_time_error,
+    next_status,
+    rebooking_allows_past,
+    window_refusal,
+)
 from clinic.extensions import db
 from clinic.models import User, Visit, VisitEvent
-from clinic.services import access, audit
+from clinic.services import access, audit, booking
 from clinic.services.errors import Conflict, Invalid
 
 # Which permission each event needs (API.md, "Roles").
@@ -18,6 +33,9 @@ EVENT_PERMISSION = {
     EventType.CHECK_IN: "book",
     EventType.NO_SHOW: "book",
     EventType.CANCEL: "book",
+    EventType.UNDO_CHECK_IN: "book",
+    EventType.UNDO_NO_SHOW: "book",
+    EventType.REINSTATE: "book",
     EventType.START_INFUSION: "clinical",
     EventType.END_INFUSION: "clinical",
     EventType.EXTEND_OBSERVATION: "clinical",
@@ -55,28 +73,63 @@ def record_event(
     lock_site_for_writing(visit.site_id)
     visit = access.get_visit(actor, visit_id)
     at = now if at is None else at
-    previous = max((e.at for e in visit.events), default=None)
+    # Booking history (booked, rescheduled) is written at the desk's clock, not the patient's.
+    history = {str(t) for t in HistoryType}
+    previous = max((e.at for e in visit.events if e.type not in history), default=None)
     if error := event_time_error(at, now, previous):
         raise Invalid(error, {"at": [error]})
     ids = {"patient_id": visit.patient_id, "object_type": "visit", "object_id": visit.id}
     try:
-        status = next_status(Status(visit.status), event_type)
+        try:
+            status = next_status(Status(visit.status), event_type)
+        except IllegalTransition as illegal:
+            raise Conflict(str(illegal), [Violation(illegal.rule, str(illegal))]) from None
+        if refusal := window_refusal(event_type, at, visit_window(visit)):
+            raise Conflict(refusal.message, [refusal])
+        reason = _required_reason(data) if event_type in NEEDS_REASON else None
+        if event_type in REBOOKING:
+            booking.rebook(actor, visit, now, allow_past=rebooking_allows_past(event_type))
         payload = APPLY[event_type](visit, at, data, actor)
-    except (IllegalTransition, Conflict) as refusal:
+    except Conflict as refusal:
         db.session.rollback()
-        detail = {"event": event_type.value}
-        audit.record_now(actor, _action(event_type), now, outcome="refused", detail=detail, **ids)
-        if isinstance(refusal, Conflict):
-            raise
-        raise Conflict(str(refusal)) from None
+        _audit_refused(actor, event_type, now, refusal, ids)
+        raise
+    if reason is not None:
+        payload["reason"] = reason
     visit.status = status.value
     # The scheduler's reconcile and the dashboard's ETag read updated_at: touch it always.
     visit.updated_at = now
     add_event(visit, event_type.value, actor, at, now, payload)
     action = _action(event_type, early="override_reason" in payload)
     audit.record(actor, action, now, detail={"event": event_type.value}, **ids)
-    db.session.commit()
+    try:
+        booking.commit_or_conflict()
+    except Conflict as refusal:
+        _audit_refused(actor, event_type, now, refusal, ids)
+        raise
     return visit
+
+
+def visit_window(visit: Visit) -> VisitWindow:
+    """Return when a visit may be checked in, started and called a no-show."""
+    site = visit.site
+    return VisitWindow(
+        infusion_start=visit.infusion_start,
+        observation_end=visit.observation_end,
+        check_in_open_minutes=site.check_in_open_minutes,
+        no_show_after_minutes=site.no_show_after_minutes,
+        timezone=ZoneInfo(site.timezone),
+    )
+
+
+def _audit_refused(
+    actor: User, event_type: EventType, now: datetime, refusal: Conflict, ids: dict
+) -> None:
+    """Record a refused event with the rules it broke (after the rollback)."""
+    detail: dict[str, Any] = {"event": event_type.value}
+    if refusal.reasons:
+        detail["rules"] = sorted({str(v.rule) for v in refusal.reasons})
+    audit.record_now(actor, _action(event_type), now, outcome="refused", detail=detail, **ids)
 
 
 def _action(event_type: EventType, early: bool = False) -> str:
@@ -104,6 +157,17 @@ def _check_in(visit: Visit, at: datetime, data: dict, actor: User) -> dict:
     return {}
 
 
+def _undo_check_in(visit: Visit, at: datetime, data: dict, actor: User) -> dict:
+    undone = visit.checked_in_at
+    visit.checked_in_at = None
+    return {"checked_in_at": undone.isoformat() if undone else None}
+
+
+def _reinstate(visit: Visit, at: datetime, data: dict, actor: User) -> dict:
+    visit.cancel_reason = None
+    return {}
+
+
 def _cancel(visit: Visit, at: datetime, data: dict, actor: User) -> dict:
     visit.cancel_reason = _required_reason(data)
     return {"reason": visit.cancel_reason}
@@ -117,6 +181,9 @@ APPLY = {
     EventType.CHECK_IN: _check_in,
     EventType.CANCEL: _cancel,
     EventType.NO_SHOW: _no_show,
+    EventType.UNDO_CHECK_IN: _undo_check_in,
+    EventType.UNDO_NO_SHOW: _no_show,
+    EventType.REINSTATE: _reinstate,
 }
 
 
@@ -156,7 +223,8 @@ def _discharge(visit: Visit, at: datetime, data: dict, actor: User) -> dict:
         checklist, at, visit.discharge_due_at, access.can(actor, "discharge_early"), override
     )
     if refusals:
-        raise Conflict(" ".join(refusals))
+        reasons = [Violation(EventRule.DISCHARGE_NOT_READY, refusal) for refusal in refusals]
+        raise Conflict(" ".join(refusals), reasons)
     visit.discharged_at = at
     payload: dict[str, Any] = {"checklist": _checklist_record(checklist, data["checklist"])}
     if discharge.is_early(at, visit.discharge_due_at):

@@ -30,6 +30,8 @@ SITE_FIELDS = (
     "turnover_minutes",
     "min_hours_between_infusions",
     "recovery_mode",
+    "check_in_open_minutes",
+    "no_show_after_minutes",
 )
 SITE_DEFAULTS: dict[str, Any] = {
     "timezone": "America/Chicago",
@@ -47,6 +49,8 @@ SITE_DEFAULTS: dict[str, Any] = {
     "turnover_minutes": 15,
     "min_hours_between_infusions": 24,
     "recovery_mode": "chair",
+    "check_in_open_minutes": 120,
+    "no_show_after_minutes": 15,
 }
 
 

@@ -150,6 +150,15 @@ class SiteForm(FlaskForm):
         "Turnover (min)", 0, 120, description="Cleaning time before the next patient."
     )
     min_hours_between_infusions = _minutes("Hours between a patient's infusions", 0, 720)
+    check_in_open_minutes = _minutes(
+        "Check-in opens (min before start)",
+        0,
+        720,
+        description="Earliest check-in and infusion start, before the planned start.",
+    )
+    no_show_after_minutes = _minutes(
+        "No-show after (min)", 0, 240, description="Minutes past the planned start."
+    )
     recovery_mode = SelectField(
         "Recovery",
         choices=[

@@ -26,6 +26,9 @@ LEGAL = {
     (E.NO_SHOW, S.CHECKED_IN): S.NO_SHOW,
     (E.CANCEL, S.BOOKED): S.CANCELLED,
     (E.CANCEL, S.CHECKED_IN): S.CANCELLED,
+    (E.UNDO_CHECK_IN, S.CHECKED_IN): S.BOOKED,
+    (E.UNDO_NO_SHOW, S.NO_SHOW): S.BOOKED,
+    (E.REINSTATE, S.CANCELLED): S.BOOKED,
 }
 ILLEGAL = [(event, status) for event in E for status in S if (event, status) not in LEGAL]
 
@@ -39,6 +42,7 @@ def test_legal_transition(event, status):
 def test_illegal_transition_raises_with_a_readable_message(event, status):
     with pytest.raises(IllegalTransition) as raised:
         next_status(status, event)
+    assert raised.value.rule == "illegal_transition"
     message = str(raised.value)
     assert event.replace("_", " ") in message and status.replace("_", " ") in message
 
@@ -56,12 +60,12 @@ def test_plain_strings_work_like_the_enums():
     ("status", "events"),
     [
         (S.BOOKED, [E.CHECK_IN, E.NO_SHOW, E.CANCEL]),
-        (S.CHECKED_IN, [E.START_INFUSION, E.NO_SHOW, E.CANCEL]),
+        (S.CHECKED_IN, [E.START_INFUSION, E.NO_SHOW, E.CANCEL, E.UNDO_CHECK_IN]),
         (S.INFUSING, [E.END_INFUSION]),
         (S.RECOVERING, [E.EXTEND_OBSERVATION, E.DISCHARGE]),
         (S.DISCHARGED, []),
-        (S.CANCELLED, []),
-        (S.NO_SHOW, []),
+        (S.CANCELLED, [E.REINSTATE]),
+        (S.NO_SHOW, [E.UNDO_NO_SHOW]),
     ],
 )
 def test_allowed_events_in_lifecycle_order(status, events):

@@ -40,7 +40,7 @@ def error_response(
         "fields": fields or {},
     }
     if isinstance(error, Conflict) and error.reasons:
-        body["reasons"] = [{"rule": r.rule.value, "message": r.message} for r in error.reasons]
+        body["reasons"] = [{"rule": str(r.rule), "message": r.message} for r in error.reasons]
     response = jsonify(body)
     response.status_code = status
     if status == 401:

@@ -22,6 +22,10 @@ RULES = [
     "too_soon_after_last_infusion",
     "not_cleared",
     "in_the_past",
+    "illegal_transition",
+    "not_today",
+    "too_early",
+    "discharge_not_ready",
 ]
 STATUSES = ["booked", "checked_in", "infusing", "recovering", "discharged", "cancelled", "no_show"]
 EVENT_TYPES = [
@@ -32,6 +36,9 @@ EVENT_TYPES = [
     "discharge",
     "no_show",
     "cancel",
+    "undo_check_in",
+    "undo_no_show",
+    "reinstate",
 ]
 FLAGS = ["bp_high", "bp_critical", "hr_high", "hr_low", "spo2_low", "bp_above_baseline"]
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -233,6 +240,16 @@ def schemas() -> dict[str, Schema]:
         "turnover_minutes": integer(minimum=0),
         "min_hours_between_infusions": integer(minimum=0),
         "recovery_mode": string(enum=["chair", "bay"]),
+        "check_in_open_minutes": integer(
+            "Check-in and the infusion start open this long before the planned start.",
+            minimum=0,
+            maximum=720,
+        ),
+        "no_show_after_minutes": integer(
+            "A no-show may be recorded this long after the planned start.",
+            minimum=0,
+            maximum=240,
+        ),
     }
     chair_fields = {
         "name": string(maxLength=60),
@@ -306,7 +323,7 @@ def schemas() -> dict[str, Schema]:
                     additionalProperties=array(string()),
                     description="What is wrong with each field (may be empty).",
                 ),
-                "reasons": array(ref("Reason"), "Every broken booking rule (409 only)."),
+                "reasons": array(ref("Reason"), "Every broken rule, booking or event (409 only)."),
             },
             ["error", "message", "fields"],
         ),
@@ -449,7 +466,9 @@ def schemas() -> dict[str, Schema]:
                     "never before the visit's previous event."
                 ),
                 "minutes": integer("extend_observation.", minimum=1, maximum=240),
-                "reason": string("extend_observation and cancel."),
+                "reason": string(
+                    "extend_observation, cancel, undo_check_in, undo_no_show and reinstate."
+                ),
                 "checklist": obj(
                     {
                         "padss": integer(minimum=0, maximum=10),
@@ -896,12 +915,19 @@ def paths() -> dict[str, dict[str, Any]]:
         "/visits/{id}/events": {
             "parameters": [path_id("visit")],
             "post": operation(
-                "Record what happened to a visit (a state transition).",
+                "Record what happened to a visit (a state transition). check_in and "
+                "start_infusion only from check_in_open_minutes before the planned start until "
+                "the planned observation end (else 409 rule not_today); no_show only from "
+                "no_show_after_minutes after the planned start (409 too_early); undo_check_in, "
+                "undo_no_show and reinstate need a reason and pass every booking rule again.",
                 "visits",
                 {200: ok(ref("Visit"), "The visit after the event.")},
                 (403, 404, 409, 422),
                 body(ref("EventInput")),
-                roles=f"{bookers} (check_in, no_show, cancel); {clinical} (the others)",
+                roles=(
+                    f"{bookers} (check_in, no_show, cancel, undo_check_in, undo_no_show, "
+                    f"reinstate); {clinical} (the others)"
+                ),
                 operation_id="recordEvent",
             ),
         },

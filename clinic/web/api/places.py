@@ -27,6 +27,8 @@ SITE_NUMBERS = {
     "overdue_after_minutes": (0, 24 * 60),
     "turnover_minutes": (0, 240),
     "min_hours_between_infusions": (0, 24 * 30),
+    "check_in_open_minutes": (0, 720),
+    "no_show_after_minutes": (0, 240),
 }
 # Nested minute settings: API name -> {key: (model column, lowest, highest)}.
 SITE_MINUTES = {

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from clinic.domain.visits import HistoryType
 from clinic.models import Chair, Clearance, Patient, Shift, Site, User, Visit, VisitEvent
 
+BOOKING_HISTORY = frozenset(str(t) for t in HistoryType)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -44,6 +46,8 @@ def site_json(site: Site) -> dict[str, Any]:
         "turnover_minutes": site.turnover_minutes,
         "min_hours_between_infusions": site.min_hours_between_infusions,
         "recovery_mode": site.recovery_mode,
+        "check_in_open_minutes": site.check_in_open_minutes,
+        "no_show_after_minutes": site.no_show_after_minutes,
     }
 
 
@@ -147,5 +151,6 @@ def visit_json(visit: Visit) -> dict[str, Any]:
         "discharge_due_at": instant(visit.discharge_due_at),
         "cancel_reason": visit.cancel_reason,
         "notes": visit.notes or "",
-        "events": [event_json(event) for event in visit.events],
+        # Lifecycle events only: the booking history (booked, rescheduled) is the desk's.
+        "events": [event_json(e) for e in visit.events if e.type not in BOOKING_HISTORY],
     }
