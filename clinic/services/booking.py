@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Row, and_, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +27,7 @@ from clinic.domain.booking import (
 )
 from clinic.domain.intervals import Interval
 from clinic.domain.occupancy import IN_CARE, Progress, in_care
+from clinic.domain.visits import HistoryType
 from clinic.extensions import db
 from clinic.models import (
     ACTIVE_STATUSES,
@@ -37,6 +39,7 @@ from clinic.models import (
     Site,
     User,
     Visit,
+    VisitEvent,
 )
 from clinic.services import access, audit
 from clinic.services.errors import Conflict, Invalid, NotFound
@@ -376,12 +379,27 @@ def place(
     )
     _apply_placement(visit, site, placement)
     db.session.add(visit)
+    _history(visit, HistoryType.BOOK, actor, now, _slot(visit))
     try:
         db.session.flush()
     except IntegrityError as error:
         db.session.rollback()
         raise _conflict_from(error) from None
     return visit, []
+
+
+def _slot(visit: Visit) -> dict[str, Any]:
+    """Return where and when a visit is planned, as its booking history keeps it."""
+    return {"infusion_start": visit.infusion_start.isoformat(), "chair_id": visit.chair_id}
+
+
+def _history(visit: Visit, type_: HistoryType, actor: User, now: datetime, data: dict) -> None:
+    """Keep a booking change on the visit's timeline (booked, rescheduled from and to)."""
+    db.session.add(
+        VisitEvent(
+            visit=visit, type=type_.value, at=now, recorded_at=now, by_id=actor.id, data=data
+        )
+    )
 
 
 def reschedule(actor: User, visit_id: int, changes: dict, now: datetime) -> Visit:
@@ -405,7 +423,9 @@ def reschedule(actor: User, visit_id: int, changes: dict, now: datetime) -> Visi
         db.session.rollback()
         _audit_refusal(actor, "visit.reschedule", now, req.patient_id, visit_id, violations)
         raise _refuse(violations)
+    before = _slot(visit)
     _apply_placement(visit, site, placement)
+    _history(visit, HistoryType.RESCHEDULE, actor, now, {"from": before, "to": _slot(visit)})
     audit.record(
         actor,
         "visit.reschedule",

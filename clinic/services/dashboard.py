@@ -8,12 +8,14 @@ next bookings of their chairs and bays.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import aliased
 
 from clinic.domain import phases, vitals
+from clinic.domain.booking import local_day
 from clinic.domain.vitals import DueItem, DueState
 from clinic.extensions import db
 from clinic.models import Chair, Observation, Patient, Site, User, Visit
@@ -109,6 +111,8 @@ class Row:
     expected_bay_release: datetime | None  # bay mode only (else the chair is the bay)
     next_bay_booking: NextBooking | None
     bay_clash_minutes: int
+    planned_on: date  # the site-local day of the planned infusion start
+    planned_today: bool  # False: the dashboard shows the date beside the visit
 
 
 @dataclass(frozen=True)
@@ -276,6 +280,7 @@ def _row(
         visit.status, visit.checked_in_at, visit.infusion_started_at, visit.infusion_ended_at
     )
     in_bay_mode = site.recovery_mode == "bay"
+    tz = ZoneInfo(site.timezone)
 
     def release(recovery_in_chair: bool) -> datetime:
         return phases.expected_chair_release(
@@ -323,4 +328,6 @@ def _row(
             if bay_release is not None and next_bay is not None
             else 0
         ),
+        planned_on=local_day(visit.infusion_start, tz),
+        planned_today=local_day(visit.infusion_start, tz) == local_day(now, tz),
     )

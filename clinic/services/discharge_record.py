@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -15,6 +16,7 @@ from clinic.extensions import db
 from clinic.models import Observation, Patient, Site, User, Visit, VisitEvent
 from clinic.services import access
 from clinic.services.observations import vitals_stable_for
+from clinic.services.timeline import EventLine, event_lines
 
 # An entry recorded this long after the instant it describes is shown as a late entry.
 SIDE_EFFECTS = ("dissociation", "nausea", "dizziness")
@@ -29,19 +31,6 @@ class Phase:
     ended_at: datetime | None
     minutes: int | None  # whole minutes, to ended_at (or now while it lasts)
     planned_minutes: int | None  # the booked length (infusion, observation + extensions)
-
-
-@dataclass(frozen=True)
-class EventLine:
-    """One event of the visit's record."""
-
-    type: str
-    at: datetime
-    recorded_at: datetime
-    by: str | None  # the member of staff's name
-    by_role: str | None
-    late: bool
-    data: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -114,18 +103,9 @@ def discharge_record(actor: User, visit_id: int, now: datetime) -> DischargeReco
         chair=visit.chair.name,
         recovery_chair=visit.recovery_chair.name if visit.recovery_chair else None,
         phases=_phases(visit, events, now),
-        events=[
-            EventLine(
-                type=e.type,
-                at=e.at,
-                recorded_at=e.recorded_at,
-                by=e.by.name if e.by else None,
-                by_role=e.by.role if e.by else None,
-                late=is_late_entry(e.at, e.recorded_at),
-                data=dict(e.data or {}),
-            )
-            for e in events
-        ],
+        events=event_lines(
+            events, ZoneInfo(visit.site.timezone), {c.id: c.name for c in visit.site.chairs}
+        ),
         readings=[
             ReadingLine(o, o.by.name if o.by else None, is_late_entry(o.at, o.recorded_at))
             for o in observations

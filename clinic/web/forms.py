@@ -98,6 +98,16 @@ class RescheduleForm(_Schedule, FlaskForm):
         self.chair_id.choices = chair_choices(chairs, [site], None)
 
 
+class UndoForm(FlaskForm):
+    """Undo a check-in or a no-show, or reinstate a cancelled visit; the reason is kept."""
+
+    reason = TextAreaField(
+        "Reason",
+        validators=[InputRequired("Give a reason."), Length(max=500)],
+        render_kw={"rows": 2, "maxlength": 500},
+    )
+
+
 class CancelForm(FlaskForm):
     """Cancel a visit; the reason is kept on the record."""
 

@@ -17,10 +17,11 @@ from clinic.services.dashboard import load_dashboard
 from clinic.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from clinic.services.observations import list_observations
 from clinic.services.sites import today
+from clinic.services.timeline import EventLine, event_lines
 from clinic.types import utcnow
 from clinic.web.board import STATUS_LABELS, lay_out, status_counts
 from clinic.web.charts import FLAG_LABELS, vitals_chart
-from clinic.web.forms import ANY_CHAIR, BookingForm, CancelForm, RescheduleForm
+from clinic.web.forms import ANY_CHAIR, BookingForm, CancelForm, RescheduleForm, UndoForm
 from clinic.web.nursing import clinical_actions, dialog_forms
 from clinic.web.pages import chosen_site, parse_id
 from clinic.web.roles import role_required
@@ -30,16 +31,31 @@ bp = Blueprint("frontdesk", __name__)
 SLOT_COUNT = 8
 SLOT_DAYS = 14  # how far the "next free slots" panel looks ahead
 SEARCH_LIMIT = 10
-FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2199, 12, 31)
-EVENT_LABELS = {
-    "check_in": "Checked in",
-    "start_infusion": "Infusion started",
-    "end_infusion": "Infusion ended",
-    "extend_observation": "Observation extended",
-    "discharge": "Discharged",
-    "no_show": "No-show",
-    "cancel": "Cancelled",
+# Undo event -> (endpoint, title, what it does, button, done message).
+UNDO = {
+    EventType.UNDO_CHECK_IN: (
+        "frontdesk.undo_check_in",
+        "Undo check-in",
+        "Back to booked, before the infusion starts.",
+        "Undo check-in",
+        "Check-in undone: the visit is booked again.",
+    ),
+    EventType.UNDO_NO_SHOW: (
+        "frontdesk.undo_no_show",
+        "Undo no-show",
+        "Back to booked on the visit's day, if its chair is still free under every rule.",
+        "Undo no-show",
+        "No-show undone: the visit is booked again.",
+    ),
+    EventType.REINSTATE: (
+        "frontdesk.reinstate",
+        "Reinstate",
+        "Book the visit again as it was, if every booking rule still allows it.",
+        "Reinstate visit",
+        "Visit reinstated: it is booked again.",
+    ),
 }
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2199, 12, 31)
 
 
 @bp.app_template_filter("status_label")
@@ -72,6 +88,11 @@ def _parse_time(raw: str | None) -> time | None:
     """Read an HH:MM query value as a time of day; None when absent or malformed."""
     match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", (raw or "").strip())
     return time(int(match[1]), int(match[2])) if match else None
+
+
+def _chair_names(site: Site) -> dict[int, str]:
+    """Return every chair and bay name of a site by id (inactive ones too)."""
+    return {chair.id: chair.name for chair in site.chairs}
 
 
 def _chosen_day(site: Site) -> date:
@@ -365,33 +386,21 @@ def _when(instant: datetime, tz: ZoneInfo, day: date) -> str:
     return f"{local:%H:%M}" if local.date() == day else f"{local:%a %d %b %H:%M}"
 
 
-def _timeline(timeline, tz: ZoneInfo, day: date) -> list[dict]:
-    """Describe each event for the visit page: what, when, who, and whether it was late."""
-    entries = []
-    for event in timeline:
-        data = event.data or {}
-        detail = data.get("reason") or data.get("override_reason") or ""
-        if event.type == "extend_observation" and data.get("minutes"):
-            detail = f"+{data['minutes']} min · {detail}"
-        if event.type == "discharge" and isinstance(data.get("checklist"), dict):
-            checklist = data["checklist"]
-            detail = f"PADSS {checklist.get('padss')}/10 · escort {checklist.get('escort_name')}"
-            if data.get("override_reason"):
-                detail += f" · early, practitioner's override: {data['override_reason']}"
-        late = is_late_entry(event.at, event.recorded_at)
-        entries.append(
-            {
-                "type": event.type,
-                "label": EVENT_LABELS.get(event.type, event.type.replace("_", " ").capitalize()),
-                "instant": event.at,
-                "at": _when(event.at, tz, day),
-                "by": event.by.name if event.by else "system",
-                "late": late,
-                "recorded": _when(event.recorded_at, tz, day) if late else "",
-                "detail": detail,
-            }
-        )
-    return entries
+def _timeline(lines: list[EventLine], tz: ZoneInfo, day: date) -> list[dict]:
+    """Lay out the timeline's event lines for the visit page, times as the desk reads them."""
+    return [
+        {
+            "type": line.type,
+            "label": line.label,
+            "instant": line.at,
+            "at": _when(line.at, tz, day),
+            "by": line.by or "system",
+            "late": line.late,
+            "recorded": _when(line.recorded_at, tz, day) if line.late else "",
+            "detail": line.detail,
+        }
+        for line in lines
+    ]
 
 
 def _reading_entries(readings, tz: ZoneInfo, day: date) -> list[dict]:
@@ -439,13 +448,14 @@ def _merged_timeline(events_: list[dict], readings: list[dict]) -> list[dict]:
 
 def _visit_page(visit_id: int, **forms):
     """Render a visit with its timeline, chart, and the actions its status and the role allow."""
-    visit, timeline = desk.visit_record(current_user, visit_id)
+    visit, events_ = desk.visit_record(current_user, visit_id)
     readings = list_observations(current_user, visit.id)
     now = utcnow()
     site = visit.site
     tz = ZoneInfo(site.timezone)
     can_act = access.can(current_user, "book")
     allowed = {e.value for e in allowed_events(Status(visit.status))} if can_act else set()
+    undo = next((event for event in UNDO if event.value in allowed), None)
     reschedule = forms.get("reschedule")
     if reschedule is None:
         reschedule = RescheduleForm(formdata=None)
@@ -466,7 +476,8 @@ def _visit_page(visit_id: int, **forms):
         tz=tz,
         day=day,
         timeline=_merged_timeline(
-            _timeline(timeline, tz, day), _reading_entries(readings, tz, day)
+            _timeline(event_lines(events_, tz, _chair_names(site)), tz, day),
+            _reading_entries(readings, tz, day),
         ),
         chart=vitals_chart(
             readings,
@@ -485,6 +496,8 @@ def _visit_page(visit_id: int, **forms):
         can_no_show=EventType.NO_SHOW.value in allowed,
         reschedule_form=reschedule,
         cancel_form=forms.get("cancel") or CancelForm(formdata=None),
+        undo=_undo_view(undo) if undo else None,
+        undo_form=forms.get("undo") or UndoForm(formdata=None, prefix="undo"),
         reasons=forms.get("reasons", []),
     )
 
@@ -527,11 +540,20 @@ def reschedule(visit_id: int):
     return redirect(url_for("frontdesk.visit", visit_id=visit_id))
 
 
+def _undo_view(event: EventType) -> dict:
+    """Return what the visit page shows for the one undo its status allows."""
+    endpoint, title, help_, button, _ = UNDO[event]
+    return {"endpoint": endpoint, "title": title, "help": help_, "button": button}
+
+
 def _record(visit_id: int, event: str, done: str, **data):
     """Record a desk event on a visit; a refusal becomes a message, never an error page."""
     try:
         events.record_event(current_user, visit_id, event, now=utcnow(), **data)
-    except (Conflict, Invalid) as refusal:
+    except Conflict as refusal:
+        reasons = [v.message for v in refusal.reasons if v.message != refusal.message]
+        flash(" ".join([refusal.message, *reasons]), "danger")
+    except Invalid as refusal:
         flash(refusal.message, "danger")
     else:
         flash(done, "success")
@@ -568,3 +590,35 @@ def cancel(visit_id: int):
         "Visit cancelled; the chair is free.",
         reason=form.reason.data,
     )
+
+
+def _undo(visit_id: int, event: EventType):
+    """Record an undo with its reason; without one, show the form again with the message."""
+    desk.visit_record(current_user, visit_id)  # 404 before any form error for a foreign visit
+    form = UndoForm(prefix="undo")
+    if not form.validate_on_submit() or not form.reason.data.strip():
+        if not form.reason.errors:
+            form.reason.errors = ["Give a reason."]
+        return _visit_page(visit_id, undo=form)
+    return _record(visit_id, event.value, UNDO[event][4], reason=form.reason.data)
+
+
+@bp.route("/visits/<int:visit_id>/undo-check-in", methods=["POST"])
+@role_required("book")
+def undo_check_in(visit_id: int):
+    """Put a checked-in visit back to booked (before the infusion starts), with a reason."""
+    return _undo(visit_id, EventType.UNDO_CHECK_IN)
+
+
+@bp.route("/visits/<int:visit_id>/undo-no-show", methods=["POST"])
+@role_required("book")
+def undo_no_show(visit_id: int):
+    """Put a no-show back to booked on its day, if every booking rule allows, with a reason."""
+    return _undo(visit_id, EventType.UNDO_NO_SHOW)
+
+
+@bp.route("/visits/<int:visit_id>/reinstate", methods=["POST"])
+@role_required("book")
+def reinstate(visit_id: int):
+    """Book a cancelled visit again as it was, if every booking rule allows, with a reason."""
+    return _undo(visit_id, EventType.REINSTATE)

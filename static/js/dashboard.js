@@ -117,6 +117,19 @@
     return Math.floor(minutes / 60) + " h " + two(minutes % 60) + " min";
   }
 
+  // A visit planned for another day shows its date ("Mon 30 Nov"), never a bare time.
+  const dayFormat = new Intl.DateTimeFormat("en-GB", {
+    timeZone: tz,
+    weekday: "short",
+    day: "numeric",
+    month: "short",
+  });
+
+  function dayLabel(text) {
+    const at = parseInstant(text);
+    return at === null ? "" : dayFormat.format(new Date(at)).replace(",", "");
+  }
+
   function local(text) {
     const at = parseInstant(text);
     return at === null ? "" : hm.format(new Date(at));
@@ -169,7 +182,8 @@
     } else {
       label.textContent = "Waiting";
       sub.textContent =
-        "checked in " + local(v.checked_in_at) + " · start planned " + local(v.infusion_start);
+        "checked in " + local(v.checked_in_at) + " · start planned " +
+        (v.planned_today === false ? dayLabel(v.infusion_start) + " " : "") + local(v.infusion_start);
     }
     append(block, label, value, sub);
     return block;
@@ -330,6 +344,9 @@
       link.href = visitUrl.replace(/0$/, String(v.id));
       link.title = "Open the visit";
       append(place, link);
+    }
+    if (v.planned_today === false) {
+      append(place, el("div", "rc-day", "planned " + dayLabel(v.infusion_start)));
     }
     if (v.recovery_chair && v.recovery_chair !== v.chair && v.status === "recovering") {
       append(place, el("div", "rc-bay", "recovering in " + v.recovery_chair));

@@ -23,6 +23,8 @@ SITE_KEYS = {
     "turnover_minutes",
     "min_hours_between_infusions",
     "recovery_mode",
+    "check_in_open_minutes",
+    "no_show_after_minutes",
 }
 WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

@@ -26,16 +26,19 @@ BODIES = {
     "discharge": {"type": "discharge", "checklist": CHECKLIST, "override_reason": "Stable"},
     "no_show": {"type": "no_show"},
     "cancel": {"type": "cancel", "reason": "Patient called in sick"},
+    "undo_check_in": {"type": "undo_check_in", "reason": "Wrong patient"},
+    "undo_no_show": {"type": "undo_no_show", "reason": "Arrived late"},
+    "reinstate": {"type": "reinstate", "reason": "Cancelled by mistake"},
 }
 # API.md's table: what each status allows.
 ALLOWED = {
     "booked": {"check_in", "no_show", "cancel"},
-    "checked_in": {"start_infusion", "no_show", "cancel"},
+    "checked_in": {"start_infusion", "no_show", "cancel", "undo_check_in"},
     "infusing": {"end_infusion"},
     "recovering": {"extend_observation", "discharge"},
     "discharged": set(),
-    "cancelled": set(),
-    "no_show": set(),
+    "cancelled": {"reinstate"},
+    "no_show": {"undo_no_show"},
 }
 # How to reach each status from booked.
 PATHS = {
@@ -50,7 +53,7 @@ PATHS = {
         ("discharge", chicago(MONDAY, 8, 55)),
     ],
     "cancelled": [("cancel", CHECK_IN)],
-    "no_show": [("no_show", CHECK_IN)],
+    "no_show": [("no_show", chicago(MONDAY, 8, 15))],  # no-show from 15 min after the start
 }
 
 
@@ -173,7 +176,9 @@ def test_illegal_transition_is_409(post, reach, api_as, clinic, visit_id, status
     reach(status)
     before = api_as(clinic.clerk).get(f"/visits/{visit_id}").get_json()
     events = event_count()
-    assert_error(post(BODIES[type_]), 409, "conflict")
+    body = assert_error(post(BODIES[type_]), 409, "conflict")
+    assert [reason["rule"] for reason in body["reasons"]] == ["illegal_transition"]
+    assert body["reasons"][0]["message"] == body["message"]
     assert api_as(clinic.clerk).get(f"/visits/{visit_id}").get_json() == before
     assert event_count() == events
 
@@ -379,8 +384,9 @@ def tuesday_visit(clinic, make_visit, frozen, api_as):
     return call
 
 
-def test_a_late_entry_up_to_12_hours_back_is_accepted(tuesday_visit):
-    at = chicago(TUESDAY, 8) - timedelta(hours=11, minutes=59)
+def test_a_late_entry_up_to_12_hours_back_is_accepted(tuesday_visit, frozen):
+    at = chicago(TUESDAY, 8)  # inside the visit's window, entered almost 12 hours later
+    frozen.move_to(at + timedelta(hours=11, minutes=59))
     response = tuesday_visit({"type": "check_in"}, at=at)
     assert response.status_code == 200
     assert response.get_json()["checked_in_at"] == zulu(at)

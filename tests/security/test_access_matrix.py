@@ -63,6 +63,9 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "frontdesk.check_in": ("book", True),
     "frontdesk.no_show": ("book", True),
     "frontdesk.cancel": ("book", True),
+    "frontdesk.undo_check_in": ("book", True),
+    "frontdesk.undo_no_show": ("book", True),
+    "frontdesk.reinstate": ("book", True),
     "courses.course": ("book", False),
     "courses.confirm": ("book", False),
     # patients

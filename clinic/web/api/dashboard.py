@@ -82,6 +82,8 @@ def row_json(row: Row) -> dict[str, Any]:
             row.next_bay_booking.starts_at if row.next_bay_booking else None
         ),
         "bay_clash_minutes": row.bay_clash_minutes,
+        "planned_date": row.planned_on.isoformat(),
+        "planned_today": row.planned_today,
     }
 
 

@@ -557,6 +557,12 @@ def schemas() -> dict[str, Schema]:
                 ),
                 "next_bay_booking_at": nullable(instant("Bay mode.")),
                 "bay_clash_minutes": integer("Bay mode: the same for the recovery bay."),
+                "planned_date": string(
+                    "The site-local day of the planned infusion start.", format="date"
+                ),
+                "planned_today": boolean(
+                    "False when the visit was planned for another day: show planned_date."
+                ),
             },
             [
                 "id",
