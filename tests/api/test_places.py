@@ -98,6 +98,8 @@ def test_admin_creates_a_site_with_nested_settings(api_as, clinic):
         "turnover_minutes": 20,
         "min_hours_between_infusions": 48,
         "recovery_mode": "bay",
+        "check_in_open_minutes": 90,
+        "no_show_after_minutes": 20,
     }
     response = api_as(clinic.admin).post("/sites", json=body)
     assert response.status_code == 201, response.get_json()

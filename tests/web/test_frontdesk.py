@@ -225,7 +225,8 @@ def test_cancel_with_a_reason(signed_in, visit):
     db.session.refresh(visit)
     assert visit.status == "cancelled" and visit.cancel_reason == "Patient has a cold"
     html = signed_in.get(f"/visits/{visit.id}").get_data(as_text=True)
-    assert "Patient has a cold" in html and "No front-desk action" in html
+    assert "Patient has a cold" in html and "No front-desk action" not in html
+    assert f"/visits/{visit.id}/reinstate" in html and f"/visits/{visit.id}/cancel" not in html
 
 
 @pytest.mark.parametrize("reason", ["", "   "])
@@ -238,13 +239,17 @@ def test_cancel_without_a_reason_is_refused_on_the_form(signed_in, visit, reason
     assert visit.status == "booked"
 
 
-def test_no_show(signed_in, visit):
+def test_no_show(signed_in, visit, frozen, auth, clinic):
+    frozen.move_to(chicago(MONDAY, 9, 15))  # a no-show from 15 minutes after the start
+    auth.login(clinic.clerk)
     assert post_action(signed_in, visit.id, "no-show").status_code == 302
     db.session.refresh(visit)
     assert visit.status == "no_show"
 
 
-def test_an_illegal_transition_is_a_message_not_an_error(signed_in, visit):
+def test_an_illegal_transition_is_a_message_not_an_error(signed_in, visit, frozen, auth, clinic):
+    frozen.move_to(chicago(MONDAY, 9, 15))
+    auth.login(clinic.clerk)
     post_action(signed_in, visit.id, "no-show")
     token = csrf_token(signed_in.get(f"/visits/{visit.id}").get_data(as_text=True))
     response = signed_in.post(
