@@ -21,6 +21,7 @@ from clinic.domain.booking import Plan, RecoveryMode, holds_for
 from clinic.extensions import db
 from clinic.models import Patient, Site, User, Visit, VisitEvent
 from clinic.services import booking, events, patients, setup, staff
+from clinic.services.errors import Conflict
 from clinic.services.sites import WEEKDAYS, parse_clock
 from clinic.types import utcnow
 
@@ -237,21 +238,30 @@ def _week_of_visits(
             start = datetime.combine(day, at, tzinfo=tz)
             chair = chairs[chair_index]
             if start > now:
-                visit, _ = booking.book(
-                    clerk,
-                    booking.Request(
-                        patient_id=patient.id,
-                        infusion_start=start,
-                        chair_id=chair.id,
-                        infusion_minutes=infusion,
-                    ),
-                    now,
-                )
+                visit = _book(clerk, patient, start, chair.id, infusion, now)
+                if visit is None:
+                    continue
                 if start - CHECK_IN_LEAD <= now:
                     events.record_event(clerk, visit.id, "check_in", now)
                 continue
             _happened(site, chair.id, patient, start, infusion, clerk, rng.choice(nurses), now, rng)
     db.session.commit()
+
+
+def _book(
+    clerk: User, patient: Patient, start: datetime, chair_id: int, infusion: int, now: datetime
+):
+    """Book a demo visit in its chair, else in any free chair (its chair's patient may run
+    late and hold it), else not at all."""
+    for chair in (chair_id, None):
+        request = booking.Request(
+            patient_id=patient.id, infusion_start=start, chair_id=chair, infusion_minutes=infusion
+        )
+        try:
+            return booking.book(clerk, request, now)[0]
+        except Conflict:
+            continue
+    return None
 
 
 def _happened(

@@ -71,8 +71,25 @@ def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
+def move_plan(visit: Visit, start) -> None:
+    """Move a booked visit's plan to start at `start`, past the booking rules' clock.
+
+    Check-in and the start are refused outside the visit's planned window, so a visit that
+    must be in care now is booked ahead (every rule applies) and its plan then follows the
+    real times. Give the visit a chair of its own: nothing else checks the chair here.
+    """
+    with immediate_transactions():
+        visit = db.session.get(Visit, visit.id)
+        length = visit.observation_end - visit.infusion_start
+        visit.infusion_end = start + (visit.infusion_end - visit.infusion_start)
+        visit.chair_released_at = start + (visit.chair_released_at - visit.infusion_start)
+        visit.observation_end = start + length
+        visit.infusion_start = start
+        db.session.commit()
+
+
 @pytest.fixture
-def recovering(clinic, make_visit):
+def recovering(clinic, make_visit, make_chair):
     """Make a recovering visit whose discharge is due `due_in` from now (negative: past).
 
     The infusion is ended through the visit events service with a past `at`, the way a
@@ -86,15 +103,14 @@ def recovering(clinic, make_visit):
         start = chicago(day, 8 + 2 * ((slot % 12) // 3))
         with immediate_transactions():
             patient = clinic.new_patient(**names)
+            # A chair of its own: the visit is moved to the hour it really happens below.
+            chair = make_chair(clinic.site, f"Chair {slot + 4}")
         visit = make_visit(
-            clinic.clerk,
-            patient,
-            start,
-            chair_id=clinic.chairs[slot % 3].id,
-            observation_minutes=observation,
+            clinic.clerk, patient, start, chair_id=chair.id, observation_minutes=observation
         )
         now = utcnow()
         ended = now + due_in - timedelta(minutes=observation)
+        move_plan(visit, ended - timedelta(minutes=45))
         nurse = clinic.nurse
         record_event(nurse, visit.id, "check_in", now, at=ended - timedelta(minutes=50))
         record_event(nurse, visit.id, "start_infusion", now, at=ended - timedelta(minutes=45))

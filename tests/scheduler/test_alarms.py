@@ -15,9 +15,12 @@ from clinic.scheduler.jobs import job_id
 from clinic.services import notifications
 from clinic.services.events import record_event
 from clinic.types import utcnow
+from tests.conftest import chicago
 from tests.scheduler.conftest import (
+    BOOKING_DAYS,
     count,
     immediate_transactions,
+    move_plan,
     notifications_of,
     stop_runner,
     wait_for,
@@ -122,7 +125,7 @@ def test_discharge_removes_both_alarms(clinic, recovering, scheduler_thread):
 
 
 def test_cancel_or_no_show_leaves_no_alarm_and_leaving_recovery_any_way_removes_it(
-    clinic, make_visit, recovering, scheduler_thread
+    clinic, make_visit, make_chair, recovering, scheduler_thread
 ):
     runner = scheduler_thread()
     visit = recovering(timedelta(seconds=4))
@@ -148,8 +151,13 @@ def test_cancel_or_no_show_leaves_no_alarm_and_leaving_recovery_any_way_removes_
     assert notifications_of(cancelled.id) == []
 
     # Cancelled or a no-show before any infusion ended: no alarm is ever set.
-    for event, extra in (("cancel", {"reason": "Unwell today"}), ("no_show", {})):
-        other = make_visit(clinic.clerk, clinic.new_patient(), visit.infusion_start)
+    for n, (event, extra) in enumerate((("cancel", {"reason": "Unwell"}), ("no_show", {}))):
+        with immediate_transactions():
+            chair = make_chair(clinic.site, f"Spare {n}")
+        other = make_visit(
+            clinic.clerk, clinic.new_patient(), chicago(BOOKING_DAYS[-1], 8), chair_id=chair.id
+        )
+        move_plan(other, utcnow() - timedelta(minutes=20))  # a no-show 20 minutes late
         record_event(clinic.clerk, other.id, "check_in", utcnow())
         record_event(clinic.clerk, other.id, event, utcnow(), **extra)
         runner.reconciler.run(full=True)
