@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from clinic.database import is_postgres
+from clinic.services import booking
 from tests.api.conftest import assert_error, rules, visit_count
 from tests.conftest import MONDAY, chicago
 
@@ -65,3 +67,22 @@ def test_lifecycle(make_visit, api_as, clinic, frozen):
         assert response.status_code == 200, response.get_json()
     assert response.get_json()["status"] == "discharged"
     assert_error(api.post(f"/visits/{visit.id}/events", json={"type": "check_in"}), 409, "conflict")
+
+
+def test_a_reinstated_visit_that_collides_is_409_never_500(book, api_as, clinic, monkeypatch):
+    chair = clinic.chairs[0].id
+    first = book(chicago(TUESDAY, 9), chair_id=chair).get_json()["id"]
+    api = api_as(clinic.clerk)
+    api.post(f"/visits/{first}/events", json={"type": "cancel", "reason": "Unwell"})
+    other = clinic.new_patient()
+    assert book(chicago(TUESDAY, 9), patient=other, chair_id=chair).status_code == 201
+    back = {"type": "reinstate", "reason": "Feels better"}
+    assert rules(api.post(f"/visits/{first}/events", json=back)) == ["chair_busy"]
+
+    # Were the rules' check to miss the other visit, the exclusion constraint still holds.
+    real = booking.site_context
+    blind = lambda *args, **kwargs: replace(real(*args, **kwargs), occupancies=[])  # noqa: E731
+    monkeypatch.setattr(booking, "site_context", blind)
+    body = assert_error(api.post(f"/visits/{first}/events", json=back), 409, "conflict")
+    assert [r["rule"] for r in body["reasons"]] == ["chair_busy"]
+    assert api.get(f"/visits/{first}").get_json()["status"] == "cancelled"

@@ -151,3 +151,20 @@ def test_the_recovery_board_shows_the_date_of_a_visit_from_another_day(
     frozen.move_to(chicago(TUESDAY, 7))
     auth.login(clinic.nurse)
     assert "planned Mon 30 Nov" in client.get("/recovery").get_data(as_text=True)
+
+
+def test_the_admin_sets_the_visit_window_on_the_settings_page(client, auth, clinic):
+    from tests.web.test_admin import site_form
+
+    auth.login(clinic.admin)
+    url = f"/admin/sites/{clinic.site.id}"
+    html = client.get(url).get_data(as_text=True)
+    assert 'name="check_in_open_minutes"' in html and 'value="120"' in html
+    token = csrf_token(html)
+    data = site_form(clinic.site) | {"check_in_open_minutes": "721", "csrf_token": token}
+    refused = client.post(url, data=data).get_data(as_text=True)
+    assert "Between 0 and 720." in refused
+    data |= {"check_in_open_minutes": "60", "no_show_after_minutes": "30"}
+    assert client.post(url, data=data).status_code == 302
+    db.session.refresh(clinic.site)
+    assert (clinic.site.check_in_open_minutes, clinic.site.no_show_after_minutes) == (60, 30)
