@@ -307,6 +307,13 @@ def schemas() -> dict[str, Schema]:
                     description="What is wrong with each field (may be empty).",
                 ),
                 "reasons": array(ref("Reason"), "Every broken booking rule (409 only)."),
+                "alternatives": array(
+                    ref("Slot"),
+                    "A refused booking or reschedule (409): the closest bookable slots for "
+                    "this patient, closest first: the same time in another chair, then the "
+                    "nearest times that day (later first), then the same time on the nearest "
+                    "days. At most 10.",
+                ),
             },
             ["error", "message", "fields"],
         ),
