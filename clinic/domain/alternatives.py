@@ -51,11 +51,13 @@ def nearest_alternatives(
     max_starts: int,
     days_around: int = DAYS_AROUND,
     after_day: date | None = None,
+    include_asked: bool = False,
 ) -> list[Slot]:
     """Return bookable slots closest to the asked plan, every free chair for each start.
 
-    At most `max_starts` distinct starts; the asked slot itself is never offered. With
-    `after_day`, only slots on later site-local days count (a date after a course's last).
+    At most `max_starts` distinct starts; the asked slot itself is offered only with
+    `include_asked`. With `after_day`, only slots on later site-local days count (a date
+    after a course's last).
     """
     tz = ctx.site.timezone
     asked_day = local_day(asked.infusion_start, tz)
@@ -81,9 +83,8 @@ def nearest_alternatives(
     checks = 0
     for slot in rank(candidates, asked, tz):
         start = slot.infusion_start
-        if start in ruled_out or (
-            start == asked.infusion_start and slot.chair_id == asked.chair_id
-        ):
+        asked_slot = start == asked.infusion_start and slot.chair_id == asked.chair_id
+        if start in ruled_out or (asked_slot and not include_asked):
             continue
         if start not in starts and len(starts) >= max_starts:
             # The key orders every chair of one start together, so the list is complete.

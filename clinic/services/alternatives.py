@@ -24,10 +24,12 @@ def suggest(
     exclude_visit_id: int | None = None,
     max_starts: int = MAX_STARTS,
     after_day: date | None = None,
+    include_asked: bool = False,
 ) -> list[Slot]:
     """Return the slots closest to what the request asked, for this patient, under every rule.
 
-    `exclude_visit_id` is the visit being rescheduled (its own slot counts as free).
+    `exclude_visit_id` is the visit being rescheduled (its own slot counts as free);
+    `include_asked` offers the asked slot itself too when it is free (a proposed extra date).
     """
     patient = access.get_patient(actor, req.patient_id)
     site = access.get_site(actor, req.site_id or patient.site_id)
@@ -42,4 +44,6 @@ def suggest(
     window = Interval(*local_day_bounds(site, first, 2 * DAYS_AROUND + 1))
     ctx = site_context(site, window, now, exclude_visit_id)
     ctx = patient_context(ctx, patient, window, exclude_visit_id)
-    return nearest_alternatives(plan, ctx, chairs, max_starts, after_day=after_day)
+    return nearest_alternatives(
+        plan, ctx, chairs, max_starts, after_day=after_day, include_asked=include_asked
+    )
