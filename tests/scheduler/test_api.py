@@ -22,6 +22,8 @@ FIELDS = [
     "created_at",
     "acknowledged_at",
     "acknowledged_by",
+    "resolved_at",
+    "resolved_reason",
 ]
 
 
@@ -51,6 +53,8 @@ def test_list_shows_the_fields_of_api_md_newest_first(api_as, clinic, recovering
         "created_at": zulu(now),
         "acknowledged_at": None,
         "acknowledged_by": None,
+        "resolved_at": None,
+        "resolved_reason": None,
     }
     assert body[1]["kind"] == "discharge_overdue"
     assert body[1]["due_at"] == zulu(first.discharge_due_at + timedelta(minutes=15))
