@@ -21,8 +21,9 @@ from tests.services.visit_rows import put_visit
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-# How Chromium reports the answers this file expects: the feeds' 401 once signed out.
-EXPECTED = re.compile(r"^Failed to load resource: the server responded with a status of 401")
+# How Chromium reports the answers this file expects: the feeds' 401 once signed out, and
+# a revoked display link's 404.
+EXPECTED = re.compile(r"^Failed to load resource: the server responded with a status of 40[14]")
 # Count every sound the page starts (headless Chromium has no speakers to listen to).
 COUNT_PLAYS = """
 (() => {
@@ -171,7 +172,7 @@ def test_a_banner_leaves_by_itself_after_an_extension_made_elsewhere(alert_page,
 
 def test_the_wall_display_shows_and_sounds_alerts_with_chair_and_initials_only(alert_page, ward):
     page = alert_page
-    _link, token = display_links.create(ward.admin, ward.site.id, "Recovery wall", utcnow())
+    link, token = display_links.create(ward.admin, ward.site.id, "Recovery wall", utcnow())
     page.goto(f"/display/{token}")
     page.wait_for_selector("#recovery.is-live")
     banner = page.locator("#alerts .alerts-item")
@@ -200,3 +201,10 @@ def test_the_wall_display_shows_and_sounds_alerts_with_chair_and_initials_only(a
         ward.practitioner, ward.due.id, "extend_observation", utcnow(), minutes=30, reason="Pale"
     )
     page.wait_for_function("() => document.querySelectorAll('#alerts .alerts-item').length === 0")
+
+    # The link revoked: the wall covers itself rather than show a stale board.
+    write_lock()
+    display_links.revoke(ward.admin, link.id, utcnow())
+    page.wait_for_selector("#signed-out:not([hidden])", timeout=5000)
+    assert "Display link revoked: alerts have stopped" in page.inner_text("#signed-out")
+    assert page.locator("[data-signed-out-sign-in]").count() == 0
