@@ -307,6 +307,7 @@ def resolve_stale(now: datetime) -> int:
         return 0
     begin_write()
     resolved = 0
+    # Read again under the write lock: what was stale a moment ago still is, or resolved.
     for reason, ids in _stale_alerts().items():
         for start in range(0, len(ids), RESOLVE_CHUNK):
             result = db.session.execute(
