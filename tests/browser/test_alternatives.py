@@ -92,3 +92,21 @@ def test_the_visits_list_and_the_week(page, clinic, make_visit, screenshot):
     screenshot("visits-week")
     page.click("text=Next week →")
     page.wait_for_selector("text=Week of Mon 7 Dec")
+
+
+def test_a_refused_reschedule_offers_a_one_click_move(page, clinic, make_visit, screenshot):
+    first, second, third = clinic.chairs
+    visit = make_visit(clinic.clerk, clinic.patient, chicago(TUESDAY, 9), chair_id=first.id)
+    make_visit(clinic.clerk, clinic.new_patient(), chicago(TUESDAY, 13), chair_id=second.id)
+    sign_in(page, clinic.clerk, PASSWORD)
+    page.goto(f"/visits/{visit.id}")
+    page.fill("#reschedule-form input[name=time]", "13:15")
+    page.select_option("#reschedule-form select[name=chair_id]", str(second.id))
+    page.click("#reschedule-form button[type=submit]")
+    page.wait_for_selector("#reschedule-alternatives")
+    screenshot("alternatives-reschedule-refused")
+    page.locator(f"#reschedule-alternatives button[value$=' {third.id}']").first.click()
+    page.wait_for_selector("text=Visit rescheduled.")
+    db.session.rollback()
+    db.session.refresh(visit)
+    assert visit.infusion_start == chicago(TUESDAY, 13, 15) and visit.chair_id == third.id
