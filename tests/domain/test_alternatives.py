@@ -135,3 +135,12 @@ def test_the_same_wall_clock_time_across_a_dst_change_is_the_same_time():
     asked = replace(make_plan(), infusion_start=local("2026-03-09 09:00"))
     slots = [slot("2026-03-09 10:00"), slot("2026-03-07 09:00"), slot("2026-03-10 08:00")]
     assert times(rank(slots, asked, CHICAGO)) == ["Mon 10:00 c1", "Sat 09:00 c1", "Tue 08:00 c1"]
+
+
+def test_the_asked_slot_itself_is_offered_only_when_asked_for():
+    ctx = make_ctx()
+    asked = make_plan("09:00", chair=1)
+    assert times(nearest_alternatives(asked, ctx, [1], max_starts=1)) == ["Tue 09:15 c1"]
+    assert times(nearest_alternatives(asked, ctx, [1], max_starts=1, include_asked=True)) == [
+        "Tue 09:00 c1"
+    ]
