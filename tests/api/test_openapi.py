@@ -115,6 +115,8 @@ def test_object_schemas_have_the_contract_fields(document):
         "turnover_minutes",
         "min_hours_between_infusions",
         "recovery_mode",
+        "check_in_open_minutes",
+        "no_show_after_minutes",
     }
     assert set(schemas["Chair"]["properties"]) == {"id", "site_id", "name", "kind", "active"}
     assert set(schemas["User"]["properties"]) == {
