@@ -444,6 +444,10 @@ def rebook(actor: User, visit: Visit, now: datetime, allow_past: bool = False) -
 
     Raises a Conflict naming every broken rule; the caller holds the site lock and commits.
     """
+    chair = db.session.get(Chair, visit.chair_id)
+    if chair is None or not chair.active:
+        message = "The visit's chair is out of service: book the visit again in another chair."
+        raise _refuse([Violation(Rule.CHAIR_BUSY, message)])
     req = Request(
         patient_id=visit.patient_id,
         site_id=visit.site_id,

@@ -213,6 +213,14 @@ def test_reinstate_runs_every_booking_rule_and_lists_the_broken_ones(
     assert set(rules(event(monday_13, "reinstate", reason="Back"))) == {"chair_busy", "in_the_past"}
 
 
+def test_reinstating_into_a_chair_taken_out_of_service_is_409(monday_13, event, api_as, clinic):
+    event(monday_13, "cancel", reason="Patient unwell")
+    api_as(clinic.admin).patch(f"/chairs/{clinic.chairs[0].id}", json={"active": False})
+    body = assert_error(event(monday_13, "reinstate", reason="Back"), 409, "conflict")
+    assert [r["rule"] for r in body["reasons"]] == ["chair_busy"]
+    assert "out of service" in body["message"]
+
+
 def test_the_front_desk_nurse_and_practitioner_may_undo_but_not_the_admin(monday_13, event, clinic):
     event(monday_13, "cancel", reason="Unwell")
     assert_error(event(monday_13, "reinstate", user=clinic.admin, reason="x"), 403, "forbidden")
