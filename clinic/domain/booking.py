@@ -144,10 +144,11 @@ class Occupancy:
 
 @dataclass(frozen=True)
 class ShiftSpan:
-    """Someone on duty: role is "nurse" or "practitioner"."""
+    """Someone on duty: role is "nurse" or "practitioner"; user_id says who (None: unknown)."""
 
     role: str
     span: Interval
+    user_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -259,8 +260,15 @@ def free_bay(bay_hold: Interval, occupancies: list[Occupancy], bay_ids: list[int
 def staffing_at(
     instant: datetime, occupancies: list[Occupancy], shifts: list[ShiftSpan]
 ) -> tuple[int, int]:
-    """Return (nurses on shift, patients in infusion or recovery) at an instant."""
-    nurses = sum(1 for s in shifts if s.role == NURSE and s.span.contains_instant(instant))
+    """Return (nurses on shift, patients in infusion or recovery) at an instant.
+
+    Nurses are counted as people: one nurse on two overlapping shifts watches no more
+    patients than on one.
+    """
+    on_duty = [s for s in shifts if s.role == NURSE and s.span.contains_instant(instant)]
+    nurses = len({s.user_id for s in on_duty if s.user_id is not None}) + sum(
+        1 for s in on_duty if s.user_id is None
+    )
     patients = sum(1 for o in occupancies if o.visit.contains_instant(instant))
     return nurses, patients
 

@@ -113,7 +113,7 @@ def site_context(
         Visit.id != (exclude_visit_id or 0),
     )
     shifts = db.session.execute(
-        select(Shift.role, Shift.starts_at, Shift.ends_at).where(
+        select(Shift.user_id, Shift.role, Shift.starts_at, Shift.ends_at).where(
             Shift.site_id == site.id, Shift.starts_at < hi, Shift.ends_at > lo
         )
     )
@@ -126,7 +126,7 @@ def site_context(
         site=site_rules(site),
         now=now,
         occupancies=[occupancy(v) for v in visits],
-        shifts=[ShiftSpan(s.role, Interval(s.starts_at, s.ends_at)) for s in shifts],
+        shifts=[ShiftSpan(s.role, Interval(s.starts_at, s.ends_at), s.user_id) for s in shifts],
         bay_ids=sorted(bays),
         check_patient=False,
     )

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
+from clinic.database import lock_site_for_writing
 from clinic.extensions import db
 from clinic.models import Chair, Shift, Site, User
 from clinic.services import access, audit
@@ -184,6 +185,26 @@ def add_shift(
         errors["ends_at"] = ["A shift lasts at most 24 hours."]
     if errors:
         raise Invalid("The shift is invalid.", errors)
+    lock_site_for_writing(site.id)  # two admins adding the same person's shifts at once
+    clash = db.session.scalar(
+        select(Shift)
+        .where(
+            Shift.site_id == site.id,
+            Shift.user_id == user.id,
+            Shift.starts_at < ends_at,
+            Shift.ends_at > starts_at,
+        )
+        .order_by(Shift.starts_at)
+        .limit(1)
+    )
+    if clash is not None:
+        tz = ZoneInfo(site.timezone)
+        since, until = clash.starts_at.astimezone(tz), clash.ends_at.astimezone(tz)
+        message = (
+            f"{user.name} is already on shift here {since:%a %d %b %H:%M}\u2013{until:%H:%M}; "
+            "one person cannot be on two shifts at once."
+        )
+        raise Invalid(message, {"starts_at": [message]})
     shift = Shift(site_id=site.id, user_id=user.id, role=role, starts_at=starts_at, ends_at=ends_at)
     db.session.add(shift)
     audit.record(

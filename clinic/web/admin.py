@@ -273,8 +273,10 @@ def shifts(site_id: int):
                 "date": day,
                 "hours": hours,
                 "blocks": blocks,
-                "nurses": sum(1 for b in blocks if b["shift"].role == "nurse"),
-                "practitioners": sum(1 for b in blocks if b["shift"].role == "practitioner"),
+                "nurses": len({b["shift"].user_id for b in blocks if b["shift"].role == "nurse"}),
+                "practitioners": len(
+                    {b["shift"].user_id for b in blocks if b["shift"].role == "practitioner"}
+                ),
                 "is_today": day == today(site, utcnow()),
             }
         )

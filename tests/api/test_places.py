@@ -426,6 +426,42 @@ def test_bad_shifts_are_422(api_as, clinic, changes, field):
     assert field in error(response, 422, "invalid")["fields"]
 
 
+def test_an_overlapping_shift_of_the_same_person_is_422_naming_starts_at(api_as, clinic):
+    api = api_as(clinic.admin)
+    body = {
+        "site_id": clinic.site.id,
+        "user_id": clinic.nurse.id,
+        "starts_at": "2026-12-20T08:00:00-06:00",
+        "ends_at": "2026-12-20T16:00:00-06:00",
+    }
+    assert api.post("/shifts", json=body).status_code == 201
+    later = body | {
+        "starts_at": "2026-12-20T15:59:00-06:00",
+        "ends_at": "2026-12-20T20:00:00-06:00",
+    }
+    fields = error(api.post("/shifts", json=later), 422, "invalid")["fields"]
+    assert list(fields) == ["starts_at"]
+    inside = body | {
+        "starts_at": "2026-12-20T10:00:00-06:00",
+        "ends_at": "2026-12-20T11:00:00-06:00",
+    }
+    assert "starts_at" in error(api.post("/shifts", json=inside), 422, "invalid")["fields"]
+    # The clinic's nurse is already on duty through 13 December (the fixture's fortnight).
+    fortnight = body | {
+        "starts_at": "2026-12-01T08:00:00-06:00",
+        "ends_at": "2026-12-01T12:00:00-06:00",
+    }
+    assert "starts_at" in error(api.post("/shifts", json=fortnight), 422, "invalid")["fields"]
+    # Half-open: a shift that starts as the other ends is fine.
+    after = body | {
+        "starts_at": "2026-12-20T16:00:00-06:00",
+        "ends_at": "2026-12-20T20:00:00-06:00",
+    }
+    assert api.post("/shifts", json=after).status_code == 201
+    shifts = db.session.query(Shift).filter_by(user_id=clinic.nurse.id).count()
+    assert shifts == 3
+
+
 def test_a_shift_for_an_unknown_user_is_404(api_as, clinic):
     body = {
         "site_id": clinic.site.id,
