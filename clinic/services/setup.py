@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -13,6 +13,15 @@ from clinic.extensions import db
 from clinic.models import Chair, Shift, Site, User
 from clinic.services import access, audit
 from clinic.services.errors import Invalid, NotFound
+from clinic.services.observations import site_thresholds
+from clinic.services.site_settings import (
+    DEFAULT_VITALS,
+    TIME_ZONES,
+    VITAL_SETTINGS,
+    flat_thresholds,
+    range_errors,
+    stored_thresholds,
+)
 from clinic.services.sites import WEEKDAYS, local_day_bounds, parse_clock
 from clinic.types import utcnow
 
@@ -32,6 +41,9 @@ SITE_FIELDS = (
     "min_hours_between_infusions",
     "recovery_mode",
 )
+# The vital-sign thresholds as flat settings (bp_high_systolic, ..., hr_low), stored together
+# in Site.vital_thresholds.
+VITAL_FIELDS = tuple(VITAL_SETTINGS)
 SITE_DEFAULTS: dict[str, Any] = {
     "timezone": "America/Chicago",
     "opening_hours": {
@@ -48,19 +60,23 @@ SITE_DEFAULTS: dict[str, Any] = {
     "turnover_minutes": 15,
     "min_hours_between_infusions": 24,
     "recovery_mode": "chair",
+    **DEFAULT_VITALS,
 }
+
+
+def site_values(site: Site) -> dict[str, Any]:
+    """Return every setting of a site, vital-sign thresholds as flat settings."""
+    return {f: getattr(site, f) for f in SITE_FIELDS} | flat_thresholds(site_thresholds(site))
 
 
 def validate_site(values: dict[str, Any]) -> dict[str, list[str]]:
     """Return what is wrong with a complete set of site settings (empty when valid)."""
-    errors: dict[str, list[str]] = {}
+    errors = range_errors(values)
 
     def bad(name: str, message: str) -> None:
         errors.setdefault(name, []).append(message)
 
-    try:
-        ZoneInfo(values["timezone"])
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    if values["timezone"] not in TIME_ZONES:
         bad("timezone", "Not an IANA time zone, e.g. America/Chicago.")
     hours = values["opening_hours"]
     if not isinstance(hours, dict) or set(hours) - set(WEEKDAYS):
@@ -76,6 +92,10 @@ def validate_site(values: dict[str, Any]) -> dict[str, list[str]]:
                     raise ValueError
             except (ValueError, TypeError, AttributeError):
                 bad("opening_hours", f'{day}: ["HH:MM", "HH:MM"] with close after open.')
+    if values["recovery_mode"] not in ("chair", "bay"):
+        bad("recovery_mode", "chair or bay.")
+    if errors:
+        return errors  # the checks below compare numbers that are known to be in range
     if (
         values["infusion_min"] > values["infusion_default"]
         or values["infusion_default"] > values["infusion_max"]
@@ -83,24 +103,31 @@ def validate_site(values: dict[str, Any]) -> dict[str, list[str]]:
         bad("infusion_minutes", "Need min <= default <= max.")
     if values["observation_min"] > values["observation_default"]:
         bad("observation_minutes", "Need min <= default.")
-    if values["recovery_mode"] not in ("chair", "bay"):
-        bad("recovery_mode", "chair or bay.")
+    if (
+        values["bp_critical_systolic"] < values["bp_high_systolic"]
+        or values["bp_critical_diastolic"] < values["bp_high_diastolic"]
+    ):
+        bad("vital_thresholds", "The critical blood pressure must be at or above the high one.")
+    if values["hr_low"] >= values["hr_high"]:
+        bad("vital_thresholds", "The low heart rate must be below the high one.")
     return errors
 
 
 def save_site(site: Site | None, changes: dict[str, Any]) -> Site:
     """Create a site or change some of its settings, keeping the others."""
-    current = SITE_DEFAULTS | ({f: getattr(site, f) for f in SITE_FIELDS} if site else {})
-    values = current | {k: v for k, v in changes.items() if k in SITE_FIELDS}
+    names = (*SITE_FIELDS, *VITAL_FIELDS)
+    current = SITE_DEFAULTS | (site_values(site) if site else {})
+    values = current | {k: v for k, v in changes.items() if k in names}
     if not values.get("name"):
         raise Invalid("The site needs a name.", {"name": ["Required."]})
     if errors := validate_site(values):
         raise Invalid("Some site settings are invalid.", errors)
     action = "admin.site.update" if site else "admin.site.create"
-    changed = sorted(f for f in SITE_FIELDS if f in changes and current.get(f) != values[f])
+    changed = sorted(f for f in names if f in changes and current.get(f) != values[f])
     site = site or Site()
     for field in SITE_FIELDS:
         setattr(site, field, values[field])
+    site.vital_thresholds = stored_thresholds(values)
     db.session.add(site)
     # The acting administrator is the request's signed-in user (audit.record's default).
     audit.record(

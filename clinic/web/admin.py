@@ -15,7 +15,6 @@ from clinic.services.errors import Conflict, Invalid
 from clinic.services.sites import WEEKDAYS, today
 from clinic.types import utcnow
 from clinic.web.admin_forms import (
-    COMMON_TIMEZONES,
     DAY_NAMES,
     ROLE_LABELS,
     SHIFT_ROLES,
@@ -37,6 +36,7 @@ ROSTER_YEARS = (2000, 2100)
 SITE_FIELD_FOR = {
     "infusion_minutes": "infusion_default",
     "observation_minutes": "observation_default",
+    "vital_thresholds": "bp_critical_systolic",
 }
 
 
@@ -112,14 +112,15 @@ def new_site():
         else:
             flash(f"{site.name} is set up. Add its chairs next.", "success")
             return redirect(url_for("admin.chairs", site_id=site.id))
-    return render_template("admin/site_form.html", form=form, site=None, timezones=COMMON_TIMEZONES)
+    return render_template("admin/site_form.html", form=form, site=None)
 
 
 @bp.route("/sites/<int:site_id>", methods=["GET", "POST"])
 def site(site_id: int):
     """Change a site's settings."""
     site = _site(site_id)
-    form = SiteForm(obj=site)
+    # The thresholds are not columns of the site: they come in as data beside it.
+    form = SiteForm(obj=site, data=setup.site_values(site))
     if not form.is_submitted():
         form.fill(site.opening_hours)
     if form.validate_on_submit():
@@ -130,7 +131,7 @@ def site(site_id: int):
         else:
             flash("The settings are saved.", "success")
             return redirect(url_for("admin.site", site_id=site.id))
-    return render_template("admin/site_form.html", form=form, site=site, timezones=COMMON_TIMEZONES)
+    return render_template("admin/site_form.html", form=form, site=site)
 
 
 # ---------------------------------------------------------------- chairs

@@ -114,6 +114,7 @@ def test_object_schemas_have_the_contract_fields(document):
         "turnover_minutes",
         "min_hours_between_infusions",
         "recovery_mode",
+        "vital_thresholds",
     }
     assert set(schemas["Chair"]["properties"]) == {"id", "site_id", "name", "kind", "active"}
     assert set(schemas["User"]["properties"]) == {

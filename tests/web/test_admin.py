@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import Chair, Shift, Site, User
-from clinic.services.setup import SITE_FIELDS
+from clinic.services.setup import SITE_FIELDS, VITAL_FIELDS, site_values
 from clinic.services.sites import WEEKDAYS
 from tests.conftest import PASSWORD, csrf_token
 
@@ -50,10 +50,11 @@ def site_form(site: Site) -> dict:
         "timezone": site.timezone,
         "recovery_mode": site.recovery_mode,
     }
-    for field in SITE_FIELDS:
+    values = site_values(site)
+    for field in (*SITE_FIELDS, *VITAL_FIELDS):
         if field in data or field in ("opening_hours", "require_practitioner_on_site"):
             continue
-        data[field] = str(getattr(site, field))
+        data[field] = str(values[field])
     if site.require_practitioner_on_site:
         data["require_practitioner_on_site"] = "y"
     for day in WEEKDAYS:

@@ -6,7 +6,9 @@ from typing import Any
 
 from flask import jsonify
 
+from clinic.services.site_settings import SITE_LIMITS, TIME_ZONES
 from clinic.web.api import bp
+from clinic.web.api.places import SITE_MINUTES, SITE_NUMBERS, VITAL_THRESHOLDS
 
 Schema = dict[str, Any]
 
@@ -130,6 +132,25 @@ def answer_object(properties: dict[str, Schema]) -> Schema:
     return obj(properties, list(properties))
 
 
+def limited(setting: str) -> Schema:
+    """A whole-number site setting, bounded by the service's table of limits."""
+    limit = SITE_LIMITS[setting]
+    return integer(limit.unit.capitalize() + ".", minimum=limit.low, maximum=limit.high)
+
+
+def nested_limits(keys: dict[str, Any], description: str = "") -> Schema:
+    """An object of limited settings (objects within objects); a PATCH may give some keys."""
+    properties = {
+        key: nested_limits(setting) if isinstance(setting, dict) else limited(setting)
+        for key, setting in keys.items()
+    }
+    return obj(
+        properties,
+        additionalProperties=False,
+        **({"description": description} if description else {}),
+    )
+
+
 # ---------------------------------------------------------------- operation helpers
 
 
@@ -214,25 +235,22 @@ def schemas() -> dict[str, Schema]:
         | {"minItems": 2, "maxItems": 2}
     )
     hours = obj({name: span for name in DAYS}, additionalProperties=False)
-    infusion = obj(
-        {"min": integer(minimum=1), "max": integer(minimum=1), "default": integer(minimum=1)},
-        additionalProperties=False,
-    )
-    observation = obj(
-        {"min": integer(minimum=0), "default": integer(minimum=0)}, additionalProperties=False
-    )
     site_settings = {
         "name": string(maxLength=120),
-        "timezone": string("IANA time zone.", examples=["America/Chicago"]),
+        "timezone": string(
+            "IANA time zone.", enum=sorted(TIME_ZONES), examples=["America/Chicago"]
+        ),
         "opening_hours": hours,
-        "nurse_ratio": integer("Patients per nurse on shift.", minimum=1, maximum=20),
+        **{name: limited(name) for name in SITE_NUMBERS},
         "require_practitioner_on_site": boolean(),
-        "infusion_minutes": infusion,
-        "observation_minutes": observation,
-        "overdue_after_minutes": integer(minimum=0),
-        "turnover_minutes": integer(minimum=0),
-        "min_hours_between_infusions": integer(minimum=0),
+        **{name: nested_limits(keys) for name, keys in SITE_MINUTES.items()},
         "recovery_mode": string(enum=["chair", "bay"]),
+        "vital_thresholds": nested_limits(
+            VITAL_THRESHOLDS,
+            "Vital-sign limits: a reading at or over bp_high / bp_critical (systolic or "
+            "diastolic), over hr_high, under hr_low or spo2_low, or more than "
+            "bp_above_baseline_percent over the visit's first reading is flagged.",
+        ),
     }
     chair_fields = {
         "name": string(maxLength=60),
