@@ -438,3 +438,13 @@ def visits_on_day(actor: User, site_id: int, day: date) -> list[Visit]:
         .order_by(Visit.infusion_start, Visit.chair_id)
     )
     return list(db.session.scalars(stmt))
+
+
+def apply_placement(visit: Visit, site: Site, placement: Placement) -> None:
+    """Write a placement that passed every rule onto a visit (no commit)."""
+    _apply_placement(visit, site, placement)
+
+
+def commit_or_conflict() -> None:
+    """Commit booking changes; a chair clash caught by the database becomes a 409."""
+    _commit_or_conflict()

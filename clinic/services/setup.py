@@ -6,13 +6,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 
 from clinic.database import lock_site_for_writing
+from clinic.domain.visits import Status
 from clinic.extensions import db
-from clinic.models import Chair, Shift, Site, User
+from clinic.models import ACTIVE_STATUSES, Chair, Shift, Site, User, Visit
 from clinic.services import access, audit
-from clinic.services.errors import Invalid, NotFound
+from clinic.services.errors import Conflict, Invalid, NotFound
 from clinic.services.observations import site_thresholds
 from clinic.services.site_settings import (
     DEFAULT_VITALS,
@@ -151,9 +152,51 @@ def list_chairs(actor: User, site_id: int | None) -> list[Chair]:
     return list(db.session.scalars(stmt.order_by(Chair.site_id, Chair.kind, Chair.name, Chair.id)))
 
 
-def save_chair(chair: Chair | None, changes: dict[str, Any]) -> Chair:
-    """Create a chair or bay, or rename, retype or (de)activate one."""
+class ChairInUse(Conflict):
+    """A chair (or bay) still needed by active visits cannot leave service or change kind."""
+
+    def __init__(self, chair: Chair, visits: list[Visit]) -> None:
+        count = len(visits)
+        super().__init__(
+            f"{chair.name} still has {count} active visit{'s' if count != 1 else ''}; "
+            "move them to another chair first.",
+            extra={"visit_ids": [visit.id for visit in visits]},
+        )
+        self.visits = visits
+
+
+def visits_needing(chair: Chair, now: datetime) -> list[Visit]:
+    """Return the active visits that need the chair or bay from now on, in start order.
+
+    A booked visit needs it until its hold ends; a patient in care needs it whatever the
+    plan said (an infusion that runs late, a recovery still going).
+    """
+    active = Visit.status.in_(ACTIVE_STATUSES)
+    in_chair = Visit.status.in_((Status.CHECKED_IN.value, Status.INFUSING.value))
+    as_chair = and_(Visit.chair_id == chair.id, or_(Visit.chair_released_at > now, in_chair))
+    recovering = Visit.status == Status.RECOVERING.value
+    release = func.coalesce(Visit.bay_released_at, Visit.chair_released_at)
+    as_bay = and_(Visit.recovery_chair_id == chair.id, or_(release > now, recovering))
+    stmt = select(Visit).where(active, or_(as_chair, as_bay))
+    return list(db.session.scalars(stmt.order_by(Visit.infusion_start, Visit.id)))
+
+
+def save_chair(chair: Chair | None, changes: dict[str, Any], now: datetime | None = None) -> Chair:
+    """Create a chair or bay, or rename, retype or (de)activate one.
+
+    Taking a chair out of service, or changing its kind, is refused (ChairInUse) while
+    active visits still need it.
+    """
+    now = now or utcnow()
     action = "admin.chair.update" if chair else "admin.chair.create"
+    if chair is not None and chair.id is not None:
+        leaving = chair.active and changes.get("active") is False
+        retyped = changes.get("kind", chair.kind) != chair.kind
+        if leaving or retyped:
+            lock_site_for_writing(chair.site_id)  # no booking slips in between check and save
+            if needed := visits_needing(chair, now):
+                db.session.rollback()
+                raise ChairInUse(chair, needed)
     chair = chair or Chair(active=True, kind="chair")
     if "site_id" in changes:
         if db.session.get(Site, changes["site_id"]) is None:
@@ -171,7 +214,7 @@ def save_chair(chair: Chair | None, changes: dict[str, Any]) -> Chair:
     audit.record(
         None,
         action,
-        utcnow(),
+        now,
         object_type="chair",
         object_id=chair,
         detail={"site_id": chair.site_id, "fields": fields},

@@ -10,7 +10,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from clinic.models import Site
-from clinic.services import access, setup, staff
+from clinic.services import access, chair_moves, setup, staff
 from clinic.services.errors import Conflict, Invalid
 from clinic.services.sites import WEEKDAYS, today
 from clinic.types import utcnow
@@ -152,13 +152,21 @@ def chairs(site_id: int):
         else:
             flash(f"{chair.name} is added.", "success")
             return redirect(url_for("admin.chairs", site_id=site.id))
-    return render_template(
+    return _chairs_page(site, form)
+
+
+def _chairs_page(site: Site, form: ChairForm, status: int = 200, **panel):
+    """Render the chairs page; `panel` describes a chair that could not leave service."""
+    page = render_template(
         "admin/chairs.html",
         site=site,
         form=form,
         chairs=setup.list_chairs(current_user, site.id),
         action=ActionForm(),
+        tz=ZoneInfo(site.timezone),
+        **panel,
     )
+    return page, status
 
 
 @bp.route("/sites/<int:site_id>/chairs/<int:chair_id>/rename", methods=["POST"])
@@ -177,13 +185,45 @@ def rename_chair(site_id: int, chair_id: int):
 
 @bp.route("/sites/<int:site_id>/chairs/<int:chair_id>/active", methods=["POST"])
 def toggle_chair(site_id: int, chair_id: int):
-    """Take a chair out of service, or put it back."""
+    """Take a chair out of service (refused while visits need it), or put it back."""
     site = _site(site_id)
     chair = setup.get_chair(site, chair_id)
     if ActionForm().validate_on_submit():
-        setup.save_chair(chair, {"active": not chair.active})
+        try:
+            setup.save_chair(chair, {"active": not chair.active}, now=utcnow())
+        except setup.ChairInUse as refusal:
+            return _chairs_page(
+                site, ChairForm(formdata=None), 409, blocked=chair, needing=refusal.visits
+            )
         state = "back in service" if chair.active else "out of service"
         flash(f"{chair.name} is {state}.", "success")
+    return redirect(url_for("admin.chairs", site_id=site.id))
+
+
+@bp.route("/sites/<int:site_id>/chairs/<int:chair_id>/move-visits", methods=["POST"])
+def move_chair_visits(site_id: int, chair_id: int):
+    """Move each visit of a chair to another free chair at the same time, then retire it."""
+    site = _site(site_id)
+    chair = setup.get_chair(site, chair_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        moved = chair_moves.move_visits_and_retire(current_user, chair, utcnow())
+    except chair_moves.VisitsCannotMove as refusal:
+        chair = setup.get_chair(site, chair_id)
+        return _chairs_page(
+            site,
+            ChairForm(formdata=None),
+            409,
+            blocked=chair,
+            needing=setup.visits_needing(chair, utcnow()),
+            stuck={item.visit.id: item.reasons for item in refusal.stuck},
+        )
+    count = len(moved)
+    flash(
+        f"{count} visit{'s' if count != 1 else ''} moved; {chair.name} is out of service.",
+        "success",
+    )
     return redirect(url_for("admin.chairs", site_id=site.id))
 
 

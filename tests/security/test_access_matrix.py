@@ -93,6 +93,7 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "admin.chairs": ("administer", True),
     "admin.rename_chair": ("administer", True),
     "admin.toggle_chair": ("administer", True),
+    "admin.move_chair_visits": ("administer", True),
     "admin.shifts": ("administer", True),
     "admin.delete_shift": ("administer", True),
     "admin.users": ("administer", False),

@@ -325,6 +325,9 @@ def schemas() -> dict[str, Schema]:
                     description="What is wrong with each field (may be empty).",
                 ),
                 "reasons": array(ref("Reason"), "Every broken booking rule (409 only)."),
+                "visit_ids": array(
+                    identifier(), "The active visits that still need a chair (409 only)."
+                ),
             },
             ["error", "message", "fields"],
         ),
@@ -702,10 +705,12 @@ def paths() -> dict[str, dict[str, Any]]:
         "/chairs/{id}": {
             "parameters": [path_id("chair")],
             "patch": operation(
-                "Rename, retype or (de)activate a chair.",
+                "Rename, retype or (de)activate a chair. Taking a chair out of service "
+                "(`active: false`) or changing its kind while active visits still need it is "
+                "a 409 whose body lists them in `visit_ids`.",
                 "chairs",
                 {200: ok(ref("Chair"), "The changed chair.")},
-                (403, 404, 422),
+                (403, 404, 409, 422),
                 body(ref("ChairInput")),
                 roles=admin,
                 operation_id="updateChair",

@@ -13,6 +13,7 @@ from clinic.services import access, setup
 from clinic.services.errors import NotFound
 from clinic.services.site_settings import SITE_LIMITS, TIME_ZONES, VITAL_SETTINGS
 from clinic.services.sites import WEEKDAYS
+from clinic.types import utcnow
 from clinic.web.api import bp
 from clinic.web.api.parsing import Fields, json_object, query_date, query_int
 from clinic.web.api.serialize import chair_json, shift_json, site_json
@@ -223,7 +224,7 @@ def update_chair(chair_id: int):
         # Its visits were booked at this site; a chair never moves.
         fields.errors.setdefault("site_id", []).append("A chair stays at its site.")
     fields.check()
-    return jsonify(chair_json(setup.save_chair(chair, changes)))
+    return jsonify(chair_json(setup.save_chair(chair, changes, now=utcnow())))
 
 
 def _chair_changes(fields: Fields, creating: bool) -> dict[str, Any]:
