@@ -159,14 +159,16 @@ class ClearanceSpan:
     valid_until: date
     cleared: bool
     consent_signed: bool
+    voided: bool = False  # voided by a practitioner: on record, clears nobody
 
     def covers(self, day: date) -> bool:
         """Tell whether the clearance's span includes the day (cleared or not)."""
         return self.evaluated_on <= day <= self.valid_until
 
     def valid_on(self, day: date) -> bool:
-        """Tell whether the patient may be treated on the day: cleared, consent, in span."""
-        return self.cleared and self.consent_signed and self.covers(day)
+        """Tell whether the patient may be treated on the day: not voided, cleared, consent,
+        in span."""
+        return not self.voided and self.cleared and self.consent_signed and self.covers(day)
 
 
 @dataclass(frozen=True)
@@ -346,7 +348,7 @@ def _patient_violations(plan: Plan, ctx: Context, clock: _Clock) -> dict[Rule, s
         )
     day = local_day(plan.infusion_start, ctx.site.timezone)
     if not any(c.valid_on(day) for c in ctx.clearances):
-        if any(c.cleared and c.covers(day) for c in ctx.clearances):
+        if any(c.cleared and c.covers(day) and not c.voided for c in ctx.clearances):
             message = f"The patient's consent is not signed for {day.isoformat()}."
         else:
             message = f"The patient has no valid clearance for {day.isoformat()}."

@@ -435,3 +435,17 @@ def test_a_clearance_is_valid_from_evaluation_to_its_last_day_with_consent():
     assert not span.valid_on(date(2026, 11, 19)) and not span.valid_on(date(2027, 5, 21))
     unsigned = ClearanceSpan(date(2026, 11, 20), date(2027, 5, 20), True, False)
     assert unsigned.covers(date(2026, 12, 1)) and not unsigned.valid_on(date(2026, 12, 1))
+
+
+def test_a_voided_clearance_no_longer_clears_the_patient():
+    from dataclasses import replace
+
+    valid = clearance()
+    assert rules(make_plan("09:00"), make_ctx(clearances=[valid])) == []
+    voided = replace(valid, voided=True)
+    assert not voided.valid_on(valid.evaluated_on)
+    ctx = make_ctx(clearances=[voided])
+    assert rules(make_plan("09:00"), ctx) == [Rule.NOT_CLEARED]
+    assert "no valid clearance" in message(make_plan("09:00"), ctx, Rule.NOT_CLEARED)
+    # Another, live clearance still clears.
+    assert rules(make_plan("09:00"), make_ctx(clearances=[voided, clearance()])) == []

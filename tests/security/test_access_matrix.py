@@ -71,6 +71,8 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "patients.detail": ("read", True),
     "patients.edit": ("edit_patients", True),
     "patients.new_clearance": ("record_clearance", True),
+    "patients.correct_clearance": ("record_clearance", True),
+    "patients.void_clearance": ("record_clearance", True),
     # nurses
     "nursing.dashboard": ("read", True),
     "nursing.feed": ("read", True),
@@ -130,6 +132,8 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.update_patient": ("edit_patients", True),
     "api.list_clearances": ("read", True),
     "api.record_clearance": ("record_clearance", True),
+    "api.correct_clearance": ("record_clearance", True),
+    "api.void_clearance": ("record_clearance", True),
     "api.list_visits": ("read", False),
     "api.create_visit": ("book", False),
     "api.get_visit": ("read", True),

@@ -384,10 +384,25 @@ def schemas() -> dict[str, Schema]:
                 "patient_id": identifier(),
                 **clearance_fields,
                 "practitioner_id": identifier(),
+                "corrected_at": nullable(instant("The latest correction.")),
+                "corrected_by_id": nullable(identifier()),
+                "voided": boolean("A voided clearance clears nobody."),
+                "voided_at": nullable(instant()),
+                "voided_by_id": nullable(identifier()),
+                "void_reason": nullable(string()),
             }
         ),
         "ClearanceInput": obj(
             clearance_fields, ["evaluated_on", "valid_until", "cleared", "consent_signed"]
+        ),
+        "ClearanceChange": obj(
+            clearance_fields,
+            additionalProperties=False,
+            description="Any subset of the fields; the others stay.",
+        ),
+        "ClearanceVoid": obj(
+            {"reason": string("Why the clearance is void.", minLength=1, maxLength=1000)},
+            ["reason"],
         ),
         "Slot": answer_object(
             {
@@ -635,6 +650,13 @@ def error_responses() -> dict[str, Any]:
 
 def paths() -> dict[str, dict[str, Any]]:
     """Return every path of API.md with its operations."""
+    clearance_id = {
+        "name": "clearance_id",
+        "in": "path",
+        "required": True,
+        "description": "The clearance's id.",
+        "schema": integer(minimum=1),
+    }
     site_query = query("site_id", identifier(), "Only this site (one of the caller's).")
     day_query = query("date", day(), "Only this local day of the site.")
     admin = "admin"
@@ -844,6 +866,32 @@ def paths() -> dict[str, dict[str, Any]]:
                 body(ref("ClearanceInput")),
                 roles="practitioner",
                 operation_id="recordClearance",
+            ),
+        },
+        "/patients/{id}/clearances/{clearance_id}": {
+            "parameters": [path_id("patient"), clearance_id],
+            "patch": operation(
+                "Correct some fields of a clearance; the others stay. A voided clearance "
+                "cannot be corrected (409).",
+                "patients",
+                {200: ok(ref("Clearance"), "The corrected clearance.")},
+                (403, 404, 409, 422),
+                body(ref("ClearanceChange")),
+                roles="practitioner",
+                operation_id="correctClearance",
+            ),
+        },
+        "/patients/{id}/clearances/{clearance_id}/void": {
+            "parameters": [path_id("patient"), clearance_id],
+            "post": operation(
+                "Void a clearance with a reason: it stays listed, marked void, and no longer "
+                "clears the patient for booking. Voiding twice is a 409.",
+                "patients",
+                {200: ok(ref("Clearance"), "The voided clearance.")},
+                (403, 404, 409, 422),
+                body(ref("ClearanceVoid")),
+                roles="practitioner",
+                operation_id="voidClearance",
             ),
         },
         "/availability": {

@@ -126,6 +126,12 @@ def clearance_json(clearance: Clearance) -> dict[str, Any]:
         "contraindications": list(clearance.contraindications or []),
         "notes": clearance.notes or "",
         "practitioner_id": clearance.practitioner_id,
+        "corrected_at": instant(clearance.corrected_at),
+        "corrected_by_id": clearance.corrected_by_id,
+        "voided": clearance.voided,
+        "voided_at": instant(clearance.voided_at),
+        "voided_by_id": clearance.voided_by_id,
+        "void_reason": clearance.void_reason,
     }
 
 
