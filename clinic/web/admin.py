@@ -155,8 +155,9 @@ def chairs(site_id: int):
     return _chairs_page(site, form)
 
 
-def _chairs_page(site: Site, form: ChairForm, status: int = 200, **panel):
-    """Render the chairs page; `panel` describes a chair that could not leave service."""
+def _chairs_page(site: Site, form: ChairForm, **panel):
+    """Render the chairs page; `panel` describes a chair that could not leave service (a
+    normal answer: the page offers the next step)."""
     page = render_template(
         "admin/chairs.html",
         site=site,
@@ -166,7 +167,7 @@ def _chairs_page(site: Site, form: ChairForm, status: int = 200, **panel):
         tz=ZoneInfo(site.timezone),
         **panel,
     )
-    return page, status
+    return page
 
 
 @bp.route("/sites/<int:site_id>/chairs/<int:chair_id>/rename", methods=["POST"])
@@ -193,7 +194,7 @@ def toggle_chair(site_id: int, chair_id: int):
             setup.save_chair(chair, {"active": not chair.active}, now=utcnow())
         except setup.ChairInUse as refusal:
             return _chairs_page(
-                site, ChairForm(formdata=None), 409, blocked=chair, needing=refusal.visits
+                site, ChairForm(formdata=None), blocked=chair, needing=refusal.visits
             )
         state = "back in service" if chair.active else "out of service"
         flash(f"{chair.name} is {state}.", "success")
@@ -214,7 +215,6 @@ def move_chair_visits(site_id: int, chair_id: int):
         return _chairs_page(
             site,
             ChairForm(formdata=None),
-            409,
             blocked=chair,
             needing=setup.visits_needing(chair, utcnow()),
             stuck={item.visit.id: item.reasons for item in refusal.stuck},

@@ -182,7 +182,7 @@ class SiteForm(FlaskForm):
     spo2_low = _limited("spo2_low", "SpO2 below (%)")
     bp_above_baseline_percent = _limited(
         "bp_above_baseline_percent",
-        "Rise over the first reading (%)",
+        "Rise over baseline (%)",
         description="Flag a pressure more than this far above the visit's first reading.",
     )
     submit = SubmitField("Save settings")
