@@ -1,7 +1,7 @@
 """clearances can be corrected and voided: who and when, and why for a void
 
 Revision ID: 0006_admin
-Revises: 0005
+Revises: 0006_alerts
 Create Date: 2026-11-27 14:30:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006_admin'
-down_revision = '0005'
+down_revision = '0006_alerts'
 branch_labels = None
 depends_on = None
 
