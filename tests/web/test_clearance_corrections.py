@@ -184,3 +184,14 @@ def test_clearance_pages_are_refused_to_others(client, auth, clinic, cleared):
     base = f"/patients/{patient.id}/clearances/{clearance.id}"
     assert client.get(f"{base}/edit").status_code == 403
     assert client.get(f"{base}/void").status_code == 403
+
+
+def test_the_booking_search_no_longer_shows_a_voided_clearance(client, auth, clinic, cleared):
+    from clinic.services.patients import void_clearance
+    from tests.web.test_booking_forms import search
+
+    patient, clearance = cleared
+    void_clearance(clinic.practitioner, patient, clearance.id, "Wrong patient", chicago(MONDAY, 7))
+    auth.login(clinic.clerk)
+    found = search(client, patient.mrn).get_json()["patients"]
+    assert [(p["id"], p["cleared_until"]) for p in found] == [(patient.id, None)]
