@@ -270,8 +270,9 @@ def add_shift(
     if clash is not None:
         tz = ZoneInfo(site.timezone)
         since, until = clash.starts_at.astimezone(tz), clash.ends_at.astimezone(tz)
+        end = f"{until:%H:%M}" if until.date() == since.date() else f"{until:%a %d %b %H:%M}"
         message = (
-            f"{user.name} is already on shift here {since:%a %d %b %H:%M}\u2013{until:%H:%M}; "
+            f"{user.name} is already on shift here {since:%a %d %b %H:%M}\u2013{end}; "
             "one person cannot be on two shifts at once."
         )
         raise Invalid(message, {"starts_at": [message]})

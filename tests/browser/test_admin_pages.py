@@ -56,3 +56,20 @@ def test_practitioner_voids_a_clearance(page, clinic, screenshot):
     screenshot("patient-voided-clearance")
     db.session.rollback()
     assert db.session.get(Clearance, clearance.id).voided_at is not None
+
+
+def test_admin_is_told_when_a_shift_overlaps_the_same_persons(page, clinic, screenshot):
+    sign_in(page, clinic.admin, PASSWORD)
+    page.goto(f"/admin/sites/{clinic.site.id}/shifts?week=2026-11-30")
+    page.select_option("select[name=user_id]", str(clinic.nurse.id))
+    page.fill("input[name=day]", "2026-12-02")
+    page.fill("input[name=starts]", "12:00")
+    page.fill("input[name=ends]", "16:00")
+    page.click("button:has-text('Add shift')")
+    page.wait_for_selector(".invalid-feedback, .is-invalid")
+    # The clinic's nurse is on one shift through the fortnight: both ends are dated.
+    expected = (
+        f"{clinic.nurse.name} is already on shift here Mon 30 Nov 07:00\u2013Sun 13 Dec 19:00"
+    )
+    assert expected in page.content()
+    screenshot("admin-shift-overlap")
