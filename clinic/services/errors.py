@@ -55,6 +55,8 @@ class Conflict(ServiceError):
         self.reasons = reasons or []
         # More of the error body, e.g. {"visit_ids": [...]} for a chair still booked.
         self.extra = extra or {}
+        # Set by the API for a refused booking: the closest bookable slots, as JSON objects.
+        self.alternatives: list[dict] | None = None
 
 
 class Invalid(ServiceError):

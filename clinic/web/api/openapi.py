@@ -329,6 +329,13 @@ def schemas() -> dict[str, Schema]:
                 "visit_ids": array(
                     identifier(), "The active visits that still need a chair (409 only)."
                 ),
+                "alternatives": array(
+                    ref("Slot"),
+                    "A refused booking or reschedule (409): the closest bookable slots for "
+                    "this patient, closest first: the same time in another chair, then the "
+                    "nearest times that day (later first), then the same time on the nearest "
+                    "days. At most 10.",
+                ),
             },
             ["error", "message", "fields"],
         ),
