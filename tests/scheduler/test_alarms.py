@@ -154,9 +154,8 @@ def test_cancel_or_no_show_leaves_no_alarm_and_leaving_recovery_any_way_removes_
     for n, (event, extra) in enumerate((("cancel", {"reason": "Unwell"}), ("no_show", {}))):
         with immediate_transactions():
             chair = make_chair(clinic.site, f"Spare {n}")
-        other = make_visit(
-            clinic.clerk, clinic.new_patient(), chicago(BOOKING_DAYS[-1], 8), chair_id=chair.id
-        )
+            patient = clinic.new_patient()
+        other = make_visit(clinic.clerk, patient, chicago(BOOKING_DAYS[-1], 8), chair_id=chair.id)
         move_plan(other, utcnow() - timedelta(minutes=20))  # a no-show 20 minutes late
         record_event(clinic.clerk, other.id, "check_in", utcnow())
         record_event(clinic.clerk, other.id, event, utcnow(), **extra)
