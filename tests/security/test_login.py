@@ -189,7 +189,7 @@ def _enrol(client, user, frozen) -> str:
     token = page_token(client)
     assert client.post("/account/two-factor/setup", data={"csrf_token": token}).status_code == 302
     page = client.get("/account/security").get_data(as_text=True)
-    secret = reload(user).totp_secret
+    secret = totp.secret_of(reload(user))
     assert secret and secret in page and "otpauth://totp/" in page
     answer = client.post(
         "/account/two-factor/confirm",
@@ -266,7 +266,7 @@ def test_a_role_requirement_forces_enrolment_right_after_the_password(app, clien
     assert answer.headers["Location"] == "/login/enrol"
     assert client.get("/").status_code == 302  # no way round the enrolment
     page = client.get("/login/enrol").get_data(as_text=True)
-    secret = reload(clinic.nurse).totp_secret
+    secret = totp.secret_of(reload(clinic.nurse))
     assert secret in page and "otpauth://totp/" in page
     token = csrf_token(page)
     wrong = client.post("/login/enrol", data={"csrf_token": token, "code": "000000"})
@@ -291,22 +291,46 @@ def test_a_required_second_factor_cannot_be_turned_off(client, clinic, frozen):
     token = page_token(client)
     client.post(
         "/account/two-factor/disable",
-        data={"csrf_token": token, "code": totp.code_at(secret, utcnow())},
+        data={"csrf_token": token, "password": PASSWORD, "code": totp.code_at(secret, utcnow())},
     )
     assert reload(clinic.nurse).totp_enabled
 
 
-def test_a_user_turns_the_second_factor_off_with_a_code(client, clinic, frozen):
+def test_turning_the_second_factor_off_needs_the_password_and_a_code(client, clinic, frozen):
     sign_in(client, clinic.nurse)
     secret = _enrol(client, clinic.nurse, frozen)
     token = page_token(client)
-    answer = client.post(
+    code_only = client.post(
         "/account/two-factor/disable",
         data={"csrf_token": token, "code": totp.code_at(secret, utcnow())},
     )
+    assert code_only.status_code == 422
+    assert reload(clinic.nurse).totp_enabled
+    frozen.shift(timedelta(seconds=31))
+    wrong_password = client.post(
+        "/account/two-factor/disable",
+        data={
+            "csrf_token": token,
+            "password": "not my password at all",
+            "code": totp.code_at(secret, utcnow()),
+        },
+    )
+    assert wrong_password.status_code == 422
+    assert "not your current password" in wrong_password.get_data(as_text=True)
+    assert reload(clinic.nurse).totp_enabled
+    wrong_code = client.post(
+        "/account/two-factor/disable",
+        data={"csrf_token": token, "password": PASSWORD, "code": "000000"},
+    )
+    assert wrong_code.status_code == 422 and reload(clinic.nurse).totp_enabled
+    answer = client.post(
+        "/account/two-factor/disable",
+        data={"csrf_token": token, "password": PASSWORD, "code": totp.code_at(secret, utcnow())},
+    )
     assert answer.status_code == 302
     user = reload(clinic.nurse)
-    assert not user.totp_enabled and user.totp_secret is None
+    assert not user.totp_enabled and user.totp_secret_encrypted is None
+    assert ("auth.totp_disable", "ok") in audit_actions(clinic.nurse)
 
 
 # ---------------------------------------------------------------- password policy
