@@ -141,8 +141,7 @@ def _check_admin_change(actor: User | None, user: User, changes: dict) -> None:
     )
     if violations:
         db.session.rollback()
-        message = violations[0].message if len(violations) == 1 else "This change is refused."
-        raise Conflict(message, violations)
+        raise Conflict(" ".join(v.message for v in violations), violations)
 
 
 def find_user(email: str) -> User | None:

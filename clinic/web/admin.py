@@ -369,8 +369,10 @@ def user(user_id: int):
             staff.update_user(user, changes, actor=current_user)
         except Conflict as error:
             # An account rule (own role, last administrator) or a taken e-mail address.
-            target = form.form_errors if error.reasons else form.email.errors
-            target.append(error.message)
+            if error.reasons:
+                form.form_errors.extend(reason.message for reason in error.reasons)
+            else:
+                form.email.errors.append(error.message)
         except Invalid as error:
             show_refusal(form, error)
         else:

@@ -431,3 +431,48 @@ def test_a_user_changes_their_password_and_other_sessions_end(app, client, clini
     assert client.get("/").status_code == 200
     assert elsewhere.get("/").status_code == 302
     assert sign_in(app.test_client(), clinic.nurse, "a brand new passphrase").status_code == 302
+
+
+# ---------------------------------------------------------------- no account enumeration
+
+
+def _refusal(client, email: str, password: str) -> tuple[int, str]:
+    """Sign in with an e-mail and password; return the status and the shown message."""
+    import re
+
+    page = client.get("/login")
+    answer = client.post(
+        "/login",
+        data={
+            "email": email,
+            "password": password,
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+        },
+    )
+    html = answer.get_data(as_text=True)
+    messages = re.findall(r'<div class="alert[^"]*"[^>]*>(.*?)</div>', html, re.S)
+    return answer.status_code, " ".join(" ".join(m.split()) for m in messages)
+
+
+def test_the_password_step_says_the_same_for_every_email(app, clinic, make_user):
+    retired = make_user("nurse", [clinic.site], active=False)
+    _lock(app.test_client(), clinic.practitioner)
+    answers = {
+        "unknown": _refusal(app.test_client(), "nobody@clinic.test", PASSWORD),
+        "wrong password": _refusal(app.test_client(), clinic.nurse.email, "wrong password!!"),
+        "disabled": _refusal(app.test_client(), retired.email, PASSWORD),
+        "locked, right password": _refusal(app.test_client(), clinic.practitioner.email, PASSWORD),
+        "locked, wrong password": _refusal(
+            app.test_client(), clinic.practitioner.email, "wrong password!!"
+        ),
+    }
+    assert len(set(answers.values())) == 1, answers
+    status, message = answers["unknown"]
+    assert status == 200 and "Wrong e-mail or password." in message
+    # The tenth failure locks the account: that answer is the same as well.
+    for n in range(9):
+        sign_in(app.test_client(), clinic.clerk, f"wrong password number {n}")
+    assert (
+        _refusal(app.test_client(), clinic.clerk.email, "wrong password 10") == answers["unknown"]
+    )
+    assert reload(clinic.clerk).is_locked(utcnow())
