@@ -81,6 +81,21 @@ def user_for_token(token: str, now: datetime, ip: str | None = None) -> User | N
     """Return the active user of a live token, or None; note when and where it was used."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
+    row = _live(token, now)
+    if row is None:
+        return None
+    ip = (ip or "")[:45] or None
+    new_address = ip is not None and ip != row.last_used_ip
+    if new_address or row.last_used_at is None or now - row.last_used_at >= USE_GRANULARITY:
+        # At most once a minute (or from a new address): a write of its own, then the
+        # request reads the token and its user afresh.
+        _note_use(row.id, row.user_id, row.last_used_ip is None, now, ip, new_address)
+        row = _live(token, now)
+    return row.user if row is not None else None
+
+
+def _live(token: str, now: datetime) -> ApiToken | None:
+    """Return the live token of an active user, loaded with the user and their sites."""
     # One statement: the token, its user and their sites (every API access check reads them).
     row = db.session.scalar(
         select(ApiToken)
@@ -89,18 +104,15 @@ def user_for_token(token: str, now: datetime, ip: str | None = None) -> User | N
     )
     if row is None or not row.is_live(now) or not row.user.active:
         return None
-    ip = (ip or "")[:45] or None
-    new_address = ip is not None and ip != row.last_used_ip
-    if new_address or row.last_used_at is None or now - row.last_used_at >= USE_GRANULARITY:
-        _note_use(row, now, ip, new_address)
-    return row.user
+    return row
 
 
-def _note_use(row: ApiToken, now: datetime, ip: str | None, new_address: bool) -> None:
+def _note_use(
+    token_id: int, user_id: int, first_use: bool, now: datetime, ip: str | None, new_address: bool
+) -> None:
     """Write the token's last use; audit its first use from an address it was not used from."""
     from clinic.services.auth import begin_write
 
-    token_id, user, first_use = row.id, row.user, row.last_used_ip is None
     begin_write()
     db.session.execute(
         update(ApiToken)
@@ -110,7 +122,7 @@ def _note_use(row: ApiToken, now: datetime, ip: str | None, new_address: bool) -
     )
     if new_address:
         audit.record(
-            user,
+            db.session.get(User, user_id),
             "auth.token_use",
             now,
             object_type="api_token",
