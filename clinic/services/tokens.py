@@ -2,7 +2,7 @@
 administrator, revoked with their user's password reset, disabling or role change.
 
 Only the SHA-256 digest of a token is stored; the token itself is shown once. Issuing,
-revoking and the first use from a new address are written to the audit trail.
+revoking and a use from another address than the last one are written to the audit trail.
 """
 
 from __future__ import annotations
@@ -85,11 +85,14 @@ def user_for_token(token: str, now: datetime, ip: str | None = None) -> User | N
     if row is None:
         return None
     ip = (ip or "")[:45] or None
-    new_address = ip is not None and ip != row.last_used_ip
-    if new_address or row.last_used_at is None or now - row.last_used_at >= USE_GRANULARITY:
+    # Audited: a use from another address than the last one (the first use sets it).
+    new_address = ip is not None and row.last_used_ip is not None and ip != row.last_used_ip
+    row_needs_ip = ip is not None and row.last_used_ip is None
+    stale = row.last_used_at is None or now - row.last_used_at >= USE_GRANULARITY
+    if new_address or row_needs_ip or stale:
         # At most once a minute (or from a new address): a write of its own, then the
         # request reads the token and its user afresh.
-        _note_use(row.id, row.user_id, row.last_used_ip is None, now, ip, new_address)
+        _note_use(row.id, row.user_id, row.last_used_ip, now, ip, new_address)
         row = _live(token, now)
     return row.user if row is not None else None
 
@@ -108,9 +111,14 @@ def _live(token: str, now: datetime) -> ApiToken | None:
 
 
 def _note_use(
-    token_id: int, user_id: int, first_use: bool, now: datetime, ip: str | None, new_address: bool
+    token_id: int,
+    user_id: int,
+    previous_ip: str | None,
+    now: datetime,
+    ip: str | None,
+    new_address: bool,
 ) -> None:
-    """Write the token's last use; audit its first use from an address it was not used from."""
+    """Write the token's last use; audit a use from another address than the last one."""
     from clinic.services.auth import begin_write
 
     begin_write()
@@ -127,7 +135,7 @@ def _note_use(
             now,
             object_type="api_token",
             object_id=token_id,
-            detail={"new_address": True, "first_use": first_use},
+            detail={"previous_ip": previous_ip},
         )
     db.session.commit()
 
