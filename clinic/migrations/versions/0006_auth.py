@@ -1,7 +1,7 @@
 """pending sign-ins on the server, API token lifetimes, TOTP secrets encrypted at rest
 
 Revision ID: 0006_auth
-Revises: 0006_alerts
+Revises: 0006_admin
 Create Date: 2026-11-27 14:30:00.000000
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006_auth'
-down_revision = '0006_alerts'
+down_revision = '0006_admin'
 branch_labels = None
 depends_on = None
 
