@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from config import config_from_env
+from config import UnsafeConfiguration, config_from_env, production_problems
 
 
 def create_app(config: type | None = None, **overrides) -> Flask:
@@ -15,12 +15,30 @@ def create_app(config: type | None = None, **overrides) -> Flask:
     )
     app.config.from_object(config or config_from_env())
     app.config.update(overrides)
+    check_secrets(app)
 
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
     return app
+
+
+def check_secrets(app: Flask) -> None:
+    """Refuse to start on unsafe secrets: a clear message and a non-zero exit."""
+    from clinic.services.totp_secrets import key_problem
+
+    problems = production_problems(app.config)
+    problem = key_problem(app.config.get("TOTP_ENCRYPTION_KEY", ""))
+    if problem:
+        problems.append(problem)
+    if problems:
+        raise UnsafeConfiguration(
+            "Infusion Desk will not start: "
+            + " ".join(problems)
+            + " Set a random SECRET_KEY of at least 32 bytes and TOTP_ENCRYPTION_KEY (README,"
+            ' "Security").'
+        )
 
 
 def register_extensions(app: Flask) -> None:

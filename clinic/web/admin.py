@@ -401,28 +401,26 @@ def user(user_id: int):
     _site_choices(form)
     reset = PasswordResetForm(formdata=None)
     if form.validate_on_submit():
-        if user.id == current_user.id and (form.role.data != "admin" or not form.active.data):
-            form.form_errors.append(
-                "You cannot remove your own administrator role or deactivate yourself; "
-                "ask another administrator."
-            )
-        else:
-            changes = {
-                "email": form.email.data,
-                "name": form.name.data,
-                "role": form.role.data,
-                "active": form.active.data,
-                "site_ids": form.site_ids.data,
-            }
-            try:
-                staff.update_user(user, changes)
-            except Conflict as error:
-                form.email.errors.append(error.message)
-            except Invalid as error:
-                show_refusal(form, error)
+        changes = {
+            "email": form.email.data,
+            "name": form.name.data,
+            "role": form.role.data,
+            "active": form.active.data,
+            "site_ids": form.site_ids.data,
+        }
+        try:
+            staff.update_user(user, changes, actor=current_user)
+        except Conflict as error:
+            # An account rule (own role, last administrator) or a taken e-mail address.
+            if error.reasons:
+                form.form_errors.extend(reason.message for reason in error.reasons)
             else:
-                flash("The user is saved.", "success")
-                return redirect(url_for("admin.users"))
+                form.email.errors.append(error.message)
+        except Invalid as error:
+            show_refusal(form, error)
+        else:
+            flash("The user is saved.", "success")
+            return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=user, reset=reset)
 
 

@@ -18,6 +18,8 @@ CONTRACT = {
     "/users": {"get", "post"},
     "/users/{id}": {"patch"},
     "/me": {"get"},
+    "/tokens": {"get"},
+    "/tokens/{id}": {"delete"},
     "/patients": {"get", "post"},
     "/patients/{id}": {"get", "patch"},
     "/patients/{id}/clearances": {"get", "post"},
@@ -95,6 +97,7 @@ def test_the_error_body_and_reasons_are_described(document):
     rules = document["components"]["schemas"]["Reason"]["properties"]["rule"]["enum"]
     assert "chair_busy" in rules and "not_cleared" in rules
     assert {"illegal_transition", "not_today", "too_early"} <= set(rules)
+    assert {"own_admin_role", "last_active_admin"} <= set(rules)
     codes = {
         r["content"]["application/json"]["example"]["error"]
         for r in document["components"]["responses"].values()

@@ -65,7 +65,7 @@ def update_user(user_id: int):
     fields = Fields(json_object())
     changes = _user_changes(fields, creating=False)
     fields.check()
-    return jsonify(user_json(staff.update_user(user, changes)))
+    return jsonify(user_json(staff.update_user(user, changes, actor=g.user)))
 
 
 def _user_changes(fields: Fields, creating: bool) -> dict[str, Any]:
