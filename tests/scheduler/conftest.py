@@ -108,9 +108,10 @@ def recovering(clinic, make_visit, make_chair):
         visit = make_visit(
             clinic.clerk, patient, start, chair_id=chair.id, observation_minutes=observation
         )
+        # Moved first, so that only the events stand between `now` and the due instant.
+        move_plan(visit, utcnow() + due_in - timedelta(minutes=observation + 45))
         now = utcnow()
         ended = now + due_in - timedelta(minutes=observation)
-        move_plan(visit, ended - timedelta(minutes=45))
         nurse = clinic.nurse
         record_event(nurse, visit.id, "check_in", now, at=ended - timedelta(minutes=50))
         record_event(nurse, visit.id, "start_infusion", now, at=ended - timedelta(minutes=45))
