@@ -2,6 +2,7 @@
 
 from flask import Flask
 
+from clinic import startup
 from config import config_from_env
 
 
@@ -15,6 +16,7 @@ def create_app(config: type | None = None, **overrides) -> Flask:
     )
     app.config.from_object(config or config_from_env())
     app.config.update(overrides)
+    startup.check(app.config)
 
     register_extensions(app)
     register_blueprints(app)
