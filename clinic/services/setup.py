@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
+from clinic.domain.text import Kind
 from clinic.extensions import db
 from clinic.models import Chair, Shift, Site, User
 from clinic.services import access, audit
 from clinic.services.errors import Invalid, NotFound
 from clinic.services.sites import WEEKDAYS, local_day_bounds, parse_clock
+from clinic.services.text_input import checked
 from clinic.types import utcnow
 
 SITE_FIELDS = (
@@ -90,6 +92,7 @@ def validate_site(values: dict[str, Any]) -> dict[str, list[str]]:
 def save_site(site: Site | None, changes: dict[str, Any]) -> Site:
     """Create a site or change some of its settings, keeping the others."""
     current = SITE_DEFAULTS | ({f: getattr(site, f) for f in SITE_FIELDS} if site else {})
+    changes = checked(changes, {"name": Kind.LINE, "timezone": Kind.LINE})
     values = current | {k: v for k, v in changes.items() if k in SITE_FIELDS}
     if not values.get("name"):
         raise Invalid("The site needs a name.", {"name": ["Required."]})
@@ -125,6 +128,7 @@ def list_chairs(actor: User, site_id: int | None) -> list[Chair]:
 
 def save_chair(chair: Chair | None, changes: dict[str, Any]) -> Chair:
     """Create a chair or bay, or rename, retype or (de)activate one."""
+    changes = checked(changes, {"name": Kind.LINE})
     action = "admin.chair.update" if chair else "admin.chair.create"
     chair = chair or Chair(active=True, kind="chair")
     if "site_id" in changes:
