@@ -54,6 +54,13 @@ class Config:
     WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "")
     # argon2id (time cost, memory KiB): the RFC 9106 second recommendation.
     ARGON2_COST = (3, 64 * 1024)
+    # Rate limits (clinic/ratelimit.py): far above what a clinic does, far below guessing.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # a shared store that is down limits per worker
+    RATELIMIT_SWALLOW_ERRORS = True  # and never turns a sign-in into a 500
+    RATELIMIT_SIGN_IN_PER_ACCOUNT = "10/minute"
+    RATELIMIT_SIGN_IN_PER_ADDRESS = "30/minute"
+    RATELIMIT_API_PER_TOKEN = "600/minute"
 
 
 class ProductionConfig(Config):
@@ -73,6 +80,11 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret"  # noqa: S105
     # Cheap hashing keeps the suite fast; hashes stay argon2id and verify the same way.
     ARGON2_COST = (1, 1024)
+    # Tests sign in and call the API far faster than people; tests/security/test_rate_limits.py
+    # runs with the real limits above.
+    RATELIMIT_SIGN_IN_PER_ACCOUNT = "100000/minute"
+    RATELIMIT_SIGN_IN_PER_ADDRESS = "100000/minute"
+    RATELIMIT_API_PER_TOKEN = "100000/minute"
 
 
 def config_from_env() -> type[Config]:

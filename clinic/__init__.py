@@ -22,6 +22,7 @@ def create_app(config: type | None = None, **overrides) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    register_rate_limits(app)
     return app
 
 
@@ -59,6 +60,13 @@ def register_errorhandlers(app: Flask) -> None:
     from clinic.web import errors
 
     errors.init_app(app)
+
+
+def register_rate_limits(app: Flask) -> None:
+    """Limit sign-in attempts and API use (after the views they wrap are registered)."""
+    from clinic import ratelimit
+
+    ratelimit.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

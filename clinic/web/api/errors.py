@@ -23,6 +23,7 @@ MESSAGES = {
     404: "No such object.",
     405: "That method is not allowed here.",
     413: "The request body is too large.",
+    429: "Too many requests. Wait a moment, then try again.",
 }
 
 
