@@ -60,7 +60,7 @@ class Config:
     RATELIMIT_SWALLOW_ERRORS = True  # and never turns a sign-in into a 500
     RATELIMIT_SIGN_IN_PER_ACCOUNT = "10/minute"
     RATELIMIT_SIGN_IN_PER_ADDRESS = "30/minute"
-    RATELIMIT_API_PER_TOKEN = "600/minute"
+    RATELIMIT_API_PER_TOKEN = "600/minute"  # noqa: S105  (a limit, not a secret)
 
 
 class ProductionConfig(Config):
@@ -68,6 +68,7 @@ class ProductionConfig(Config):
 
     # __Host-: the browser takes the cookie only over HTTPS, for this host, for path "/".
     SESSION_COOKIE_NAME = "__Host-session"
+    DISPLAY_COOKIE_NAME = "__Host-display"
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     HSTS = True
@@ -84,7 +85,7 @@ class TestConfig(Config):
     # runs with the real limits above.
     RATELIMIT_SIGN_IN_PER_ACCOUNT = "100000/minute"
     RATELIMIT_SIGN_IN_PER_ADDRESS = "100000/minute"
-    RATELIMIT_API_PER_TOKEN = "100000/minute"
+    RATELIMIT_API_PER_TOKEN = "100000/minute"  # noqa: S105
 
 
 def config_from_env() -> type[Config]:
