@@ -28,7 +28,7 @@ def create_app(config: type | None = None, **overrides) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extensions and the database session rules to the app."""
-    from clinic import database, security
+    from clinic import database, request_limits, security
     from clinic.extensions import bootstrap, csrf, db, login_manager, migrate
 
     database.init_app(app)
@@ -40,6 +40,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     security.init_app(app)
+    request_limits.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
