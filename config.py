@@ -54,6 +54,8 @@ class Config:
     WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "")
     # argon2id (time cost, memory KiB): the RFC 9106 second recommendation.
     ARGON2_COST = (3, 64 * 1024)
+    # Phone numbers typed without +country are read as numbers of this country (ISO 3166).
+    PHONE_REGION = os.environ.get("PHONE_REGION", "US")
     # Rate limits (clinic/ratelimit.py): far above what a clinic does, far below guessing.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # a shared store that is down limits per worker
