@@ -60,7 +60,7 @@ def post(url: str, secret: str, payload: dict[str, Any], timestamp: int) -> None
     if not secret:
         raise ValueError("WEBHOOK_SECRET is empty: nothing is sent unsigned")
     body = encode(payload)
-    request = urllib.request.Request(  # noqa: S310  # nosec B310 (the scheme is checked above)
+    request = urllib.request.Request(  # noqa: S310  (scheme checked above)  # nosec B310
         url, data=body, method="POST", headers=signed_headers(secret, body, timestamp)
     )
     with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310  # nosec B310
