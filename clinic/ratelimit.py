@@ -42,11 +42,12 @@ def account_signing_in() -> str:
 
 def account_at_code_step() -> str:
     """Key a code step by the account that passed the password step."""
-    from clinic.web.auth import PENDING_KEY
+    from clinic.web import auth
 
-    pending = session.get(PENDING_KEY)
+    pending = session.get(getattr(auth, "PENDING_KEY", "pending_sign_in"))
     if isinstance(pending, dict) and "user_id" in pending:
         return f"account:{pending['user_id']}"
+    # A half-finished sign-in kept elsewhere: count per sign-in (the lockout counts per account).
     return "pending:" + _digest(repr(pending))
 
 
