@@ -37,13 +37,16 @@ def cookie_name() -> str:
     return current_app.config.get("DISPLAY_COOKIE_NAME", "display")
 
 
-def _board() -> tuple[Site, Dashboard]:
-    """Load the dashboard this display's cookie shows (404 without a live claimed link)."""
+def _board() -> tuple[Site, Dashboard, dict]:
+    """Load what this display's cookie shows (404 without a live claimed link)."""
     site = display_links.site_for_device(request.cookies.get(cookie_name()))
     if site is None:
         abort(404)
     viewer = display_links.DisplayViewer(site_id=site.id)
-    return site, load_dashboard(viewer, site.id, utcnow())
+    board = load_dashboard(viewer, site.id, utcnow())
+    from clinic.web.nursing import feed_json
+
+    return site, board, feed_json(board, True, viewer)
 
 
 @bp.get("/<token>")
@@ -79,10 +82,7 @@ def claim():
 @bp.get("/")
 def wall():
     """Show the site's recovery dashboard as the wall display, read-only."""
-    from clinic.web.nursing import feed_json
-
-    site, board = _board()
-    body = feed_json(board, True)
+    site, board, body = _board()
     return render_template(
         "nursing/dashboard.html",
         sites=[site],
@@ -102,7 +102,4 @@ def wall():
 @bp.get("/feed")
 def feed():
     """Answer the wall's dashboard as JSON (ETag / 304), privacy mode."""
-    from clinic.web.nursing import feed_json
-
-    _site, board = _board()
-    return conditional_json(feed_json(board, True))
+    return conditional_json(_board()[2])
