@@ -61,7 +61,7 @@ class Config:
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # a shared store that is down limits per worker
     RATELIMIT_SWALLOW_ERRORS = True  # and never turns a sign-in into a 500
     RATELIMIT_SIGN_IN_PER_ACCOUNT = os.environ.get("RATELIMIT_SIGN_IN_PER_ACCOUNT", "10/minute")
-    RATELIMIT_SIGN_IN_PER_ADDRESS = os.environ.get("RATELIMIT_SIGN_IN_PER_ADDRESS", "30/minute")
+    RATELIMIT_SIGN_IN_PER_ADDRESS = os.environ.get("RATELIMIT_SIGN_IN_PER_ADDRESS", "60/minute")
     RATELIMIT_API_PER_TOKEN = os.environ.get("RATELIMIT_API_PER_TOKEN", "600/minute")
 
 
