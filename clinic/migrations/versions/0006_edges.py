@@ -1,7 +1,7 @@
 """wall displays: a link is claimed once for a device cookie
 
 Revision ID: 0006_edges
-Revises: 0006_alerts
+Revises: 0006_admin
 Create Date: 2026-11-27 15:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006_edges'
-down_revision = '0006_alerts'
+down_revision = '0006_admin'
 branch_labels = None
 depends_on = None
 
