@@ -1,7 +1,7 @@
 """site settings for the visit window: check-in opening and no-show delay
 
 Revision ID: 0006_workflow
-Revises: 0006_auth
+Revises: 0006_edges
 Create Date: 2026-11-27 14:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006_workflow'
-down_revision = '0006_auth'
+down_revision = '0006_edges'
 branch_labels = None
 depends_on = None
 
