@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from clinic.domain.intervals import Interval
 from clinic.models import Chair, Visit
 from clinic.services.frontdesk import Day
+from clinic.web.dates import hm
 
 COLUMN = timedelta(minutes=5)
 CELL = timedelta(minutes=15)
@@ -156,7 +157,7 @@ def lay_out(day: Day, now: datetime, bookable: bool) -> Board | None:
                 busy = any(hold.overlaps(Interval(cell, cell_end)) for hold in held[chair.id])
                 if not busy and cell >= now:
                     column, width = place(cell, cell_end)
-                    label = f"{cell.astimezone(day.tz):%H:%M}"
+                    label = hm(cell, day.tz)
                     rows[chair.id].free.append(FreeCell(column, width, label))
                 cell = cell_end
 
@@ -185,7 +186,7 @@ def _hour_marks(start: datetime, end: datetime, columns: int, tz: ZoneInfo) -> l
         local = cell.astimezone(tz)
         if local.minute == 0 or cell == start:
             column = int((cell - start) / COLUMN) + 1
-            marks.append(HourMark(column, 0, f"{local:%H:%M}"))
+            marks.append(HourMark(column, 0, hm(cell, tz)))
         cell += CELL
     sized = []
     for index, mark in enumerate(marks):
