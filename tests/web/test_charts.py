@@ -21,7 +21,10 @@ def reading(minutes: int):
 def label_boxes(svg: str) -> list[tuple[str, float, float, float]]:
     """Return (text, left, right, baseline) of each band label, widths estimated generously."""
     boxes = []
-    pattern = r'<text class="chart-band-label" x="([\d.]+)" y="([\d.]+)"(?: text-anchor="(\w+)")?[^>]*>([^<]+)<'
+    pattern = (
+        r'<text class="chart-band-label" x="([\d.]+)" y="([\d.]+)"'
+        r'(?: text-anchor="(\w+)")?[^>]*>([^<]+)<'
+    )
     for x, y, anchor, text in re.findall(pattern, svg):
         width = len(text) * LABEL_CHAR_WIDTH
         left = float(x) - width if anchor == "end" else float(x)
@@ -43,7 +46,7 @@ def test_a_short_visit_keeps_infusion_and_discharge_labels_apart():
     boxes = label_boxes(str(svg))
     assert [b[0] for b in boxes] == ["Infusion", "Discharge due 09:08"]
     assert not overlapping(*boxes)
-    assert all(44 <= b[1] and b[2] <= 640 - 14 for b in boxes)  # inside the plot
+    assert all(b[1] >= 44 and b[2] <= 640 - 14 for b in boxes)  # inside the plot
 
 
 def test_a_long_visit_keeps_the_discharge_label_left_of_its_line_on_the_top_row():
