@@ -21,7 +21,8 @@ def test_off_grid_bookings_keep_one_lane_per_chair(page, clinic, make_visit, scr
     screenshot("board-off-grid")
     row = page.locator(f".board-row[data-chair-id='{clinic.chairs[0].id}'] .board-track")
     middles = row.locator("[data-start]").evaluate_all(
-        "els => els.map(el => { const r = el.getBoundingClientRect(); return r.top + r.height / 2 })"
+        "els => els.map(el => {"
+        " const r = el.getBoundingClientRect(); return r.top + r.height / 2 })"
     )
     assert len(middles) > 4 and max(middles) - min(middles) < 2, middles
     plain = page.locator(f".board-row[data-chair-id='{clinic.chairs[1].id}']")
