@@ -15,7 +15,7 @@ import pytest
 from clinic.extensions import db
 from clinic.services import display_links
 from clinic.types import utcnow
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, sign_in
 from tests.conftest import MONDAY, PASSWORD, chicago
 from tests.services.visit_rows import put_visit
 
@@ -194,3 +194,47 @@ def test_wall_display_and_signed_out_pages(axe_page, day):
     audit.visit("/login")
     audit.visit("/no-such-page")
     audit.assert_clean()
+
+
+# ---------------------------------------------------------------- keyboard and remembered choices
+
+
+def test_the_skip_link_is_the_first_tab_stop_and_jumps_to_the_content(page, day):
+    sign_in(page, day.clerk, PASSWORD)
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent.trim()")
+    assert focused == "Skip to main content"
+    assert page.locator(".skip-link").is_visible()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+
+
+def test_focus_returns_to_the_opener_when_a_recovery_dialog_closes(page, day):
+    sign_in(page, day.nurse, PASSWORD)
+    page.goto("/recovery")
+    button = page.locator("[data-nursing-action='end_infusion']").first
+    button.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".modal.show:focus-within")
+    page.wait_for_timeout(400)  # Bootstrap ignores Escape while the dialog fades in
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".modal.show", state="detached")
+    page.wait_for_selector("[data-nursing-action]:focus")
+    focused = page.evaluate(
+        "[document.activeElement.dataset.nursingAction, document.activeElement.dataset.visitId]"
+    )
+    assert focused == ["end_infusion", str(day.visits["infusing"].id)]
+
+
+def test_the_alerts_opt_in_is_remembered(page, day):
+    page.context.grant_permissions(["notifications"])
+    sign_in(page, day.nurse, PASSWORD)
+    page.goto("/recovery")
+    page.click("[data-alerts-enable]")
+    page.wait_for_selector("[data-alerts-enable]", state="detached")
+    page.reload()
+    button = page.locator("[data-alerts-enable]")
+    assert "Alerts on" in button.inner_text()
+    page.locator("h1").first.click()  # the first click anywhere turns the sound back on
+    page.wait_for_selector("[data-alerts-enable]", state="detached")
+    assert "on" in page.inner_text("[data-alerts-status]").lower()
