@@ -19,6 +19,7 @@
     root.classList.toggle("names-hidden", hidden);
     document.querySelectorAll("[data-names-toggle]").forEach(function (button) {
       button.setAttribute("aria-pressed", hidden ? "true" : "false");
+      button.classList.toggle("active", hidden);
     });
   }
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from clinic.extensions import db
-from clinic.services import display_links
+from clinic.services import display_links, totp
 from clinic.types import utcnow
 from tests.browser.conftest import ARTIFACTS, sign_in
 from tests.conftest import MONDAY, PASSWORD, chicago
@@ -193,6 +193,14 @@ def test_wall_display_and_signed_out_pages(axe_page, day):
     axe_page.screenshot(path=str(ARTIFACTS / "a11y-wall-display.png"), full_page=True)
     audit.visit("/login")
     audit.visit("/no-such-page")
+    # The second-factor pages: a nurse who has enrolled, a practitioner whose role requires it.
+    day.nurse.totp_secret, day.nurse.totp_enabled = "JBSWY3DPEHPK3PXP", True
+    db.session.commit()
+    totp.set_required_roles(day.admin, {"practitioner"}, utcnow())
+    audit.sign_in(day.nurse)
+    audit.visit("/login/two-factor", "input[name=code]")
+    audit.sign_in(day.practitioner)
+    audit.visit("/login/enrol", "input[name=code]")
     audit.assert_clean()
 
 
