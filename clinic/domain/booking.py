@@ -362,9 +362,9 @@ def _patient_violations(plan: Plan, ctx: Context, clock: _Clock) -> dict[Rule, s
     day = local_day(plan.infusion_start, ctx.site.timezone)
     if not any(c.valid_on(day) for c in ctx.clearances):
         if any(c.cleared and c.covers(day) for c in ctx.clearances):
-            message = f"The patient's consent is not signed for {day.isoformat()}."
+            message = f"The patient's consent is not signed for {_day_label(day)}."
         else:
-            message = f"The patient has no valid clearance for {day.isoformat()}."
+            message = f"The patient has no valid clearance for {_day_label(day)}."
         found[Rule.NOT_CLEARED] = message
     return found
 
@@ -380,7 +380,12 @@ class _Clock:
         local = instant.astimezone(self.tz)
         if local.date() == self.day:
             return f"{local:%H:%M}"
-        return f"{local:%H:%M} on {local:%a} {local.day} {local:%b}"
+        return f"{local:%H:%M} on {_day_label(local.date())}"
+
+
+def _day_label(day: date) -> str:
+    """Write a day as the pages do ("Mon 30 Nov"; clinic/web/dates.py for templates)."""
+    return f"{day:%a} {day.day} {day:%b}"
 
 
 def _in_utc(plan: Plan) -> Plan:

@@ -21,6 +21,7 @@ from .factories import (
     CHICAGO,
     booked,
     clearance,
+    local,
     make_ctx,
     make_plan,
     make_site,
@@ -449,3 +450,11 @@ def test_a_clearance_is_valid_from_evaluation_to_its_last_day_with_consent():
     assert not span.valid_on(date(2026, 11, 19)) and not span.valid_on(date(2027, 5, 21))
     unsigned = ClearanceSpan(date(2026, 11, 20), date(2027, 5, 20), True, False)
     assert unsigned.covers(date(2026, 12, 1)) and not unsigned.valid_on(date(2026, 12, 1))
+
+
+def test_a_missing_clearance_names_the_day_as_the_pages_write_it():
+    plan = make_plan("2026-03-02 09:00")
+    ctx = make_ctx(clearances=[], now=local("2026-03-01 12:00"))
+    assert message(plan, ctx, Rule.NOT_CLEARED) == (
+        "The patient has no valid clearance for Mon 2 Mar."
+    )
