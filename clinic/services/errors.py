@@ -46,6 +46,8 @@ class Conflict(ServiceError):
     def __init__(self, message: str, reasons: list[Violation] | None = None) -> None:
         super().__init__(message)
         self.reasons = reasons or []
+        # Set by the API for a refused booking: the closest bookable slots, as JSON objects.
+        self.alternatives: list[dict] | None = None
 
 
 class Invalid(ServiceError):

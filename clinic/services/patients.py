@@ -30,22 +30,29 @@ PATIENT_FIELDS = (
 def search(actor: User, query: str | None, limit: int = 200) -> list[Patient]:
     """Find patients of the user's sites by name or MRN (prefix, case-insensitive)."""
     stmt = access.scope_to_sites(actor, select(Patient), Patient.site_id)
-    for word in (query or "").split()[:4]:
-        # autoescape: "%" and "_" typed by the user are letters, not wildcards.
-        prefix = word.lower()
-        stmt = stmt.where(
-            or_(
-                func.lower(Patient.given_name).startswith(prefix, autoescape=True),
-                func.lower(Patient.family_name).startswith(prefix, autoescape=True),
-                func.lower(Patient.mrn).startswith(prefix, autoescape=True),
-            )
-        )
+    stmt = stmt.where(*name_or_mrn_matches(query))
     stmt = stmt.order_by(Patient.family_name, Patient.given_name, Patient.id).limit(limit)
     found = list(db.session.scalars(stmt))
     # A list of patients is a view of their records too; the search words are not kept.
     detail = {"searched": bool(query and query.strip()), "results": len(found)}
     audit.record_now(actor, "patient.list", utcnow(), detail=detail)
     return found
+
+
+def name_or_mrn_matches(query: str | None) -> list:
+    """Return the conditions of a patient search: each word starts a name or the MRN."""
+    conditions = []
+    for word in (query or "").split()[:4]:
+        # autoescape: "%" and "_" typed by the user are letters, not wildcards.
+        prefix = word.lower()
+        conditions.append(
+            or_(
+                func.lower(Patient.given_name).startswith(prefix, autoescape=True),
+                func.lower(Patient.family_name).startswith(prefix, autoescape=True),
+                func.lower(Patient.mrn).startswith(prefix, autoescape=True),
+            )
+        )
+    return conditions
 
 
 def _check_mrn(mrn: str, patient_id: int | None) -> None:

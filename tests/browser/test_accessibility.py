@@ -121,6 +121,8 @@ def test_front_desk_pages(axe_page, day):
     audit.visit(f"/book/course?patient_id={patient}")
     audit.visit(f"/visits/{day.visits['booked'].id}")
     audit.visit(f"/visits/{day.visits['checked_in'].id}")
+    audit.visit("/visits")
+    audit.visit(f"/week?site_id={day.site.id}&date={MONDAY.isoformat()}")
     audit.visit("/patients")
     audit.visit("/patients?q=Quinn")
     audit.visit(f"/patients/{patient}")

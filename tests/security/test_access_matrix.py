@@ -65,6 +65,9 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "frontdesk.cancel": ("book", True),
     "courses.course": ("book", False),
     "courses.confirm": ("book", False),
+    "visits.index": ("list_visits", False),
+    "visits.export": ("list_visits", False),
+    "visits.week": ("read", True),
     # patients
     "patients.index": ("read", False),
     "patients.create": ("edit_patients", False),
@@ -144,6 +147,7 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
 # Query arguments that name a site: with them these routes are scoped like an object's URL.
 QUERY = {
     "frontdesk.book_slots": {"site_id": "site_id"},
+    "visits.week": {"site_id": "site_id"},
     "nursing.dashboard": {"site_id": "site_id"},
     "nursing.feed": {"site_id": "site_id"},
     "alerts.feed": {"site_id": "site_id"},
