@@ -213,9 +213,23 @@ class Clearance(db.Model):
     notes: Mapped[str] = mapped_column(Text, default="")
     practitioner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The latest correction (which fields changed is in the audit trail).
+    corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    corrected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A voided clearance stays on record but clears nobody.
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    void_reason: Mapped[str | None] = mapped_column(Text)
 
     patient: Mapped[Patient] = relationship(back_populates="clearances")
-    practitioner: Mapped[User] = relationship()
+    practitioner: Mapped[User] = relationship(foreign_keys=[practitioner_id])
+    corrected_by: Mapped[User | None] = relationship(foreign_keys=[corrected_by_id])
+    voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id])
+
+    @property
+    def voided(self) -> bool:
+        """Tell whether the clearance was voided."""
+        return self.voided_at is not None
 
 
 class Visit(db.Model):

@@ -36,6 +36,8 @@ ACTIONS = (
     "patient.create",
     "patient.update",
     "clearance.create",
+    "clearance.update",
+    "clearance.void",
     "visit.book",
     "visit.reschedule",
     "visit.event.check_in",

@@ -144,6 +144,7 @@ def world(app, clinic, make_site, make_user, make_chair, make_shift, make_visit)
         "shift_id": shift.id,
         "visit_id": visit.id,
         "patient_id": clinic.patient.id,
+        "clearance_id": clinic.patient.clearances[0].id,
         "notification_id": notification.id,
         "user_id": clinic.nurse.id,
         "link_id": link.id,
