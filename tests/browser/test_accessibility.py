@@ -89,7 +89,7 @@ class Audit:
 
 
 @pytest.fixture
-def day(clinic, make_patient, frozen):
+def day(clinic, make_patient, make_clearance, frozen):
     """Monday 10:30 in Austin: one patient checked in, one infusing, one recovering, and a
     visit booked for Tuesday."""
     site, chairs = clinic.site, clinic.chairs
@@ -103,6 +103,7 @@ def day(clinic, make_patient, frozen):
         "booked": put_visit(site, chairs[0], people[3], "booked", chicago(TUESDAY, 9)),
     }
     clinic.visits = visits
+    clinic.clearance = make_clearance(people[3], practitioner=clinic.practitioner)
     return clinic
 
 
@@ -161,6 +162,9 @@ def test_practitioner_pages(axe_page, day):
     patient = day.visits["booked"].patient_id
     audit.visit(f"/patients/{patient}")
     audit.visit(f"/patients/{patient}/clearances/new")
+    clearance = day.clearance
+    audit.visit(f"/patients/{patient}/clearances/{clearance.id}/edit")
+    audit.visit(f"/patients/{patient}/clearances/{clearance.id}/void")
     audit.assert_clean()
 
 
