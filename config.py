@@ -4,6 +4,9 @@ import os
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
+# Public in this repository: fine on a developer's machine, refused in production.
+DEV_SECRET_KEY = "dev-only-change-me"  # noqa: S105
+MIN_SECRET_KEY_BYTES = 32
 
 
 def _database_url() -> str:
@@ -19,7 +22,12 @@ def _database_url() -> str:
 class Config:
     """Settings for running the app; every secret comes from the environment."""
 
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+    # Fernet key(s) that encrypt TOTP secrets at rest, comma-separated (the first encrypts,
+    # every one decrypts: key rotation). Empty: a key derived from SECRET_KEY (not production).
+    TOTP_ENCRYPTION_KEY = os.environ.get("TOTP_ENCRYPTION_KEY", "")
+    # Refuse to start on the development key or without TOTP_ENCRYPTION_KEY (ProductionConfig).
+    REQUIRE_PRODUCTION_SECRETS = False
     SQLALCHEMY_DATABASE_URI = _database_url()
     # hide_parameters: a database error's message (logged on a crash) never carries values.
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
@@ -54,6 +62,15 @@ class Config:
     WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "")
     # argon2id (time cost, memory KiB): the RFC 9106 second recommendation.
     ARGON2_COST = (3, 64 * 1024)
+    # Phone numbers typed without +country are read as numbers of this country (ISO 3166).
+    PHONE_REGION = os.environ.get("PHONE_REGION", "US")
+    # Rate limits (clinic/ratelimit.py): far above what a clinic does, far below guessing.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # a shared store that is down limits per worker
+    RATELIMIT_SWALLOW_ERRORS = True  # and never turns a sign-in into a 500
+    RATELIMIT_SIGN_IN_PER_ACCOUNT = os.environ.get("RATELIMIT_SIGN_IN_PER_ACCOUNT", "10/minute")
+    RATELIMIT_SIGN_IN_PER_ADDRESS = os.environ.get("RATELIMIT_SIGN_IN_PER_ADDRESS", "60/minute")
+    RATELIMIT_API_PER_TOKEN = os.environ.get("RATELIMIT_API_PER_TOKEN", "600/minute")
 
 
 class ProductionConfig(Config):
@@ -61,6 +78,10 @@ class ProductionConfig(Config):
 
     # __Host-: the browser takes the cookie only over HTTPS, for this host, for path "/".
     SESSION_COOKIE_NAME = "__Host-session"
+    # No default: create_app refuses to start without a strong key of the operator's own.
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    REQUIRE_PRODUCTION_SECRETS = True
+    DISPLAY_COOKIE_NAME = "__Host-display"
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     HSTS = True
@@ -73,6 +94,33 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret"  # noqa: S105
     # Cheap hashing keeps the suite fast; hashes stay argon2id and verify the same way.
     ARGON2_COST = (1, 1024)
+    # Tests sign in and call the API far faster than people; tests/security/test_rate_limits.py
+    # runs with the real limits above.
+    RATELIMIT_SIGN_IN_PER_ACCOUNT = "100000/minute"
+    RATELIMIT_SIGN_IN_PER_ADDRESS = "100000/minute"
+    RATELIMIT_API_PER_TOKEN = "100000/minute"  # noqa: S105
+
+
+class UnsafeConfiguration(SystemExit):
+    """The app refuses to start: the message says which setting to fix (exit status 1)."""
+
+
+def production_problems(config: dict) -> list[str]:
+    """Return why these settings are unsafe for production (empty when they are fine)."""
+    if not config.get("REQUIRE_PRODUCTION_SECRETS"):
+        return []
+    problems = []
+    key = config.get("SECRET_KEY") or ""
+    key_bytes = key.encode() if isinstance(key, str) else bytes(key)
+    if not key_bytes:
+        problems.append("SECRET_KEY is not set.")
+    elif key_bytes == DEV_SECRET_KEY.encode():
+        problems.append("SECRET_KEY is the public development key.")
+    elif len(key_bytes) < MIN_SECRET_KEY_BYTES:
+        problems.append(f"SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes.")
+    if not config.get("TOTP_ENCRYPTION_KEY"):
+        problems.append("TOTP_ENCRYPTION_KEY is not set.")
+    return problems
 
 
 def config_from_env() -> type[Config]:

@@ -102,8 +102,9 @@ class User(UserMixin, db.Model):
     # Lockout: failed sign-ins counted in the database, so every worker sees the same count.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # TOTP second factor (never logged); the secret exists from enrolment, enabled once confirmed.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # TOTP second factor (never logged); the secret exists from enrolment, enabled once
+    # confirmed. Stored encrypted (clinic.services.totp_secrets): read it through totp.secret_of.
+    totp_secret_encrypted: Mapped[str | None] = mapped_column(String(255))
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)  # a code counts only once
 
@@ -130,17 +131,36 @@ class User(UserMixin, db.Model):
 
 
 class ApiToken(db.Model):
-    """A bearer token for the JSON API; only its SHA-256 digest is stored."""
+    """A bearer token for the JSON API; only its SHA-256 digest is stored.
+
+    It opens the API until `expires_at` unless revoked (by its user, an administrator, or
+    a password reset, disabling or role change of its user: `revoked_reason`).
+    """
 
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     digest: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_ip: Mapped[str | None] = mapped_column(String(45))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(20))
 
     user: Mapped[User] = relationship()
+
+    def is_live(self, now: datetime) -> bool:
+        """Tell whether the token still opens the API at `now`."""
+        return self.revoked_at is None and now < self.expires_at
+
+    def status(self, now: datetime) -> str:
+        """Return "active", "expired" or "revoked"."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "active" if now < self.expires_at else "expired"
 
 
 class Shift(db.Model):
@@ -465,6 +485,27 @@ class UserSession(db.Model):
     user: Mapped[User] = relationship()
 
 
+class PendingSignIn(db.Model):
+    """A sign-in half-way through: the password is right, the code (or enrolment) is next.
+
+    The browser's session cookie holds only a random id; this row (its SHA-256 digest) says
+    who and which step, and dies after a few minutes or when the sign-in ends.
+    """
+
+    __tablename__ = "pending_sign_ins"
+    __table_args__ = (CheckConstraint("step IN ('second_factor', 'enrol')", name="step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(20))
+    next_url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    user: Mapped[User] = relationship()
+
+
 class DisplayLink(db.Model):
     """A revocable read-only link that shows one site's privacy-mode dashboard on a wall."""
 
@@ -477,6 +518,9 @@ class DisplayLink(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The link's token is exchanged once for a device secret held in the display's cookie.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    device_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     site: Mapped[Site] = relationship()
 

@@ -64,6 +64,9 @@ ACTIONS = (
     "auth.failure",
     "auth.lockout",
     "auth.timeout",
+    "auth.token_issue",
+    "auth.token_use",
+    "auth.token_revoke",
     "access.denied",
 )
 OBJECT_TYPES = (
@@ -77,6 +80,7 @@ OBJECT_TYPES = (
     "shift",
     "user",
     "session",
+    "api_token",
 )
 # Detail strings are identifiers (rule names, field names, ISO instants): no spaces, short.
 # That keeps free text, and so names and notes, out of the trail by construction.

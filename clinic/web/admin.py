@@ -177,8 +177,13 @@ def rename_chair(site_id: int, chair_id: int):
     chair = setup.get_chair(site, chair_id)
     form = RenameChairForm()
     if form.validate_on_submit():
-        setup.save_chair(chair, {"name": form.name.data})
-        flash("The chair is renamed.", "success")
+        try:
+            setup.save_chair(chair, {"name": form.name.data})
+        except Invalid as error:
+            problems = [m for messages in error.fields.values() for m in messages]
+            flash(" ".join(problems) or error.message, "danger")
+        else:
+            flash("The chair is renamed.", "success")
     else:
         flash("A chair needs a name of at most 60 characters.", "danger")
     return redirect(url_for("admin.chairs", site_id=site.id))
@@ -401,28 +406,26 @@ def user(user_id: int):
     _site_choices(form)
     reset = PasswordResetForm(formdata=None)
     if form.validate_on_submit():
-        if user.id == current_user.id and (form.role.data != "admin" or not form.active.data):
-            form.form_errors.append(
-                "You cannot remove your own administrator role or deactivate yourself; "
-                "ask another administrator."
-            )
-        else:
-            changes = {
-                "email": form.email.data,
-                "name": form.name.data,
-                "role": form.role.data,
-                "active": form.active.data,
-                "site_ids": form.site_ids.data,
-            }
-            try:
-                staff.update_user(user, changes)
-            except Conflict as error:
-                form.email.errors.append(error.message)
-            except Invalid as error:
-                show_refusal(form, error)
+        changes = {
+            "email": form.email.data,
+            "name": form.name.data,
+            "role": form.role.data,
+            "active": form.active.data,
+            "site_ids": form.site_ids.data,
+        }
+        try:
+            staff.update_user(user, changes, actor=current_user)
+        except Conflict as error:
+            # An account rule (own role, last administrator) or a taken e-mail address.
+            if error.reasons:
+                form.form_errors.extend(reason.message for reason in error.reasons)
             else:
-                flash("The user is saved.", "success")
-                return redirect(url_for("admin.users"))
+                form.email.errors.append(error.message)
+        except Invalid as error:
+            show_refusal(form, error)
+        else:
+            flash("The user is saved.", "success")
+            return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=user, reset=reset)
 
 

@@ -29,6 +29,12 @@ from tests.security.conftest import (
 ANYONE = "anyone"  # no sign-in needed (the sign-in form, static files, health, wall display)
 SIGNED_IN = "signed_in"  # any signed-in user
 TO_LOGIN = "to_login"  # everyone is sent to the sign-in form (half-finished sign-in, sign-out)
+# The world's API token belongs to the site's nurse: only she (and, OWNER_OR_ADMIN, an
+# administrator) may act on it; anyone else is told it does not exist.
+OWNER = "token_owner"
+OWNER_OR_ADMIN = "token_owner_or_admin"
+TOKEN_OWNER = "nurse"
+DISPLAY = "display"  # only a wall display's cookie (or the link's token) opens it: 404 here
 
 # endpoint -> (who may use it, whether its URL names an object of one site). "Who" is
 # ANYONE, SIGNED_IN, TO_LOGIN or an action of clinic.services.access.PERMISSIONS; a dict
@@ -41,8 +47,10 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.healthz": (ANYONE, False),
     "api.openapi": (ANYONE, False),
     "auth.login": (ANYONE, False),
-    "display.wall": (ANYONE, False),
-    "display.feed": (ANYONE, False),
+    "display.link": (ANYONE, False),
+    "display.claim": (DISPLAY, False),
+    "display.wall": (DISPLAY, False),
+    "display.feed": (DISPLAY, False),
     # signing in and out, own account
     "auth.two_factor": (TO_LOGIN, False),
     "auth.enrol": (TO_LOGIN, False),
@@ -52,6 +60,7 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "auth.setup_two_factor": (SIGNED_IN, False),
     "auth.confirm_two_factor": (SIGNED_IN, False),
     "auth.disable_two_factor": (SIGNED_IN, False),
+    "auth.revoke_token": (OWNER, False),
     # front desk
     "frontdesk.board": ("read", False),
     "frontdesk.print_day": ("read", False),
@@ -113,6 +122,7 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "security_admin.unlock_user": ("administer", False),
     "security_admin.display_link_list": ("administer", False),
     "security_admin.revoke_display_link": ("administer", False),
+    "security_admin.revoke_user_token": ("administer", False),
     # the JSON API (API.md, "Roles"): bearer tokens only
     "api.me": ("read", False),
     "api.list_sites": ("read", False),
@@ -147,6 +157,8 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.dashboard": ("read", True),
     "api.list_notifications": ("read", False),
     "api.acknowledge_notification": ("acknowledge", True),
+    "api.list_tokens": ("read", False),  # the caller's own (an admin may name a user)
+    "api.revoke_token": (OWNER_OR_ADMIN, False),
 }
 
 # Query arguments that name a site: with them these routes are scoped like an object's URL.
@@ -172,8 +184,13 @@ def expectation(endpoint: str, method: str, actor: str) -> str:
         return "ok"
     if who == TO_LOGIN:
         return "to_login"
+    if who == DISPLAY:
+        return "not_found"
     if actor == "anonymous":
         return "login"
+    if who in (OWNER, OWNER_OR_ADMIN):
+        mine = actor == TOKEN_OWNER or (who == OWNER_OR_ADMIN and actor == "admin")
+        return "ok" if mine else "denied"
     role = actor.removeprefix("other_")
     other = actor.startswith("other_")
     if who != SIGNED_IN and role not in PERMISSIONS[who]:

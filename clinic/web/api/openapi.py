@@ -26,6 +26,8 @@ RULES = [
     "not_cleared",
     "in_the_past",
 ]
+# Account rules (clinic.domain.accounts): a 409 on PATCH /users/{id} names one of these.
+ACCOUNT_RULES = ["own_admin_role", "last_active_admin"]
 STATUSES = ["booked", "checked_in", "infusing", "recovering", "discharged", "cancelled", "no_show"]
 EVENT_TYPES = [
     "check_in",
@@ -339,7 +341,19 @@ def schemas() -> dict[str, Schema]:
             },
             ["error", "message", "fields"],
         ),
-        "Reason": answer_object({"rule": string(enum=RULES), "message": string()}),
+        "Reason": answer_object({"rule": string(enum=RULES + ACCOUNT_RULES), "message": string()}),
+        "ApiToken": answer_object(
+            {
+                "id": identifier(),
+                "user_id": identifier(),
+                "name": string(maxLength=80),
+                "created_at": instant(),
+                "expires_at": instant(),
+                "last_used_at": nullable(instant("Written at most once a minute.")),
+                "revoked_at": nullable(instant()),
+                "status": string(enum=["active", "expired", "revoked"]),
+            }
+        ),
         "Site": answer_object({"id": identifier(), **site_settings}),
         "SiteInput": obj(
             site_settings,
@@ -812,13 +826,38 @@ def paths() -> dict[str, dict[str, Any]]:
         "/users/{id}": {
             "parameters": [path_id("user")],
             "patch": operation(
-                "Change a user's e-mail, name, role, sites, activity or password.",
+                "Change a user's e-mail, name, role, sites, activity or password. A new "
+                "password, disabling or a new role revokes the user's API tokens. 409 with "
+                "`reasons` for an administrator's own role or activity (`own_admin_role`) and "
+                "for the last active administrator (`last_active_admin`).",
                 "users",
                 {200: ok(ref("User"), "The changed user.")},
                 (403, 404, 409, 422),
                 body(ref("UserInput")),
                 roles=admin,
                 operation_id="updateUser",
+            ),
+        },
+        "/tokens": {
+            "get": operation(
+                "List the caller's API tokens, newest first (an admin may name a user).",
+                "tokens",
+                {200: ok(array(ref("ApiToken")), "The tokens, revoked and expired included.")},
+                (403, 404, 422),
+                parameters=[query("user_id", identifier(), "Another user's tokens (admin only).")],
+                roles=everyone,
+                operation_id="listTokens",
+            )
+        },
+        "/tokens/{id}": {
+            "parameters": [path_id("token")],
+            "delete": operation(
+                "Revoke an API token: the caller's own, or (admin) anyone's.",
+                "tokens",
+                {200: ok(ref("ApiToken"), "The revoked token.")},
+                (404,),
+                roles=everyone,
+                operation_id="revokeToken",
             ),
         },
         "/me": {
@@ -1111,7 +1150,7 @@ def document() -> dict[str, Any]:
         "tags": [
             {"name": name}
             for name in (
-                *("sites", "chairs", "shifts", "users", "patients"),
+                *("sites", "chairs", "shifts", "users", "tokens", "patients"),
                 *("visits", "notifications", "health"),
             )
         ],
@@ -1121,7 +1160,10 @@ def document() -> dict[str, Any]:
                 "bearer": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "An API token (flask users token EMAIL); never a cookie.",
+                    "description": (
+                        "An API token (flask users token EMAIL); never a cookie. It "
+                        "expires (90 days by default) and can be revoked."
+                    ),
                 }
             },
             "schemas": schemas(),
