@@ -81,7 +81,7 @@ def _detail(type_: str, data: dict[str, Any], tz: ZoneInfo, chairs: dict[int, st
 
 
 def _slot(slot: Any, tz: ZoneInfo, chairs: dict[int, str]) -> str:
-    """Return "Tue 01 Dec 09:00 in Chair 2" for a kept slot; "?" when it cannot be read."""
+    """Return "Tue 1 Dec 09:00 in Chair 2" for a kept slot; "?" when it cannot be read."""
     if not isinstance(slot, dict):
         return "?"
     try:
@@ -89,4 +89,5 @@ def _slot(slot: Any, tz: ZoneInfo, chairs: dict[int, str]) -> str:
     except (KeyError, TypeError, ValueError):
         return "?"
     chair = chairs.get(slot.get("chair_id"), "another chair")
-    return f"{start:%a %d %b %H:%M} in {chair}"
+    # The pages' one date format (clinic.web.dates): "Tue 1 Dec 09:00".
+    return f"{start:%a} {start.day} {start:%b} {start:%H:%M} in {chair}"

@@ -123,7 +123,7 @@ def test_the_timeline_shows_the_booking_history_with_who_and_when(signed_in, vis
     assert [timeline.index(label) for label in order] == sorted(
         timeline.index(label) for label in order
     )
-    assert "from Mon 30 Nov 13:00 in Chair 1 to Tue 01 Dec 10:00 in Chair 2" in timeline
+    assert "from Mon 30 Nov 13:00 in Chair 1 to Tue 1 Dec 10:00 in Chair 2" in timeline
     assert clinic.nurse.name in timeline and clinic.clerk.name in timeline
     assert "Patient unwell" in timeline and "Feels better" in timeline
 
