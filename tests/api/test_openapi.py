@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -151,3 +152,14 @@ def test_every_reference_resolves(document):
         for part in target.split("/"):
             node = node[part]
         assert isinstance(node, dict), target
+
+
+def test_docs_api_md_names_every_path_of_the_document(document):
+    # docs/api.md is the contract a reader of the repository has: it keeps in step with the
+    # served document, so an endpoint added to one and not the other fails here.
+    def placeholders(text: str) -> str:
+        return re.sub(r"\{[^}]+\}", "{id}", text)
+
+    docs = placeholders((Path(__file__).parents[2] / "docs" / "api.md").read_text())
+    missing = [path for path in document["paths"] if placeholders(path) not in docs]
+    assert missing == []
