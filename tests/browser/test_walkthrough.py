@@ -67,7 +67,8 @@ def person(browser, live_server):
 def shot(page, name: str) -> None:
     """Save the whole page under test-artifacts/walk-NAME.png for a person to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"walk-{name}.png"), full_page=True)
+    # Transitions (a dialog's backdrop fading out, a toggle filling in) are run to their end.
+    page.screenshot(path=str(ARTIFACTS / f"walk-{name}.png"), full_page=True, animations="disabled")
 
 
 def fresh_read() -> None:
@@ -113,13 +114,26 @@ def act(page, visit_id: int, action: str, dialog_id: str):
     card(page, visit_id).locator(f'[data-nursing-action="{action}"]').click()
     dialog = page.locator(f"#{dialog_id}")
     dialog.wait_for(state="visible")
+    # Shown means the fade-in has ended and focus moved in (to the first field): typing
+    # earlier would land in whichever field that focus jump lands on.
+    page.wait_for_function(
+        f"() => document.getElementById('{dialog_id}').contains(document.activeElement)"
+    )
     return dialog
 
 
 def submit(dialog) -> None:
     """Save a dialog and wait until it closes (it stays open on a refusal)."""
     dialog.locator("[data-dialog-submit]").click()
-    dialog.wait_for(state="hidden")
+    try:
+        dialog.wait_for(state="hidden")
+    except Exception as exc:  # say what the nurse would read on the dialog
+        values = dialog.evaluate(
+            "d => [...d.querySelectorAll('input:not([type=radio]), textarea')]"
+            ".map(i => i.name + '=' + i.value).join(' ')"
+        )
+        raise AssertionError(f"the dialog stayed open: {values} {dialog.inner_text()}") from exc
+    dialog.page.wait_for_selector(".modal-backdrop", state="detached")
 
 
 def vitals(page, visit_id: int, bp: tuple[int, int], hr: int, spo2: int = 98, **effects) -> None:
@@ -226,6 +240,13 @@ def test_a_clinic_day_from_booking_to_discharge(person, clinic, make_visit, make
         assert "it can be checked in from 08:00 until 11:45" in refusal.inner_text()
         assert "Booked" in desk.inner_text("h1")
         shot(desk, "06-check-in-too-early")
+        # Nor is it a no-show hours before the appointment.
+        desk.once("dialog", lambda question: question.accept())
+        desk.click("button:has-text('No-show')")
+        refusal = desk.locator(".alert-danger:has-text('no-show')")
+        refusal.wait_for()
+        assert "10:15" in refusal.inner_text()
+        assert "Booked" in desk.inner_text("h1")
 
     # 09:50: Ada arrives; the desk checks her in.
     at(9, 50)
@@ -332,7 +353,9 @@ def test_a_clinic_day_from_booking_to_discharge(person, clinic, make_visit, make
             dialog.locator("#discharge-escort_name").fill("Sam Rivera")
         if not dialog.locator("#discharge-vitals_stable").is_checked():
             dialog.locator('label[for="discharge-vitals_stable"]').click()
-        nurse.screenshot(path=str(ARTIFACTS / "walk-14-discharge-dialog.png"))
+        nurse.screenshot(
+            path=str(ARTIFACTS / "walk-14-discharge-dialog.png"), animations="disabled"
+        )
         submit(dialog)
         card(nurse, visit_id).wait_for(state="detached")
         shot(nurse, "15-recovery-after-discharge")
