@@ -52,6 +52,12 @@ class Config:
     MAIL_FROM = os.environ.get("MAIL_FROM", "infusion-desk@localhost")
     WEBHOOK_URLS = [u.strip() for u in os.environ.get("WEBHOOK_URLS", "").split(",") if u.strip()]
     WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "")
+    # The audit trail's HMAC key and where its signed checkpoints go (README, "Security").
+    AUDIT_KEY = os.environ.get("AUDIT_KEY", "")  # empty outside production: a public dev key
+    AUDIT_KEY_REQUIRED = False
+    AUDIT_CHECKPOINT_DIR = os.environ.get("AUDIT_CHECKPOINT_DIR", "")  # default: instance/
+    AUDIT_CHECKPOINT_URL = os.environ.get("AUDIT_CHECKPOINT_URL", "")
+    AUDIT_CHECKPOINT_MINUTES = float(os.environ.get("AUDIT_CHECKPOINT_MINUTES", "5"))
     # argon2id (time cost, memory KiB): the RFC 9106 second recommendation.
     ARGON2_COST = (3, 64 * 1024)
 
@@ -64,6 +70,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     HSTS = True
+    AUDIT_KEY_REQUIRED = True
 
 
 class TestConfig(Config):

@@ -27,6 +27,7 @@ def register_extensions(app: Flask) -> None:
     """Bind the extensions and the database session rules to the app."""
     from clinic import database, security
     from clinic.extensions import bootstrap, csrf, db, login_manager, migrate
+    from clinic.services import audit
 
     database.init_app(app)
     db.init_app(app)
@@ -37,6 +38,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     security.init_app(app)
+    audit.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

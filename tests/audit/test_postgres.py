@@ -37,17 +37,30 @@ def test_the_trigger_refuses_update_delete_and_truncate(pg_app, statement):
     assert audit.verify().ok
 
 
-def test_truncate_needs_the_transactions_explicit_permission(pg_app):
+def test_the_old_truncate_escape_no_longer_opens_anything(pg_app, runner):
+    """The probe's attack: any role could set the custom setting and empty the trail."""
     _one_row()
     db.session.execute(sa.text("SET LOCAL clinic.allow_audit_truncate = 'on'"))
-    db.session.execute(sa.text("TRUNCATE audit_events"))
-    db.session.commit()
-    assert db.session.scalar(sa.text("SELECT count(*) FROM audit_events")) == 0
-    # SET LOCAL ended with that transaction: the next one is refused again.
-    _one_row()
-    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+    with pytest.raises(sa.exc.DBAPIError, match="append-only: TRUNCATE refused"):
         db.session.execute(sa.text("TRUNCATE audit_events"))
     db.session.rollback()
+    assert db.session.scalar(sa.text("SELECT count(*) FROM audit_events")) == 1
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0 and "OK: 1 events" in result.output
+
+
+def test_a_truncate_by_the_tables_owner_fails_verify_against_the_checkpoint(pg_app, runner):
+    _one_row()
+    _one_row()
+    assert runner.invoke(args=["audit", "checkpoint"]).exit_code == 0
+    # The owner (here the test's superuser) can lift the trigger; the checkpoint remembers.
+    db.session.execute(sa.text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+    db.session.execute(sa.text("TRUNCATE audit_events"))
+    db.session.execute(sa.text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
+    db.session.commit()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert "rows were removed from its end" in result.output
 
 
 def test_even_the_orm_cannot_edit_a_row(pg_app):
