@@ -19,6 +19,7 @@ import time_machine
 from flask.testing import FlaskClient
 
 from clinic import create_app
+from clinic.database import begin_write
 from clinic.extensions import db
 from clinic.models import AUDIT_TRIGGERS, AuditEvent, Chair, Clearance, Patient, Shift, Site, User
 from clinic.services import booking, staff
@@ -205,6 +206,7 @@ def make_chair(app):
     def make(
         site: Site, name: str | None = None, kind: str = "chair", active: bool = True
     ) -> Chair:
+        begin_write()  # SQLite: wait for the write lock, never "database is locked"
         chair = Chair(
             site_id=site.id, name=name or f"Chair {next(_serial)}", kind=kind, active=active
         )
@@ -239,6 +241,7 @@ def make_shift(app, make_user):
 
     def make(site: Site, role: str = "nurse", starts_at=None, ends_at=None, user=None) -> Shift:
         user = user or make_user(role, [site])
+        begin_write()  # SQLite: wait for the write lock, never "database is locked"
         shift = Shift(
             site_id=site.id,
             user_id=user.id,
@@ -267,6 +270,7 @@ def make_patient(app):
             "escort_name": "Sam Rivera",
             "escort_phone": "512-555-0100",
         } | overrides
+        begin_write()  # SQLite: wait for the write lock, never "database is locked"
         patient = Patient(site_id=site.id, **values)
         db.session.add(patient)
         db.session.commit()
@@ -291,6 +295,7 @@ def make_clearance(app, make_user):
             "contraindications": [],
             "notes": "",
         } | overrides
+        begin_write()  # SQLite: wait for the write lock, never "database is locked"
         clearance = Clearance(patient_id=patient.id, practitioner_id=practitioner.id, **values)
         db.session.add(clearance)
         db.session.commit()

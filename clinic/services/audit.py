@@ -28,6 +28,7 @@ from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import Select, event, func, select, text
 from sqlalchemy.orm import Session
 
+from clinic.database import begin_write
 from clinic.extensions import db
 from clinic.models import AuditEvent, User
 from clinic.types import utcnow
@@ -179,11 +180,7 @@ def record_now(
     Whatever the session still holds is committed first: call it after a rollback or where
     nothing else is pending (a page view, a refusal, a sign-in).
     """
-    session = db.session()
-    if session.get_bind().dialect.name == "sqlite":
-        # Take the write lock up front: a read snapshot that went stale could not write.
-        session.commit()
-        session.connection(execution_options={"sqlite_immediate": True})
+    begin_write()  # SQLite: take the write lock up front (a stale read could not write)
     record(
         actor,
         action,
@@ -194,7 +191,7 @@ def record_now(
         outcome=outcome,
         detail=detail,
     )
-    session.commit()
+    db.session.commit()
 
 
 def viewed(actor: User, patient_id: int, object_type: str, object_id: int) -> None:

@@ -37,7 +37,8 @@ def test_the_trigger_refuses_update_delete_and_truncate(pg_app, statement):
     assert audit.verify().ok
 
 
-def test_the_old_truncate_escape_no_longer_opens_anything(pg_app, runner):
+def test_the_old_truncate_escape_no_longer_opens_anything(pg_app):
+    runner = pg_app.test_cli_runner()
     """The probe's attack: any role could set the custom setting and empty the trail."""
     _one_row()
     db.session.execute(sa.text("SET LOCAL clinic.allow_audit_truncate = 'on'"))
@@ -49,7 +50,8 @@ def test_the_old_truncate_escape_no_longer_opens_anything(pg_app, runner):
     assert result.exit_code == 0 and "OK: 1 events" in result.output
 
 
-def test_a_truncate_by_the_tables_owner_fails_verify_against_the_checkpoint(pg_app, runner):
+def test_a_truncate_by_the_tables_owner_fails_verify_against_the_checkpoint(pg_app):
+    runner = pg_app.test_cli_runner()
     _one_row()
     _one_row()
     assert runner.invoke(args=["audit", "checkpoint"]).exit_code == 0
