@@ -43,6 +43,8 @@ OUTCOMES = ("ok", "denied", "refused", "failed")
 ACTIONS = (
     "patient.view",
     "patient.list",
+    "visit.list",
+    "dashboard.view",
     "patient.create",
     "patient.update",
     "clearance.create",
@@ -194,7 +196,13 @@ def record_now(
     db.session.commit()
 
 
-def viewed(actor: User, patient_id: int, object_type: str, object_id: int) -> None:
+def viewed(
+    actor: User,
+    patient_id: int,
+    object_type: str,
+    object_id: int,
+    detail: dict[str, Any] | None = None,
+) -> None:
     """Record that a user was shown a patient's record (or a visit of it)."""
     record_now(
         actor,
@@ -203,7 +211,43 @@ def viewed(actor: User, patient_id: int, object_type: str, object_id: int) -> No
         patient_id=patient_id,
         object_type=object_type,
         object_id=object_id,
+        detail=detail,
     )
+
+
+def listed(
+    actor: User, action: str, site_id: int, patient_ids: list[int], detail: dict[str, Any]
+) -> None:
+    """Record that a user was shown a site's list of visits or patients (ids, never names)."""
+    shown = sorted(set(patient_ids))
+    record_now(
+        actor,
+        action,
+        utcnow(),
+        object_type="site",
+        object_id=site_id,
+        detail=detail | {"patient_ids": shown, "results": len(shown)},
+    )
+
+
+def dashboard_seen(
+    actor: User, site_id: int, patient_ids: list[int], session_id: int, since: datetime
+) -> None:
+    """Record a recovery dashboard view once per session and site, and again only for
+    patients that session has not been shown yet (its polls write nothing new)."""
+    stmt = select(AuditEvent.detail).where(
+        AuditEvent.actor_id == actor.id,
+        AuditEvent.action == "dashboard.view",
+        AuditEvent.object_type == "site",
+        AuditEvent.object_id == site_id,
+        AuditEvent.at >= since,
+    )
+    earlier = [d for d in db.session.scalars(stmt) if d.get("session") == session_id]
+    recorded = {patient for d in earlier for patient in d.get("patient_ids", [])}
+    new = sorted(set(patient_ids) - recorded)
+    if earlier and not new:
+        return
+    listed(actor, "dashboard.view", site_id, new, {"session": session_id})
 
 
 @event.listens_for(Session, "before_commit")

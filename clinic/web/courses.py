@@ -22,7 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, NumberRange
 
 from clinic.models import Patient
-from clinic.services import access
+from clinic.services import access, audit
 from clinic.services.booking import Request, active_chair_ids
 from clinic.services.courses import MAX_COURSE_LENGTH, book_course, check_course, course_starts
 from clinic.services.errors import ServiceError
@@ -122,6 +122,7 @@ def course():
             results = check_course(current_user, _requests(form, patient), utcnow())
         except ServiceError as error:
             flash(error.message, "danger")
+    audit.viewed(current_user, patient.id, "patient", patient.id, {"page": "course"})
     return render_template(
         "courses/course.html",
         form=form,

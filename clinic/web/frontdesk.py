@@ -151,6 +151,8 @@ def print_day():
         return render_template("frontdesk/no_site.html")
     day = _chosen_day(site)
     loaded = desk.load_day(current_user, site.id, day)
+    shown = [visit.patient_id for visit in loaded.visits]
+    audit.listed(current_user, "visit.list", site.id, shown, {"view": "print", "date": day})
     names = {chair.id: chair.name for chair in loaded.chairs + loaded.bays}
     by_chair: dict[int, list[Visit]] = {chair.id: [] for chair in loaded.chairs}
     for visit in loaded.visits:
@@ -302,12 +304,15 @@ def book():
         form.infusion_minutes.data if isinstance(form.infusion_minutes.data, int) else None,
         form.observation_minutes.data if isinstance(form.observation_minutes.data, int) else None,
     )
+    patient = _selected_patient(form)
+    if patient is not None:  # the form shows the patient's name and MRN
+        audit.viewed(current_user, patient.id, "patient", patient.id, {"page": "book"})
     return render_template(
         "frontdesk/book.html",
         form=form,
         sites=sites,
         site=site,
-        patient=_selected_patient(form),
+        patient=patient,
         reasons=reasons,
         slots=slots,
     )
