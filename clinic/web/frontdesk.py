@@ -19,6 +19,7 @@ from clinic.services.observations import list_observations
 from clinic.services.sites import today
 from clinic.types import utcnow
 from clinic.web.board import STATUS_LABELS, lay_out, status_counts
+from clinic.web.api.parsing import encodable
 from clinic.web.charts import FLAG_LABELS, vitals_chart
 from clinic.web.forms import ANY_CHAIR, BookingForm, CancelForm, RescheduleForm
 from clinic.web.nursing import clinical_actions, dialog_forms
@@ -339,7 +340,7 @@ def patient_search():
     """Find patients for the booking form; the query travels in the body, never the URL."""
     body = request.get_json(silent=True)
     query = body.get("q") if isinstance(body, dict) else None
-    if not isinstance(query, str) or len(query) > 100:
+    if not isinstance(query, str) or len(query) > 100 or "\x00" in query or not encodable(query):
         return jsonify(error="bad_request", message='Send {"q": text}.', fields={}), 400
     if not query.strip():
         return jsonify(patients=[])
