@@ -18,8 +18,8 @@ from clinic.services.errors import Conflict, Forbidden, Invalid, NotFound, Servi
 from clinic.services.observations import list_observations
 from clinic.services.sites import today
 from clinic.types import utcnow
-from clinic.web.board import STATUS_LABELS, lay_out, status_counts
 from clinic.web.api.parsing import encodable
+from clinic.web.board import STATUS_LABELS, lay_out, status_counts
 from clinic.web.charts import FLAG_LABELS, vitals_chart
 from clinic.web.forms import ANY_CHAIR, BookingForm, CancelForm, RescheduleForm
 from clinic.web.nursing import clinical_actions, dialog_forms
