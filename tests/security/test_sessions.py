@@ -240,6 +240,7 @@ def test_production_cookie_is_host_prefixed_and_secure(tmp_path, schema_file):
         ProductionConfig,
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}",
         SECRET_KEY="production-test",
+        AUDIT_KEY="production-test-audit-key-of-32-bytes",
         ARGON2_COST=TestConfig.ARGON2_COST,
     )
     with app.app_context():
