@@ -4,8 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 FLASK  := $(BIN)/flask --app wsgi
+PORT   ?= 5000
+DEMO_NOW_DB := $(CURDIR)/instance/demo-now.db
 
-.PHONY: run test lint bench install clean
+.PHONY: run demo-now test lint bench install clean
 
 install: $(STAMP)
 
@@ -19,7 +21,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
-	$(BIN)/python -m clinic.serve
+	PORT=$(PORT) $(BIN)/python -m clinic.serve
+
+# A fresh demo in its own database, open around the clock with patients in care right now.
+demo-now: $(STAMP)
+	mkdir -p instance && rm -f $(DEMO_NOW_DB)
+	DATABASE_URL=sqlite:///$(DEMO_NOW_DB) $(FLASK) db upgrade
+	DATABASE_URL=sqlite:///$(DEMO_NOW_DB) $(FLASK) seed-demo --now
+	DATABASE_URL=sqlite:///$(DEMO_NOW_DB) PORT=$(PORT) $(BIN)/python -m clinic.serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

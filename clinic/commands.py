@@ -51,12 +51,35 @@ def create_token(email: str) -> None:
     click.echo(issue_token(user))
 
 
+@users.command("set-password")
+@click.argument("email")
+def set_password(email: str) -> None:
+    """Set a user's password from standard input (one line); ends their sessions."""
+    user = staff.find_user(email)
+    if user is None:
+        raise click.ClickException(f"No user with e-mail {email}.")
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        staff.update_user(user, {"password": password})
+    except ServiceError as error:
+        detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.fields.items())
+        raise click.ClickException(f"{error.message} {detail}".strip()) from None
+    click.echo(f"Password changed for <{user.email}>; their sessions have ended.")
+
+
 @click.command("seed-demo")
-def seed_demo() -> None:
+@click.option(
+    "--now",
+    "around_now",
+    is_flag=True,
+    help="Open around the clock and lay today's visits around this moment, so that "
+    "patients are in care whatever the hour.",
+)
+def seed_demo(around_now: bool) -> None:
     """Seed a demo clinic if the database has no site yet; print the demo passwords."""
     from clinic.seed import seed_if_empty
 
-    seed_if_empty(echo=click.echo)
+    seed_if_empty(echo=click.echo, around_now=around_now)
 
 
 @click.command("scheduler")

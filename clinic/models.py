@@ -329,6 +329,10 @@ class Notification(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Set when the alarm's condition has gone (extended past it, discharged, cancelled ...):
+    # the alert then leaves every screen by itself, acknowledged or not.
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_reason: Mapped[str | None] = mapped_column(String(30))
 
     visit: Mapped[Visit] = relationship()
     deliveries: Mapped[list[Delivery]] = relationship(

@@ -34,6 +34,10 @@ OPENING_HOURS = {
     "sat": ["09:00", "14:00"],
     "sun": None,
 }
+ALL_DAY = {day: ["00:00", "24:00"] for day in OPENING_HOURS}
+# `seed-demo --now` lays the days so that this local time of the plan falls on the moment of
+# seeding: mid-morning, with patients infusing and recovering and more to come.
+PLAN_NOW = time(10, 20)
 CHAIRS = [f"Chair {n}" for n in range(1, 7)]
 BAYS = ["Bay A", "Bay B"]
 STAFF = [
@@ -102,13 +106,16 @@ class Demo:
     passwords: dict[str, str]
 
 
-def seed_if_empty(echo: Callable[[str], object]) -> Demo | None:
+def seed_if_empty(echo: Callable[[str], object], around_now: bool = False) -> Demo | None:
     """Seed a demo clinic if the database is empty."""
     if db.session.scalar(select(func.count(Site.id))):
         echo("Database already has data; not seeding.")
         return None
-    demo = seed(utcnow())
-    echo(f"Seeded the demo clinic {demo.site.name!r}. Sign in with one of these:")
+    demo = seed(utcnow(), around_now=around_now)
+    echo(f"Seeded the demo clinic {demo.site.name!r} ({TIMEZONE} time).")
+    if around_now:
+        echo("It is open around the clock, with today's patients in care at this hour.")
+    echo("Sign in with one of these:")
     echo(f"  {'role':<14} {'e-mail':<28} password")
     for role, email, _ in STAFF:
         echo(f"  {role:<14} {email:<28} {demo.passwords[email]}")
@@ -116,15 +123,20 @@ def seed_if_empty(echo: Callable[[str], object]) -> Demo | None:
     return demo
 
 
-def seed(now: datetime) -> Demo:
-    """Create the demo site, staff, roster, patients and this week's visits."""
+def seed(now: datetime, around_now: bool = False) -> Demo:
+    """Create the demo site, staff, roster, patients and this week's visits.
+
+    With `around_now` the clinic is open around the clock and the days are laid so that
+    the plan's mid-morning is now: patients are in care whatever the hour of seeding.
+    """
     rng = random.Random(20261130)  # the same demo every time, apart from the passwords
+    hours = ALL_DAY if around_now else OPENING_HOURS
     site = setup.save_site(
         None,
         {
             "name": "Austin",
             "timezone": TIMEZONE,
-            "opening_hours": OPENING_HOURS,
+            "opening_hours": hours,
             "nurse_ratio": 4,
             "recovery_mode": "chair",
         },
@@ -143,25 +155,44 @@ def seed(now: datetime) -> Demo:
 
     tz = ZoneInfo(TIMEZONE)
     today = now.astimezone(tz).date()
-    monday = today - timedelta(days=today.weekday())
-    _roster(site, tz, monday, today + timedelta(days=ROSTER_DAYS), users)
+    if around_now:
+        # Two days before today to three after, every one a weekday plan moved so that
+        # PLAN_NOW falls on now (to the quarter hour).
+        first = today - timedelta(days=3)
+        lag = now - datetime.combine(today, PLAN_NOW, tzinfo=tz)
+        shift = lag - lag % timedelta(minutes=15)
+        days = [(today + timedelta(days=n), WEEKDAY_PLAN) for n in range(-2, 4)]
+    else:
+        first = today - timedelta(days=today.weekday())
+        shift = timedelta(0)
+        days = [
+            (first + timedelta(days=n), SATURDAY_PLAN if n == 5 else WEEKDAY_PLAN) for n in range(6)
+        ]
+    _roster(site, tz, hours, first, today + timedelta(days=ROSTER_DAYS), users)
     people = _patients(site, clerk, practitioner, today, rng)
-    _week_of_visits(site, tz, monday, chairs, people, clerk, users, now, rng)
+    _week_of_visits(site, tz, days, shift, chairs, people, clerk, users, now, rng)
     return Demo(site=site, passwords=passwords)
 
 
-def _roster(site: Site, tz: ZoneInfo, first: date, last: date, users: dict[str, User]) -> None:
+def _roster(
+    site: Site,
+    tz: ZoneInfo,
+    hours: dict[str, list[str] | None],
+    first: date,
+    last: date,
+    users: dict[str, User],
+) -> None:
     """Put both nurses and the practitioner on duty for every opening hour of the days."""
     on_duty = [u for u in users.values() if u.role in ("nurse", "practitioner")]
+    # Shifts of a clinic open around the clock meet at midnight; they must not overlap.
+    margin = SHIFT_MARGIN if hours is OPENING_HOURS else timedelta(0)
     day = first
     while day < last:
-        hours = OPENING_HOURS[WEEKDAYS[day.weekday()]]
-        if hours:
-            opens, closes = (_local(day, parse_clock(t), tz) for t in hours)
+        day_hours = hours[WEEKDAYS[day.weekday()]]
+        if day_hours:
+            opens, closes = (_local(day, parse_clock(t), tz) for t in day_hours)
             for user in on_duty:
-                setup.add_shift(
-                    site.id, user.id, user.role, opens - SHIFT_MARGIN, closes + SHIFT_MARGIN
-                )
+                setup.add_shift(site.id, user.id, user.role, opens - margin, closes + margin)
         day += timedelta(days=1)
 
 
@@ -216,7 +247,8 @@ def _patients(
 def _week_of_visits(
     site: Site,
     tz: ZoneInfo,
-    monday: date,
+    days: list[tuple[date, list[tuple[int, time, int]]]],
+    shift: timedelta,
     chairs: list,
     people: list[Patient],
     clerk: User,
@@ -224,17 +256,15 @@ def _week_of_visits(
     now: datetime,
     rng: random.Random,
 ) -> None:
-    """Fill Monday to Saturday of the current week: the past happened, the future is booked."""
+    """Fill the days with their plans, moved by `shift`: the past happened, the future is booked."""
     cleared = [p for n, p in enumerate(people) if n not in (NOT_CLEARED, EXPIRED)]
     # Two groups on alternate days keep every patient's infusions 48 hours apart.
     groups = [cleared[0::2], cleared[1::2]]
     nurses = [users["nurse@demo.clinic"], users["nurse2@demo.clinic"]]
-    for offset in range(6):
-        day = monday + timedelta(days=offset)
-        plan = SATURDAY_PLAN if offset == 5 else WEEKDAY_PLAN
+    for offset, (day, plan) in enumerate(days):
         group = groups[offset % 2]
         for (chair_index, at, infusion), patient in zip(plan, group, strict=False):
-            start = datetime.combine(day, at, tzinfo=tz)
+            start = (datetime.combine(day, at, tzinfo=tz) + shift).astimezone(tz)
             chair = chairs[chair_index]
             if start > now:
                 visit, _ = booking.book(

@@ -1,4 +1,4 @@
-"""Serve the app on http://127.0.0.1:5000 and run the scheduler beside it (`make run`).
+"""Serve the app on http://127.0.0.1:$PORT (5000) and run the scheduler beside it (`make run`).
 
 One machine, one command: the web server in this process, the scheduler
 (`flask --app wsgi scheduler`) as a child process that is restarted if it dies. Ctrl-C or
@@ -7,6 +7,7 @@ SIGTERM stops both.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -60,6 +61,7 @@ def main() -> None:
     """Run the web server and the scheduler until Ctrl-C or SIGTERM."""
     from wsgi import app
 
+    port = int(os.environ.get("PORT") or 5000)
     scheduler = Scheduler()
 
     def terminate(_signum, _frame) -> None:
@@ -68,7 +70,8 @@ def main() -> None:
     signal.signal(signal.SIGTERM, terminate)
     scheduler.start()
     try:
-        app.run(host="127.0.0.1", port=5000, debug=False, threaded=True)
+        print(f"Infusion Desk: http://127.0.0.1:{port}", flush=True)
+        app.run(host="127.0.0.1", port=port, debug=False, threaded=True)
     except KeyboardInterrupt:
         pass
     finally:

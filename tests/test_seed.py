@@ -179,3 +179,52 @@ def test_seeded_visits_follow_the_state_machine(runner, app):
 
 def site_zone(site: Site) -> ZoneInfo:
     return ZoneInfo(site.timezone)
+
+
+def test_seed_now_puts_patients_in_care_at_any_hour(app):
+    # The clinic's night and a Sunday: the ordinary demo would have nobody in the chairs.
+    for at in (chicago(MONDAY, 2, 10), chicago(MONDAY + timedelta(days=6), 23, 50)):
+        with app.app_context():
+            db.drop_all()
+            db.create_all()
+            with time_machine.travel(at, tick=False):
+                result = app.test_cli_runner().invoke(args=["seed-demo", "--now"])
+            assert result.exit_code == 0, result.output
+            assert "open around the clock" in result.output
+            site = db.session.scalar(select(Site))
+            assert site.opening_hours["sun"] == ["00:00", "24:00"]
+            statuses = [v.status for v in db.session.scalars(select(Visit))]
+            assert {"infusing", "recovering"} <= set(statuses), at
+            assert "booked" in statuses and "discharged" in statuses
+            # Shifts of one person meet at midnight and never overlap.
+            shifts = db.session.scalars(select(Shift).order_by(Shift.user_id, Shift.starts_at))
+            by_user: dict[int, list[Shift]] = {}
+            for shift in shifts:
+                by_user.setdefault(shift.user_id, []).append(shift)
+            for own in by_user.values():
+                for first, second in pairwise(own):
+                    assert first.ends_at <= second.starts_at
+
+
+def test_set_password_from_standard_input(runner, client):
+    runner.invoke(args=["seed-demo"])
+    result = runner.invoke(args=["users", "set-password", "nurse@demo.clinic"], input="short\n")
+    assert result.exit_code != 0
+    result = runner.invoke(
+        args=["users", "set-password", "nurse@demo.clinic"],
+        input="a quiet harbour at dawn 42\n",
+    )
+    assert result.exit_code == 0, result.output
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post(
+        "/login",
+        data={
+            "email": "nurse@demo.clinic",
+            "password": "a quiet harbour at dawn 42",
+            "csrf_token": token,
+        },
+    )
+    assert response.status_code == 302
+    missing = runner.invoke(args=["users", "set-password", "nobody@demo.clinic"], input="x\n")
+    assert missing.exit_code != 0 and "No user" in missing.output

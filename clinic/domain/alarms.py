@@ -27,6 +27,31 @@ def alarm_instants(
     }
 
 
+# Why an alert no longer applies, by the status its visit has left recovery for.
+LEFT_RECOVERY = {"discharged": "discharged", "cancelled": "cancelled", "no_show": "no_show"}
+RESOLVED_REASONS = ("extended", "rescheduled", *LEFT_RECOVERY.values(), "left_recovery")
+
+
+def resolution(
+    kind: str,
+    due_at: datetime,
+    status: str,
+    discharge_due_at: datetime | None,
+    overdue_after_minutes: int,
+) -> str | None:
+    """Return why a fired alarm's condition has gone, or None while it still holds.
+
+    The alarm holds while the visit recovers and the same alarm would fire at the same
+    instant now; otherwise the patient left ("discharged", "cancelled", "no_show",
+    "left_recovery"), or its instant moved ("rescheduled"; the extension service, which
+    knows the cause, says "extended" instead).
+    """
+    if status != "recovering":
+        return LEFT_RECOVERY.get(status, "left_recovery")
+    at = alarm_instants(status, discharge_due_at, overdue_after_minutes).get(kind)
+    return None if at == due_at else "rescheduled"
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Return the wait after the given number of failed attempts: 5 s, 10 s, 20 s ... 10 min."""
     return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)

@@ -71,6 +71,9 @@ class Reconciler:
                 full, self.site_watermark = True, site_change
             if full or self.watermark is None:
                 self._full()
+                # The services resolve alerts as their condition ends; this is the safety net.
+                if resolved := notifications.resolve_stale(utcnow()):
+                    log.info("resolved %d alert(s) whose condition had gone", resolved)
             else:
                 self._changed_since(self.watermark - WATERMARK_OVERLAP)
             return fired + self.catch_up()

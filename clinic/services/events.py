@@ -7,10 +7,17 @@ from typing import Any
 
 from clinic.database import lock_site_for_writing
 from clinic.domain import discharge
-from clinic.domain.visits import EventType, IllegalTransition, Status, event_time_error, next_status
+from clinic.domain.visits import (
+    ACTIVE,
+    EventType,
+    IllegalTransition,
+    Status,
+    event_time_error,
+    next_status,
+)
 from clinic.extensions import db
 from clinic.models import User, Visit, VisitEvent
-from clinic.services import access, audit
+from clinic.services import access, audit, notifications
 from clinic.services.errors import Conflict, Invalid
 
 # Which permission each event needs (API.md, "Roles").
@@ -69,10 +76,16 @@ def record_event(
         if isinstance(refusal, Conflict):
             raise
         raise Conflict(str(refusal)) from None
+    was_recovering = visit.status == Status.RECOVERING.value
     visit.status = status.value
     # The scheduler's reconcile and the dashboard's ETag read updated_at: touch it always.
     visit.updated_at = now
     add_event(visit, event_type.value, actor, at, now, payload)
+    # An alert whose condition this change ends (extended past it, discharged, cancelled,
+    # no-show) is resolved with it. Alarms fire only for recovering visits: skip the rest.
+    if was_recovering or status not in ACTIVE:
+        extended = event_type is EventType.EXTEND_OBSERVATION
+        notifications.resolve_for_visit(visit, now, "extended" if extended else None)
     action = _action(event_type, early="override_reason" in payload)
     audit.record(actor, action, now, detail={"event": event_type.value}, **ids)
     db.session.commit()

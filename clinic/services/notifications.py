@@ -9,18 +9,20 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects import postgresql, sqlite
 
 from clinic import database
-from clinic.domain.alarms import KINDS, alarm_instants
+from clinic.domain.alarms import KINDS, alarm_instants, resolution
 from clinic.extensions import db
 from clinic.models import Chair, Delivery, Notification, Patient, Shift, Site, User, Visit
 from clinic.services import access, audit
 from clinic.services.errors import NotFound
 
 MAX_ID = 2**31 - 1
+# The safety net resolves at most this many alerts per statement.
+RESOLVE_CHUNK = 500
 # A list without the unacknowledged filter shows at most this many, newest first.
 LIST_LIMIT = 1000
 
@@ -239,20 +241,107 @@ def _deliveries(created, channels: Channels, now: datetime) -> list[dict]:
     return rows
 
 
+# ---------------------------------------------------------------- resolving
+
+
+def resolve_for_visit(visit: Visit, now: datetime, reason: str | None = None) -> int:
+    """Resolve the visit's alerts whose condition has gone; return how many (caller commits).
+
+    Called by the change that ends the condition (an extension, a discharge, ...), inside
+    its transaction, so the alert leaves the screens with it. The reason is the caller's
+    ("extended"), or else read from the visit as changed ("discharged", "cancelled", ...).
+    """
+    db.session.flush()
+    rows = db.session.scalars(
+        select(Notification).where(
+            Notification.visit_id == visit.id, Notification.resolved_at.is_(None)
+        )
+    ).all()
+    resolved = 0
+    for notification in rows:
+        why = resolution(
+            notification.kind,
+            notification.due_at,
+            visit.status,
+            visit.discharge_due_at,
+            visit.site.overdue_after_minutes,
+        )
+        if why is not None:
+            notification.resolved_at = now
+            notification.resolved_reason = reason or why
+            resolved += 1
+    return resolved
+
+
+def _stale_alerts() -> dict[str, list[int]]:
+    """Return, per reason, the unresolved alerts whose condition has gone."""
+    rows = db.session.execute(
+        select(
+            Notification.id,
+            Notification.kind,
+            Notification.due_at,
+            Visit.status,
+            Visit.discharge_due_at,
+            Site.overdue_after_minutes,
+        )
+        .join(Visit, Visit.id == Notification.visit_id)
+        .join(Site, Site.id == Visit.site_id)
+        .where(Notification.resolved_at.is_(None))
+    ).all()
+    stale: dict[str, list[int]] = defaultdict(list)
+    for notification_id, kind, due_at, status, discharge_due_at, overdue_after in rows:
+        why = resolution(kind, due_at, status, discharge_due_at, overdue_after)
+        if why is not None:
+            stale[why].append(notification_id)
+    return dict(stale)
+
+
+def resolve_stale(now: datetime) -> int:
+    """Resolve every alert whose condition has gone (the scheduler's safety net); commit.
+
+    The services resolve alerts in the transaction that ends their condition; this catches
+    what changed another way (a site's overdue setting, a row edited by hand).
+    """
+    if not _stale_alerts():
+        db.session.commit()
+        return 0
+    begin_write()
+    resolved = 0
+    # Read again under the write lock: what was stale a moment ago still is, or resolved.
+    for reason, ids in _stale_alerts().items():
+        for start in range(0, len(ids), RESOLVE_CHUNK):
+            result = db.session.execute(
+                update(Notification)
+                .where(
+                    Notification.id.in_(ids[start : start + RESOLVE_CHUNK]),
+                    Notification.resolved_at.is_(None),
+                )
+                .values(resolved_at=now, resolved_reason=reason)
+            )
+            resolved += result.rowcount
+    db.session.commit()
+    return resolved
+
+
 # ---------------------------------------------------------------- reading and acknowledging
 
 
 def list_notifications(
     user: User, site_id: int | None = None, unacknowledged: bool = False
 ) -> list[Notification]:
-    """List the notifications of the user's sites (or one of them), newest first."""
+    """List the notifications of the user's sites (or one of them), newest first.
+
+    `unacknowledged` lists only the alerts still open: neither acknowledged nor resolved.
+    """
     stmt = select(Notification).order_by(Notification.id.desc())
     if site_id is not None:
         stmt = stmt.where(Notification.site_id == access.get_site(user, site_id).id)
     else:
         stmt = access.scope_to_sites(user, stmt, Notification.site_id)
     if unacknowledged:
-        stmt = stmt.where(Notification.acknowledged_at.is_(None))
+        stmt = stmt.where(
+            Notification.acknowledged_at.is_(None), Notification.resolved_at.is_(None)
+        )
     else:
         stmt = stmt.limit(LIST_LIMIT)
     return list(db.session.scalars(stmt))
@@ -313,14 +402,14 @@ class Alert:
 
 
 def open_alerts(user: User, site_id: int | None = None) -> list[Alert]:
-    """Return the unacknowledged notifications of the user's sites, oldest due first."""
+    """Return the open alerts (unacknowledged, unresolved) of the user's sites, oldest due first."""
     stmt = (
         select(Notification, Chair.name, Patient.given_name, Patient.family_name, Site.timezone)
         .join(Visit, Visit.id == Notification.visit_id)
         .join(Chair, Chair.id == func.coalesce(Visit.recovery_chair_id, Visit.chair_id))
         .join(Patient, Patient.id == Visit.patient_id)
         .join(Site, Site.id == Notification.site_id)
-        .where(Notification.acknowledged_at.is_(None))
+        .where(Notification.acknowledged_at.is_(None), Notification.resolved_at.is_(None))
         .order_by(Notification.due_at, Notification.id)
     )
     if site_id is not None:

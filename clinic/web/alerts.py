@@ -57,22 +57,34 @@ def feed():
             "scheduler": {"alive": alive, "last_heartbeat": instant(last)},
             "can_acknowledge": can(current_user, "acknowledge"),
             "alerts": [
-                {
-                    "id": alert.id,
-                    "kind": alert.kind,
-                    "title": TITLES[alert.kind],
-                    "visit_id": alert.visit_id,
-                    "site_id": alert.site_id,
-                    "chair": alert.chair,
-                    "patient_initials": alert.patient_initials,
-                    "due_at": instant(alert.due_at),
-                    "due_local": alert.due_local.strftime("%H:%M"),
-                    "created_at": instant(alert.created_at),
-                }
+                alert_json(alert) | {"visit_id": alert.visit_id, "site_id": alert.site_id}
                 for alert in alerts
             ],
         }
     )
+
+
+def alert_json(alert: notifications.Alert) -> dict:
+    """Return an open alert as the pages show it: kind, chair, initials, due time, no more."""
+    return {
+        "id": alert.id,
+        "kind": alert.kind,
+        "title": TITLES[alert.kind],
+        "chair": alert.chair,
+        "patient_initials": alert.patient_initials,
+        "due_at": instant(alert.due_at),
+        "due_local": alert.due_local.strftime("%H:%M"),
+        "created_at": instant(alert.created_at),
+    }
+
+
+def wall_alerts(viewer, site_id: int) -> dict:
+    """Return what a wall display shows of a site's open alerts (initials and chair only)."""
+    return {
+        "alerts": [alert_json(alert) for alert in notifications.open_alerts(viewer, site_id)],
+        "scheduler": {"alive": scheduler_alive()[0]},
+        "can_acknowledge": False,
+    }
 
 
 @bp.post("/notifications/<int:notification_id>/ack")
@@ -88,6 +100,8 @@ def acknowledge(notification_id: int):
             "id": notification.id,
             "acknowledged_at": instant(notification.acknowledged_at),
             "acknowledged_by": notification.acknowledged_by_id,
+            "resolved_at": instant(notification.resolved_at),
+            "resolved_reason": notification.resolved_reason,
         }
     )
 

@@ -16,22 +16,22 @@ from clinic.web.api.dashboard import conditional_json, etag_of
 bp = Blueprint("display", __name__, url_prefix="/display")
 
 
-def _board(token: str) -> tuple[Site, Dashboard]:
-    """Load the dashboard a live display token shows (404 for an unknown or revoked one)."""
+def _board(token: str) -> tuple[Site, Dashboard, dict]:
+    """Load what a live display token shows (404 for an unknown or revoked one)."""
     site = display_links.site_for_token(token)
     if site is None:
         abort(404)
     viewer = display_links.DisplayViewer(site_id=site.id)
-    return site, load_dashboard(viewer, site.id, utcnow())
+    board = load_dashboard(viewer, site.id, utcnow())
+    from clinic.web.nursing import feed_json
+
+    return site, board, feed_json(board, True, viewer)
 
 
 @bp.get("/<token>")
 def wall(token: str):
     """Show the site's recovery dashboard as the wall display, read-only."""
-    from clinic.web.nursing import feed_json
-
-    site, board = _board(token)
-    body = feed_json(board, True)
+    site, board, body = _board(token)
     return render_template(
         "nursing/dashboard.html",
         sites=[site],
@@ -51,7 +51,4 @@ def wall(token: str):
 @bp.get("/<token>/feed")
 def feed(token: str):
     """Answer the wall's dashboard as JSON (ETag / 304), privacy mode."""
-    from clinic.web.nursing import feed_json
-
-    _site, board = _board(token)
-    return conditional_json(feed_json(board, True))
+    return conditional_json(_board(token)[2])

@@ -24,6 +24,7 @@ from clinic.services.dashboard import Dashboard, load_dashboard
 from clinic.services.discharge_record import discharge_record
 from clinic.services.errors import Conflict, Invalid, NotFound, ServiceError
 from clinic.types import utcnow
+from clinic.web.alerts import wall_alerts
 from clinic.web.api.dashboard import conditional_json, dashboard_json, etag_of
 from clinic.web.api.serialize import instant
 from clinic.web.charts import FLAG_LABELS, vitals_chart
@@ -82,8 +83,12 @@ def http_error(error: HTTPException):
 # ---------------------------------------------------------------- the dashboard
 
 
-def feed_json(board: Dashboard, wall: bool) -> dict[str, Any]:
-    """Return the dashboard's JSON (the API's builder) with what the page needs besides."""
+def feed_json(board: Dashboard, wall: bool, viewer) -> dict[str, Any]:
+    """Return the dashboard's JSON (the API's builder) with what the page needs besides.
+
+    The wall display (no one signed in at it, or no one watching the alerts banner) gets the
+    site's open discharge alerts in the same feed: chair and initials only.
+    """
     body = dashboard_json(board)
     body["timezone"] = board.site.timezone
     if wall:
@@ -91,6 +96,7 @@ def feed_json(board: Dashboard, wall: bool) -> dict[str, Any]:
         for visit in body["visits"]:
             if visit["latest_observation"]:
                 visit["latest_observation"]["note"] = ""
+        body["wall_alerts"] = wall_alerts(viewer, board.site.id)
     return body
 
 
@@ -104,7 +110,7 @@ def dashboard():
         return render_template("frontdesk/no_site.html")
     wall = request.args.get("wall") == "1"
     board = load_dashboard(current_user, site.id, utcnow())
-    body = feed_json(board, wall)
+    body = feed_json(board, wall, current_user)
     shown = _patient_ids(board)
     page = render_template(
         "nursing/dashboard.html",
@@ -134,7 +140,7 @@ def feed():
     if raw and site_id is None:
         abort(404)
     board = load_dashboard(current_user, site_id, utcnow())
-    body = feed_json(board, request.args.get("wall") == "1")
+    body = feed_json(board, request.args.get("wall") == "1", current_user)
     _audit_view(board.site.id, _patient_ids(board))
     return conditional_json(body)
 

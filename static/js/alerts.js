@@ -1,5 +1,8 @@
-// In-app discharge alerts: poll the feed, show a banner per unacknowledged alert, play a
-// sound and raise a browser notification for each new one, acknowledge on click.
+// In-app discharge alerts: poll the feed, show a banner per open alert (neither acknowledged
+// nor resolved: a resolved one leaves at the next poll), play a sound and raise a browser
+// notification for each new one, acknowledge on click. On the wall display (no feed URL)
+// the alerts come with the dashboard's feed instead: dashboard.js sends them in a
+// "recovery:alerts" event. A 401 (signed out) is announced as "clinic:signed-out".
 // Markup: templates/_alerts.html. Only textContent is written: nothing is parsed as HTML.
 "use strict";
 
@@ -19,6 +22,7 @@
   let soundAllowed = false;
   let firstPoll = true;
   let canAcknowledge = false;
+  let signedOut = false;
 
   function say(text) {
     if (status) {
@@ -69,11 +73,11 @@
     });
     node.querySelector("time").setAttribute("datetime", alert.due_at);
     const button = node.querySelector("[data-alerts-ack]");
-    if (canAcknowledge) {
+    if (button && canAcknowledge) {
       button.addEventListener("click", function () {
         acknowledge(alert.id, node, button);
       });
-    } else {
+    } else if (button) {
       button.remove();
     }
     return node;
@@ -128,6 +132,10 @@
       headers: { Accept: "application/json", "X-Auto-Refresh": "1" },
     })
       .then(function (response) {
+        if (response.status === 401 && !signedOut) {
+          signedOut = true;
+          document.dispatchEvent(new CustomEvent("clinic:signed-out"));
+        }
         if (!response.ok || response.redirected) {
           throw new Error("HTTP " + response.status);
         }
@@ -138,10 +146,12 @@
         say("");
       })
       .catch(function () {
-        say("Alerts could not be loaded; retrying…");
+        say(signedOut ? "Signed out: alerts have stopped." : "Alerts could not be loaded; retrying…");
       })
       .finally(function () {
-        window.setTimeout(poll, POLL_MS);
+        if (!signedOut) {
+          window.setTimeout(poll, POLL_MS);
+        }
       });
   }
 
@@ -164,5 +174,16 @@
     });
   }
 
-  poll();
+  document.addEventListener("clinic:signed-out", function () {
+    signedOut = true;
+  });
+  if (root.dataset.feedUrl) {
+    poll();
+  } else {
+    document.addEventListener("recovery:alerts", function (event) {
+      show(event.detail);
+    });
+    // The dashboard may have rendered before this script ran: ask for its latest feed.
+    document.dispatchEvent(new CustomEvent("alerts:ready"));
+  }
 })();

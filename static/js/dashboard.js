@@ -1,7 +1,9 @@
 // The nurses' recovery dashboard: poll the session feed every second (ETag / 304), rebuild the
 // cards from JSON, and run every countdown in the browser on the server's clock (the offset
 // between server_time and this browser's clock). The DOM is built with textContent only:
-// nothing from the feed is ever parsed as HTML.
+// nothing from the feed is ever parsed as HTML. At the first 401 (the session ended) the
+// page stops, never to look live again: a full-screen "Signed out: alerts have stopped"
+// overlay, a sound every 30 s, and a link to sign in and come back here.
 "use strict";
 
 (function () {
@@ -13,6 +15,7 @@
   const TICK_MS = 200;
   const OFFLINE_AFTER = 3; // failed polls before the page says it is offline
   const wall = root.dataset.wall === "1";
+  const displayLink = root.dataset.displayLink === "1";
   const canClinical = root.dataset.canClinical === "1";
   const feedUrl = root.dataset.feedUrl;
   const visitUrl = root.dataset.visitUrl;
@@ -74,7 +77,10 @@
   let offsetMs = 0;
   let failures = 0;
   let pollTimer = null;
+  let tickTimer = null;
   let inFlight = false;
+  let stopped = false;
+  let lastUpdate = null; // the server's time of the last answer (shown when signed out)
 
   // ------------------------------------------------------------ time
 
@@ -358,6 +364,7 @@
   // ------------------------------------------------------------ render and tick
 
   function render() {
+    publishAlerts();
     const visits = feed.visits;
     grid.replaceChildren.apply(grid, visits.map(buildCard));
     empty.classList.toggle("d-none", visits.length > 0);
@@ -491,11 +498,72 @@
 
   function schedule(delay) {
     window.clearTimeout(pollTimer);
-    pollTimer = window.setTimeout(poll, delay);
+    if (!stopped) {
+      pollTimer = window.setTimeout(poll, delay);
+    }
+  }
+
+  // The wall display's alerts come with its feed; alerts.js shows and sounds them.
+  function publishAlerts() {
+    if (feed && feed.wall_alerts) {
+      document.dispatchEvent(new CustomEvent("recovery:alerts", { detail: feed.wall_alerts }));
+    }
+  }
+
+  // ------------------------------------------------------------ signed out
+
+  const REPEAT_CUE_MS = 30000;
+
+  function cue(overlay, sound) {
+    overlay.dataset.cues = String(Number(overlay.dataset.cues || 0) + 1);
+    sound.currentTime = 0;
+    sound.play().catch(function () {
+      setText(overlay.querySelector("[data-signed-out-sound]"), "The browser blocked the sound: this screen is silent.");
+    });
+  }
+
+  // Stop for good: no polling, no ticking, nothing that looks live; cover the page.
+  function stop() {
+    if (stopped) {
+      return;
+    }
+    stopped = true;
+    window.clearTimeout(pollTimer);
+    window.clearInterval(tickTimer);
+    document.dispatchEvent(new CustomEvent("clinic:signed-out")); // alerts.js stops too
+    root.classList.remove("is-live");
+    root.classList.add("is-stopped");
+    setLive(false, displayLink ? "Link revoked" : "Signed out");
+    root.querySelectorAll("[data-countdown-value]").forEach(function (node) {
+      node.textContent = "–";
+    });
+    setText(clockNode, "--:--");
+    const overlay = document.getElementById("signed-out");
+    if (!overlay) {
+      return;
+    }
+    if (lastUpdate !== null) {
+      setText(overlay.querySelector("[data-signed-out-since]"), "Last update " + hms.format(new Date(lastUpdate)) + ".");
+    }
+    // Above everything else, which no longer takes clicks, focus or screen readers.
+    document.body.appendChild(overlay);
+    Array.prototype.forEach.call(document.body.children, function (child) {
+      if (child !== overlay) {
+        child.inert = true;
+      }
+    });
+    overlay.hidden = false;
+    const signIn = overlay.querySelector("[data-signed-out-sign-in]");
+    (signIn || overlay).focus();
+    const sound = new Audio(overlay.dataset.soundUrl);
+    cue(overlay, sound);
+    window.setInterval(function () {
+      cue(overlay, sound);
+    }, REPEAT_CUE_MS);
   }
 
   function poll() {
-    if (inFlight) {
+    if (inFlight || stopped) {
       return;
     }
     inFlight = true;
@@ -510,10 +578,12 @@
         const receivedAt = Date.now();
         if (response.status === 304) {
           syncClock(response.headers.get("X-Server-Time"), sentAt, receivedAt);
+          lastUpdate = serverNow();
           return null;
         }
-        if (response.status === 401) {
-          failures = OFFLINE_AFTER;
+        // Signed out, or (on a display link) the link revoked: this screen is no longer live.
+        if (response.status === 401 || (displayLink && response.status === 404)) {
+          stop();
           throw new Error("signed out");
         }
         if (!response.ok) {
@@ -523,6 +593,7 @@
           syncClock(body.server_time, sentAt, receivedAt);
           etag = (response.headers.get("ETag") || "").replace(/^W\//, "").replace(/"/g, "") || null;
           feed = body;
+          lastUpdate = serverNow();
           render();
         });
       })
@@ -530,10 +601,10 @@
         failures = 0;
         setLive(true, "Live");
       })
-      .catch(function (error) {
+      .catch(function () {
         failures += 1;
-        if (failures >= OFFLINE_AFTER) {
-          setLive(false, error.message === "signed out" ? "Signed out: reload" : "Offline · retrying");
+        if (failures >= OFFLINE_AFTER && !stopped) {
+          setLive(false, "Offline · retrying");
         }
       })
       .finally(function () {
@@ -550,10 +621,12 @@
   } catch (error) {
     feed = null;
   }
-  window.setInterval(tick, TICK_MS);
+  tickTimer = window.setInterval(tick, TICK_MS);
   document.addEventListener("nursing:changed", function () {
     schedule(0);
   });
+  document.addEventListener("clinic:signed-out", stop);
+  document.addEventListener("alerts:ready", publishAlerts);
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden) {
       schedule(0);

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import time_machine
 
@@ -22,6 +22,8 @@ FIELDS = [
     "created_at",
     "acknowledged_at",
     "acknowledged_by",
+    "resolved_at",
+    "resolved_reason",
 ]
 
 
@@ -51,6 +53,8 @@ def test_list_shows_the_fields_of_api_md_newest_first(api_as, clinic, recovering
         "created_at": zulu(now),
         "acknowledged_at": None,
         "acknowledged_by": None,
+        "resolved_at": None,
+        "resolved_reason": None,
     }
     assert body[1]["kind"] == "discharge_overdue"
     assert body[1]["due_at"] == zulu(first.discharge_due_at + timedelta(minutes=15))
@@ -85,6 +89,38 @@ def test_unacknowledged_filter(api_as, clinic, recovering):
     assert len(api.get("/notifications?unacknowledged=0").get_json()) == 2
     assert len(api.get("/notifications?unacknowledged=true").get_json()) == 1
     assert_error(api.get("/notifications?unacknowledged=maybe"), 422, "invalid")
+
+
+def test_a_resolved_alert_shows_when_and_why_and_leaves_the_unacknowledged_list(
+    api_as, clinic, recovering
+):
+    extended, discharged, still_due = (recovering(timedelta(seconds=-1)) for _ in range(3))
+    ids = notifications.fire([extended.id, discharged.id, still_due.id], DISCHARGE_DUE, utcnow())
+    api = api_as(clinic.nurse)
+    before = utcnow()
+    extend = {"type": "extend_observation", "minutes": 20, "reason": "Dizzy on standing"}
+    assert api.post(f"/visits/{extended.id}/events", json=extend).status_code == 200
+    checklist = {"padss": 10, "escort_name": "Sam Rivera", "vitals_stable": True}
+    discharge = {"type": "discharge", "checklist": checklist}
+    assert api.post(f"/visits/{discharged.id}/events", json=discharge).status_code == 200
+
+    listed = {n["visit_id"]: n for n in api.get("/notifications").get_json()}
+    assert listed[extended.id]["resolved_reason"] == "extended"
+    assert listed[discharged.id]["resolved_reason"] == "discharged"
+    for visit in (extended, discharged):
+        resolved_at = datetime.fromisoformat(listed[visit.id]["resolved_at"])
+        assert resolved_at.tzinfo is not None and before <= resolved_at <= utcnow()
+    assert listed[still_due.id]["resolved_at"] is None
+    assert listed[still_due.id]["resolved_reason"] is None
+    # unacknowledged=1 lists only the open ones: not acknowledged, not resolved.
+    assert [n["visit_id"] for n in api.get("/notifications?unacknowledged=1").get_json()] == [
+        still_due.id
+    ]
+    # Acknowledging a resolved alert is harmless; the answer says it was resolved.
+    ack = api.post(f"/notifications/{ids[0]}/ack")
+    assert ack.status_code == 200
+    assert ack.get_json()["resolved_reason"] == "extended"
+    assert ack.get_json()["acknowledged_by"] == clinic.nurse.id
 
 
 def test_roles_that_may_not_acknowledge_get_403(api_as, clinic, recovering):

@@ -1,4 +1,4 @@
-"""The JSON API, version 1 (../shared/API.md): bearer tokens only, never cookies."""
+"""The JSON API, version 1 (docs/api.md): bearer tokens only, never cookies."""
 
 from flask import Blueprint, Flask, g, request
 

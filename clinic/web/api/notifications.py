@@ -29,6 +29,8 @@ def notification_json(notification: Notification) -> dict[str, Any]:
         "created_at": instant(notification.created_at),
         "acknowledged_at": instant(notification.acknowledged_at),
         "acknowledged_by": notification.acknowledged_by_id,
+        "resolved_at": instant(notification.resolved_at),
+        "resolved_reason": notification.resolved_reason,
     }
 
 

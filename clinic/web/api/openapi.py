@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import jsonify
 
+from clinic.domain.alarms import RESOLVED_REASONS
 from clinic.web.api import bp
 
 Schema = dict[str, Any]
@@ -577,6 +578,19 @@ def schemas() -> dict[str, Schema]:
                 "created_at": instant(),
                 "acknowledged_at": nullable(instant()),
                 "acknowledged_by": nullable(identifier()),
+                "resolved_at": nullable(
+                    instant(
+                        "When the alarm's condition went (null while it holds): the alert "
+                        "then leaves every screen, acknowledged or not."
+                    )
+                ),
+                "resolved_reason": nullable(
+                    string(
+                        "Why it went: the observation was extended past the due instant, "
+                        "the patient left recovery, or a site setting moved the instant.",
+                        enum=list(RESOLVED_REASONS),
+                    )
+                ),
             }
         ),
         "Health": answer_object(
@@ -954,7 +968,11 @@ def paths() -> dict[str, dict[str, Any]]:
                 (404, 422),
                 parameters=[
                     site_query,
-                    query("unacknowledged", integer(enum=[0, 1]), "1: only those not acked."),
+                    query(
+                        "unacknowledged",
+                        integer(enum=[0, 1]),
+                        "1: only the open ones, neither acknowledged nor resolved.",
+                    ),
                 ],
                 roles=everyone,
                 operation_id="listNotifications",
