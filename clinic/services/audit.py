@@ -358,8 +358,8 @@ def canonical(row: AuditEvent) -> bytes:
         "detail": row.detail or {},
         "prev_hash": row.prev_hash,
     }
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return text.encode("utf-8")
+    encoded = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return encoded.encode("utf-8")
 
 
 def row_hash(row: AuditEvent) -> str:
