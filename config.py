@@ -4,6 +4,11 @@ import os
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
+# Public in this repository: fine on a developer's machine, refused in production.
+DEV_SECRET_KEY = "dev-only-change-me"  # noqa: S105
+MIN_SECRET_KEY_BYTES = 32
+# Signs the audit chain when AUDIT_KEY is unset outside production: public, so it proves nothing.
+DEV_AUDIT_KEY = "infusion-desk-development-audit-key-not-secret"
 
 
 def _database_url() -> str:
@@ -19,7 +24,12 @@ def _database_url() -> str:
 class Config:
     """Settings for running the app; every secret comes from the environment."""
 
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+    # Fernet key(s) that encrypt TOTP secrets at rest, comma-separated (the first encrypts,
+    # every one decrypts: key rotation). Empty: a key derived from SECRET_KEY (not production).
+    TOTP_ENCRYPTION_KEY = os.environ.get("TOTP_ENCRYPTION_KEY", "")
+    # Refuse to start on the development key or without TOTP_ENCRYPTION_KEY (ProductionConfig).
+    REQUIRE_PRODUCTION_SECRETS = False
     SQLALCHEMY_DATABASE_URI = _database_url()
     # hide_parameters: a database error's message (logged on a crash) never carries values.
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
@@ -54,7 +64,6 @@ class Config:
     WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "")
     # The audit trail's HMAC key and where its signed checkpoints go (README, "Security").
     AUDIT_KEY = os.environ.get("AUDIT_KEY", "")  # empty outside production: a public dev key
-    AUDIT_KEY_REQUIRED = False
     AUDIT_CHECKPOINT_DIR = os.environ.get("AUDIT_CHECKPOINT_DIR", "")  # default: instance/
     AUDIT_CHECKPOINT_URL = os.environ.get("AUDIT_CHECKPOINT_URL", "")
     AUDIT_CHECKPOINT_MINUTES = float(os.environ.get("AUDIT_CHECKPOINT_MINUTES", "5"))
@@ -67,10 +76,12 @@ class ProductionConfig(Config):
 
     # __Host-: the browser takes the cookie only over HTTPS, for this host, for path "/".
     SESSION_COOKIE_NAME = "__Host-session"
+    # No default: create_app refuses to start without a strong key of the operator's own.
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    REQUIRE_PRODUCTION_SECRETS = True
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     HSTS = True
-    AUDIT_KEY_REQUIRED = True
 
 
 class TestConfig(Config):
@@ -80,6 +91,34 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret"  # noqa: S105
     # Cheap hashing keeps the suite fast; hashes stay argon2id and verify the same way.
     ARGON2_COST = (1, 1024)
+
+
+class UnsafeConfiguration(SystemExit):
+    """The app refuses to start: the message says which setting to fix (exit status 1)."""
+
+
+def production_problems(config: dict) -> list[str]:
+    """Return why these settings are unsafe for production (empty when they are fine)."""
+    if not config.get("REQUIRE_PRODUCTION_SECRETS"):
+        return []
+    problems = []
+    key = config.get("SECRET_KEY") or ""
+    key_bytes = key.encode() if isinstance(key, str) else bytes(key)
+    if not key_bytes:
+        problems.append("SECRET_KEY is not set.")
+    elif key_bytes == DEV_SECRET_KEY.encode():
+        problems.append("SECRET_KEY is the public development key.")
+    elif len(key_bytes) < MIN_SECRET_KEY_BYTES:
+        problems.append(f"SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes.")
+    if not config.get("TOTP_ENCRYPTION_KEY"):
+        problems.append("TOTP_ENCRYPTION_KEY is not set.")
+    audit_key = (config.get("AUDIT_KEY") or "").encode()
+    if audit_key == DEV_AUDIT_KEY.encode() or len(audit_key) < MIN_SECRET_KEY_BYTES:
+        problems.append(
+            f"AUDIT_KEY (the audit trail's HMAC key) is not a random {MIN_SECRET_KEY_BYTES}+ "
+            "byte secret."
+        )
+    return problems
 
 
 def config_from_env() -> type[Config]:

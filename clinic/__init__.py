@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from config import config_from_env
+from config import UnsafeConfiguration, config_from_env, production_problems
 
 
 def create_app(config: type | None = None, **overrides) -> Flask:
@@ -15,6 +15,7 @@ def create_app(config: type | None = None, **overrides) -> Flask:
     )
     app.config.from_object(config or config_from_env())
     app.config.update(overrides)
+    check_secrets(app)
 
     register_extensions(app)
     register_blueprints(app)
@@ -23,11 +24,28 @@ def create_app(config: type | None = None, **overrides) -> Flask:
     return app
 
 
+def check_secrets(app: Flask) -> None:
+    """Refuse to start on unsafe secrets: a clear message and a non-zero exit."""
+    from clinic.services.totp_secrets import key_problem
+
+    problems = production_problems(app.config)
+    problem = key_problem(app.config.get("TOTP_ENCRYPTION_KEY", ""))
+    if problem:
+        problems.append(problem)
+    if problems:
+        raise UnsafeConfiguration(
+            "Infusion Desk will not start: "
+            + " ".join(problems)
+            + " Set a random SECRET_KEY and AUDIT_KEY of at least 32 bytes each, and"
+            + " TOTP_ENCRYPTION_KEY (README,"
+            ' "Security").'
+        )
+
+
 def register_extensions(app: Flask) -> None:
     """Bind the extensions and the database session rules to the app."""
     from clinic import database, security
     from clinic.extensions import bootstrap, csrf, db, login_manager, migrate
-    from clinic.services import audit
 
     database.init_app(app)
     db.init_app(app)
@@ -38,7 +56,6 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     security.init_app(app)
-    audit.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -48,10 +65,11 @@ def register_blueprints(app: Flask) -> None:
     for module in (auth, frontdesk, nursing, courses, patients, admin, alerts, audit):
         app.register_blueprint(module.bp)
     api.init_app(app)
-    from clinic.web import display, security_admin
+    from clinic.web import display, security_admin, visit_list
 
     app.register_blueprint(security_admin.bp)
     app.register_blueprint(display.bp)
+    app.register_blueprint(visit_list.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -7,10 +7,12 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from clinic.audit_commands import audit
-from clinic.models import ROLES
-from clinic.services import staff
-from clinic.services.auth import check_password_policy, issue_token
+from clinic.extensions import db
+from clinic.models import ROLES, ApiToken
+from clinic.services import staff, tokens
+from clinic.services.auth import check_password_policy
 from clinic.services.errors import ServiceError
+from clinic.types import utcnow
 
 users = AppGroup("users", help="Create users and API tokens.")
 
@@ -43,12 +45,53 @@ def create_user(email: str, name: str, role: str, site_ids: tuple[int, ...]) -> 
 
 @users.command("token")
 @click.argument("email")
-def create_token(email: str) -> None:
+@click.option(
+    "--days",
+    type=click.IntRange(1, tokens.MAX_DAYS),
+    default=tokens.DEFAULT_DAYS,
+    show_default=True,
+    help="Days until the token expires.",
+)
+@click.option("--name", default=tokens.DEFAULT_NAME, show_default=True, help="What it is for.")
+def create_token(email: str, days: int, name: str) -> None:
     """Create a new API token for a user and print it as the last line."""
     user = staff.find_user(email)
     if user is None:
         raise click.ClickException(f"No user with e-mail {email}.")
-    click.echo(issue_token(user))
+    try:
+        row, token = tokens.issue(user, utcnow(), name=name, days=days, actor="cli")
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    expires = f"{row.expires_at:%Y-%m-%d %H:%M} UTC"
+    click.echo(f"Token {row.id} “{row.name}” for {user.email}, expires {expires}:")
+    click.echo(token)
+
+
+@users.command("tokens")
+@click.argument("email")
+def list_tokens(email: str) -> None:
+    """List a user's API tokens (id, status, name, created, expires, last used)."""
+    user = staff.find_user(email)
+    if user is None:
+        raise click.ClickException(f"No user with e-mail {email}.")
+    now = utcnow()
+    for row in tokens.list_for(user):
+        used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never"
+        click.echo(
+            f"{row.id}\t{row.status(now)}\t{row.name}\tcreated {row.created_at:%Y-%m-%d %H:%M}"
+            f"\texpires {row.expires_at:%Y-%m-%d %H:%M}\tlast used {used}"
+        )
+
+
+@users.command("revoke-token")
+@click.argument("token_id", type=int)
+def revoke_token(token_id: int) -> None:
+    """Revoke an API token by its id (see `users tokens EMAIL`)."""
+    row = db.session.get(ApiToken, token_id)
+    if row is None:
+        raise click.ClickException(f"No token with id {token_id}.")
+    tokens.revoke("cli", row, utcnow())
+    click.echo(f"Token {row.id} “{row.name}” of {row.user.email} is revoked.")
 
 
 @users.command("set-password")

@@ -104,8 +104,9 @@ class User(UserMixin, db.Model):
     # Lockout: failed sign-ins counted in the database, so every worker sees the same count.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # TOTP second factor (never logged); the secret exists from enrolment, enabled once confirmed.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # TOTP second factor (never logged); the secret exists from enrolment, enabled once
+    # confirmed. Stored encrypted (clinic.services.totp_secrets): read it through totp.secret_of.
+    totp_secret_encrypted: Mapped[str | None] = mapped_column(String(255))
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)  # a code counts only once
 
@@ -132,17 +133,36 @@ class User(UserMixin, db.Model):
 
 
 class ApiToken(db.Model):
-    """A bearer token for the JSON API; only its SHA-256 digest is stored."""
+    """A bearer token for the JSON API; only its SHA-256 digest is stored.
+
+    It opens the API until `expires_at` unless revoked (by its user, an administrator, or
+    a password reset, disabling or role change of its user: `revoked_reason`).
+    """
 
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     digest: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_ip: Mapped[str | None] = mapped_column(String(45))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(20))
 
     user: Mapped[User] = relationship()
+
+    def is_live(self, now: datetime) -> bool:
+        """Tell whether the token still opens the API at `now`."""
+        return self.revoked_at is None and now < self.expires_at
+
+    def status(self, now: datetime) -> str:
+        """Return "active", "expired" or "revoked"."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "active" if now < self.expires_at else "expired"
 
 
 class Shift(db.Model):
@@ -215,9 +235,23 @@ class Clearance(db.Model):
     notes: Mapped[str] = mapped_column(Text, default="")
     practitioner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The latest correction (which fields changed is in the audit trail).
+    corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    corrected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A voided clearance stays on record but clears nobody.
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    void_reason: Mapped[str | None] = mapped_column(Text)
 
     patient: Mapped[Patient] = relationship(back_populates="clearances")
-    practitioner: Mapped[User] = relationship()
+    practitioner: Mapped[User] = relationship(foreign_keys=[practitioner_id])
+    corrected_by: Mapped[User | None] = relationship(foreign_keys=[corrected_by_id])
+    voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id])
+
+    @property
+    def voided(self) -> bool:
+        """Tell whether the clearance was voided."""
+        return self.voided_at is not None
 
 
 class Visit(db.Model):
@@ -478,6 +512,27 @@ class UserSession(db.Model):
     end_reason: Mapped[str | None] = mapped_column(String(20))
     ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(200))
+
+    user: Mapped[User] = relationship()
+
+
+class PendingSignIn(db.Model):
+    """A sign-in half-way through: the password is right, the code (or enrolment) is next.
+
+    The browser's session cookie holds only a random id; this row (its SHA-256 digest) says
+    who and which step, and dies after a few minutes or when the sign-in ends.
+    """
+
+    __tablename__ = "pending_sign_ins"
+    __table_args__ = (CheckConstraint("step IN ('second_factor', 'enrol')", name="step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(20))
+    next_url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
     user: Mapped[User] = relationship()
 

@@ -144,10 +144,11 @@ class Occupancy:
 
 @dataclass(frozen=True)
 class ShiftSpan:
-    """Someone on duty: role is "nurse" or "practitioner"."""
+    """Someone on duty: role is "nurse" or "practitioner"; user_id says who (None: unknown)."""
 
     role: str
     span: Interval
+    user_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -158,14 +159,16 @@ class ClearanceSpan:
     valid_until: date
     cleared: bool
     consent_signed: bool
+    voided: bool = False  # voided by a practitioner: on record, clears nobody
 
     def covers(self, day: date) -> bool:
         """Tell whether the clearance's span includes the day (cleared or not)."""
         return self.evaluated_on <= day <= self.valid_until
 
     def valid_on(self, day: date) -> bool:
-        """Tell whether the patient may be treated on the day: cleared, consent, in span."""
-        return self.cleared and self.consent_signed and self.covers(day)
+        """Tell whether the patient may be treated on the day: not voided, cleared, consent,
+        in span."""
+        return not self.voided and self.cleared and self.consent_signed and self.covers(day)
 
 
 @dataclass(frozen=True)
@@ -259,8 +262,15 @@ def free_bay(bay_hold: Interval, occupancies: list[Occupancy], bay_ids: list[int
 def staffing_at(
     instant: datetime, occupancies: list[Occupancy], shifts: list[ShiftSpan]
 ) -> tuple[int, int]:
-    """Return (nurses on shift, patients in infusion or recovery) at an instant."""
-    nurses = sum(1 for s in shifts if s.role == NURSE and s.span.contains_instant(instant))
+    """Return (nurses on shift, patients in infusion or recovery) at an instant.
+
+    Nurses are counted as people: one nurse on two overlapping shifts watches no more
+    patients than on one.
+    """
+    on_duty = [s for s in shifts if s.role == NURSE and s.span.contains_instant(instant)]
+    nurses = len({s.user_id for s in on_duty if s.user_id is not None}) + sum(
+        1 for s in on_duty if s.user_id is None
+    )
     patients = sum(1 for o in occupancies if o.visit.contains_instant(instant))
     return nurses, patients
 
@@ -338,7 +348,7 @@ def _patient_violations(plan: Plan, ctx: Context, clock: _Clock) -> dict[Rule, s
         )
     day = local_day(plan.infusion_start, ctx.site.timezone)
     if not any(c.valid_on(day) for c in ctx.clearances):
-        if any(c.cleared and c.covers(day) for c in ctx.clearances):
+        if any(c.cleared and c.covers(day) and not c.voided for c in ctx.clearances):
             message = f"The patient's consent is not signed for {day.isoformat()}."
         else:
             message = f"The patient has no valid clearance for {day.isoformat()}."

@@ -18,6 +18,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "discharge_early": frozenset({"practitioner"}),
     "acknowledge": frozenset({"nurse", "practitioner"}),
     "administer": frozenset({"admin"}),
+    # The visits list and its CSV: names across days, for the staff who run the chairs.
+    "list_visits": frozenset({"front_desk", "nurse", "practitioner"}),
 }
 
 

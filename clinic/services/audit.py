@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from flask import Flask, current_app, g, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import Select, event, func, select, text
 from sqlalchemy.orm import Session
 
@@ -32,11 +32,11 @@ from clinic.database import begin_write
 from clinic.extensions import db
 from clinic.models import AuditEvent, User
 from clinic.types import utcnow
+from config import DEV_AUDIT_KEY
 
 GENESIS = "0" * 64
-# Used when AUDIT_KEY is unset outside production: public, so it proves nothing.
-DEVELOPMENT_KEY = "infusion-desk-development-audit-key-not-secret"
-MIN_KEY_BYTES = 32
+# Used when AUDIT_KEY is unset outside production (config.py refuses it in production).
+DEVELOPMENT_KEY = DEV_AUDIT_KEY
 # pg_advisory_xact_lock key that serialises audit appends ("audit" in ASCII).
 LOCK_KEY = 0x6175646974
 OUTCOMES = ("ok", "denied", "refused", "failed")
@@ -48,6 +48,8 @@ ACTIONS = (
     "patient.create",
     "patient.update",
     "clearance.create",
+    "clearance.update",
+    "clearance.void",
     "visit.book",
     "visit.reschedule",
     "visit.event.check_in",
@@ -74,6 +76,9 @@ ACTIONS = (
     "auth.failure",
     "auth.lockout",
     "auth.timeout",
+    "auth.token_issue",
+    "auth.token_use",
+    "auth.token_revoke",
     "access.denied",
 )
 OBJECT_TYPES = (
@@ -87,6 +92,7 @@ OBJECT_TYPES = (
     "shift",
     "user",
     "session",
+    "api_token",
 )
 # Detail strings are identifiers (rule names, field names, ISO instants): no spaces, short.
 # That keeps free text, and so names and notes, out of the trail by construction.
@@ -94,19 +100,6 @@ _SAFE_TEXT = re.compile(r"[A-Za-z0-9_.:+@\-]{0,80}")
 
 
 # ---------------------------------------------------------------- the key
-
-
-def init_app(app: Flask) -> None:
-    """Refuse to start production without a real AUDIT_KEY."""
-    if not app.config.get("AUDIT_KEY_REQUIRED"):
-        return
-    key = app.config.get("AUDIT_KEY") or ""
-    if len(key.encode("utf-8")) < MIN_KEY_BYTES or key == DEVELOPMENT_KEY:
-        raise RuntimeError(
-            f"AUDIT_KEY must be set to a random secret of at least {MIN_KEY_BYTES} bytes in "
-            "production (keep it outside the database, e.g. `python -c "
-            '"import secrets; print(secrets.token_hex(32))"`).'
-        )
 
 
 def audit_key() -> bytes:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -12,12 +10,11 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
+from flask import current_app, has_request_context, request
 from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload
 
 from clinic.extensions import db
-from clinic.models import ApiToken, User
+from clinic.models import User
 from clinic.services import audit
 from clinic.services.errors import Invalid
 from clinic.types import utcnow
@@ -59,32 +56,22 @@ def authenticate(email: str, password: str) -> User | None:
     return None
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def issue_token(user: User) -> str:
+def issue_token(
+    user: User, *, name: str | None = None, days: int | None = None, now: datetime | None = None
+) -> str:
     """Create a new API token for the user and return it (only its digest is stored)."""
-    token = secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, digest=_digest(token), created_at=utcnow()))
-    db.session.commit()
+    from clinic.services import tokens
+
+    _row, token = tokens.issue(user, now or utcnow(), name=name, days=days or tokens.DEFAULT_DAYS)
     return token
 
 
-def user_for_token(token: str) -> User | None:
-    """Return the active user a bearer token belongs to, or None."""
-    if not token or len(token) > 200:
-        return None
-    # One statement: the token's user with their sites, which every API access check reads.
-    user = db.session.scalar(
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.digest == _digest(token), ApiToken.revoked_at.is_(None))
-        .options(joinedload(User.sites))
-    )
-    if user is None or not user.active:
-        return None
-    return user
+def user_for_token(token: str, now: datetime | None = None) -> User | None:
+    """Return the active user a live (unexpired, unrevoked) bearer token belongs to, or None."""
+    from clinic.services import tokens
+
+    ip = request.remote_addr if has_request_context() else None
+    return tokens.user_for_token(token, now or utcnow(), ip)
 
 
 # ---------------------------------------------------------------- password policy
@@ -243,8 +230,12 @@ def change_own_password(user: User, current: str, new: str, now: datetime) -> No
             "The current password is wrong.", {"current": ["This is not your current password."]}
         )
     check_password_policy(new)
+    from clinic.services import tokens
+
     user.password_hash = hash_password(new)
     audit_event(user, "auth.password_change", now, object_type="user", object_id=user.id)
+    # A new password is often a reaction to a leak: the API tokens go with the old one.
+    tokens.revoke_all(user.id, now, "password")
     db.session.commit()
 
 

@@ -113,7 +113,7 @@ def site_context(
         Visit.id != (exclude_visit_id or 0),
     )
     shifts = db.session.execute(
-        select(Shift.role, Shift.starts_at, Shift.ends_at).where(
+        select(Shift.user_id, Shift.role, Shift.starts_at, Shift.ends_at).where(
             Shift.site_id == site.id, Shift.starts_at < hi, Shift.ends_at > lo
         )
     )
@@ -126,7 +126,7 @@ def site_context(
         site=site_rules(site),
         now=now,
         occupancies=[occupancy(v) for v in visits],
-        shifts=[ShiftSpan(s.role, Interval(s.starts_at, s.ends_at)) for s in shifts],
+        shifts=[ShiftSpan(s.role, Interval(s.starts_at, s.ends_at), s.user_id) for s in shifts],
         bay_ids=sorted(bays),
         check_patient=False,
     )
@@ -438,3 +438,13 @@ def visits_on_day(actor: User, site_id: int, day: date) -> list[Visit]:
         .order_by(Visit.infusion_start, Visit.chair_id)
     )
     return list(db.session.scalars(stmt))
+
+
+def apply_placement(visit: Visit, site: Site, placement: Placement) -> None:
+    """Write a placement that passed every rule onto a visit (no commit)."""
+    _apply_placement(visit, site, placement)
+
+
+def commit_or_conflict() -> None:
+    """Commit booking changes; a chair clash caught by the database becomes a 409."""
+    _commit_or_conflict()

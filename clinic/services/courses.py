@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,8 @@ from clinic.domain.booking import Violation
 from clinic.extensions import db
 from clinic.models import User, Visit
 from clinic.services import access, audit
-from clinic.services.booking import Request, evaluate, place, slots
+from clinic.services.alternatives import suggest
+from clinic.services.booking import Request, place
 from clinic.services.errors import Conflict, Invalid
 
 MAX_COURSE_LENGTH = 12
@@ -56,12 +57,23 @@ def course_starts(
 
 def check_course(actor: User, requests: list[Request], now: datetime) -> list[CourseDate]:
     """Check every date of a course as if booked in order; write nothing."""
-    return _run(actor, requests, now, commit=False)
+    return _run(actor, requests, now, commit=False)[0]
+
+
+def check_course_with_extra(
+    actor: User, requests: list[Request], now: datetime, weekdays: set[int]
+) -> tuple[list[CourseDate], list[Slot]]:
+    """Check a course; when a date clashes, also offer slots for a date after the last one.
+
+    The extra date follows the course's weekdays at the same local time (or the closest
+    free time to it), on a day after the course's last date. Writes nothing.
+    """
+    return _run(actor, requests, now, commit=False, weekdays=weekdays)
 
 
 def book_course(actor: User, requests: list[Request], now: datetime) -> list[Visit]:
     """Book every date of a course, or none of them if any date breaks a rule."""
-    results = _run(actor, requests, now, commit=True)
+    results, _ = _run(actor, requests, now, commit=True)
     if any(not r.ok for r in results):
         audit.record_now(
             actor,
@@ -75,7 +87,13 @@ def book_course(actor: User, requests: list[Request], now: datetime) -> list[Vis
     return [db.session.get(Visit, r.visit_id) for r in results]
 
 
-def _run(actor: User, requests: list[Request], now: datetime, commit: bool) -> list[CourseDate]:
+def _run(
+    actor: User,
+    requests: list[Request],
+    now: datetime,
+    commit: bool,
+    weekdays: set[int] | None = None,
+) -> tuple[list[CourseDate], list[Slot]]:
     access.require(actor, "book")
     if not requests:
         raise Invalid("Choose at least one date.", {"dates": ["Required."]})
@@ -103,36 +121,40 @@ def _run(actor: User, requests: list[Request], now: datetime, commit: bool) -> l
                 detail={"series_id": series_id, "chair_id": result.chair_id},
             )
         db.session.commit()
-        return results
+        return results, []
     # Alternatives are computed with the good dates of the course still in the session,
     # so a suggestion never clashes with another date of the same course.
+    extra: list[Slot] = []
     for result in results:
         if not result.ok:
-            result.alternatives = _alternatives(actor, result.request, now)
+            result.alternatives = suggest(
+                actor, result.request, now, max_starts=ALTERNATIVES_PER_DATE
+            )
+    if weekdays and any(not r.ok for r in results):
+        extra = _after_the_last(actor, requests, now, weekdays)
     db.session.rollback()
-    return results
+    return results, extra
 
 
-def _alternatives(actor: User, req: Request, now: datetime) -> list[Slot]:
-    """Suggest free starts on the same local day that pass the patient's rules too."""
-    site = access.get_site(actor, req.site_id or access.get_patient(actor, req.patient_id).site_id)
-    day = req.infusion_start.astimezone(ZoneInfo(site.timezone)).date()
-    found: list[Slot] = []
-    for slot in slots(
-        actor, site.id, day, 1, req.infusion_minutes, req.observation_minutes, 200, now
-    ):
-        if any(s.infusion_start == slot.infusion_start for s in found):
-            continue
-        candidate = Request(
-            patient_id=req.patient_id,
-            infusion_start=slot.infusion_start,
-            site_id=site.id,
-            chair_id=slot.chair_id,
-            infusion_minutes=req.infusion_minutes,
-            observation_minutes=req.observation_minutes,
-        )
-        if evaluate(actor, candidate, now)[2] is not None:
-            found.append(slot)
-        if len(found) >= ALTERNATIVES_PER_DATE:
-            break
-    return found
+def _after_the_last(
+    actor: User, requests: list[Request], now: datetime, weekdays: set[int]
+) -> list[Slot]:
+    """Suggest slots for one more date: the course's next weekday after its last date at the
+    same time, or the free times closest to it (never on or before the last date)."""
+    last = max(requests, key=lambda r: r.infusion_start)
+    site = access.get_site(
+        actor, last.site_id or access.get_patient(actor, last.patient_id).site_id
+    )
+    tz = ZoneInfo(site.timezone)
+    local_last = last.infusion_start.astimezone(tz)
+    day_after = local_last.date() + timedelta(days=1)
+    next_start = course_starts(day_after, local_last.time(), weekdays, 1, tz)[0]
+    asked = replace(last, infusion_start=next_start)
+    return suggest(
+        actor,
+        asked,
+        now,
+        max_starts=ALTERNATIVES_PER_DATE,
+        after_day=local_last.date(),
+        include_asked=True,
+    )

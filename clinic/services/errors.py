@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from clinic.domain.booking import Violation
 
 
@@ -43,9 +45,18 @@ class Conflict(ServiceError):
     status = 409
     code = "conflict"
 
-    def __init__(self, message: str, reasons: list[Violation] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        reasons: list[Violation] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.reasons = reasons or []
+        # More of the error body, e.g. {"visit_ids": [...]} for a chair still booked.
+        self.extra = extra or {}
+        # Set by the API for a refused booking: the closest bookable slots, as JSON objects.
+        self.alternatives: list[dict] | None = None
 
 
 class Invalid(ServiceError):

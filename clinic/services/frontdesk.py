@@ -131,6 +131,7 @@ def find_patients(actor: User, query: str, on: date, limit: int = 10) -> list[Pa
                 Clearance.consent_signed.is_(True),
                 Clearance.evaluated_on <= on,
                 Clearance.valid_until >= on,
+                Clearance.voided_at.is_(None),
             )
             .group_by(Clearance.patient_id)
         ).all()

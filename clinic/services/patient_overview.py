@@ -25,7 +25,7 @@ class ClearanceStanding:
 def clearance_standing(patient: Patient, now: datetime) -> ClearanceStanding:
     """Tell whether the patient holds a valid clearance with consent on the site's today."""
     day = site_today(patient.site, now)
-    spans = [clearance_span(c) for c in patient.clearances]
+    spans = [clearance_span(c) for c in patient.clearances if not c.voided]
     current = [c for c in spans if c.valid_on(day)]
     if current:
         return ClearanceStanding("cleared", max(c.valid_until for c in current))
@@ -39,7 +39,11 @@ def clearance_standing(patient: Patient, now: datetime) -> ClearanceStanding:
 def clearance_span(clearance: Clearance) -> ClearanceSpan:
     """Return a stored clearance as the domain's rules read it."""
     return ClearanceSpan(
-        clearance.evaluated_on, clearance.valid_until, clearance.cleared, clearance.consent_signed
+        clearance.evaluated_on,
+        clearance.valid_until,
+        clearance.cleared,
+        clearance.consent_signed,
+        voided=clearance.voided,
     )
 
 

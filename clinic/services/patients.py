@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from clinic.extensions import db
 from clinic.models import Clearance, Patient, User, Visit
 from clinic.services import access, audit
-from clinic.services.errors import Conflict, Invalid
+from clinic.services.errors import Conflict, Invalid, NotFound
 from clinic.types import utcnow
 
 PATIENT_FIELDS = (
@@ -30,22 +30,29 @@ PATIENT_FIELDS = (
 def search(actor: User, query: str | None, limit: int = 200) -> list[Patient]:
     """Find patients of the user's sites by name or MRN (prefix, case-insensitive)."""
     stmt = access.scope_to_sites(actor, select(Patient), Patient.site_id)
-    for word in (query or "").split()[:4]:
-        # autoescape: "%" and "_" typed by the user are letters, not wildcards.
-        prefix = word.lower()
-        stmt = stmt.where(
-            or_(
-                func.lower(Patient.given_name).startswith(prefix, autoescape=True),
-                func.lower(Patient.family_name).startswith(prefix, autoescape=True),
-                func.lower(Patient.mrn).startswith(prefix, autoescape=True),
-            )
-        )
+    stmt = stmt.where(*name_or_mrn_matches(query))
     stmt = stmt.order_by(Patient.family_name, Patient.given_name, Patient.id).limit(limit)
     found = list(db.session.scalars(stmt))
     # A list of patients is a view of their records too; the search words are not kept.
     detail = {"searched": bool(query and query.strip()), "results": len(found)}
     audit.record_now(actor, "patient.list", utcnow(), detail=detail)
     return found
+
+
+def name_or_mrn_matches(query: str | None) -> list:
+    """Return the conditions of a patient search: each word starts a name or the MRN."""
+    conditions = []
+    for word in (query or "").split()[:4]:
+        # autoescape: "%" and "_" typed by the user are letters, not wildcards.
+        prefix = word.lower()
+        conditions.append(
+            or_(
+                func.lower(Patient.given_name).startswith(prefix, autoescape=True),
+                func.lower(Patient.family_name).startswith(prefix, autoescape=True),
+                func.lower(Patient.mrn).startswith(prefix, autoescape=True),
+            )
+        )
+    return conditions
 
 
 def _check_mrn(mrn: str, patient_id: int | None) -> None:
@@ -149,6 +156,89 @@ def record_clearance(
         patient_id=patient.id,
         object_type="clearance",
         object_id=clearance,
+    )
+    db.session.commit()
+    return clearance
+
+
+CLEARANCE_FIELDS = (
+    "evaluated_on",
+    "valid_until",
+    "cleared",
+    "consent_signed",
+    "contraindications",
+    "notes",
+)
+MAX_VOID_REASON = 1000
+
+
+def get_clearance(patient: Patient, clearance_id: int) -> Clearance:
+    """Load one of the patient's clearances, or raise NotFound."""
+    clearance = db.session.get(Clearance, clearance_id)
+    if clearance is None or clearance.patient_id != patient.id:
+        raise NotFound("clearance")
+    return clearance
+
+
+def correct_clearance(
+    actor: User, patient: Patient, clearance_id: int, changes: dict[str, Any], now: datetime
+) -> Clearance:
+    """Correct some fields of a clearance that is not voided; the others stay."""
+    access.require(actor, "record_clearance")
+    clearance = get_clearance(patient, clearance_id)
+    if clearance.voided:
+        raise Conflict("A voided clearance cannot be corrected; record a new one.")
+    values = {f: getattr(clearance, f) for f in CLEARANCE_FIELDS} | {
+        f: changes[f] for f in CLEARANCE_FIELDS if f in changes
+    }
+    if values["valid_until"] < values["evaluated_on"]:
+        raise Invalid(
+            "The clearance ends before it starts.",
+            {"valid_until": ["Must be on or after evaluated_on."]},
+        )
+    changed = sorted(f for f in CLEARANCE_FIELDS if values[f] != getattr(clearance, f))
+    for field in changed:
+        setattr(clearance, field, values[field])
+    if changed:
+        clearance.corrected_at = now
+        clearance.corrected_by_id = actor.id
+    audit.record(
+        actor,
+        "clearance.update",
+        now,
+        patient_id=patient.id,
+        object_type="clearance",
+        object_id=clearance.id,
+        detail={"fields": changed},
+    )
+    db.session.commit()
+    return clearance
+
+
+def void_clearance(
+    actor: User, patient: Patient, clearance_id: int, reason: str, now: datetime
+) -> Clearance:
+    """Void a clearance: it stays on record, marked void with who, when and why."""
+    access.require(actor, "record_clearance")
+    clearance = get_clearance(patient, clearance_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("Say why the clearance is void.", {"reason": ["Required."]})
+    if len(reason) > MAX_VOID_REASON:
+        raise Invalid("The reason is too long.", {"reason": [f"At most {MAX_VOID_REASON}."]})
+    if clearance.voided:
+        raise Conflict("This clearance is already void.")
+    clearance.voided_at = now
+    clearance.voided_by_id = actor.id
+    clearance.void_reason = reason
+    # The reason is free text, so it stays on the clearance and out of the audit trail.
+    audit.record(
+        actor,
+        "clearance.void",
+        now,
+        patient_id=patient.id,
+        object_type="clearance",
+        object_id=clearance.id,
     )
     db.session.commit()
     return clearance

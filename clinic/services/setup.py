@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 
+from clinic.database import lock_site_for_writing
+from clinic.domain.visits import Status
 from clinic.extensions import db
-from clinic.models import Chair, Shift, Site, User
+from clinic.models import ACTIVE_STATUSES, Chair, Shift, Site, User, Visit
 from clinic.services import access, audit
-from clinic.services.errors import Invalid, NotFound
+from clinic.services.errors import Conflict, Invalid, NotFound
+from clinic.services.observations import site_thresholds
+from clinic.services.site_settings import (
+    DEFAULT_VITALS,
+    TIME_ZONES,
+    VITAL_SETTINGS,
+    flat_thresholds,
+    range_errors,
+    stored_thresholds,
+)
 from clinic.services.sites import WEEKDAYS, local_day_bounds, parse_clock
 from clinic.types import utcnow
 
@@ -31,6 +42,9 @@ SITE_FIELDS = (
     "min_hours_between_infusions",
     "recovery_mode",
 )
+# The vital-sign thresholds as flat settings (bp_high_systolic, ..., hr_low), stored together
+# in Site.vital_thresholds.
+VITAL_FIELDS = tuple(VITAL_SETTINGS)
 SITE_DEFAULTS: dict[str, Any] = {
     "timezone": "America/Chicago",
     "opening_hours": {
@@ -47,19 +61,23 @@ SITE_DEFAULTS: dict[str, Any] = {
     "turnover_minutes": 15,
     "min_hours_between_infusions": 24,
     "recovery_mode": "chair",
+    **DEFAULT_VITALS,
 }
+
+
+def site_values(site: Site) -> dict[str, Any]:
+    """Return every setting of a site, vital-sign thresholds as flat settings."""
+    return {f: getattr(site, f) for f in SITE_FIELDS} | flat_thresholds(site_thresholds(site))
 
 
 def validate_site(values: dict[str, Any]) -> dict[str, list[str]]:
     """Return what is wrong with a complete set of site settings (empty when valid)."""
-    errors: dict[str, list[str]] = {}
+    errors = range_errors(values)
 
     def bad(name: str, message: str) -> None:
         errors.setdefault(name, []).append(message)
 
-    try:
-        ZoneInfo(values["timezone"])
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    if values["timezone"] not in TIME_ZONES:
         bad("timezone", "Not an IANA time zone, e.g. America/Chicago.")
     hours = values["opening_hours"]
     if not isinstance(hours, dict) or set(hours) - set(WEEKDAYS):
@@ -75,6 +93,10 @@ def validate_site(values: dict[str, Any]) -> dict[str, list[str]]:
                     raise ValueError
             except (ValueError, TypeError, AttributeError):
                 bad("opening_hours", f'{day}: ["HH:MM", "HH:MM"] with close after open.')
+    if values["recovery_mode"] not in ("chair", "bay"):
+        bad("recovery_mode", "chair or bay.")
+    if errors:
+        return errors  # the checks below compare numbers that are known to be in range
     if (
         values["infusion_min"] > values["infusion_default"]
         or values["infusion_default"] > values["infusion_max"]
@@ -82,24 +104,31 @@ def validate_site(values: dict[str, Any]) -> dict[str, list[str]]:
         bad("infusion_minutes", "Need min <= default <= max.")
     if values["observation_min"] > values["observation_default"]:
         bad("observation_minutes", "Need min <= default.")
-    if values["recovery_mode"] not in ("chair", "bay"):
-        bad("recovery_mode", "chair or bay.")
+    if (
+        values["bp_critical_systolic"] < values["bp_high_systolic"]
+        or values["bp_critical_diastolic"] < values["bp_high_diastolic"]
+    ):
+        bad("vital_thresholds", "The critical blood pressure must be at or above the high one.")
+    if values["hr_low"] >= values["hr_high"]:
+        bad("vital_thresholds", "The low heart rate must be below the high one.")
     return errors
 
 
 def save_site(site: Site | None, changes: dict[str, Any]) -> Site:
     """Create a site or change some of its settings, keeping the others."""
-    current = SITE_DEFAULTS | ({f: getattr(site, f) for f in SITE_FIELDS} if site else {})
-    values = current | {k: v for k, v in changes.items() if k in SITE_FIELDS}
+    names = (*SITE_FIELDS, *VITAL_FIELDS)
+    current = SITE_DEFAULTS | (site_values(site) if site else {})
+    values = current | {k: v for k, v in changes.items() if k in names}
     if not values.get("name"):
         raise Invalid("The site needs a name.", {"name": ["Required."]})
     if errors := validate_site(values):
         raise Invalid("Some site settings are invalid.", errors)
     action = "admin.site.update" if site else "admin.site.create"
-    changed = sorted(f for f in SITE_FIELDS if f in changes and current.get(f) != values[f])
+    changed = sorted(f for f in names if f in changes and current.get(f) != values[f])
     site = site or Site()
     for field in SITE_FIELDS:
         setattr(site, field, values[field])
+    site.vital_thresholds = stored_thresholds(values)
     db.session.add(site)
     # The acting administrator is the request's signed-in user (audit.record's default).
     audit.record(
@@ -123,9 +152,51 @@ def list_chairs(actor: User, site_id: int | None) -> list[Chair]:
     return list(db.session.scalars(stmt.order_by(Chair.site_id, Chair.kind, Chair.name, Chair.id)))
 
 
-def save_chair(chair: Chair | None, changes: dict[str, Any]) -> Chair:
-    """Create a chair or bay, or rename, retype or (de)activate one."""
+class ChairInUse(Conflict):
+    """A chair (or bay) still needed by active visits cannot leave service or change kind."""
+
+    def __init__(self, chair: Chair, visits: list[Visit]) -> None:
+        count = len(visits)
+        super().__init__(
+            f"{chair.name} still has {count} active visit{'s' if count != 1 else ''}; "
+            "move them to another chair first.",
+            extra={"visit_ids": [visit.id for visit in visits]},
+        )
+        self.visits = visits
+
+
+def visits_needing(chair: Chair, now: datetime) -> list[Visit]:
+    """Return the active visits that need the chair or bay from now on, in start order.
+
+    A booked visit needs it until its hold ends; a patient in care needs it whatever the
+    plan said (an infusion that runs late, a recovery still going).
+    """
+    active = Visit.status.in_(ACTIVE_STATUSES)
+    in_chair = Visit.status.in_((Status.CHECKED_IN.value, Status.INFUSING.value))
+    as_chair = and_(Visit.chair_id == chair.id, or_(Visit.chair_released_at > now, in_chair))
+    recovering = Visit.status == Status.RECOVERING.value
+    release = func.coalesce(Visit.bay_released_at, Visit.chair_released_at)
+    as_bay = and_(Visit.recovery_chair_id == chair.id, or_(release > now, recovering))
+    stmt = select(Visit).where(active, or_(as_chair, as_bay))
+    return list(db.session.scalars(stmt.order_by(Visit.infusion_start, Visit.id)))
+
+
+def save_chair(chair: Chair | None, changes: dict[str, Any], now: datetime | None = None) -> Chair:
+    """Create a chair or bay, or rename, retype or (de)activate one.
+
+    Taking a chair out of service, or changing its kind, is refused (ChairInUse) while
+    active visits still need it.
+    """
+    now = now or utcnow()
     action = "admin.chair.update" if chair else "admin.chair.create"
+    if chair is not None and chair.id is not None:
+        leaving = chair.active and changes.get("active") is False
+        retyped = changes.get("kind", chair.kind) != chair.kind
+        if leaving or retyped:
+            lock_site_for_writing(chair.site_id)  # no booking slips in between check and save
+            if needed := visits_needing(chair, now):
+                db.session.rollback()
+                raise ChairInUse(chair, needed)
     chair = chair or Chair(active=True, kind="chair")
     if "site_id" in changes:
         if db.session.get(Site, changes["site_id"]) is None:
@@ -143,7 +214,7 @@ def save_chair(chair: Chair | None, changes: dict[str, Any]) -> Chair:
     audit.record(
         None,
         action,
-        utcnow(),
+        now,
         object_type="chair",
         object_id=chair,
         detail={"site_id": chair.site_id, "fields": fields},
@@ -184,6 +255,27 @@ def add_shift(
         errors["ends_at"] = ["A shift lasts at most 24 hours."]
     if errors:
         raise Invalid("The shift is invalid.", errors)
+    lock_site_for_writing(site.id)  # two admins adding the same person's shifts at once
+    clash = db.session.scalar(
+        select(Shift)
+        .where(
+            Shift.site_id == site.id,
+            Shift.user_id == user.id,
+            Shift.starts_at < ends_at,
+            Shift.ends_at > starts_at,
+        )
+        .order_by(Shift.starts_at)
+        .limit(1)
+    )
+    if clash is not None:
+        tz = ZoneInfo(site.timezone)
+        since, until = clash.starts_at.astimezone(tz), clash.ends_at.astimezone(tz)
+        end = f"{until:%H:%M}" if until.date() == since.date() else f"{until:%a %d %b %H:%M}"
+        message = (
+            f"{user.name} is already on shift here {since:%a %d %b %H:%M}\u2013{end}; "
+            "one person cannot be on two shifts at once."
+        )
+        raise Invalid(message, {"starts_at": [message]})
     shift = Shift(site_id=site.id, user_id=user.id, role=role, starts_at=starts_at, ends_at=ends_at)
     db.session.add(shift)
     audit.record(

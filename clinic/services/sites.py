@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo
 
 from clinic.domain.booking import OpeningHours, RecoveryMode, SiteRules
 from clinic.models import Site
+from clinic.services.site_settings import SITE_LIMITS
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-MAX_OBSERVATION_MINUTES = 720
+MAX_OBSERVATION_MINUTES = SITE_LIMITS["observation_default"].high
 
 
 def parse_clock(text: str) -> int:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from clinic.domain.accounts import admin_change_violations
 from clinic.extensions import db
 from clinic.models import ROLES, Site, User
-from clinic.services import audit, sessions
+from clinic.services import audit, sessions, tokens
 from clinic.services.auth import MIN_PASSWORD_LENGTH as MIN_PASSWORD_LENGTH
-from clinic.services.auth import check_password_policy, hash_password
+from clinic.services.auth import begin_write, check_password_policy, hash_password
 from clinic.services.errors import Conflict, Invalid, NotFound
 from clinic.types import utcnow
 
@@ -57,13 +58,21 @@ def create_user(
     return user
 
 
-def update_user(user: User, changes: dict) -> User:
-    """Change a user's name, role, activity, sites or password."""
+def update_user(user: User, changes: dict, actor: User | None = None) -> User:
+    """Change a user's name, role, activity, sites or password.
+
+    An administrator may not take their own administrator role or activity, and nobody may
+    take the last active administrator's (Conflict). A new password, disabling or a new
+    role ends the user's sessions and revokes their API tokens.
+    """
+    now = utcnow()
     fields = sorted(
         f for f in ("email", "name", "role", "active", "site_ids", "password") if f in changes
     )
     if "role" in changes and changes["role"] not in ROLES:
         raise Invalid("Unknown role.", {"role": [f"One of {', '.join(ROLES)}."]})
+    _check_admin_change(actor or audit.request_user(), user, changes)
+    old_role = user.role
     if "email" in changes:
         email = changes["email"].strip().lower()
         clash = db.session.scalar(select(User.id).where(User.email == email, User.id != user.id))
@@ -78,19 +87,61 @@ def update_user(user: User, changes: dict) -> User:
     if changes.get("password"):
         _check_password(changes["password"])
         user.password_hash = hash_password(changes["password"])
-    # Disabling a user or resetting the password signs them out everywhere at once.
-    if not user.active or changes.get("password"):
-        sessions.end_all(user.id, utcnow(), "disabled" if not user.active else "password")
+    # Disabling a user or resetting the password signs them out everywhere at once; with a
+    # role change too, their API tokens (which carry the role) are revoked.
+    reason = (
+        "disabled"
+        if not user.active
+        else "password"
+        if changes.get("password")
+        else "role"
+        if user.role != old_role
+        else None
+    )
+    if reason in ("disabled", "password"):
+        sessions.end_all(user.id, now, reason)
+    if reason is not None:
+        tokens.revoke_all(user.id, now, reason)
     audit.record(
         None,
         "admin.user.update",
-        utcnow(),
+        now,
         object_type="user",
         object_id=user.id,
         detail={"fields": fields},
     )
     db.session.commit()
     return user
+
+
+def _check_admin_change(actor: User | None, user: User, changes: dict) -> None:
+    """Refuse taking an administrator's role or activity when a rule forbids it (Conflict)."""
+    is_active_admin = user.role == "admin" and user.active
+    stays = changes.get("role", user.role) == "admin" and changes.get("active", user.active)
+    if not is_active_admin or stays:
+        return
+    actor_id = actor.id if actor is not None else None
+    # Lock every active administrator's row (in id order: no deadlock), so two administrators
+    # demoting each other at the same moment cannot leave the clinic without one.
+    begin_write()
+    admin_ids = list(
+        db.session.scalars(
+            select(User.id)
+            .where(User.role == "admin", User.active.is_(True))
+            .order_by(User.id)
+            .with_for_update()
+        )
+    )
+    violations = admin_change_violations(
+        actor_id=actor_id,
+        user_id=user.id,
+        is_active_admin=user.id in admin_ids,
+        stays_active_admin=False,
+        other_active_admins=len([i for i in admin_ids if i != user.id]),
+    )
+    if violations:
+        db.session.rollback()
+        raise Conflict(" ".join(v.message for v in violations), violations)
 
 
 def find_user(email: str) -> User | None:

@@ -10,12 +10,11 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from clinic.models import Site
-from clinic.services import access, setup, staff
+from clinic.services import access, chair_moves, setup, staff
 from clinic.services.errors import Conflict, Invalid
 from clinic.services.sites import WEEKDAYS, today
 from clinic.types import utcnow
 from clinic.web.admin_forms import (
-    COMMON_TIMEZONES,
     DAY_NAMES,
     ROLE_LABELS,
     SHIFT_ROLES,
@@ -37,6 +36,7 @@ ROSTER_YEARS = (2000, 2100)
 SITE_FIELD_FOR = {
     "infusion_minutes": "infusion_default",
     "observation_minutes": "observation_default",
+    "vital_thresholds": "bp_critical_systolic",
 }
 
 
@@ -112,14 +112,15 @@ def new_site():
         else:
             flash(f"{site.name} is set up. Add its chairs next.", "success")
             return redirect(url_for("admin.chairs", site_id=site.id))
-    return render_template("admin/site_form.html", form=form, site=None, timezones=COMMON_TIMEZONES)
+    return render_template("admin/site_form.html", form=form, site=None)
 
 
 @bp.route("/sites/<int:site_id>", methods=["GET", "POST"])
 def site(site_id: int):
     """Change a site's settings."""
     site = _site(site_id)
-    form = SiteForm(obj=site)
+    # The thresholds are not columns of the site: they come in as data beside it.
+    form = SiteForm(obj=site, data=setup.site_values(site))
     if not form.is_submitted():
         form.fill(site.opening_hours)
     if form.validate_on_submit():
@@ -130,7 +131,7 @@ def site(site_id: int):
         else:
             flash("The settings are saved.", "success")
             return redirect(url_for("admin.site", site_id=site.id))
-    return render_template("admin/site_form.html", form=form, site=site, timezones=COMMON_TIMEZONES)
+    return render_template("admin/site_form.html", form=form, site=site)
 
 
 # ---------------------------------------------------------------- chairs
@@ -151,13 +152,22 @@ def chairs(site_id: int):
         else:
             flash(f"{chair.name} is added.", "success")
             return redirect(url_for("admin.chairs", site_id=site.id))
-    return render_template(
+    return _chairs_page(site, form)
+
+
+def _chairs_page(site: Site, form: ChairForm, **panel):
+    """Render the chairs page; `panel` describes a chair that could not leave service (a
+    normal answer: the page offers the next step)."""
+    page = render_template(
         "admin/chairs.html",
         site=site,
         form=form,
         chairs=setup.list_chairs(current_user, site.id),
         action=ActionForm(),
+        tz=ZoneInfo(site.timezone),
+        **panel,
     )
+    return page
 
 
 @bp.route("/sites/<int:site_id>/chairs/<int:chair_id>/rename", methods=["POST"])
@@ -176,13 +186,44 @@ def rename_chair(site_id: int, chair_id: int):
 
 @bp.route("/sites/<int:site_id>/chairs/<int:chair_id>/active", methods=["POST"])
 def toggle_chair(site_id: int, chair_id: int):
-    """Take a chair out of service, or put it back."""
+    """Take a chair out of service (refused while visits need it), or put it back."""
     site = _site(site_id)
     chair = setup.get_chair(site, chair_id)
     if ActionForm().validate_on_submit():
-        setup.save_chair(chair, {"active": not chair.active})
+        try:
+            setup.save_chair(chair, {"active": not chair.active}, now=utcnow())
+        except setup.ChairInUse as refusal:
+            return _chairs_page(
+                site, ChairForm(formdata=None), blocked=chair, needing=refusal.visits
+            )
         state = "back in service" if chair.active else "out of service"
         flash(f"{chair.name} is {state}.", "success")
+    return redirect(url_for("admin.chairs", site_id=site.id))
+
+
+@bp.route("/sites/<int:site_id>/chairs/<int:chair_id>/move-visits", methods=["POST"])
+def move_chair_visits(site_id: int, chair_id: int):
+    """Move each visit of a chair to another free chair at the same time, then retire it."""
+    site = _site(site_id)
+    chair = setup.get_chair(site, chair_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        moved = chair_moves.move_visits_and_retire(current_user, chair, utcnow())
+    except chair_moves.VisitsCannotMove as refusal:
+        chair = setup.get_chair(site, chair_id)
+        return _chairs_page(
+            site,
+            ChairForm(formdata=None),
+            blocked=chair,
+            needing=setup.visits_needing(chair, utcnow()),
+            stuck={item.visit.id: item.reasons for item in refusal.stuck},
+        )
+    count = len(moved)
+    flash(
+        f"{count} visit{'s' if count != 1 else ''} moved; {chair.name} is out of service.",
+        "success",
+    )
     return redirect(url_for("admin.chairs", site_id=site.id))
 
 
@@ -273,8 +314,10 @@ def shifts(site_id: int):
                 "date": day,
                 "hours": hours,
                 "blocks": blocks,
-                "nurses": sum(1 for b in blocks if b["shift"].role == "nurse"),
-                "practitioners": sum(1 for b in blocks if b["shift"].role == "practitioner"),
+                "nurses": len({b["shift"].user_id for b in blocks if b["shift"].role == "nurse"}),
+                "practitioners": len(
+                    {b["shift"].user_id for b in blocks if b["shift"].role == "practitioner"}
+                ),
                 "is_today": day == today(site, utcnow()),
             }
         )
@@ -358,28 +401,26 @@ def user(user_id: int):
     _site_choices(form)
     reset = PasswordResetForm(formdata=None)
     if form.validate_on_submit():
-        if user.id == current_user.id and (form.role.data != "admin" or not form.active.data):
-            form.form_errors.append(
-                "You cannot remove your own administrator role or deactivate yourself; "
-                "ask another administrator."
-            )
-        else:
-            changes = {
-                "email": form.email.data,
-                "name": form.name.data,
-                "role": form.role.data,
-                "active": form.active.data,
-                "site_ids": form.site_ids.data,
-            }
-            try:
-                staff.update_user(user, changes)
-            except Conflict as error:
-                form.email.errors.append(error.message)
-            except Invalid as error:
-                show_refusal(form, error)
+        changes = {
+            "email": form.email.data,
+            "name": form.name.data,
+            "role": form.role.data,
+            "active": form.active.data,
+            "site_ids": form.site_ids.data,
+        }
+        try:
+            staff.update_user(user, changes, actor=current_user)
+        except Conflict as error:
+            # An account rule (own role, last administrator) or a taken e-mail address.
+            if error.reasons:
+                form.form_errors.extend(reason.message for reason in error.reasons)
             else:
-                flash("The user is saved.", "success")
-                return redirect(url_for("admin.users"))
+                form.email.errors.append(error.message)
+        except Invalid as error:
+            show_refusal(form, error)
+        else:
+            flash("The user is saved.", "success")
+            return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=user, reset=reset)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -35,7 +34,8 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from clinic.models import ROLES
-from clinic.services.setup import SITE_FIELDS
+from clinic.services.setup import SITE_FIELDS, VITAL_FIELDS
+from clinic.services.site_settings import SITE_LIMITS, TIME_ZONES
 from clinic.services.sites import WEEKDAYS
 from clinic.services.staff import MIN_PASSWORD_LENGTH
 
@@ -53,7 +53,7 @@ ROLE_LABELS = {
     "admin": "Administrator",
 }
 SHIFT_ROLES = ("nurse", "practitioner", "front_desk")
-# Offered in the time-zone field; any other IANA name is accepted too.
+# Offered first in the time-zone select; every other IANA name follows.
 COMMON_TIMEZONES = (
     "America/New_York",
     "America/Chicago",
@@ -79,18 +79,28 @@ def _parsed(form, field) -> None:
         raise StopValidation()
 
 
-def _minutes(label: str, low: int, high: int, **kwargs) -> IntegerField:
-    """Return a whole-number field with a range and a clear message."""
+def _limited(name: str, label: str, **kwargs) -> IntegerField:
+    """Return a whole-number field for a site setting, within the service's limits for it."""
+    limit = SITE_LIMITS[name]
     return IntegerField(
         label,
         validators=[
             InputRequired(message="Enter a number."),
             _parsed,
-            NumberRange(min=low, max=high, message=f"Between {low} and {high}."),
+            NumberRange(
+                min=limit.low, max=limit.high, message=f"Between {limit.low} and {limit.high}."
+            ),
         ],
-        render_kw={"min": low, "max": high},
+        render_kw={"min": limit.low, "max": limit.high},
         **kwargs,
     )
+
+
+def timezone_choices() -> list[SelectChoice]:
+    """Offer the common zones first, then every other IANA name in order."""
+    common = [SelectChoice(tz, tz.replace("_", " "), optgroup="Common") for tz in COMMON_TIMEZONES]
+    rest = sorted(TIME_ZONES - set(COMMON_TIMEZONES))
+    return common + [SelectChoice(tz, tz.replace("_", " "), optgroup="Every zone") for tz in rest]
 
 
 def _clock(value: str) -> time:
@@ -121,11 +131,11 @@ class SiteForm(FlaskForm):
     """Every setting of a site."""
 
     name = StringField("Name", filters=[_strip], validators=[DataRequired(), Length(max=120)])
-    timezone = StringField(
+    timezone = SelectField(
         "Time zone",
-        filters=[_strip],
-        validators=[DataRequired(), Length(max=64)],
-        description="IANA name, e.g. America/Chicago.",
+        choices=timezone_choices(),
+        validate_choice=False,  # validate_timezone says it in the clinic's words
+        description="Local days, opening hours and shifts are counted in this zone.",
     )
     mon = FormField(DayHoursForm, DAY_NAMES["mon"])
     tue = FormField(DayHoursForm, DAY_NAMES["tue"])
@@ -134,22 +144,28 @@ class SiteForm(FlaskForm):
     fri = FormField(DayHoursForm, DAY_NAMES["fri"])
     sat = FormField(DayHoursForm, DAY_NAMES["sat"])
     sun = FormField(DayHoursForm, DAY_NAMES["sun"])
-    nurse_ratio = _minutes(
-        "Patients per nurse", 1, 20, description="Patients in infusion or recovery per nurse."
+    nurse_ratio = _limited(
+        "nurse_ratio",
+        "Patients per nurse",
+        description="Patients in infusion or recovery per nurse.",
     )
     require_practitioner_on_site = BooleanField("A practitioner must be on site for infusions")
-    infusion_min = _minutes("Shortest infusion (min)", 5, 240)
-    infusion_default = _minutes("Usual infusion (min)", 5, 240)
-    infusion_max = _minutes("Longest infusion (min)", 5, 240)
-    observation_min = _minutes("Shortest observation (min)", 0, 720)
-    observation_default = _minutes("Usual observation (min)", 0, 720)
-    overdue_after_minutes = _minutes(
-        "Overdue after (min)", 0, 240, description="Alert when discharge is this late."
+    infusion_min = _limited("infusion_min", "Shortest infusion (min)")
+    infusion_default = _limited("infusion_default", "Usual infusion (min)")
+    infusion_max = _limited("infusion_max", "Longest infusion (min)")
+    observation_min = _limited("observation_min", "Shortest observation (min)")
+    observation_default = _limited("observation_default", "Usual observation (min)")
+    overdue_after_minutes = _limited(
+        "overdue_after_minutes",
+        "Overdue after (min)",
+        description="Alert when discharge is this late.",
     )
-    turnover_minutes = _minutes(
-        "Turnover (min)", 0, 120, description="Cleaning time before the next patient."
+    turnover_minutes = _limited(
+        "turnover_minutes", "Turnover (min)", description="Cleaning time before the next patient."
     )
-    min_hours_between_infusions = _minutes("Hours between a patient's infusions", 0, 720)
+    min_hours_between_infusions = _limited(
+        "min_hours_between_infusions", "Hours between a patient's infusions"
+    )
     recovery_mode = SelectField(
         "Recovery",
         choices=[
@@ -157,14 +173,24 @@ class SiteForm(FlaskForm):
             SelectChoice("bay", "In a separate recovery bay"),
         ],
     )
+    bp_high_systolic = _limited("bp_high_systolic", "Systolic at or above")
+    bp_high_diastolic = _limited("bp_high_diastolic", "or diastolic at or above")
+    bp_critical_systolic = _limited("bp_critical_systolic", "Systolic at or above")
+    bp_critical_diastolic = _limited("bp_critical_diastolic", "or diastolic at or above")
+    hr_high = _limited("hr_high", "Heart rate above")
+    hr_low = _limited("hr_low", "Heart rate below")
+    spo2_low = _limited("spo2_low", "SpO2 below (%)")
+    bp_above_baseline_percent = _limited(
+        "bp_above_baseline_percent",
+        "Rise over baseline (%)",
+        description="Flag a pressure more than this far above the visit's first reading.",
+    )
     submit = SubmitField("Save settings")
 
     def validate_timezone(self, field) -> None:
-        """Refuse names that are not IANA time zones."""
-        try:
-            ZoneInfo(field.data or "")
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValidationError("Not an IANA time zone, e.g. America/Chicago.") from None
+        """Refuse anything but an IANA time zone name."""
+        if field.data not in TIME_ZONES:
+            raise ValidationError("Not an IANA time zone, e.g. America/Chicago.")
 
     def days(self):
         """Return the weekday sub-forms, Monday first."""
@@ -195,6 +221,17 @@ class SiteForm(FlaskForm):
         if None not in (low, usual) and low > usual:
             self.observation_default.errors.append("Must be at least the shortest observation.")
             valid = False
+        for kind in ("systolic", "diastolic"):
+            high, critical = self[f"bp_high_{kind}"], self[f"bp_critical_{kind}"]
+            if None not in (high.data, critical.data) and critical.data < high.data:
+                critical.errors.append("Must be at or above the high limit.")
+                valid = False
+        if (
+            None not in (self.hr_low.data, self.hr_high.data)
+            and self.hr_low.data >= self.hr_high.data
+        ):
+            self.hr_low.errors.append("Must be below the high heart rate.")
+            valid = False
         return valid
 
     def fill(self, opening_hours: dict | None) -> None:
@@ -208,7 +245,7 @@ class SiteForm(FlaskForm):
 
     def values(self) -> dict:
         """Return the settings as the service takes them."""
-        names = [name for name in SITE_FIELDS if name != "opening_hours"]
+        names = [name for name in (*SITE_FIELDS, *VITAL_FIELDS) if name != "opening_hours"]
         values = {name: self[name].data for name in names}
         values["opening_hours"] = {
             day: None

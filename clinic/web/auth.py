@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
@@ -14,7 +13,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 from clinic.extensions import db, login_manager
 from clinic.models import User
 from clinic.security import SESSION_KEY, reset_session
-from clinic.services import sessions, totp
+from clinic.services import pending_sign_ins, sessions, tokens, totp
 from clinic.services.auth import (
     LOCKOUT_PERIOD,
     MIN_PASSWORD_LENGTH,
@@ -31,12 +30,18 @@ from clinic.types import utcnow
 
 bp = Blueprint("auth", __name__)
 
-# Between the password and the code: how long the half-signed-in state lasts.
-PENDING_SECONDS = 300
-PENDING_KEY = "pending_sign_in"
+# The session cookie holds only the random id of the server-side pending sign-in.
+PENDING_KEY = "pending"
+LOCK_MINUTES = int(LOCKOUT_PERIOD.total_seconds() // 60)
 LOCKED_MESSAGE = (
     "This account is locked after too many failed sign-ins. Try again in "
-    f"{int(LOCKOUT_PERIOD.total_seconds() // 60)} minutes or ask an administrator to unlock it."
+    f"{LOCK_MINUTES} minutes or ask an administrator to unlock it."
+)
+# The password step says the same for an unknown e-mail, a wrong password, a disabled and a
+# locked account: the answer never tells whether an account exists.
+REFUSED_MESSAGE = (
+    "Wrong e-mail or password. An account is locked after too many failed sign-ins: "
+    f"then try again in {LOCK_MINUTES} minutes or ask an administrator to unlock it."
 )
 
 
@@ -83,6 +88,18 @@ class PasswordChangeForm(FlaskForm):
     submit = SubmitField("Change password")
 
 
+class DisableTwoFactorForm(FlaskForm):
+    """The password and a current code: turning the second factor off takes both."""
+
+    password = PasswordField("Your password", validators=[DataRequired(), Length(max=200)])
+    code = StringField(
+        "Code from your authenticator app",
+        validators=[DataRequired(), Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message="Six digits.")],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": 7},
+    )
+    submit = SubmitField("Turn off")
+
+
 class ActionForm(FlaskForm):
     """A button that posts (only the CSRF token)."""
 
@@ -106,6 +123,7 @@ def _finish_sign_in(user: User, next_url: str | None, message: str | None = None
     """Start a server-side session for the user and continue where they were going."""
     now = utcnow()
     target = _safe_next(next_url)
+    pending_sign_ins.discard(session.get(PENDING_KEY))
     reset_session()  # a new cookie for a new session: nothing carries over
     begin_write()
     clear_failures(user)
@@ -121,33 +139,23 @@ def _finish_sign_in(user: User, next_url: str | None, message: str | None = None
 
 
 def _set_pending(user: User, step: Step, next_url: str | None) -> None:
-    """Remember, for a few minutes, who passed the password step and what comes next."""
-    session[PENDING_KEY] = {
-        "user_id": user.id,
-        "step": str(step),
-        "until": time.time() + PENDING_SECONDS,
-        "next": next_url if next_url and len(next_url) <= 500 else None,
-    }
+    """Remember on the server, for a few minutes, who passed the password step and what next."""
+    pending_sign_ins.discard(session.get(PENDING_KEY))
+    session[PENDING_KEY] = pending_sign_ins.begin(user, str(step), next_url, utcnow())
 
 
 def _pending(step: Step) -> tuple[User | None, str | None]:
     """Return the user half-way through signing in at this step, and where they go next."""
-    data = session.get(PENDING_KEY)
-    if not isinstance(data, dict) or data.get("step") != str(step):
-        return None, None
-    if not isinstance(data.get("until"), int | float) or data["until"] < time.time():
+    row = pending_sign_ins.find(session.get(PENDING_KEY), str(step), utcnow())
+    if row is None:
         session.pop(PENDING_KEY, None)
         return None, None
-    user = db.session.get(User, data.get("user_id"))
-    if user is None or not user.active:
-        session.pop(PENDING_KEY, None)
-        return None, None
-    return user, data.get("next")
+    return row.user, row.next_url
 
 
 def _start_again(message: str, category: str = "info"):
     """Drop a half-finished sign-in and go back to the password form."""
-    session.pop(PENDING_KEY, None)
+    pending_sign_ins.discard(session.pop(PENDING_KEY, None))
     flash(message, category)
     return redirect(url_for("auth.login"))
 
@@ -170,10 +178,7 @@ def login():
             totp.begin_enrolment(attempt.user)
             _set_pending(attempt.user, attempt.step, next_url)
             return redirect(url_for("auth.enrol"))
-        if attempt.step is Step.LOCKED:
-            flash(LOCKED_MESSAGE, "danger")
-        else:
-            flash("Wrong e-mail or password.", "danger")
+        flash(REFUSED_MESSAGE, "danger")
     return render_template("auth/login.html", form=form)
 
 
@@ -200,7 +205,8 @@ def two_factor():
 def enrol():
     """Set up the second factor that the user's role requires, then finish signing in."""
     user, next_url = _pending(Step.ENROL)
-    if user is None or not user.totp_secret:
+    secret = totp.secret_of(user) if user is not None else None
+    if user is None or not secret:
         return _start_again("Sign in with your e-mail and password first.")
     form = CodeForm()
     if form.validate_on_submit():
@@ -215,7 +221,7 @@ def enrol():
     return render_template(
         "auth/enrol.html",
         form=form,
-        secret=user.totp_secret,
+        secret=secret,
         uri=totp.provisioning_uri(user),
         action=url_for("auth.enrol"),
         required=True,
@@ -241,31 +247,34 @@ def logout():
 def _security_page(**forms):
     """Render the user's security page with its forms."""
     user: User = current_user
-    pending_secret = user.totp_secret if not user.totp_enabled else None
+    pending_secret = totp.secret_of(user) if not user.totp_enabled else None
     return render_template(
         "auth/security.html",
         password_form=forms.get("password_form") or PasswordChangeForm(formdata=None),
         code_form=forms.get("code_form") or CodeForm(formdata=None),
+        disable_form=forms.get("disable_form") or DisableTwoFactorForm(formdata=None),
         action_form=ActionForm(formdata=None),
         pending_secret=pending_secret,
         uri=totp.provisioning_uri(user) if pending_secret else None,
         required=totp.is_required(user),
         live_sessions=sessions.live_sessions(user, utcnow()),
         current_session_id=getattr(g.get("auth_session"), "id", None),
+        api_tokens=tokens.list_for(user),
+        now=utcnow(),
     )
 
 
 @bp.get("/account/security")
 @login_required
 def security():
-    """Show the user's password and two-factor settings and their open sessions."""
+    """Show the user's password and two-factor settings, open sessions and API tokens."""
     return _security_page()
 
 
 @bp.post("/account/password")
 @login_required
 def change_password():
-    """Change the user's own password; other sessions of theirs end."""
+    """Change the user's own password; other sessions of theirs end, their API tokens too."""
     form = PasswordChangeForm()
     if form.validate_on_submit():
         now = utcnow()
@@ -310,17 +319,27 @@ def confirm_two_factor():
 @bp.post("/account/two-factor/disable")
 @login_required
 def disable_two_factor():
-    """Turn two-factor sign-in off (a current code is needed; not when the role requires it)."""
-    form = CodeForm()
+    """Turn two-factor sign-in off: the password and a current code (not when required)."""
+    form = DisableTwoFactorForm()
     if form.validate_on_submit():
-        now = utcnow()
-        if totp.verify(current_user, form.code.data, now):
-            try:
-                totp.disable(current_user, current_user, now)
-            except Invalid as error:
-                flash(error.message, "danger")
-            else:
-                flash("Two-factor sign-in is off.", "success")
+        try:
+            totp.disable(current_user, current_user, form.password.data, form.code.data, utcnow())
+        except Invalid as error:
+            for name, messages in (error.fields or {"code": [error.message]}).items():
+                target = form.password if name == "password" else form.code
+                target.errors = [*target.errors, *messages]
+        else:
+            flash("Two-factor sign-in is off.", "success")
             return redirect(url_for("auth.security"))
-        form.code.errors.append("That code is not right, or was used already.")
-    return _security_page(code_form=form), 422
+    return _security_page(disable_form=form), 422
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    """Revoke one of the user's own API tokens."""
+    row = tokens.get_for_owner(current_user, token_id)
+    if ActionForm().validate_on_submit():
+        tokens.revoke(current_user, row, utcnow())
+        flash(f"The token “{row.name}” is revoked.", "success")
+    return redirect(url_for("auth.security"))

@@ -24,12 +24,20 @@ from wtforms.validators import DataRequired, NumberRange
 from clinic.models import Patient
 from clinic.services import access, audit
 from clinic.services.booking import Request, active_chair_ids
-from clinic.services.courses import MAX_COURSE_LENGTH, book_course, check_course, course_starts
+from clinic.services.courses import (
+    MAX_COURSE_LENGTH,
+    book_course,
+    check_course_with_extra,
+    course_starts,
+)
 from clinic.services.errors import ServiceError
 from clinic.types import utcnow
 from clinic.web.roles import role_required
 
 bp = Blueprint("courses", __name__)
+
+# The course's own fields, carried with the choices so that the clerk can check again.
+COURSE_FIELDS = ("first_day", "start_time", "weekdays", "count", "chair_id")
 
 WEEKDAY_CHOICES = [
     SelectChoice(str(i), name)
@@ -116,10 +124,15 @@ def course():
     form.chair_id.choices = [SelectChoice(0, "Any free chair")] + [
         SelectChoice(c.id, c.name) for c in chairs if c.id in set(active_chair_ids(site))
     ]
-    results = None
+    results, extra = None, []
     if form.validate_on_submit():
         try:
-            results = check_course(current_user, _requests(form, patient), utcnow())
+            results, extra = check_course_with_extra(
+                current_user,
+                _requests(form, patient),
+                utcnow(),
+                {int(d) for d in form.weekdays.data},
+            )
         except ServiceError as error:
             flash(error.message, "danger")
     audit.viewed(current_user, patient.id, "patient", patient.id, {"page": "course"})
@@ -130,6 +143,7 @@ def course():
         site=site,
         tz=ZoneInfo(site.timezone),
         results=results,
+        extra=extra,
         confirm=ConfirmForm(),
         chair_names={c.id: c.name for c in chairs},
     )
@@ -169,6 +183,23 @@ def confirm():
             )
         )
     requests.sort(key=lambda r: r.infusion_start)
+    asked = request.form.get("asked", type=int) or 0
+    if (
+        requests
+        and len(requests) != asked
+        and request.form.get("count_confirmed", type=int) != len(requests)
+    ):
+        # Fewer (or more) dates than the course asked for: the clerk says so explicitly.
+        return render_template(
+            "courses/confirm.html",
+            patient=patient,
+            tz=ZoneInfo(patient.site.timezone),
+            requests=requests,
+            asked=asked,
+            chair_names={c.id: c.name for c in patient.site.chairs},
+            carried=_carried(chosen),
+            confirm=form,
+        )
     try:
         visits = book_course(current_user, requests, utcnow())
     except ServiceError as error:
@@ -176,3 +207,10 @@ def confirm():
         return redirect(url_for("courses.course", patient_id=patient.id))
     flash(f"Booked {len(visits)} infusions for {patient.full_name}.", "success")
     return redirect(url_for("patients.detail", patient_id=patient.id))
+
+
+def _carried(chosen: list[str]) -> list[tuple[str, str]]:
+    """Return the posted fields to carry through the count confirmation, choices included."""
+    names = ("asked", "infusion_minutes", "observation_minutes", *COURSE_FIELDS)
+    carried = [(name, value) for name in names for value in request.form.getlist(name)]
+    return carried + [(f"choice-{i}", value) for i, value in enumerate(chosen, 1)]

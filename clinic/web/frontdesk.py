@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 
 from clinic.domain.visits import EventType, Status, allowed_events, is_late_entry
 from clinic.models import Site, Visit
-from clinic.services import access, audit, booking, events
+from clinic.services import access, alternatives, audit, booking, events
 from clinic.services import frontdesk as desk
 from clinic.services.dashboard import load_dashboard
 from clinic.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
@@ -227,6 +227,11 @@ def _next_slots(site: Site, day: date, infusion, observation) -> list[dict]:
         )
     except Invalid:  # minutes out of the site's range: show the defaults' slots
         found = booking.slots(current_user, site.id, first, SLOT_DAYS, None, None, limit, now)
+    return _slot_groups(site, found, names)
+
+
+def _slot_groups(site: Site, found, names: dict[int, str]) -> list[dict]:
+    """Group slots by start, in their order, at most SLOT_COUNT starts, each with its chairs."""
     tz = ZoneInfo(site.timezone)
     groups: dict[datetime, dict] = {}
     for slot in found:
@@ -248,6 +253,14 @@ def _next_slots(site: Site, day: date, infusion, observation) -> list[dict]:
     return list(groups.values())
 
 
+def _alternative_groups(site: Site, req: booking.Request, exclude_visit_id=None) -> list[dict]:
+    """Return the free slots closest to a refused request, grouped by start."""
+    found = alternatives.suggest(
+        current_user, req, utcnow(), exclude_visit_id=exclude_visit_id, max_starts=SLOT_COUNT
+    )
+    return _slot_groups(site, found, {c.id: c.name for c in desk.site_chairs(site)})
+
+
 @bp.route("/book", methods=["GET", "POST"])
 @role_required("book")
 def book():
@@ -261,6 +274,7 @@ def book():
     if request.method == "GET":
         _prefill(form, sites, chairs)
     reasons: list[str] = []
+    closest: list[dict] | None = None  # alternatives to a refused request
     # A refused or invalid form re-renders with 200, as a browser expects from a form page.
     if len(sites) == 1:
         form.site_id.data = sites[0].id
@@ -284,6 +298,8 @@ def book():
                 visit, _ = booking.book(current_user, req, now=utcnow())
             except Conflict as refusal:
                 reasons = [v.message for v in refusal.reasons] or [refusal.message]
+                if refusal.reasons:
+                    closest = _alternative_groups(site, req)
             except Invalid as error:
                 reasons = _apply_field_errors(form, error)
             except (NotFound, Forbidden):
@@ -299,12 +315,15 @@ def book():
                 )
                 return redirect(url_for("frontdesk.visit", visit_id=visit.id))
     site = next((s for s in sites if s.id == form.site_id.data), sites[0])
-    slots = _next_slots(
-        site,
-        form.date.data or today(site, utcnow()),
-        form.infusion_minutes.data if isinstance(form.infusion_minutes.data, int) else None,
-        form.observation_minutes.data if isinstance(form.observation_minutes.data, int) else None,
-    )
+    if closest is None:
+        slots = _next_slots(
+            site,
+            form.date.data or today(site, utcnow()),
+            form.infusion_minutes.data if isinstance(form.infusion_minutes.data, int) else None,
+            form.observation_minutes.data
+            if isinstance(form.observation_minutes.data, int)
+            else None,
+        )
     patient = _selected_patient(form)
     if patient is not None:  # the form shows the patient's name and MRN
         audit.viewed(current_user, patient.id, "patient", patient.id, {"page": "book"})
@@ -315,7 +334,8 @@ def book():
         site=site,
         patient=patient,
         reasons=reasons,
-        slots=slots,
+        slots=slots if closest is None else closest,
+        closest=closest is not None,
     )
 
 
@@ -492,6 +512,7 @@ def _visit_page(visit_id: int, **forms):
         reschedule_form=reschedule,
         cancel_form=forms.get("cancel") or CancelForm(formdata=None),
         reasons=forms.get("reasons", []),
+        alternatives=forms.get("alternatives"),
     )
 
 
@@ -511,7 +532,7 @@ def reschedule(visit_id: int):
     """Move a booked visit; show every broken rule if it cannot go there."""
     visit, _ = desk.visit_record(current_user, visit_id)
     site = visit.site
-    form = RescheduleForm()
+    form = RescheduleForm(formdata=_with_chosen_slot(request.form))
     form.offer(site, desk.site_chairs(site))
     if not form.validate_on_submit():
         return _visit_page(visit_id, reschedule=form)
@@ -525,12 +546,27 @@ def reschedule(visit_id: int):
         booking.reschedule(current_user, visit_id, changes, now=utcnow())
     except Conflict as refusal:
         reasons = [v.message for v in refusal.reasons] or [refusal.message]
-        return _visit_page(visit_id, reschedule=form, reasons=reasons)
+        closest = None
+        if refusal.reasons:
+            req = booking.Request(patient_id=visit.patient_id, site_id=site.id, **changes)
+            closest = _alternative_groups(site, req, exclude_visit_id=visit.id)
+        return _visit_page(visit_id, reschedule=form, reasons=reasons, alternatives=closest)
     except Invalid as error:
         loose = _apply_field_errors(form, error)
         return _visit_page(visit_id, reschedule=form, reasons=loose)
     flash("Visit rescheduled.", "success")
     return redirect(url_for("frontdesk.visit", visit_id=visit_id))
+
+
+def _with_chosen_slot(formdata):
+    """Return the reschedule form's data, with date, time and chair from a chosen
+    alternative ("YYYY-MM-DD HH:MM CHAIR") when the clerk picked one."""
+    chosen = re.fullmatch(r"(\d{4}-\d\d-\d\d) (\d\d:\d\d) (\d{1,10})", formdata.get("slot", ""))
+    if chosen is None:
+        return formdata
+    data = formdata.copy()
+    data["date"], data["time"], data["chair_id"] = chosen.groups()
+    return data
 
 
 def _record(visit_id: int, event: str, done: str, **data):

@@ -143,6 +143,31 @@ class ClearanceForm(FlaskForm):
         }
 
 
+def fill_clearance_form(form: ClearanceForm, clearance) -> None:
+    """Show a stored clearance in the form, "other" contraindications in their own field."""
+    found = list(clearance.contraindications or [])
+    form.evaluated_on.data = clearance.evaluated_on
+    form.valid_until.data = clearance.valid_until
+    form.cleared.data = clearance.cleared
+    form.consent_signed.data = clearance.consent_signed
+    form.contraindications.data = [c for c in found if not c.startswith(OTHER_PREFIX)]
+    others = [c.removeprefix(OTHER_PREFIX) for c in found if c.startswith(OTHER_PREFIX)]
+    form.other.data = "; ".join(others)
+    form.notes.data = clearance.notes or ""
+
+
+class VoidClearanceForm(FlaskForm):
+    """Why a clearance is void."""
+
+    reason = TextAreaField(
+        "Reason",
+        filters=[_strip],
+        validators=[DataRequired(message="Say why the clearance is void."), Length(max=1000)],
+        description="Kept with the clearance and shown beside it.",
+    )
+    submit = SubmitField("Void clearance")
+
+
 def contraindication_label(code: str) -> str:
     """Return how a stored contraindication reads on a page."""
     if code.startswith(OTHER_PREFIX):

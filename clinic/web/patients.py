@@ -24,7 +24,9 @@ from clinic.web.patient_forms import (
     ClearanceForm,
     PatientForm,
     PatientSearchForm,
+    VoidClearanceForm,
     contraindication_label,
+    fill_clearance_form,
 )
 from clinic.web.roles import role_required
 
@@ -191,3 +193,59 @@ def new_clearance(patient_id: int):
             flash("The clearance is recorded.", "success")
             return redirect(url_for("patients.detail", patient_id=patient.id))
     return render_template("patients/clearance_form.html", form=form, patient=patient)
+
+
+@bp.route("/patients/<int:patient_id>/clearances/<int:clearance_id>/edit", methods=["GET", "POST"])
+@role_required("record_clearance")
+def correct_clearance(patient_id: int, clearance_id: int):
+    """Correct a clearance that was recorded wrongly."""
+    patient = access.get_patient(current_user, patient_id)
+    clearance = patient_service.get_clearance(patient, clearance_id)
+    if request.method == "GET":
+        audit.viewed(current_user, patient.id, "clearance", clearance.id)
+    if clearance.voided:
+        flash("A voided clearance cannot be corrected; record a new one.", "warning")
+        return redirect(url_for("patients.detail", patient_id=patient.id))
+    form = ClearanceForm()
+    if not form.is_submitted():
+        fill_clearance_form(form, clearance)
+    if form.validate_on_submit():
+        try:
+            patient_service.correct_clearance(
+                current_user, patient, clearance.id, form.values(), utcnow()
+            )
+        except (Invalid, Conflict) as error:
+            _show_service_error(form, error, {})
+        else:
+            flash("The clearance is corrected.", "success")
+            return redirect(url_for("patients.detail", patient_id=patient.id))
+    return render_template(
+        "patients/clearance_form.html", form=form, patient=patient, clearance=clearance
+    )
+
+
+@bp.route("/patients/<int:patient_id>/clearances/<int:clearance_id>/void", methods=["GET", "POST"])
+@role_required("record_clearance")
+def void_clearance(patient_id: int, clearance_id: int):
+    """Void a clearance, with a reason; it stays on the patient's page, marked void."""
+    patient = access.get_patient(current_user, patient_id)
+    clearance = patient_service.get_clearance(patient, clearance_id)
+    if request.method == "GET":
+        audit.viewed(current_user, patient.id, "clearance", clearance.id)
+    if clearance.voided:
+        flash("This clearance is already void.", "warning")
+        return redirect(url_for("patients.detail", patient_id=patient.id))
+    form = VoidClearanceForm()
+    if form.validate_on_submit():
+        try:
+            patient_service.void_clearance(
+                current_user, patient, clearance.id, form.reason.data, utcnow()
+            )
+        except (Invalid, Conflict) as error:
+            _show_service_error(form, error, {})
+        else:
+            flash("The clearance is void; it no longer clears the patient.", "success")
+            return redirect(url_for("patients.detail", patient_id=patient.id))
+    return render_template(
+        "patients/void_clearance.html", form=form, patient=patient, clearance=clearance
+    )

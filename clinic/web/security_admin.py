@@ -20,7 +20,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from clinic.extensions import db
 from clinic.models import ROLES, User
-from clinic.services import access, display_links, setup, staff, totp
+from clinic.services import access, display_links, setup, staff, tokens, totp
 from clinic.services.auth import audit_event, unlock
 from clinic.services.errors import Invalid
 from clinic.types import utcnow
@@ -70,8 +70,12 @@ class ActionForm(FlaskForm):
 
 @bp.app_context_processor
 def lock_state() -> dict:
-    """Let the users page show which accounts are locked now."""
-    return {"is_locked": lambda user: user.is_locked(utcnow())}
+    """Let the users pages show which accounts are locked now, and a user's API tokens."""
+    return {
+        "is_locked": lambda user: user.is_locked(utcnow()),
+        "api_tokens_of": tokens.list_for,
+        "token_now": utcnow,
+    }
 
 
 @bp.before_request
@@ -152,6 +156,17 @@ def unlock_user(user_id: int):
         unlock(current_user, user, utcnow())
         flash(f"{user.name} can sign in again.", "success")
     return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/tokens/<int:token_id>/revoke")
+def revoke_user_token(user_id: int, token_id: int):
+    """Revoke one of a user's API tokens."""
+    user = staff.get_user(user_id)
+    row = tokens.get_for_owner(user, token_id)
+    if ActionForm().validate_on_submit():
+        tokens.revoke(current_user, row, utcnow())
+        flash(f"The token “{row.name}” of {user.name} is revoked.", "success")
+    return redirect(url_for("admin.user", user_id=user.id))
 
 
 # ---------------------------------------------------------------- display links

@@ -38,7 +38,7 @@ def assert_error(response, status: int, code: str) -> dict:
     assert body["error"] == code
     assert isinstance(body["message"], str) and body["message"]
     assert isinstance(body["fields"], dict)
-    assert set(body) <= {"error", "message", "fields", "reasons"}
+    assert set(body) <= {"error", "message", "fields", "reasons", "alternatives"}
     return body
 
 

@@ -33,6 +33,12 @@ CLEARANCE_KEYS = {
     "contraindications",
     "notes",
     "practitioner_id",
+    "corrected_at",
+    "corrected_by_id",
+    "voided",
+    "voided_at",
+    "voided_by_id",
+    "void_reason",
 }
 NEW_PATIENT = {
     "mrn": "A-1001",
@@ -326,6 +332,12 @@ def test_a_practitioner_records_a_clearance(api_as, clinic, make_patient):
         "id": clearance["id"],
         "patient_id": patient.id,
         "practitioner_id": clinic.practitioner.id,
+        "corrected_at": None,
+        "corrected_by_id": None,
+        "voided": False,
+        "voided_at": None,
+        "voided_by_id": None,
+        "void_reason": None,
     }
     assert db.session.get(Clearance, clearance["id"]).cleared is True
     listed = api_as(clinic.clerk).get(f"/patients/{patient.id}/clearances").get_json()

@@ -23,6 +23,7 @@ SITE_KEYS = {
     "turnover_minutes",
     "min_hours_between_infusions",
     "recovery_mode",
+    "vital_thresholds",
 }
 WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -101,7 +102,8 @@ def test_admin_creates_a_site_with_nested_settings(api_as, clinic):
     assert response.status_code == 201, response.get_json()
     site = response.get_json()
     assert set(site) == SITE_KEYS
-    assert {k: v for k, v in site.items() if k not in ("id", "opening_hours")} == {
+    shown = {"id", "opening_hours", "vital_thresholds"}
+    assert {k: v for k, v in site.items() if k not in shown} == {
         k: v for k, v in body.items() if k != "opening_hours"
     }
     # Days left out of a new site's hours are closed.
@@ -424,6 +426,42 @@ def test_bad_shifts_are_422(api_as, clinic, changes, field):
     } | changes
     response = api_as(clinic.admin).post("/shifts", json=body)
     assert field in error(response, 422, "invalid")["fields"]
+
+
+def test_an_overlapping_shift_of_the_same_person_is_422_naming_starts_at(api_as, clinic):
+    api = api_as(clinic.admin)
+    body = {
+        "site_id": clinic.site.id,
+        "user_id": clinic.nurse.id,
+        "starts_at": "2026-12-20T08:00:00-06:00",
+        "ends_at": "2026-12-20T16:00:00-06:00",
+    }
+    assert api.post("/shifts", json=body).status_code == 201
+    later = body | {
+        "starts_at": "2026-12-20T15:59:00-06:00",
+        "ends_at": "2026-12-20T20:00:00-06:00",
+    }
+    fields = error(api.post("/shifts", json=later), 422, "invalid")["fields"]
+    assert list(fields) == ["starts_at"]
+    inside = body | {
+        "starts_at": "2026-12-20T10:00:00-06:00",
+        "ends_at": "2026-12-20T11:00:00-06:00",
+    }
+    assert "starts_at" in error(api.post("/shifts", json=inside), 422, "invalid")["fields"]
+    # The clinic's nurse is already on duty through 13 December (the fixture's fortnight).
+    fortnight = body | {
+        "starts_at": "2026-12-01T08:00:00-06:00",
+        "ends_at": "2026-12-01T12:00:00-06:00",
+    }
+    assert "starts_at" in error(api.post("/shifts", json=fortnight), 422, "invalid")["fields"]
+    # Half-open: a shift that starts as the other ends is fine.
+    after = body | {
+        "starts_at": "2026-12-20T16:00:00-06:00",
+        "ends_at": "2026-12-20T20:00:00-06:00",
+    }
+    assert api.post("/shifts", json=after).status_code == 201
+    shifts = db.session.query(Shift).filter_by(user_id=clinic.nurse.id).count()
+    assert shifts == 3
 
 
 def test_a_shift_for_an_unknown_user_is_404(api_as, clinic):

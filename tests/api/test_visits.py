@@ -565,3 +565,58 @@ def test_dates_are_the_sites_local_days(book, api_as, clinic):
     api = api_as(clinic.clerk)
     assert [v["id"] for v in api.get(f"/visits?date={TUESDAY}").get_json()] == [visit["id"]]
     assert api.get(f"/visits?date={WEDNESDAY}").get_json() == []
+
+
+# ---------------------------------------------------------------- alternatives in a 409
+
+
+def test_a_refused_booking_lists_the_closest_alternatives(book, clinic):
+    first, second, third = (c.id for c in clinic.chairs)
+    book(chicago(TUESDAY, 10), chair_id=first)
+
+    response = book(chicago(TUESDAY, 10), patient=clinic.new_patient(), chair_id=first)
+
+    assert response.status_code == 409
+    body = response.get_json()
+    assert rules(response) == ["chair_busy"]  # reasons are as before
+    offered = [(a["chair_id"], a["infusion_start"]) for a in body["alternatives"]]
+    assert offered[:4] == [
+        (second, zulu(chicago(TUESDAY, 10))),
+        (third, zulu(chicago(TUESDAY, 10))),
+        (second, zulu(chicago(TUESDAY, 10, 15))),
+        (third, zulu(chicago(TUESDAY, 10, 15))),
+    ]
+    assert len(offered) <= 10
+    assert set(body["alternatives"][0]) == {
+        "chair_id",
+        "infusion_start",
+        "infusion_end",
+        "observation_end",
+    }
+    taken = book(chicago(TUESDAY, 10), patient=clinic.new_patient(), chair_id=second)
+    assert taken.status_code == 201
+
+
+def test_a_refused_reschedule_lists_the_closest_alternatives(book, api_as, clinic):
+    chair = clinic.chairs[0].id
+    book(chicago(TUESDAY, 8), chair_id=chair)
+    visit = book(chicago(TUESDAY, 12), patient=clinic.new_patient(), chair_id=chair).get_json()
+
+    response = api_as(clinic.clerk).patch(
+        f"/visits/{visit['id']}", json={"infusion_start": zulu(chicago(TUESDAY, 9))}
+    )
+
+    assert rules(response) == ["chair_busy"]
+    first = response.get_json()["alternatives"][0]
+    assert first["infusion_start"] == zulu(chicago(TUESDAY, 9))
+    assert first["chair_id"] == clinic.chairs[1].id
+
+
+def test_a_state_refusal_has_no_alternatives(book, api_as, clinic):
+    visit = book(chicago(TUESDAY, 8)).get_json()
+    api = api_as(clinic.clerk)
+    api.post(f"/visits/{visit['id']}/events", json={"type": "cancel", "reason": "ill"})
+    response = api.patch(
+        f"/visits/{visit['id']}", json={"infusion_start": zulu(chicago(TUESDAY, 9))}
+    )
+    assert response.status_code == 409 and "alternatives" not in response.get_json()

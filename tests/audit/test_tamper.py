@@ -11,12 +11,13 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 
 from clinic import create_app
 from clinic.extensions import db
 from clinic.models import AuditEvent
 from clinic.services import audit, audit_checkpoints
-from config import ProductionConfig
+from config import ProductionConfig, UnsafeConfiguration
 from tests.audit.conftest import audit_rows
 from tests.conftest import NOW, audit_triggers_lifted, empty_audit_trail
 
@@ -184,8 +185,13 @@ def test_the_checkpoint_holds_id_hash_time_count_and_hmac(runner, clinic):
 
 
 def test_production_refuses_to_start_without_an_audit_key():
-    settings = {"SECRET_KEY": "s" * 48, "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    settings = {
+        "SECRET_KEY": "s" * 48,
+        "TOTP_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "SQLALCHEMY_DATABASE_URI": "sqlite://",
+    }
     for key in ("", "short", audit.DEVELOPMENT_KEY):
-        with pytest.raises(RuntimeError, match="AUDIT_KEY"):
+        with pytest.raises(UnsafeConfiguration, match="AUDIT_KEY") as refused:
             create_app(ProductionConfig, AUDIT_KEY=key, **settings)
+        assert refused.value.code != 0
     assert create_app(ProductionConfig, AUDIT_KEY="k" * 32, **settings)

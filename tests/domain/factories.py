@@ -95,9 +95,9 @@ def booked(
     )
 
 
-def nurse(start: str = "07:00", end: str = "19:00") -> ShiftSpan:
-    """Return a nurse's shift."""
-    return ShiftSpan("nurse", span(start, end))
+def nurse(start: str = "07:00", end: str = "19:00", user: int | None = None) -> ShiftSpan:
+    """Return a nurse's shift (of one known person when `user` is given)."""
+    return ShiftSpan("nurse", span(start, end), user)
 
 
 def practitioner(start: str = "07:00", end: str = "19:00") -> ShiftSpan:

@@ -157,6 +157,19 @@ def test_two_nurses_watch_twice_as_many():
     assert rules(make_plan("09:00"), ctx) == [Rule.NURSE_CAPACITY]
 
 
+def test_one_nurse_on_two_overlapping_shifts_is_counted_once():
+    # Nurse 7 is on two overlapping rows 07:00-19:00 and 08:00-12:00: still one nurse,
+    # who watches at most 3 patients (the ratio), not 6.
+    occupancies = [booked("09:00", chair=10 + n) for n in range(3)]
+    shifts = [nurse(user=7), nurse("08:00", "12:00", user=7), practitioner()]
+    ctx = make_ctx(occupancies=occupancies, shifts=shifts)
+    assert rules(make_plan("09:00"), ctx) == [Rule.NURSE_CAPACITY]
+    assert "1 nurse already watch 3" in message(make_plan("09:00"), ctx, Rule.NURSE_CAPACITY)
+    # Two different people on the same hours do double it.
+    two = [nurse(user=7), nurse("08:00", "12:00", user=8), practitioner()]
+    assert rules(make_plan("09:00"), make_ctx(occupancies=occupancies, shifts=two)) == []
+
+
 def test_capacity_is_counted_at_a_change_point_inside_the_visit():
     # Three patients arrive at 11:00, while the plan is still in recovery.
     ctx = make_ctx(occupancies=[booked("11:00", chair=10 + n) for n in range(3)])
@@ -422,3 +435,17 @@ def test_a_clearance_is_valid_from_evaluation_to_its_last_day_with_consent():
     assert not span.valid_on(date(2026, 11, 19)) and not span.valid_on(date(2027, 5, 21))
     unsigned = ClearanceSpan(date(2026, 11, 20), date(2027, 5, 20), True, False)
     assert unsigned.covers(date(2026, 12, 1)) and not unsigned.valid_on(date(2026, 12, 1))
+
+
+def test_a_voided_clearance_no_longer_clears_the_patient():
+    from dataclasses import replace
+
+    valid = clearance()
+    assert rules(make_plan("09:00"), make_ctx(clearances=[valid])) == []
+    voided = replace(valid, voided=True)
+    assert not voided.valid_on(valid.evaluated_on)
+    ctx = make_ctx(clearances=[voided])
+    assert rules(make_plan("09:00"), ctx) == [Rule.NOT_CLEARED]
+    assert "no valid clearance" in message(make_plan("09:00"), ctx, Rule.NOT_CLEARED)
+    # Another, live clearance still clears.
+    assert rules(make_plan("09:00"), make_ctx(clearances=[voided, clearance()])) == []

@@ -18,14 +18,15 @@ from flask.testing import FlaskClient
 from clinic.extensions import db
 from clinic.models import Notification, Shift
 from clinic.security import SECURITY_HEADERS
-from clinic.services import display_links
+from clinic.services import display_links, tokens
 from clinic.services.auth import issue_token
 from tests.conftest import MONDAY, NOW, PASSWORD, chicago, csrf_token
 
 ROLES = ("front_desk", "nurse", "practitioner", "admin")
 OTHER_ROLES = ("front_desk", "nurse", "practitioner")  # an admin sees every site
-# Tables a GET may write: the session's last activity and the audit trail's view rows.
-WRITABLE_ON_GET = {"user_sessions", "audit_events"}
+# Tables a GET may write: the session's last activity, an API token's last use and the
+# audit trail's view rows.
+WRITABLE_ON_GET = {"user_sessions", "api_tokens", "audit_events"}
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 INLINE_STYLE = re.compile(r"<style\b|\sstyle\s*=", re.IGNORECASE)
 INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.IGNORECASE)
@@ -138,16 +139,19 @@ def world(app, clinic, make_site, make_user, make_chair, make_shift, make_visit)
     db.session.commit()
     shift = db.session.scalar(sa.select(Shift).where(Shift.site_id == clinic.site.id))
     link, token = display_links.create(clinic.admin, clinic.site.id, "Recovery wall", NOW)
+    nurse_token, _secret = tokens.issue(clinic.nurse, NOW, name="Nurse's integration")
     args = {
         "site_id": clinic.site.id,
         "chair_id": clinic.chairs[0].id,
         "shift_id": shift.id,
         "visit_id": visit.id,
         "patient_id": clinic.patient.id,
+        "clearance_id": clinic.patient.clearances[0].id,
         "notification_id": notification.id,
         "user_id": clinic.nurse.id,
         "link_id": link.id,
         "token": token,
+        "token_id": nurse_token.id,  # an API token of the site's nurse
     }
     return World(app, clinic.site, other, users, others, args, token)
 

@@ -29,6 +29,11 @@ from tests.security.conftest import (
 ANYONE = "anyone"  # no sign-in needed (the sign-in form, static files, health, wall display)
 SIGNED_IN = "signed_in"  # any signed-in user
 TO_LOGIN = "to_login"  # everyone is sent to the sign-in form (half-finished sign-in, sign-out)
+# The world's API token belongs to the site's nurse: only she (and, OWNER_OR_ADMIN, an
+# administrator) may act on it; anyone else is told it does not exist.
+OWNER = "token_owner"
+OWNER_OR_ADMIN = "token_owner_or_admin"
+TOKEN_OWNER = "nurse"
 
 # endpoint -> (who may use it, whether its URL names an object of one site). "Who" is
 # ANYONE, SIGNED_IN, TO_LOGIN or an action of clinic.services.access.PERMISSIONS; a dict
@@ -52,6 +57,7 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "auth.setup_two_factor": (SIGNED_IN, False),
     "auth.confirm_two_factor": (SIGNED_IN, False),
     "auth.disable_two_factor": (SIGNED_IN, False),
+    "auth.revoke_token": (OWNER, False),
     # front desk
     "frontdesk.board": ("read", False),
     "frontdesk.print_day": ("read", False),
@@ -65,12 +71,17 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "frontdesk.cancel": ("book", True),
     "courses.course": ("book", False),
     "courses.confirm": ("book", False),
+    "visits.index": ("list_visits", False),
+    "visits.export": ("list_visits", False),
+    "visits.week": ("read", True),
     # patients
     "patients.index": ("read", False),
     "patients.create": ("edit_patients", False),
     "patients.detail": ("read", True),
     "patients.edit": ("edit_patients", True),
     "patients.new_clearance": ("record_clearance", True),
+    "patients.correct_clearance": ("record_clearance", True),
+    "patients.void_clearance": ("record_clearance", True),
     # nurses
     "nursing.dashboard": ("read", True),
     "nursing.feed": ("read", True),
@@ -93,6 +104,7 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "admin.chairs": ("administer", True),
     "admin.rename_chair": ("administer", True),
     "admin.toggle_chair": ("administer", True),
+    "admin.move_chair_visits": ("administer", True),
     "admin.shifts": ("administer", True),
     "admin.delete_shift": ("administer", True),
     "admin.users": ("administer", False),
@@ -107,6 +119,7 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "security_admin.unlock_user": ("administer", False),
     "security_admin.display_link_list": ("administer", False),
     "security_admin.revoke_display_link": ("administer", False),
+    "security_admin.revoke_user_token": ("administer", False),
     # the JSON API (API.md, "Roles"): bearer tokens only
     "api.me": ("read", False),
     "api.list_sites": ("read", False),
@@ -129,6 +142,8 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.update_patient": ("edit_patients", True),
     "api.list_clearances": ("read", True),
     "api.record_clearance": ("record_clearance", True),
+    "api.correct_clearance": ("record_clearance", True),
+    "api.void_clearance": ("record_clearance", True),
     "api.list_visits": ("read", False),
     "api.create_visit": ("book", False),
     "api.get_visit": ("read", True),
@@ -139,11 +154,14 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.dashboard": ("read", True),
     "api.list_notifications": ("read", False),
     "api.acknowledge_notification": ("acknowledge", True),
+    "api.list_tokens": ("read", False),  # the caller's own (an admin may name a user)
+    "api.revoke_token": (OWNER_OR_ADMIN, False),
 }
 
 # Query arguments that name a site: with them these routes are scoped like an object's URL.
 QUERY = {
     "frontdesk.book_slots": {"site_id": "site_id"},
+    "visits.week": {"site_id": "site_id"},
     "nursing.dashboard": {"site_id": "site_id"},
     "nursing.feed": {"site_id": "site_id"},
     "alerts.feed": {"site_id": "site_id"},
@@ -165,6 +183,9 @@ def expectation(endpoint: str, method: str, actor: str) -> str:
         return "to_login"
     if actor == "anonymous":
         return "login"
+    if who in (OWNER, OWNER_OR_ADMIN):
+        mine = actor == TOKEN_OWNER or (who == OWNER_OR_ADMIN and actor == "admin")
+        return "ok" if mine else "denied"
     role = actor.removeprefix("other_")
     other = actor.startswith("other_")
     if who != SIGNED_IN and role not in PERMISSIONS[who]:

@@ -189,7 +189,7 @@ def _enrol(client, user, frozen) -> str:
     token = page_token(client)
     assert client.post("/account/two-factor/setup", data={"csrf_token": token}).status_code == 302
     page = client.get("/account/security").get_data(as_text=True)
-    secret = reload(user).totp_secret
+    secret = totp.secret_of(reload(user))
     assert secret and secret in page and "otpauth://totp/" in page
     answer = client.post(
         "/account/two-factor/confirm",
@@ -266,7 +266,7 @@ def test_a_role_requirement_forces_enrolment_right_after_the_password(app, clien
     assert answer.headers["Location"] == "/login/enrol"
     assert client.get("/").status_code == 302  # no way round the enrolment
     page = client.get("/login/enrol").get_data(as_text=True)
-    secret = reload(clinic.nurse).totp_secret
+    secret = totp.secret_of(reload(clinic.nurse))
     assert secret in page and "otpauth://totp/" in page
     token = csrf_token(page)
     wrong = client.post("/login/enrol", data={"csrf_token": token, "code": "000000"})
@@ -291,22 +291,46 @@ def test_a_required_second_factor_cannot_be_turned_off(client, clinic, frozen):
     token = page_token(client)
     client.post(
         "/account/two-factor/disable",
-        data={"csrf_token": token, "code": totp.code_at(secret, utcnow())},
+        data={"csrf_token": token, "password": PASSWORD, "code": totp.code_at(secret, utcnow())},
     )
     assert reload(clinic.nurse).totp_enabled
 
 
-def test_a_user_turns_the_second_factor_off_with_a_code(client, clinic, frozen):
+def test_turning_the_second_factor_off_needs_the_password_and_a_code(client, clinic, frozen):
     sign_in(client, clinic.nurse)
     secret = _enrol(client, clinic.nurse, frozen)
     token = page_token(client)
-    answer = client.post(
+    code_only = client.post(
         "/account/two-factor/disable",
         data={"csrf_token": token, "code": totp.code_at(secret, utcnow())},
     )
+    assert code_only.status_code == 422
+    assert reload(clinic.nurse).totp_enabled
+    frozen.shift(timedelta(seconds=31))
+    wrong_password = client.post(
+        "/account/two-factor/disable",
+        data={
+            "csrf_token": token,
+            "password": "not my password at all",
+            "code": totp.code_at(secret, utcnow()),
+        },
+    )
+    assert wrong_password.status_code == 422
+    assert "not your current password" in wrong_password.get_data(as_text=True)
+    assert reload(clinic.nurse).totp_enabled
+    wrong_code = client.post(
+        "/account/two-factor/disable",
+        data={"csrf_token": token, "password": PASSWORD, "code": "000000"},
+    )
+    assert wrong_code.status_code == 422 and reload(clinic.nurse).totp_enabled
+    answer = client.post(
+        "/account/two-factor/disable",
+        data={"csrf_token": token, "password": PASSWORD, "code": totp.code_at(secret, utcnow())},
+    )
     assert answer.status_code == 302
     user = reload(clinic.nurse)
-    assert not user.totp_enabled and user.totp_secret is None
+    assert not user.totp_enabled and user.totp_secret_encrypted is None
+    assert ("auth.totp_disable", "ok") in audit_actions(clinic.nurse)
 
 
 # ---------------------------------------------------------------- password policy
@@ -407,3 +431,48 @@ def test_a_user_changes_their_password_and_other_sessions_end(app, client, clini
     assert client.get("/").status_code == 200
     assert elsewhere.get("/").status_code == 302
     assert sign_in(app.test_client(), clinic.nurse, "a brand new passphrase").status_code == 302
+
+
+# ---------------------------------------------------------------- no account enumeration
+
+
+def _refusal(client, email: str, password: str) -> tuple[int, str]:
+    """Sign in with an e-mail and password; return the status and the shown message."""
+    import re
+
+    page = client.get("/login")
+    answer = client.post(
+        "/login",
+        data={
+            "email": email,
+            "password": password,
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+        },
+    )
+    html = answer.get_data(as_text=True)
+    messages = re.findall(r'<div class="alert[^"]*"[^>]*>(.*?)</div>', html, re.S)
+    return answer.status_code, " ".join(" ".join(m.split()) for m in messages)
+
+
+def test_the_password_step_says_the_same_for_every_email(app, clinic, make_user):
+    retired = make_user("nurse", [clinic.site], active=False)
+    _lock(app.test_client(), clinic.practitioner)
+    answers = {
+        "unknown": _refusal(app.test_client(), "nobody@clinic.test", PASSWORD),
+        "wrong password": _refusal(app.test_client(), clinic.nurse.email, "wrong password!!"),
+        "disabled": _refusal(app.test_client(), retired.email, PASSWORD),
+        "locked, right password": _refusal(app.test_client(), clinic.practitioner.email, PASSWORD),
+        "locked, wrong password": _refusal(
+            app.test_client(), clinic.practitioner.email, "wrong password!!"
+        ),
+    }
+    assert len(set(answers.values())) == 1, answers
+    status, message = answers["unknown"]
+    assert status == 200 and "Wrong e-mail or password." in message
+    # The tenth failure locks the account: that answer is the same as well.
+    for n in range(9):
+        sign_in(app.test_client(), clinic.clerk, f"wrong password number {n}")
+    assert (
+        _refusal(app.test_client(), clinic.clerk.email, "wrong password 10") == answers["unknown"]
+    )
+    assert reload(clinic.clerk).is_locked(utcnow())

@@ -69,3 +69,36 @@ def test_ending_every_session_of_a_user(pg_app):
     staff.update_user(user, {"active": False})
     later = now + timedelta(seconds=1)
     assert all(sessions.check(t, later, touch=False).row is None for t in tokens)
+
+
+def test_one_totp_code_sent_by_eight_workers_at_once_is_accepted_once(pg_app):
+    from clinic.services import totp
+
+    user = staff.create_user("t@clinic.test", "T", "nurse", [], password=PASSWORD)
+    secret = totp.begin_enrolment(user)
+    start = utcnow()
+    assert totp.confirm_enrolment(user, totp.code_at(secret, start), start)
+    now = start + timedelta(seconds=30)  # the next step: a code not used yet
+    code = totp.code_at(secret, now)
+    user_id = user.id
+    barrier = threading.Barrier(8)
+    accepted: list[bool] = []
+    errors: list[BaseException] = []
+
+    def sign_in_with_the_code() -> None:
+        try:
+            with pg_app.app_context():
+                me = db.session.get(User, user_id)
+                barrier.wait(timeout=10)
+                accepted.append(totp.verify(me, code, now))
+                db.session.remove()
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=sign_in_with_the_code) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors
+    assert accepted.count(True) == 1 and len(accepted) == 8

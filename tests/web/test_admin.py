@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import Chair, Shift, Site, User
-from clinic.services.setup import SITE_FIELDS
+from clinic.services.setup import SITE_FIELDS, VITAL_FIELDS, site_values
 from clinic.services.sites import WEEKDAYS
 from tests.conftest import PASSWORD, csrf_token
 
@@ -50,10 +50,11 @@ def site_form(site: Site) -> dict:
         "timezone": site.timezone,
         "recovery_mode": site.recovery_mode,
     }
-    for field in SITE_FIELDS:
+    values = site_values(site)
+    for field in (*SITE_FIELDS, *VITAL_FIELDS):
         if field in data or field in ("opening_hours", "require_practitioner_on_site"):
             continue
-        data[field] = str(getattr(site, field))
+        data[field] = str(values[field])
     if site.require_practitioner_on_site:
         data["require_practitioner_on_site"] = "y"
     for day in WEEKDAYS:
@@ -252,8 +253,8 @@ def test_chair_of_another_site_is_404(client, admin, clinic, make_site):
 # ---------------------------------------------------------------- shifts
 
 
-def test_shift_in_local_time_appears_in_the_week_grid(client, admin, clinic):
-    nurse = clinic.nurse
+def test_shift_in_local_time_appears_in_the_week_grid(client, admin, clinic, make_user):
+    nurse = make_user("nurse", [clinic.site])  # clinic.nurse is on duty all fortnight
     url = f"/admin/sites/{clinic.site.id}/shifts?week=2026-12-02"
     html = page(client, url)
     assert "Week of 30 Nov 2026" in html  # any day picks its Monday
@@ -317,6 +318,29 @@ def test_invalid_shift_is_explained_and_not_saved(client, admin, clinic):
     html = post_form(client, url, data).get_data(as_text=True)
     assert "Pick a day between 2000 and 2100." in html
     assert len(db.session.scalars(select(Shift)).all()) == count
+
+
+def test_overlapping_shift_of_one_person_is_refused_with_a_message(
+    client, admin, clinic, make_user
+):
+    nurse = make_user("nurse", [clinic.site], name="Noor Haddad")
+    url = f"/admin/sites/{clinic.site.id}/shifts?week=2026-12-14"
+    base = {"user_id": nurse.id, "role": "", "day": "2026-12-15"}
+    assert post_form(client, url, base | {"starts": "08:00", "ends": "14:00"}).status_code == 302
+    response = post_form(client, url, base | {"starts": "12:00", "ends": "18:00"})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Noor Haddad is already on shift here Tue 15 Dec 08:00\u201314:00" in html
+    assert 'id="starts"' in html and "is-invalid" in html
+    assert len(db.session.scalars(select(Shift).where(Shift.user_id == nurse.id)).all()) == 1
+    # Back to back is fine (half-open), and so is another person at the same hours.
+    assert post_form(client, url, base | {"starts": "14:00", "ends": "18:00"}).status_code == 302
+    other = make_user("nurse", [clinic.site])
+    data = base | {"user_id": other.id, "starts": "12:00", "ends": "18:00"}
+    assert post_form(client, url, data).status_code == 302
+    # The day's cover counts people, not rows.
+    column = day_column(page(client, url), date(2026, 12, 15))
+    assert "2 nurses" in column
 
 
 def test_delete_shift(client, admin, clinic, make_shift):

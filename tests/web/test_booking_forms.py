@@ -304,3 +304,24 @@ def test_a_clerk_of_two_sites_chooses_the_site(
     assert response.status_code == 302
     visit = db.session.scalars(select(Visit)).one()
     assert visit.site_id == dallas.id and visit.chair_id == dallas_chair.id
+
+
+def test_a_refused_ten_oclock_offers_ten_oclock_in_another_chair_first(
+    signed_in, clinic, make_visit
+):
+    first, second, third = clinic.chairs
+    make_visit(clinic.clerk, clinic.new_patient(), chicago(TUESDAY, 10), chair_id=first.id)
+    data = booking_form(signed_in, clinic.patient.id, time="10:00", chair_id=str(first.id))
+
+    html = signed_in.post("/book", data=data).get_data(as_text=True)
+
+    assert "Closest free times" in html
+    panel = html[html.index('id="slot-list"') :]
+    times = re.findall(r"<strong>(\d\d:\d\d)</strong>", panel)
+    # The same time in the other chairs, then the nearest times that day either way.
+    assert times[:4] == ["10:00", "10:15", "09:45", "10:30"]
+    first_group = panel[: panel.index('class="slot-group"', panel.index('class="slot-group"') + 1)]
+    assert f'data-chair-id="{first.id}"' not in first_group
+    assert f'data-chair-id="{second.id}"' in first_group
+    assert f'data-chair-id="{third.id}"' in first_group
+    assert visit_count() == 1

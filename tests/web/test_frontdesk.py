@@ -375,3 +375,37 @@ def test_html_is_escaped(signed_in, clinic, make_visit):
     visit = make_visit(clinic.clerk, patient, chicago(TUESDAY, 9), notes="<script>x</script>")
     html = signed_in.get(f"/visits/{visit.id}").get_data(as_text=True)
     assert "<script>x</script>" not in html and escape("<script>x</script>") in html
+
+
+def test_a_refused_reschedule_offers_the_closest_times_and_one_click_moves_there(
+    signed_in, clinic, visit, make_visit
+):
+    first, second, third = clinic.chairs
+    make_visit(clinic.clerk, clinic.new_patient(), chicago(MONDAY, 13), chair_id=second.id)
+    data = reschedule_form(visit, time="13:15", chair_id=str(second.id))
+
+    html = post_action(signed_in, visit.id, "reschedule", data).get_data(as_text=True)
+
+    offered = html[html.index('id="reschedule-alternatives"') :]
+    offered = offered[: offered.index("</form>")]
+    slots = re.findall(r'name="slot" value="([^"]+)"', offered)
+    # The same time in the other chairs (the visit's own slot counts as free), then 13:30.
+    assert slots[:3] == [
+        f"{MONDAY.isoformat()} 13:15 {first.id}",
+        f"{MONDAY.isoformat()} 13:15 {third.id}",
+        f"{MONDAY.isoformat()} 13:30 {first.id}",
+    ]
+
+    token = csrf_token(html)
+    response = signed_in.post(
+        f"/visits/{visit.id}/reschedule",
+        data={
+            "csrf_token": token,
+            "slot": slots[1],
+            "infusion_minutes": "45",
+            "observation_minutes": "120",
+        },
+    )
+    assert response.status_code == 302
+    db.session.refresh(visit)
+    assert visit.infusion_start == chicago(MONDAY, 13, 15) and visit.chair_id == third.id

@@ -40,6 +40,7 @@ def init_app(app: Flask) -> None:
         openapi,
         people,
         places,
+        tokens,
         visits,
     )
 

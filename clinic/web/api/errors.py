@@ -41,6 +41,10 @@ def error_response(
     }
     if isinstance(error, Conflict) and error.reasons:
         body["reasons"] = [{"rule": r.rule.value, "message": r.message} for r in error.reasons]
+    if isinstance(error, Conflict) and error.alternatives is not None:
+        body["alternatives"] = error.alternatives
+    if isinstance(error, Conflict):
+        body = error.extra | body
     response = jsonify(body)
     response.status_code = status
     if status == 401:

@@ -7,7 +7,9 @@ from typing import Any
 from flask import jsonify
 
 from clinic.domain.alarms import RESOLVED_REASONS
+from clinic.services.site_settings import SITE_LIMITS, TIME_ZONES
 from clinic.web.api import bp
+from clinic.web.api.places import SITE_MINUTES, SITE_NUMBERS, VITAL_THRESHOLDS
 
 Schema = dict[str, Any]
 
@@ -24,6 +26,8 @@ RULES = [
     "not_cleared",
     "in_the_past",
 ]
+# Account rules (clinic.domain.accounts): a 409 on PATCH /users/{id} names one of these.
+ACCOUNT_RULES = ["own_admin_role", "last_active_admin"]
 STATUSES = ["booked", "checked_in", "infusing", "recovering", "discharged", "cancelled", "no_show"]
 EVENT_TYPES = [
     "check_in",
@@ -131,6 +135,25 @@ def answer_object(properties: dict[str, Schema]) -> Schema:
     return obj(properties, list(properties))
 
 
+def limited(setting: str) -> Schema:
+    """A whole-number site setting, bounded by the service's table of limits."""
+    limit = SITE_LIMITS[setting]
+    return integer(limit.unit.capitalize() + ".", minimum=limit.low, maximum=limit.high)
+
+
+def nested_limits(keys: dict[str, Any], description: str = "") -> Schema:
+    """An object of limited settings (objects within objects); a PATCH may give some keys."""
+    properties = {
+        key: nested_limits(setting) if isinstance(setting, dict) else limited(setting)
+        for key, setting in keys.items()
+    }
+    return obj(
+        properties,
+        additionalProperties=False,
+        **({"description": description} if description else {}),
+    )
+
+
 # ---------------------------------------------------------------- operation helpers
 
 
@@ -215,25 +238,22 @@ def schemas() -> dict[str, Schema]:
         | {"minItems": 2, "maxItems": 2}
     )
     hours = obj({name: span for name in DAYS}, additionalProperties=False)
-    infusion = obj(
-        {"min": integer(minimum=1), "max": integer(minimum=1), "default": integer(minimum=1)},
-        additionalProperties=False,
-    )
-    observation = obj(
-        {"min": integer(minimum=0), "default": integer(minimum=0)}, additionalProperties=False
-    )
     site_settings = {
         "name": string(maxLength=120),
-        "timezone": string("IANA time zone.", examples=["America/Chicago"]),
+        "timezone": string(
+            "IANA time zone.", enum=sorted(TIME_ZONES), examples=["America/Chicago"]
+        ),
         "opening_hours": hours,
-        "nurse_ratio": integer("Patients per nurse on shift.", minimum=1, maximum=20),
+        **{name: limited(name) for name in SITE_NUMBERS},
         "require_practitioner_on_site": boolean(),
-        "infusion_minutes": infusion,
-        "observation_minutes": observation,
-        "overdue_after_minutes": integer(minimum=0),
-        "turnover_minutes": integer(minimum=0),
-        "min_hours_between_infusions": integer(minimum=0),
+        **{name: nested_limits(keys) for name, keys in SITE_MINUTES.items()},
         "recovery_mode": string(enum=["chair", "bay"]),
+        "vital_thresholds": nested_limits(
+            VITAL_THRESHOLDS,
+            "Vital-sign limits: a reading at or over bp_high / bp_critical (systolic or "
+            "diastolic), over hr_high, under hr_low or spo2_low, or more than "
+            "bp_above_baseline_percent over the visit's first reading is flagged.",
+        ),
     }
     chair_fields = {
         "name": string(maxLength=60),
@@ -308,10 +328,32 @@ def schemas() -> dict[str, Schema]:
                     description="What is wrong with each field (may be empty).",
                 ),
                 "reasons": array(ref("Reason"), "Every broken booking rule (409 only)."),
+                "visit_ids": array(
+                    identifier(), "The active visits that still need a chair (409 only)."
+                ),
+                "alternatives": array(
+                    ref("Slot"),
+                    "A refused booking or reschedule (409): the closest bookable slots for "
+                    "this patient, closest first: the same time in another chair, then the "
+                    "nearest times that day (later first), then the same time on the nearest "
+                    "days. At most 10.",
+                ),
             },
             ["error", "message", "fields"],
         ),
-        "Reason": answer_object({"rule": string(enum=RULES), "message": string()}),
+        "Reason": answer_object({"rule": string(enum=RULES + ACCOUNT_RULES), "message": string()}),
+        "ApiToken": answer_object(
+            {
+                "id": identifier(),
+                "user_id": identifier(),
+                "name": string(maxLength=80),
+                "created_at": instant(),
+                "expires_at": instant(),
+                "last_used_at": nullable(instant("Written at most once a minute.")),
+                "revoked_at": nullable(instant()),
+                "status": string(enum=["active", "expired", "revoked"]),
+            }
+        ),
         "Site": answer_object({"id": identifier(), **site_settings}),
         "SiteInput": obj(
             site_settings,
@@ -364,10 +406,25 @@ def schemas() -> dict[str, Schema]:
                 "patient_id": identifier(),
                 **clearance_fields,
                 "practitioner_id": identifier(),
+                "corrected_at": nullable(instant("The latest correction.")),
+                "corrected_by_id": nullable(identifier()),
+                "voided": boolean("A voided clearance clears nobody."),
+                "voided_at": nullable(instant()),
+                "voided_by_id": nullable(identifier()),
+                "void_reason": nullable(string()),
             }
         ),
         "ClearanceInput": obj(
             clearance_fields, ["evaluated_on", "valid_until", "cleared", "consent_signed"]
+        ),
+        "ClearanceChange": obj(
+            clearance_fields,
+            additionalProperties=False,
+            description="Any subset of the fields; the others stay.",
+        ),
+        "ClearanceVoid": obj(
+            {"reason": string("Why the clearance is void.", minLength=1, maxLength=1000)},
+            ["reason"],
         ),
         "Slot": answer_object(
             {
@@ -628,6 +685,13 @@ def error_responses() -> dict[str, Any]:
 
 def paths() -> dict[str, dict[str, Any]]:
     """Return every path of API.md with its operations."""
+    clearance_id = {
+        "name": "clearance_id",
+        "in": "path",
+        "required": True,
+        "description": "The clearance's id.",
+        "schema": integer(minimum=1),
+    }
     site_query = query("site_id", identifier(), "Only this site (one of the caller's).")
     day_query = query("date", day(), "Only this local day of the site.")
     admin = "admin"
@@ -698,10 +762,12 @@ def paths() -> dict[str, dict[str, Any]]:
         "/chairs/{id}": {
             "parameters": [path_id("chair")],
             "patch": operation(
-                "Rename, retype or (de)activate a chair.",
+                "Rename, retype or (de)activate a chair. Taking a chair out of service "
+                "(`active: false`) or changing its kind while active visits still need it is "
+                "a 409 whose body lists them in `visit_ids`.",
                 "chairs",
                 {200: ok(ref("Chair"), "The changed chair.")},
-                (403, 404, 422),
+                (403, 404, 409, 422),
                 body(ref("ChairInput")),
                 roles=admin,
                 operation_id="updateChair",
@@ -760,13 +826,38 @@ def paths() -> dict[str, dict[str, Any]]:
         "/users/{id}": {
             "parameters": [path_id("user")],
             "patch": operation(
-                "Change a user's e-mail, name, role, sites, activity or password.",
+                "Change a user's e-mail, name, role, sites, activity or password. A new "
+                "password, disabling or a new role revokes the user's API tokens. 409 with "
+                "`reasons` for an administrator's own role or activity (`own_admin_role`) and "
+                "for the last active administrator (`last_active_admin`).",
                 "users",
                 {200: ok(ref("User"), "The changed user.")},
                 (403, 404, 409, 422),
                 body(ref("UserInput")),
                 roles=admin,
                 operation_id="updateUser",
+            ),
+        },
+        "/tokens": {
+            "get": operation(
+                "List the caller's API tokens, newest first (an admin may name a user).",
+                "tokens",
+                {200: ok(array(ref("ApiToken")), "The tokens, revoked and expired included.")},
+                (403, 404, 422),
+                parameters=[query("user_id", identifier(), "Another user's tokens (admin only).")],
+                roles=everyone,
+                operation_id="listTokens",
+            )
+        },
+        "/tokens/{id}": {
+            "parameters": [path_id("token")],
+            "delete": operation(
+                "Revoke an API token: the caller's own, or (admin) anyone's.",
+                "tokens",
+                {200: ok(ref("ApiToken"), "The revoked token.")},
+                (404,),
+                roles=everyone,
+                operation_id="revokeToken",
             ),
         },
         "/me": {
@@ -835,6 +926,32 @@ def paths() -> dict[str, dict[str, Any]]:
                 body(ref("ClearanceInput")),
                 roles="practitioner",
                 operation_id="recordClearance",
+            ),
+        },
+        "/patients/{id}/clearances/{clearance_id}": {
+            "parameters": [path_id("patient"), clearance_id],
+            "patch": operation(
+                "Correct some fields of a clearance; the others stay. A voided clearance "
+                "cannot be corrected (409).",
+                "patients",
+                {200: ok(ref("Clearance"), "The corrected clearance.")},
+                (403, 404, 409, 422),
+                body(ref("ClearanceChange")),
+                roles="practitioner",
+                operation_id="correctClearance",
+            ),
+        },
+        "/patients/{id}/clearances/{clearance_id}/void": {
+            "parameters": [path_id("patient"), clearance_id],
+            "post": operation(
+                "Void a clearance with a reason: it stays listed, marked void, and no longer "
+                "clears the patient for booking. Voiding twice is a 409.",
+                "patients",
+                {200: ok(ref("Clearance"), "The voided clearance.")},
+                (403, 404, 409, 422),
+                body(ref("ClearanceVoid")),
+                roles="practitioner",
+                operation_id="voidClearance",
             ),
         },
         "/availability": {
@@ -1033,7 +1150,7 @@ def document() -> dict[str, Any]:
         "tags": [
             {"name": name}
             for name in (
-                *("sites", "chairs", "shifts", "users", "patients"),
+                *("sites", "chairs", "shifts", "users", "tokens", "patients"),
                 *("visits", "notifications", "health"),
             )
         ],
@@ -1043,7 +1160,10 @@ def document() -> dict[str, Any]:
                 "bearer": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "An API token (flask users token EMAIL); never a cookie.",
+                    "description": (
+                        "An API token (flask users token EMAIL); never a cookie. It "
+                        "expires (90 days by default) and can be revoked."
+                    ),
                 }
             },
             "schemas": schemas(),

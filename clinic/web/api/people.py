@@ -10,6 +10,7 @@ from clinic.extensions import db
 from clinic.models import ROLES, User
 from clinic.services import access, audit, patients, staff
 from clinic.services.errors import NotFound
+from clinic.types import utcnow
 from clinic.web.api import bp
 from clinic.web.api.parsing import Fields, json_object
 from clinic.web.api.places import MAX_ID
@@ -64,7 +65,7 @@ def update_user(user_id: int):
     fields = Fields(json_object())
     changes = _user_changes(fields, creating=False)
     fields.check()
-    return jsonify(user_json(staff.update_user(user, changes)))
+    return jsonify(user_json(staff.update_user(user, changes, actor=g.user)))
 
 
 def _user_changes(fields: Fields, creating: bool) -> dict[str, Any]:
@@ -200,6 +201,58 @@ def record_clearance(patient_id: int):
     fields.check()
     clearance = patients.record_clearance(g.user, patient, values)
     return jsonify(clearance_json(clearance)), 201
+
+
+CLEARANCE = f"/patients/<int(max={MAX_ID}):patient_id>/clearances/<int(max={MAX_ID}):clearance_id>"
+
+
+@bp.patch(CLEARANCE)
+def correct_clearance(patient_id: int, clearance_id: int):
+    """Correct some fields of a clearance (practitioner); the others stay."""
+    access.require(g.user, "record_clearance")
+    patient = access.get_patient(g.user, patient_id)
+    fields = Fields(json_object())
+    changes: dict[str, Any] = {}
+    readers = {
+        "evaluated_on": fields.day,
+        "valid_until": fields.day,
+        "cleared": fields.boolean,
+        "consent_signed": fields.boolean,
+    }
+    for name, read in readers.items():
+        if fields.has(name):
+            value = read(name, required=True)  # present and null is an error
+            if value is not None:
+                changes[name] = value
+    if fields.has("contraindications"):
+        value = fields.string_list("contraindications")
+        if value is None and "contraindications" not in fields.errors:
+            fields.errors["contraindications"] = ["Must be a list of strings."]
+        elif value is not None:
+            changes["contraindications"] = value
+    if fields.has("notes"):
+        if fields.data["notes"] is None:
+            changes["notes"] = ""
+        else:
+            changes["notes"] = fields.text("notes", max_length=4000) or ""
+    unknown = set(fields.data) - {*readers, "contraindications", "notes"}
+    for name in sorted(unknown):
+        fields.errors.setdefault(name, []).append("Not a field of a clearance.")
+    fields.check()
+    clearance = patients.correct_clearance(g.user, patient, clearance_id, changes, utcnow())
+    return jsonify(clearance_json(clearance))
+
+
+@bp.post(f"{CLEARANCE}/void")
+def void_clearance(patient_id: int, clearance_id: int):
+    """Void a clearance with a reason (practitioner); it stays listed, marked void."""
+    access.require(g.user, "record_clearance")
+    patient = access.get_patient(g.user, patient_id)
+    fields = Fields(json_object())
+    reason = fields.text("reason", required=True, max_length=patients.MAX_VOID_REASON)
+    fields.check()
+    clearance = patients.void_clearance(g.user, patient, clearance_id, reason, utcnow())
+    return jsonify(clearance_json(clearance))
 
 
 @bp.get(f"/patients/<int(max={MAX_ID}):patient_id>/clearances")

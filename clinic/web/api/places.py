@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
-from zoneinfo import available_timezones
 
 from flask import g, jsonify
 
@@ -13,7 +11,9 @@ from clinic.extensions import db
 from clinic.models import Chair, Shift
 from clinic.services import access, setup
 from clinic.services.errors import NotFound
-from clinic.services.sites import MAX_OBSERVATION_MINUTES, WEEKDAYS
+from clinic.services.site_settings import SITE_LIMITS, TIME_ZONES, VITAL_SETTINGS
+from clinic.services.sites import WEEKDAYS
+from clinic.types import utcnow
 from clinic.web.api import bp
 from clinic.web.api.parsing import Fields, json_object, query_date, query_int
 from clinic.web.api.serialize import chair_json, shift_json, site_json
@@ -21,30 +21,36 @@ from clinic.web.api.serialize import chair_json, shift_json, site_json
 # Ids are 32-bit in the schema; a larger number in a URL is simply no such object.
 MAX_ID = 2**31 - 1
 CLOCK = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d|24:00")
-# Site settings that are plain numbers: name -> (lowest, highest).
-SITE_NUMBERS = {
-    "nurse_ratio": (1, 20),
-    "overdue_after_minutes": (0, 24 * 60),
-    "turnover_minutes": (0, 240),
-    "min_hours_between_infusions": (0, 24 * 30),
-}
-# Nested minute settings: API name -> {key: (model column, lowest, highest)}.
+# Nested minute settings: API name -> {key: setting (a column of the site)}.
 SITE_MINUTES = {
     "infusion_minutes": {
-        "min": ("infusion_min", 1, 480),
-        "max": ("infusion_max", 1, 480),
-        "default": ("infusion_default", 1, 480),
+        "min": "infusion_min",
+        "max": "infusion_max",
+        "default": "infusion_default",
     },
-    "observation_minutes": {
-        "min": ("observation_min", 0, MAX_OBSERVATION_MINUTES),
-        "default": ("observation_default", 0, MAX_OBSERVATION_MINUTES),
-    },
+    "observation_minutes": {"min": "observation_min", "default": "observation_default"},
 }
 
 
-@lru_cache(maxsize=1)
-def _time_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+def _vital_keys() -> dict[str, str | dict[str, str]]:
+    """Map the API's vital_thresholds keys to settings: {"bp_high": {"systolic": ...}, ...}."""
+    keys: dict[str, Any] = {}
+    for setting, (field, index) in VITAL_SETTINGS.items():
+        if index is None:
+            keys[field] = setting
+        else:
+            keys.setdefault(field, {})[("systolic", "diastolic")[index]] = setting
+    return keys
+
+
+VITAL_THRESHOLDS = _vital_keys()
+# Every other numeric setting of the table is a plain number at the top of the site object.
+SITE_NUMBERS = tuple(
+    name
+    for name in SITE_LIMITS
+    if name not in VITAL_SETTINGS
+    and all(name not in keys.values() for keys in SITE_MINUTES.values())
+)
 
 
 # ---------------------------------------------------------------- sites
@@ -95,14 +101,15 @@ def _site_changes(
         changes["name"] = name
     timezone = fields.text("timezone", required=present("timezone"), max_length=64)
     if timezone is not None:
-        if timezone in _time_zones():
+        if timezone in TIME_ZONES:
             changes["timezone"] = timezone
         else:
             fields.errors.setdefault("timezone", []).append(
                 "Not an IANA time zone, e.g. America/Chicago."
             )
-    for field, (low, high) in SITE_NUMBERS.items():
-        value = fields.integer(field, required=present(field), low=low, high=high)
+    for field in SITE_NUMBERS:
+        limit = SITE_LIMITS[field]
+        value = fields.integer(field, required=present(field), low=limit.low, high=limit.high)
         if value is not None:
             changes[field] = value
     practitioner = fields.boolean(
@@ -118,7 +125,11 @@ def _site_changes(
             fields.errors.setdefault("recovery_mode", []).append("chair or bay.")
     for field, keys in SITE_MINUTES.items():
         if present(field):
-            changes |= _minutes(fields, field, keys)
+            changes |= _nested(fields, field, fields.data[field], keys)
+    if present("vital_thresholds"):
+        changes |= _nested(
+            fields, "vital_thresholds", fields.data["vital_thresholds"], VITAL_THRESHOLDS
+        )
     if present("opening_hours"):
         hours = _opening_hours(fields, None if creating else current)
         if hours is not None:
@@ -127,23 +138,26 @@ def _site_changes(
     return changes
 
 
-def _minutes(fields: Fields, field: str, keys: dict[str, tuple[str, int, int]]) -> dict[str, int]:
-    """Read {"min", "max", "default"} minutes into their model columns."""
-    value = fields.data[field]
+def _nested(
+    fields: Fields, field: str, value: Any, keys: dict[str, Any], path: str = ""
+) -> dict[str, int]:
+    """Read an object of some of `keys` (objects within objects) into flat settings."""
     if not isinstance(value, dict) or not value or set(value) - set(keys):
         fields.errors.setdefault(field, []).append(
-            f"An object with some of {', '.join(keys)} (whole minutes)."
+            f"{path}An object with some of {', '.join(keys)}."
         )
         return {}
-    changes = {}
+    changes: dict[str, int] = {}
     for key, raw in value.items():
-        column, low, high = keys[key]
-        if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
-            fields.errors.setdefault(field, []).append(
-                f"{key}: a whole number of minutes between {low} and {high}."
-            )
+        setting = keys[key]
+        if isinstance(setting, dict):
+            changes |= _nested(fields, field, raw, setting, f"{path}{key}: ")
+        elif SITE_LIMITS[setting].allows(raw):
+            changes[setting] = raw
         else:
-            changes[column] = raw
+            fields.errors.setdefault(field, []).append(
+                f"{path}{key}: {SITE_LIMITS[setting].message}"
+            )
     return changes
 
 
@@ -210,7 +224,7 @@ def update_chair(chair_id: int):
         # Its visits were booked at this site; a chair never moves.
         fields.errors.setdefault("site_id", []).append("A chair stays at its site.")
     fields.check()
-    return jsonify(chair_json(setup.save_chair(chair, changes)))
+    return jsonify(chair_json(setup.save_chair(chair, changes, now=utcnow())))
 
 
 def _chair_changes(fields: Fields, creating: bool) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from clinic.models import Chair, Clearance, Patient, Shift, Site, User, Visit, VisitEvent
+from clinic.services.observations import site_thresholds
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -44,6 +45,20 @@ def site_json(site: Site) -> dict[str, Any]:
         "turnover_minutes": site.turnover_minutes,
         "min_hours_between_infusions": site.min_hours_between_infusions,
         "recovery_mode": site.recovery_mode,
+        "vital_thresholds": vital_thresholds_json(site),
+    }
+
+
+def vital_thresholds_json(site: Site) -> dict[str, Any]:
+    """Return the site's vital-sign limits in force (its own, else the defaults)."""
+    t = site_thresholds(site)
+    return {
+        "bp_high": {"systolic": t.bp_high[0], "diastolic": t.bp_high[1]},
+        "bp_critical": {"systolic": t.bp_critical[0], "diastolic": t.bp_critical[1]},
+        "hr_high": t.hr_high,
+        "hr_low": t.hr_low,
+        "spo2_low": t.spo2_low,
+        "bp_above_baseline_percent": int(t.bp_above_baseline_percent),
     }
 
 
@@ -111,6 +126,12 @@ def clearance_json(clearance: Clearance) -> dict[str, Any]:
         "contraindications": list(clearance.contraindications or []),
         "notes": clearance.notes or "",
         "practitioner_id": clearance.practitioner_id,
+        "corrected_at": instant(clearance.corrected_at),
+        "corrected_by_id": clearance.corrected_by_id,
+        "voided": clearance.voided,
+        "voided_at": instant(clearance.voided_at),
+        "voided_by_id": clearance.voided_by_id,
+        "void_reason": clearance.void_reason,
     }
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import g, jsonify, request
 
-from clinic.services import access, audit, booking
-from clinic.services.errors import Forbidden, Invalid, NotFound
+from clinic.services import access, alternatives, audit, booking
+from clinic.services.errors import Conflict, Forbidden, Invalid, NotFound
 from clinic.services.events import record_event
 from clinic.services.sites import today
 from clinic.types import utcnow
@@ -24,6 +24,7 @@ MAX_NOTES = 2000
 MAX_IDEMPOTENCY_KEY = 200
 MAX_REASON = 500
 MAX_ESCORT_NAME = 120
+MAX_ALTERNATIVES = 10  # slots listed in a refused booking's 409
 
 # Unknown fields are ignored (additions to the contract are welcome); these are read.
 RESCHEDULE_FIELDS = {"infusion_start", "chair_id", "infusion_minutes", "observation_minutes"}
@@ -85,7 +86,10 @@ def create_visit():
         observation_minutes=observation,
         notes=notes or "",
     )
-    visit, created = booking.book(g.user, req, now, idempotency_key=key or None)
+    try:
+        visit, created = booking.book(g.user, req, now, idempotency_key=key or None)
+    except Conflict as refusal:
+        raise _with_alternatives(refusal, req, now) from None
     return jsonify(visit_json(visit)), 201 if created else 200
 
 
@@ -126,8 +130,42 @@ def reschedule_visit(visit_id: int):
             if value is not None:
                 changes[name] = value
     fields.check()
-    visit = booking.reschedule(g.user, visit_id, changes, now)
+    try:
+        visit = booking.reschedule(g.user, visit_id, changes, now)
+    except Conflict as refusal:
+        if refusal.reasons:
+            moved = access.get_visit(g.user, visit_id)
+            req = booking.Request(
+                patient_id=moved.patient_id,
+                site_id=moved.site_id,
+                infusion_start=changes.get("infusion_start", moved.infusion_start),
+                chair_id=changes.get("chair_id", moved.chair_id),
+                infusion_minutes=changes.get("infusion_minutes", moved.infusion_minutes),
+                observation_minutes=changes.get("observation_minutes", moved.observation_minutes),
+            )
+            refusal = _with_alternatives(refusal, req, now, exclude_visit_id=visit_id)
+        raise refusal from None
     return jsonify(visit_json(visit))
+
+
+def _with_alternatives(
+    refusal: Conflict, req: booking.Request, now: datetime, exclude_visit_id: int | None = None
+) -> Conflict:
+    """Add the closest bookable slots to a refused booking (rules broken, not a state)."""
+    if refusal.reasons:
+        found = alternatives.suggest(g.user, req, now, exclude_visit_id=exclude_visit_id)
+        refusal.alternatives = [_slot_json(slot) for slot in found[:MAX_ALTERNATIVES]]
+    return refusal
+
+
+def _slot_json(slot) -> dict:
+    """Return a free slot as the API shows it."""
+    return {
+        "chair_id": slot.chair_id,
+        "infusion_start": instant(slot.infusion_start),
+        "infusion_end": instant(slot.infusion_end),
+        "observation_end": instant(slot.observation_end),
+    }
 
 
 @bp.post("/visits/<int:visit_id>/events")
@@ -171,19 +209,7 @@ def availability():
     observation = query_int("observation_minutes", low=1, high=1440)
     limit = query_int("limit", low=1, high=1000) or 50
     found = booking.slots(g.user, site.id, first_day, days, infusion, observation, limit, now)
-    return jsonify(
-        {
-            "slots": [
-                {
-                    "chair_id": slot.chair_id,
-                    "infusion_start": instant(slot.infusion_start),
-                    "infusion_end": instant(slot.infusion_end),
-                    "observation_end": instant(slot.observation_end),
-                }
-                for slot in found
-            ]
-        }
-    )
+    return jsonify({"slots": [_slot_json(slot) for slot in found]})
 
 
 def _id(value: int) -> int:
