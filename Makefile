@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app wsgi
 PORT   ?= 5000
 DEMO_NOW_DB := $(CURDIR)/instance/demo-now.db
 
-.PHONY: run demo-now test lint bench install clean
+.PHONY: run demo-now test lint audit-deps bench install clean
 
 install: $(STAMP)
 
@@ -34,7 +34,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+# Known vulnerabilities in the dependencies: pip-audit online, else the shipped list (it says
+# which on a line of its own).
+audit-deps: $(STAMP)
+	$(BIN)/python security/audit_deps.py
+
+test: lint audit-deps
 	$(BIN)/bandit -q -r clinic -ll
 	$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure here"; exit 1; fi; \

@@ -69,6 +69,15 @@ class Config:
     AUDIT_CHECKPOINT_MINUTES = float(os.environ.get("AUDIT_CHECKPOINT_MINUTES", "5"))
     # argon2id (time cost, memory KiB): the RFC 9106 second recommendation.
     ARGON2_COST = (3, 64 * 1024)
+    # Phone numbers typed without +country are read as numbers of this country (ISO 3166).
+    PHONE_REGION = os.environ.get("PHONE_REGION", "US")
+    # Rate limits (clinic/ratelimit.py): far above what a clinic does, far below guessing.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # a shared store that is down limits per worker
+    RATELIMIT_SWALLOW_ERRORS = True  # and never turns a sign-in into a 500
+    RATELIMIT_SIGN_IN_PER_ACCOUNT = os.environ.get("RATELIMIT_SIGN_IN_PER_ACCOUNT", "10/minute")
+    RATELIMIT_SIGN_IN_PER_ADDRESS = os.environ.get("RATELIMIT_SIGN_IN_PER_ADDRESS", "60/minute")
+    RATELIMIT_API_PER_TOKEN = os.environ.get("RATELIMIT_API_PER_TOKEN", "600/minute")
 
 
 class ProductionConfig(Config):
@@ -79,6 +88,7 @@ class ProductionConfig(Config):
     # No default: create_app refuses to start without a strong key of the operator's own.
     SECRET_KEY = os.environ.get("SECRET_KEY")
     REQUIRE_PRODUCTION_SECRETS = True
+    DISPLAY_COOKIE_NAME = "__Host-display"
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     HSTS = True
@@ -91,6 +101,11 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret"  # noqa: S105
     # Cheap hashing keeps the suite fast; hashes stay argon2id and verify the same way.
     ARGON2_COST = (1, 1024)
+    # Tests sign in and call the API far faster than people; tests/security/test_rate_limits.py
+    # runs with the real limits above.
+    RATELIMIT_SIGN_IN_PER_ACCOUNT = "100000/minute"
+    RATELIMIT_SIGN_IN_PER_ADDRESS = "100000/minute"
+    RATELIMIT_API_PER_TOKEN = "100000/minute"  # noqa: S105
 
 
 class UnsafeConfiguration(SystemExit):

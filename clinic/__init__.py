@@ -2,7 +2,8 @@
 
 from flask import Flask
 
-from config import UnsafeConfiguration, config_from_env, production_problems
+from clinic import startup
+from config import config_from_env
 
 
 def create_app(config: type | None = None, **overrides) -> Flask:
@@ -15,36 +16,19 @@ def create_app(config: type | None = None, **overrides) -> Flask:
     )
     app.config.from_object(config or config_from_env())
     app.config.update(overrides)
-    check_secrets(app)
+    startup.check(app.config)
 
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    register_rate_limits(app)
     return app
-
-
-def check_secrets(app: Flask) -> None:
-    """Refuse to start on unsafe secrets: a clear message and a non-zero exit."""
-    from clinic.services.totp_secrets import key_problem
-
-    problems = production_problems(app.config)
-    problem = key_problem(app.config.get("TOTP_ENCRYPTION_KEY", ""))
-    if problem:
-        problems.append(problem)
-    if problems:
-        raise UnsafeConfiguration(
-            "Infusion Desk will not start: "
-            + " ".join(problems)
-            + " Set a random SECRET_KEY and AUDIT_KEY of at least 32 bytes each, and"
-            + " TOTP_ENCRYPTION_KEY (README,"
-            ' "Security").'
-        )
 
 
 def register_extensions(app: Flask) -> None:
     """Bind the extensions and the database session rules to the app."""
-    from clinic import database, security
+    from clinic import database, request_limits, security
     from clinic.extensions import bootstrap, csrf, db, login_manager, migrate
 
     database.init_app(app)
@@ -56,6 +40,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     security.init_app(app)
+    request_limits.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -77,6 +62,13 @@ def register_errorhandlers(app: Flask) -> None:
     from clinic.web import errors
 
     errors.init_app(app)
+
+
+def register_rate_limits(app: Flask) -> None:
+    """Limit sign-in attempts and API use (after the views they wrap are registered)."""
+    from clinic import ratelimit
+
+    ratelimit.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -549,6 +549,9 @@ class DisplayLink(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The link's token is exchanged once for a device secret held in the display's cookie.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    device_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     site: Mapped[Site] = relationship()
 

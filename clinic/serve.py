@@ -14,8 +14,25 @@ import sys
 import threading
 import time
 
+from werkzeug.serving import WSGIRequestHandler
+
 SCHEDULER = [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler"]
 RESTART_AFTER_SECONDS = 2.0
+
+
+class PathOnlyLog(WSGIRequestHandler):
+    """Log requests without their query strings, as gunicorn.conf.py does in production."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Log the request line with the path only (search words stay out of the log)."""
+        full = getattr(self, "path", None)
+        if full is not None:
+            self.path = full.split("?", 1)[0]
+        try:
+            super().log_request(code, size)
+        finally:
+            if full is not None:
+                self.path = full
 
 
 class Scheduler:
@@ -71,7 +88,9 @@ def main() -> None:
     scheduler.start()
     try:
         print(f"Infusion Desk: http://127.0.0.1:{port}", flush=True)
-        app.run(host="127.0.0.1", port=port, debug=False, threaded=True)
+        app.run(
+            host="127.0.0.1", port=port, debug=False, threaded=True, request_handler=PathOnlyLog
+        )
     except KeyboardInterrupt:
         pass
     finally:

@@ -1,7 +1,11 @@
 """Wall-display links: a revocable token that shows one site's privacy-mode dashboard.
 
-The token is shown once, when the link is made; only its SHA-256 digest is stored. A link
-grants nothing but reading its site's dashboard in privacy mode (initials, chair, timers).
+The token is shown once, when the link is made; only its SHA-256 digest is stored. The
+display opening the link exchanges the token once for a device secret kept in an HttpOnly
+cookie (its digest stored too), so the token leaves every URL after the first request and a
+token copied from an access log opens nothing. Revoking the link ends the device's access.
+A link grants nothing but reading its site's dashboard in privacy mode (initials, chair,
+timers).
 """
 
 from __future__ import annotations
@@ -97,13 +101,46 @@ def list_links() -> list[DisplayLink]:
     return links
 
 
-def site_for_token(token: str) -> Site | None:
-    """Return the site a live display token shows, or None."""
+def claimable(token: str) -> DisplayLink | None:
+    """Return the live link of a token that no display has claimed yet, or None."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    return db.session.scalar(
+        select(DisplayLink).where(
+            DisplayLink.token_digest == _digest(token),
+            DisplayLink.revoked_at.is_(None),
+            DisplayLink.claimed_at.is_(None),
+        )
+    )
+
+
+def claim(token: str, now: datetime) -> str:
+    """Exchange a link's token, once, for a device secret; return the secret."""
+    link = claimable(token)
+    if link is None:
+        raise NotFound("display link")
+    secret = secrets.token_urlsafe(32)
+    link.claimed_at = now
+    link.device_digest = _digest(secret)
+    audit_event(
+        "display-link",
+        "display_link.claim",
+        now,
+        object_type="site",
+        object_id=link.site_id,
+        detail={"display_link_id": link.id},
+    )
+    db.session.commit()
+    return secret
+
+
+def site_for_device(secret: str | None) -> Site | None:
+    """Return the site a claimed, unrevoked display shows, or None."""
+    if not secret or len(secret) > MAX_TOKEN_LENGTH:
         return None
     link = db.session.scalar(
         select(DisplayLink).where(
-            DisplayLink.token_digest == _digest(token), DisplayLink.revoked_at.is_(None)
+            DisplayLink.device_digest == _digest(secret), DisplayLink.revoked_at.is_(None)
         )
     )
     return link.site if link is not None else None

@@ -8,10 +8,12 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from clinic.domain.text import Kind
 from clinic.extensions import db
 from clinic.models import Clearance, Patient, User, Visit
 from clinic.services import access, audit
 from clinic.services.errors import Conflict, Invalid, NotFound
+from clinic.services.text_input import checked
 from clinic.types import utcnow
 
 PATIENT_FIELDS = (
@@ -25,6 +27,16 @@ PATIENT_FIELDS = (
     "escort_name",
     "escort_phone",
 )
+# Every patient text that a page shows or a message sends: one line, valid contacts.
+PATIENT_TEXT = {
+    "mrn": Kind.LINE,
+    "given_name": Kind.LINE,
+    "family_name": Kind.LINE,
+    "escort_name": Kind.LINE,
+    "phone": Kind.PHONE,
+    "escort_phone": Kind.PHONE,
+    "email": Kind.EMAIL,
+}
 
 
 def search(actor: User, query: str | None, limit: int = 200) -> list[Patient]:
@@ -75,6 +87,7 @@ def create_patient(
     """Register a patient at a home site; the MRN is unique."""
     access.require(actor, "edit_patients")
     site_id = access.default_site_id(actor, site_id)
+    values = checked(values, PATIENT_TEXT)
     _check_birth_date(values)
     _check_mrn(values["mrn"], None)
     patient = Patient(site_id=site_id, **{k: values.get(k) for k in PATIENT_FIELDS})
@@ -97,6 +110,7 @@ def update_patient(
 ) -> Patient:
     """Change some of a patient's details; the others stay."""
     access.require(actor, "edit_patients")
+    changes = checked(changes, PATIENT_TEXT)
     fields = (*PATIENT_FIELDS, "site_id")
     changed = sorted(f for f in fields if f in changes and changes[f] != getattr(patient, f))
     _check_birth_date(changes)

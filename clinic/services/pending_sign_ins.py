@@ -75,3 +75,11 @@ def discard(token: object) -> None:
         stmt = delete(PendingSignIn).where(PendingSignIn.token_digest == _digest(token))
         db.session.execute(stmt)
         db.session.commit()
+
+
+def user_id_of(token: object) -> int | None:
+    """Return the user of a pending sign-in id, live or not, without changing anything."""
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    stmt = select(PendingSignIn.user_id).where(PendingSignIn.token_digest == _digest(token))
+    return db.session.scalar(stmt)

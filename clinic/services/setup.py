@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_, select
 
 from clinic.database import lock_site_for_writing
+from clinic.domain.text import Kind
 from clinic.domain.visits import Status
 from clinic.extensions import db
 from clinic.models import ACTIVE_STATUSES, Chair, Shift, Site, User, Visit
@@ -24,6 +25,7 @@ from clinic.services.site_settings import (
     stored_thresholds,
 )
 from clinic.services.sites import WEEKDAYS, local_day_bounds, parse_clock
+from clinic.services.text_input import checked
 from clinic.types import utcnow
 
 SITE_FIELDS = (
@@ -118,6 +120,7 @@ def save_site(site: Site | None, changes: dict[str, Any]) -> Site:
     """Create a site or change some of its settings, keeping the others."""
     names = (*SITE_FIELDS, *VITAL_FIELDS)
     current = SITE_DEFAULTS | (site_values(site) if site else {})
+    changes = checked(changes, {"name": Kind.LINE, "timezone": Kind.LINE})
     values = current | {k: v for k, v in changes.items() if k in names}
     if not values.get("name"):
         raise Invalid("The site needs a name.", {"name": ["Required."]})
@@ -188,6 +191,7 @@ def save_chair(chair: Chair | None, changes: dict[str, Any], now: datetime | Non
     active visits still need it.
     """
     now = now or utcnow()
+    changes = checked(changes, {"name": Kind.LINE})
     action = "admin.chair.update" if chair else "admin.chair.create"
     if chair is not None and chair.id is not None:
         leaving = chair.active and changes.get("active") is False

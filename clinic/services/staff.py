@@ -5,13 +5,17 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from clinic.domain.accounts import admin_change_violations
+from clinic.domain.text import Kind
 from clinic.extensions import db
 from clinic.models import ROLES, Site, User
 from clinic.services import audit, sessions, tokens
 from clinic.services.auth import MIN_PASSWORD_LENGTH as MIN_PASSWORD_LENGTH
 from clinic.services.auth import begin_write, check_password_policy, hash_password
 from clinic.services.errors import Conflict, Invalid, NotFound
+from clinic.services.text_input import checked
 from clinic.types import utcnow
+
+USER_TEXT = {"email": Kind.EMAIL, "name": Kind.LINE}
 
 
 def _sites(site_ids: list[int]) -> list[Site]:
@@ -38,12 +42,13 @@ def create_user(
 
     `enforce_policy=False` is for the operator's command line only, which warns instead.
     """
-    email = email.strip().lower()
+    given = checked({"email": email.strip(), "name": name.strip()}, USER_TEXT)
+    email, name = given["email"].lower(), given["name"]
     if role not in ROLES:
         raise Invalid("Unknown role.", {"role": [f"One of {', '.join(ROLES)}."]})
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("A user with this e-mail already exists.")
-    user = User(email=email, name=name.strip(), role=role, active=active, sites=_sites(site_ids))
+    user = User(email=email, name=name, role=role, active=active, sites=_sites(site_ids))
     if password:
         if enforce_policy:
             _check_password(password)
@@ -69,6 +74,7 @@ def update_user(user: User, changes: dict, actor: User | None = None) -> User:
     fields = sorted(
         f for f in ("email", "name", "role", "active", "site_ids", "password") if f in changes
     )
+    changes = checked(changes, USER_TEXT)
     if "role" in changes and changes["role"] not in ROLES:
         raise Invalid("Unknown role.", {"role": [f"One of {', '.join(ROLES)}."]})
     _check_admin_change(actor or audit.request_user(), user, changes)

@@ -177,8 +177,13 @@ def rename_chair(site_id: int, chair_id: int):
     chair = setup.get_chair(site, chair_id)
     form = RenameChairForm()
     if form.validate_on_submit():
-        setup.save_chair(chair, {"name": form.name.data})
-        flash("The chair is renamed.", "success")
+        try:
+            setup.save_chair(chair, {"name": form.name.data})
+        except Invalid as error:
+            problems = [m for messages in error.fields.values() for m in messages]
+            flash(" ".join(problems) or error.message, "danger")
+        else:
+            flash("The chair is renamed.", "success")
     else:
         flash("A chair needs a name of at most 60 characters.", "danger")
     return redirect(url_for("admin.chairs", site_id=site.id))

@@ -28,7 +28,6 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
-    Regexp,
     StopValidation,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -314,7 +313,6 @@ class UserForm(FlaskForm):
         validators=[
             DataRequired(),
             Length(max=254),
-            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Not an e-mail address."),
         ],
     )
     name = StringField("Name", filters=[_strip], validators=[DataRequired(), Length(max=120)])

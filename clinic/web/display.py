@@ -1,11 +1,19 @@
 """The wall display: a site's recovery dashboard in privacy mode, read-only, opened by a
-revocable display link instead of a signed-in user."""
+revocable display link instead of a signed-in user.
+
+The link `/display/<token>` is opened once: its page posts the token to `/display/claim`,
+which sets the display cookie and redirects to `/display/`. From then on no URL carries a
+secret, so access logs and browser history hold none.
+"""
 
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, render_template, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import HiddenField
+from wtforms.validators import DataRequired, Length
 
 from clinic.models import Site
 from clinic.services import display_links
@@ -14,11 +22,24 @@ from clinic.types import utcnow
 from clinic.web.api.dashboard import conditional_json, etag_of
 
 bp = Blueprint("display", __name__, url_prefix="/display")
+# Browsers keep a cookie at most 400 days; a wall display is opened once and left running.
+COOKIE_MAX_AGE = 400 * 24 * 3600
 
 
-def _board(token: str) -> tuple[Site, Dashboard, dict]:
-    """Load what a live display token shows (404 for an unknown or revoked one)."""
-    site = display_links.site_for_token(token)
+class ClaimForm(FlaskForm):
+    """The link's token, posted once to start the display."""
+
+    token = HiddenField(validators=[DataRequired(), Length(max=display_links.MAX_TOKEN_LENGTH)])
+
+
+def cookie_name() -> str:
+    """Return the display cookie's name (`__Host-` prefixed in production)."""
+    return current_app.config.get("DISPLAY_COOKIE_NAME", "display")
+
+
+def _board() -> tuple[Site, Dashboard, dict]:
+    """Load what this display's cookie shows (404 without a live claimed link)."""
+    site = display_links.site_for_device(request.cookies.get(cookie_name()))
     if site is None:
         abort(404)
     viewer = display_links.DisplayViewer(site_id=site.id)
@@ -29,9 +50,39 @@ def _board(token: str) -> tuple[Site, Dashboard, dict]:
 
 
 @bp.get("/<token>")
-def wall(token: str):
+def link(token: str):
+    """Show the page that exchanges a new link's token for the display cookie."""
+    link = display_links.claimable(token)
+    if link is None:
+        abort(404)
+    form = ClaimForm(data={"token": token})
+    return render_template("display/claim.html", form=form, site=link.site, label=link.label)
+
+
+@bp.post("/claim")
+def claim():
+    """Exchange the link's token for the display cookie, then show the wall without it."""
+    form = ClaimForm()
+    if not form.validate_on_submit():
+        abort(404)
+    secret = display_links.claim(form.token.data, utcnow())
+    response = redirect(url_for("display.wall"))
+    response.set_cookie(
+        cookie_name(),
+        secret,
+        max_age=COOKIE_MAX_AGE,
+        path="/",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
+
+
+@bp.get("/")
+def wall():
     """Show the site's recovery dashboard as the wall display, read-only."""
-    site, board, body = _board(token)
+    site, board, body = _board()
     return render_template(
         "nursing/dashboard.html",
         sites=[site],
@@ -43,12 +94,12 @@ def wall(token: str):
         etag=etag_of(body),
         can_clinical=False,
         can_override=False,
-        feed_url=url_for("display.feed", token=token),
+        feed_url=url_for("display.feed"),
         display_link=True,
     )
 
 
-@bp.get("/<token>/feed")
-def feed(token: str):
+@bp.get("/feed")
+def feed():
     """Answer the wall's dashboard as JSON (ETag / 304), privacy mode."""
-    return conditional_json(_board(token)[2])
+    return conditional_json(_board()[2])

@@ -18,7 +18,7 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from clinic.services.patients import PATIENT_FIELDS
@@ -34,9 +34,6 @@ CONTRAINDICATIONS = (
 )
 CONTRAINDICATION_LABELS = dict(CONTRAINDICATIONS)
 OTHER_PREFIX = "other: "
-
-PHONE = Regexp(r"^[0-9+()./ x-]*$", message="Digits, spaces and + ( ) - . only.")
-EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Not an e-mail address.")
 
 
 def _strip(value):
@@ -75,8 +72,8 @@ class PatientForm(FlaskForm):
         "Family name", filters=[_strip], validators=[DataRequired(), Length(max=100)]
     )
     birth_date = DateField("Birth date", validators=[DataRequired(message="Enter a date.")])
-    phone = TelField("Phone", filters=[_strip], validators=[Optional(), Length(max=40), PHONE])
-    email = StringField("E-mail", filters=[_strip], validators=[Optional(), Length(max=254), EMAIL])
+    phone = TelField("Phone", filters=[_strip], validators=[Optional(), Length(max=40)])
+    email = StringField("E-mail", filters=[_strip], validators=[Optional(), Length(max=254)])
     weight_kg = FloatField(
         "Weight (kg)",
         validators=[Optional(), NumberRange(min=20, max=400, message="Between 20 and 400 kg.")],
@@ -85,7 +82,7 @@ class PatientForm(FlaskForm):
         "Escort name", filters=[_strip], validators=[Optional(), Length(max=120)]
     )
     escort_phone = TelField(
-        "Escort phone", filters=[_strip], validators=[Optional(), Length(max=40), PHONE]
+        "Escort phone", filters=[_strip], validators=[Optional(), Length(max=40)]
     )
     submit = SubmitField("Save patient")
 

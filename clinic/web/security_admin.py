@@ -197,7 +197,7 @@ def display_link_list():
         except Invalid as error:
             form.label.errors = [*form.label.errors, error.message]
         else:
-            new_url = url_for("display.wall", token=token, _external=True)
+            new_url = url_for("display.link", token=token, _external=True)
             flash("The link is made. Copy it now: it is not shown again.", "success")
             fresh = DisplayLinkForm(formdata=None)
             fresh.site_id.choices = choices

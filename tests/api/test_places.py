@@ -259,7 +259,7 @@ def test_chairs_of_another_site_are_404(api_as, clinic, elsewhere):
     error(api_as(clinic.clerk).get(f"/chairs?site_id={elsewhere['site'].id}"), 404, "not_found")
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-3", "1.5", "9" * 5000])
+@pytest.mark.parametrize("value", ["abc", "0", "-3", "1.5", "9" * 3000])
 def test_a_bad_site_id_query_is_422(api_as, clinic, value):
     response = api_as(clinic.clerk).get(f"/chairs?site_id={value}")
     assert "site_id" in error(response, 422, "invalid")["fields"]

@@ -14,6 +14,7 @@ from clinic.domain.alarms import DISCHARGE_DUE, MAX_ATTEMPTS, retry_delay
 from clinic.extensions import db
 from clinic.models import Delivery
 from clinic.notify import outbox
+from clinic.notify import webhook as signing
 from clinic.services import notifications
 from clinic.types import utcnow
 from tests.conftest import CHICAGO, csrf_token
@@ -86,7 +87,7 @@ def test_email_reaches_the_nurses_on_shift_with_initials_and_no_name(
     assert "UTC" in raw and ("CST" in raw or "CDT" in raw)
 
 
-def test_webhook_is_signed_with_hmac_of_the_raw_body(app, clinic, recovering, webhook):
+def test_webhook_signature_covers_the_timestamp_and_the_raw_body(app, clinic, recovering, webhook):
     app.config.update(WEBHOOK_URLS=[webhook.url], WEBHOOK_SECRET=SECRET)
     visit = recovering(timedelta(seconds=-1), given_name="Quentin", family_name="Zabriskie")
     [notification_id] = notifications.fire([visit.id], DISCHARGE_DUE, utcnow())
@@ -94,10 +95,15 @@ def test_webhook_is_signed_with_hmac_of_the_raw_body(app, clinic, recovering, we
     assert outbox.deliver_due() == 1
     [received] = webhook.requests
     body, headers = received["body"], received["headers"]
-    expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    timestamp = headers["X-Infusion-Timestamp"]
+    signed = timestamp.encode() + b"." + body
+    expected = "sha256=" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
     assert headers["X-Infusion-Signature"] == expected
     assert headers["Content-Type"] == "application/json"
-    assert abs(int(headers["X-Infusion-Timestamp"]) - utcnow().timestamp()) < 30
+    assert abs(int(timestamp) - utcnow().timestamp()) < 30
+    # The body alone no longer verifies: a replay under a fresh timestamp would not pass.
+    body_only = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert body_only != headers["X-Infusion-Signature"]
     payload = json.loads(body)
     assert payload["event"] == "discharge_due"
     assert payload["notification_id"] == notification_id
@@ -276,3 +282,29 @@ def test_channels_come_from_the_config():
         "http://a/h",
         "http://b/h",
     )
+
+
+def test_a_receiver_verifies_the_signature_and_refuses_an_old_or_altered_request():
+    body = signing.encode({"event": "discharge_due", "visit_id": 7})
+    now = 1_800_000_000
+    headers = signing.signed_headers(SECRET, body, now)
+    stamp, signed = headers["X-Infusion-Timestamp"], headers["X-Infusion-Signature"]
+
+    assert signing.verify(SECRET, stamp, signed, body, now=now + 299)
+    assert not signing.verify(SECRET, stamp, signed, body, now=now + 301)  # older than 5 min
+    assert not signing.verify(SECRET, str(now + 60), signed, body, now=now + 60)  # new stamp
+    assert not signing.verify(SECRET, stamp, signed, body + b" ", now=now)  # altered body
+    assert not signing.verify("other", stamp, signed, body, now=now)
+    assert not signing.verify(SECRET, None, signed, body, now=now)
+    assert not signing.verify(SECRET, "-1", signed, body, now=now)
+
+
+def test_an_empty_secret_sends_nothing_unsigned(app, clinic, recovering, webhook):
+    app.config.update(WEBHOOK_URLS=[webhook.url], WEBHOOK_SECRET="")
+    visit = recovering(timedelta(seconds=-1))
+    notifications.fire([visit.id], DISCHARGE_DUE, utcnow())
+
+    assert outbox.deliver_due() == 0
+    assert webhook.requests == []
+    [row] = deliveries()
+    assert "WEBHOOK_SECRET" in row.last_error

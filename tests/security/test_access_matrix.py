@@ -34,6 +34,7 @@ TO_LOGIN = "to_login"  # everyone is sent to the sign-in form (half-finished sig
 OWNER = "token_owner"
 OWNER_OR_ADMIN = "token_owner_or_admin"
 TOKEN_OWNER = "nurse"
+DISPLAY = "display"  # only a wall display's cookie (or the link's token) opens it: 404 here
 
 # endpoint -> (who may use it, whether its URL names an object of one site). "Who" is
 # ANYONE, SIGNED_IN, TO_LOGIN or an action of clinic.services.access.PERMISSIONS; a dict
@@ -46,8 +47,10 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.healthz": (ANYONE, False),
     "api.openapi": (ANYONE, False),
     "auth.login": (ANYONE, False),
-    "display.wall": (ANYONE, False),
-    "display.feed": (ANYONE, False),
+    "display.link": (ANYONE, False),
+    "display.claim": (DISPLAY, False),
+    "display.wall": (DISPLAY, False),
+    "display.feed": (DISPLAY, False),
     # signing in and out, own account
     "auth.two_factor": (TO_LOGIN, False),
     "auth.enrol": (TO_LOGIN, False),
@@ -181,6 +184,8 @@ def expectation(endpoint: str, method: str, actor: str) -> str:
         return "ok"
     if who == TO_LOGIN:
         return "to_login"
+    if who == DISPLAY:
+        return "not_found"
     if actor == "anonymous":
         return "login"
     if who in (OWNER, OWNER_OR_ADMIN):

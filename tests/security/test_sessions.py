@@ -289,7 +289,16 @@ def _make_link(app, clinic) -> str:
     return html[start : html.index("<", start)]
 
 
-def test_a_display_link_shows_the_privacy_dashboard_without_signing_in(
+def _claim(client, token: str):
+    """Open the link as the wall's browser does: its page posts the token once."""
+    page = client.get(f"/display/{token}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'action="/display/claim"' in html and "js/display_claim.js" in html
+    return client.post("/display/claim", data={"csrf_token": csrf_token(html), "token": token})
+
+
+def test_a_display_link_is_exchanged_once_for_a_cookie_and_leaves_the_url(
     app, client, clinic, make_visit
 ):
     from clinic.services import events
@@ -298,28 +307,50 @@ def test_a_display_link_shows_the_privacy_dashboard_without_signing_in(
     visit = make_visit(clinic.clerk, clinic.patient, chicago(MONDAY, 8))
     events.record_event(clinic.nurse, visit.id, "check_in", now=utcnow())
     token = _make_link(app, clinic)
-    wall = client.get(f"/display/{token}")
+    claimed = _claim(client, token)
+    assert claimed.status_code == 302 and claimed.headers["Location"] == "/display/"
+    cookie = claimed.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and token not in cookie
+    wall = client.get("/display/")
     assert wall.status_code == 200
     html = wall.get_data(as_text=True)
+    assert token not in html
     assert clinic.patient.family_name not in html and clinic.patient.mrn not in html
-    assert f'data-feed-url="/display/{token}/feed"' in html
+    assert 'data-feed-url="/display/feed"' in html
     assert "Leave wall display" not in html and "Sign out" not in html
-    assert client.get("/").status_code == 302  # the link signs nobody in
-    feed = client.get(f"/display/{token}/feed", headers=AUTO)
+    assert client.get("/").status_code == 302  # the display signs nobody in
+    feed = client.get("/display/feed", headers=AUTO)
     assert feed.status_code == 200
     body = feed.get_json()
     assert [v["patient_label"] for v in body["visits"]] == [clinic.patient.initials]
     assert clinic.patient.family_name not in feed.get_data(as_text=True)
     # Only its site's dashboard, and nothing to write.
-    assert client.post(f"/display/{token}").status_code == 405
-    assert client.get(f"/display/{token}/feed?site_id=999").get_json()["site_id"] == (
-        clinic.site.id
-    )
+    assert client.post("/display/").status_code == 405
+    assert client.get("/display/feed?site_id=999").get_json()["site_id"] == clinic.site.id
+    # The link works once: a token copied from an access log opens nothing.
+    thief = app.test_client()
+    assert thief.get(f"/display/{token}").status_code == 404
+    html = thief.get("/login").get_data(as_text=True)
+    answer = thief.post("/display/claim", data={"csrf_token": csrf_token(html), "token": token})
+    assert answer.status_code == 404
+    thief.set_cookie("display", token)
+    assert thief.get("/display/").status_code == 404
+
+
+def test_the_claim_needs_the_csrf_token_and_a_browser_without_the_cookie_sees_nothing(
+    app, client, clinic
+):
+    token = _make_link(app, clinic)
+    assert client.post("/display/claim", data={"token": token}).status_code in (400, 404)
+    assert client.get("/display/").status_code == 404
+    assert client.get("/display/feed").status_code == 404
+    assert _claim(client, token).status_code == 302  # still claimable after the refusal
 
 
 def test_a_revoked_or_unknown_display_link_shows_nothing(app, client, clinic):
     token = _make_link(app, clinic)
-    assert client.get(f"/display/{token}").status_code == 200
+    assert _claim(client, token).status_code == 302
+    assert client.get("/display/").status_code == 200
     admin = app.test_client()
     sign_in(admin, clinic.admin)
     page = admin.get("/admin/display-links").get_data(as_text=True)
@@ -329,8 +360,9 @@ def test_a_revoked_or_unknown_display_link_shows_nothing(app, client, clinic):
         f"/admin/display-links/{link_id}/revoke", data={"csrf_token": csrf_token(page)}
     )
     assert answer.status_code == 302
+    assert client.get("/display/").status_code == 404
+    assert client.get("/display/feed").status_code == 404
     assert client.get(f"/display/{token}").status_code == 404
-    assert client.get(f"/display/{token}/feed").status_code == 404
     assert client.get("/display/not-a-real-token").status_code == 404
     stored = db.session.execute(sa.text("SELECT token_digest FROM display_links")).scalar()
     assert token not in stored

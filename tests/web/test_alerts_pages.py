@@ -45,10 +45,13 @@ def due(clinic, make_patient):
 
 
 @pytest.fixture
-def display(clinic):
-    """A wall display link of the clinic's site: its address."""
+def display(client, clinic):
+    """A wall display link of the clinic's site, claimed by the client: the wall's address."""
     _link, token = display_links.create(clinic.admin, clinic.site.id, "Recovery wall", utcnow())
-    return f"/display/{token}"
+    page = client.get(f"/display/{token}").get_data(as_text=True)
+    claimed = client.post("/display/claim", data={"csrf_token": csrf_token(page), "token": token})
+    assert claimed.headers["Location"] == "/display/"
+    return "/display"
 
 
 def extend(clinic, visit) -> None:
@@ -86,7 +89,7 @@ def test_the_signed_in_wall_feed_carries_open_alerts_with_chair_and_initials_onl
 
 
 def test_the_display_link_shows_and_updates_the_alerts(client, clinic, due, display):
-    page = client.get(display).get_data(as_text=True)
+    page = client.get(f"{display}/").get_data(as_text=True)
     [alert] = initial_feed(page)["wall_alerts"]["alerts"]
     assert (alert["chair"], alert["patient_initials"]) == ("Chair 2", "AQ")
     assert "Avery" not in page and "Quinn" not in page
@@ -140,6 +143,6 @@ def test_the_recovery_page_carries_the_signed_out_cover_and_a_way_back(client, a
 
 
 def test_a_display_link_has_the_cover_without_a_sign_in(client, clinic, display):
-    html = client.get(display).get_data(as_text=True)
+    html = client.get(f"{display}/").get_data(as_text=True)
     assert "Display link revoked: alerts have stopped" in html
     assert "data-signed-out-sign-in" not in html and 'data-display-link="1"' in html

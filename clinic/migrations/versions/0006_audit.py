@@ -1,7 +1,7 @@
 """audit trail: no TRUNCATE escape, SQLite append-only triggers, the chain re-signed with HMAC
 
 Revision ID: 0006_audit
-Revises: 0006_auth
+Revises: 0006_edges
 Create Date: 2026-11-27 14:30:00.000000
 
 The rows written so far were chained with plain SHA-256. This migration checks that old
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006_audit'
-down_revision = '0006_auth'
+down_revision = '0006_edges'
 branch_labels = None
 depends_on = None
 

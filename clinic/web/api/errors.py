@@ -12,9 +12,11 @@ CODES = {
     405: "method_not_allowed",
     409: "conflict",
     413: "too_large",
+    414: "too_large",
     415: "bad_request",
     422: "invalid",
     429: "too_many_requests",
+    431: "too_large",
 }
 MESSAGES = {
     400: "The request body is not a JSON object.",
@@ -23,6 +25,9 @@ MESSAGES = {
     404: "No such object.",
     405: "That method is not allowed here.",
     413: "The request body is too large.",
+    414: "The request line (path and query) is too long.",
+    431: "The request headers are too large.",
+    429: "Too many requests. Wait a moment, then try again.",
 }
 
 
