@@ -29,7 +29,7 @@ DISCHARGE = {"padss": 10, "escort_name": "Sam Rivera", "vitals_stable": True}
 def test_discharge_due_fires_at_the_due_instant_never_before(
     app, recovering, scheduler_thread, webhook
 ):
-    app.config["WEBHOOK_URLS"] = [webhook.url]
+    app.config.update(WEBHOOK_URLS=[webhook.url], WEBHOOK_SECRET="test-webhook-secret")
     runner = scheduler_thread()
     visit = recovering(timedelta(seconds=3))
     due_at = visit.discharge_due_at
@@ -162,7 +162,7 @@ def test_cancel_or_no_show_leaves_no_alarm_and_leaving_recovery_any_way_removes_
 def test_a_restart_after_downtime_fires_every_missed_alarm_exactly_once(
     app, recovering, scheduler_thread, webhook
 ):
-    app.config["WEBHOOK_URLS"] = [webhook.url]
+    app.config.update(WEBHOOK_URLS=[webhook.url], WEBHOOK_SECRET="test-webhook-secret")
     runner = scheduler_thread()
     stop_runner(runner)
     # While nothing runs: four discharges fall due, and one visit also goes overdue.
