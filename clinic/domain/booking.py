@@ -34,6 +34,29 @@ class Rule(StrEnum):
     IN_THE_PAST = "in_the_past"
 
 
+# The order a refusal lists its reasons in: first what the desk can change on the spot
+# (the time, the chair, the day), then what needs someone else (a nurse or a practitioner
+# on the roster, a practitioner's clearance). Rules not named here come last.
+DESK_ORDER: tuple[Rule, ...] = (
+    Rule.IN_THE_PAST,
+    Rule.CHAIR_BUSY,
+    Rule.OUTSIDE_OPENING_HOURS,
+    Rule.RECOVERY_FULL,
+    Rule.PATIENT_OVERLAP,
+    Rule.TOO_SOON_AFTER_LAST_INFUSION,
+    Rule.NURSE_CAPACITY,
+    Rule.NO_NURSE_ON_SHIFT,
+    Rule.NO_PRACTITIONER_ON_SITE,
+    Rule.NOT_CLEARED,
+)
+
+
+def desk_order(violations: list[Violation]) -> list[Violation]:
+    """Sort broken rules so the ones the desk can fix come first (stable otherwise)."""
+    rank = {rule: i for i, rule in enumerate(DESK_ORDER)}
+    return sorted(violations, key=lambda v: rank.get(v.rule, len(rank)))
+
+
 class RecoveryMode(StrEnum):
     """Where a patient recovers: in the infusion chair, or in a separate recovery bay."""
 
@@ -244,7 +267,7 @@ def check_booking(plan: Plan, ctx: Context) -> tuple[Placement | None, list[Viol
         found[Rule.IN_THE_PAST] = f"The start time {clock(utc_plan.infusion_start)} has passed."
 
     if found:
-        return None, [Violation(rule, found[rule]) for rule in Rule if rule in found]
+        return None, desk_order([Violation(rule, message) for rule, message in found.items()])
     return Placement(plan=plan, holds=holds, bay_id=bay_id), []
 
 
@@ -349,9 +372,9 @@ def _patient_violations(plan: Plan, ctx: Context, clock: _Clock) -> dict[Rule, s
     day = local_day(plan.infusion_start, ctx.site.timezone)
     if not any(c.valid_on(day) for c in ctx.clearances):
         if any(c.cleared and c.covers(day) and not c.voided for c in ctx.clearances):
-            message = f"The patient's consent is not signed for {day.isoformat()}."
+            message = f"The patient's consent is not signed for {_day_label(day)}."
         else:
-            message = f"The patient has no valid clearance for {day.isoformat()}."
+            message = f"The patient has no valid clearance for {_day_label(day)}."
         found[Rule.NOT_CLEARED] = message
     return found
 
@@ -367,7 +390,12 @@ class _Clock:
         local = instant.astimezone(self.tz)
         if local.date() == self.day:
             return f"{local:%H:%M}"
-        return f"{local:%H:%M} on {local:%a} {local.day} {local:%b}"
+        return f"{local:%H:%M} on {_day_label(local.date())}"
+
+
+def _day_label(day: date) -> str:
+    """Write a day as the pages do ("Mon 30 Nov"; clinic/web/dates.py for templates)."""
+    return f"{day:%a} {day.day} {day:%b}"
 
 
 def _in_utc(plan: Plan) -> Plan:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from clinic.domain.intervals import Interval
 from clinic.models import Chair, Visit
 from clinic.services.frontdesk import Day
+from clinic.web.dates import hm
 
 COLUMN = timedelta(minutes=5)
 CELL = timedelta(minutes=15)
@@ -90,13 +91,17 @@ def _floor_to_cell(instant: datetime, tz: ZoneInfo) -> datetime:
     return local.astimezone(UTC)
 
 
-def _ceil_to_cell(instant: datetime, tz: ZoneInfo) -> datetime:
-    floor = _floor_to_cell(instant, tz)
-    return floor if floor == instant else floor + CELL
+def _ceil_to_hour(instant: datetime, tz: ZoneInfo) -> datetime:
+    local = instant.astimezone(tz)
+    floor = local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+    return floor if floor == instant else floor + timedelta(hours=1)
 
 
 def grid_span(day: Day) -> tuple[datetime, datetime] | None:
-    """Return the instants the grid covers: opening hours, widened to fit every visit."""
+    """Return the instants the grid covers: opening hours, widened to fit every visit.
+
+    The grid ends on a full hour, so the last hour's label has its whole hour to sit in
+    instead of spilling past the board's edge."""
     shown = [v for v in day.visits if v.status not in HIDDEN_STATUSES]
     starts = [v.infusion_start for v in shown]
     ends = [max(v.chair_released_at, v.bay_released_at or v.chair_released_at) for v in shown]
@@ -105,7 +110,7 @@ def grid_span(day: Day) -> tuple[datetime, datetime] | None:
         ends.append(day.hours.end)
     if not starts:
         return None
-    return _floor_to_cell(min(starts), day.tz), _ceil_to_cell(max(ends), day.tz)
+    return _floor_to_cell(min(starts), day.tz), _ceil_to_hour(max(ends), day.tz)
 
 
 def lay_out(day: Day, now: datetime, bookable: bool) -> Board | None:
@@ -117,8 +122,10 @@ def lay_out(day: Day, now: datetime, bookable: bool) -> Board | None:
     columns = ceil((end - start) / COLUMN)
 
     def place(a: datetime, b: datetime) -> tuple[int, int]:
-        first = max(0, int((a - start) / COLUMN))
-        last = min(columns, ceil((b - start) / COLUMN))
+        # Both ends round to the nearest column line, so blocks that touch in time (09:52
+        # infusion end, 09:52 recovery start) touch on the grid too, whatever the minute.
+        first = min(columns - 1, max(0, round((a - start) / COLUMN)))
+        last = min(columns, round((b - start) / COLUMN))
         return first + 1, max(1, last - first)
 
     rows = {chair.id: Row(chair) for chair in day.chairs + day.bays}
@@ -156,7 +163,7 @@ def lay_out(day: Day, now: datetime, bookable: bool) -> Board | None:
                 busy = any(hold.overlaps(Interval(cell, cell_end)) for hold in held[chair.id])
                 if not busy and cell >= now:
                     column, width = place(cell, cell_end)
-                    label = f"{cell.astimezone(day.tz):%H:%M}"
+                    label = hm(cell, day.tz)
                     rows[chair.id].free.append(FreeCell(column, width, label))
                 cell = cell_end
 
@@ -185,7 +192,7 @@ def _hour_marks(start: datetime, end: datetime, columns: int, tz: ZoneInfo) -> l
         local = cell.astimezone(tz)
         if local.minute == 0 or cell == start:
             column = int((cell - start) / COLUMN) + 1
-            marks.append(HourMark(column, 0, f"{local:%H:%M}"))
+            marks.append(HourMark(column, 0, hm(cell, tz)))
         cell += CELL
     sized = []
     for index, mark in enumerate(marks):

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
+from clinic.web.dates import hm
+
 BP_FLAGS = frozenset({"bp_high", "bp_critical", "bp_above_baseline"})
 HR_FLAGS = frozenset({"hr_high", "hr_low"})
 FLAG_LABELS = {
@@ -36,6 +38,7 @@ COLOURS = {
     "due": "#0d9488",
     "band": "#dbeafe",
 }
+LABEL_CHAR_WIDTH = 6.6  # a generous average advance of an 11 px system-ui character
 TICK_CHOICES = (10, 15, 30, 60, 120)  # minutes between x-axis labels
 MAX_TICKS = 8
 
@@ -123,6 +126,28 @@ def _frame(
     return Frame(width, height, 44, 14, 14, 30, start, end, low, high)
 
 
+def _label_width(text: str) -> float:
+    return round(len(text) * LABEL_CHAR_WIDTH, 1)
+
+
+def _due_label_place(
+    x: float, width: float, f: Frame, taken: tuple[float, float] | None
+) -> tuple[float, str, int]:
+    """Place the "discharge due" label beside its line where it fits and hides no other label:
+    left of the line, else right of it, else one line lower (short visits)."""
+    y = f.top + 12
+    candidates = [(x - 4 - width, x - 4, "end"), (x + 4, x + 4 + width, "start")]
+    for left, right, anchor in candidates:
+        inside = left >= f.left and right <= f.width - f.right
+        clear = taken is None or right <= taken[0] or left >= taken[1]
+        if inside and clear:
+            return (right if anchor == "end" else left), anchor, y
+    left, right, anchor = next(
+        (c for c in candidates if c[0] >= f.left and c[1] <= f.width - f.right), candidates[0]
+    )
+    return (right if anchor == "end" else left), anchor, y + 14
+
+
 def _point(cx: float, cy: float, colour: str, flagged: bool, series: str, title: str) -> str:
     fill = COLOURS["flagged"] if flagged else "#ffffff"
     stroke = COLOURS["flagged"] if flagged else colour
@@ -171,6 +196,7 @@ def vitals_chart(
         f"<title>{label}</title>",
     ]
     # The infusion, shaded from its start to its end (or to now while it runs).
+    infusion_label: tuple[float, float] | None = None
     if started is not None:
         until = ended or now or f.end
         x0, x1 = f.x(max(started, f.start)), f.x(min(until, f.end))
@@ -180,6 +206,7 @@ def vitals_chart(
             f'<text class="chart-band-label" x="{x0 + 4}" y="{f.top + 12}" '
             f'fill="#6d28d9">Infusion</text>'
         )
+        infusion_label = (x0 + 4, x0 + 4 + _label_width("Infusion"))
     # Horizontal grid and the value axis.
     for value in range(f.low, f.high + 1, 20):
         y = f.y(value)
@@ -196,7 +223,7 @@ def vitals_chart(
             f'<line class="chart-tick" x1="{x}" x2="{x}" y1="{bottom}" y2="{bottom + 4}" '
             f'stroke="{COLOURS["axis"]}"/>'
             f'<text class="chart-axis" x="{x}" y="{bottom + 17}" text-anchor="middle" '
-            f'fill="{COLOURS["axis"]}">{tick.astimezone(tz):%H:%M}</text>'
+            f'fill="{COLOURS["axis"]}">{hm(tick, tz)}</text>'
         )
     out.append(
         f'<line class="chart-baseline" x1="{f.left}" x2="{width - f.right}" y1="{bottom}" '
@@ -204,12 +231,13 @@ def vitals_chart(
     )
     if discharge_due_at is not None and f.start <= discharge_due_at <= f.end:
         x = f.x(discharge_due_at)
-        local = discharge_due_at.astimezone(tz)
+        text = f"Discharge due {hm(discharge_due_at, tz)}"
+        tx, anchor, ty = _due_label_place(x, _label_width(text), f, infusion_label)
         out.append(
             f'<line class="chart-due" x1="{x}" x2="{x}" y1="{f.top}" y2="{bottom}" '
             f'stroke="{COLOURS["due"]}" stroke-width="1.5" stroke-dasharray="4 3"/>'
-            f'<text class="chart-band-label" x="{x - 4}" y="{f.top + 12}" text-anchor="end" '
-            f'fill="{COLOURS["due"]}">Discharge due {local:%H:%M}</text>'
+            f'<text class="chart-band-label" x="{tx}" y="{ty}" text-anchor="{anchor}" '
+            f'fill="{COLOURS["due"]}">{text}</text>'
         )
     # The band between diastolic and systolic, then each series' line and points.
     if len(ordered) > 1:
@@ -233,7 +261,7 @@ def vitals_chart(
                 f'stroke="{COLOURS[name]}" stroke-width="2" stroke-linejoin="round"{dashes}/>'
             )
     for reading in ordered:
-        when = f"{reading.at.astimezone(tz):%H:%M}"
+        when = hm(reading.at, tz)
         flags = list(reading.flags or [])
         summary = f"{when} · BP {reading.systolic}/{reading.diastolic} · HR {reading.heart_rate}"
         if flags:

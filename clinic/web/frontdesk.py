@@ -21,6 +21,8 @@ from clinic.types import utcnow
 from clinic.web.api.parsing import encodable
 from clinic.web.board import STATUS_LABELS, lay_out, status_counts
 from clinic.web.charts import FLAG_LABELS, vitals_chart
+from clinic.web.dates import day as day_label
+from clinic.web.dates import hm, when
 from clinic.web.forms import ANY_CHAIR, BookingForm, CancelForm, RescheduleForm
 from clinic.web.nursing import clinical_actions, dialog_forms
 from clinic.web.pages import chosen_site, parse_id
@@ -47,12 +49,6 @@ EVENT_LABELS = {
 def status_label(status: str) -> str:
     """Return a visit status as the desk says it."""
     return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
-
-
-@bp.app_template_filter("hm")
-def hm(instant: datetime | None, tz: ZoneInfo) -> str:
-    """Format an instant as site-local HH:MM."""
-    return "" if instant is None else f"{instant.astimezone(tz):%H:%M}"
 
 
 # ---------------------------------------------------------------- parsing
@@ -126,16 +122,16 @@ def _overruns(site: Site, now: datetime, tz: ZoneInfo) -> dict[int, str]:
     for row in load_dashboard(current_user, site.id, now).rows:
         parts = []
         if row.chair_clash_minutes and row.next_chair_booking:
-            at = row.next_chair_booking.starts_at.astimezone(tz)
+            at = hm(row.next_chair_booking.starts_at, tz)
             parts.append(
                 f"Running {row.chair_clash_minutes} min over: {row.chair}'s next patient at "
-                f"{at:%H:%M} is affected."
+                f"{at} is affected."
             )
         if row.bay_clash_minutes and row.next_bay_booking:
-            at = row.next_bay_booking.starts_at.astimezone(tz)
+            at = hm(row.next_bay_booking.starts_at, tz)
             parts.append(
                 f"Running {row.bay_clash_minutes} min over: {row.recovery_chair}'s next patient "
-                f"at {at:%H:%M} is affected."
+                f"at {at} is affected."
             )
         if parts:
             warnings[row.visit.id] = " ".join(parts)
@@ -242,9 +238,9 @@ def _slot_groups(site: Site, found, names: dict[int, str]) -> list[dict]:
             start = slot.infusion_start.astimezone(tz)
             group = groups[slot.infusion_start] = {
                 "date": start.date().isoformat(),
-                "time": f"{start:%H:%M}",
-                "day_label": f"{start:%a} {start.day} {start:%b}",
-                "until": f"{slot.observation_end.astimezone(tz):%H:%M}",
+                "time": hm(start, tz),
+                "day_label": day_label(start, tz),
+                "until": hm(slot.observation_end, tz),
                 "chairs": [],
             }
         group["chairs"].append(
@@ -307,10 +303,10 @@ def book():
             except ServiceError as error:
                 reasons = [error.message]
             else:
-                local_start = visit.infusion_start.astimezone(ZoneInfo(site.timezone))
+                tz = ZoneInfo(site.timezone)
                 flash(
-                    f"Booked {patient.initials} on {local_start:%a %d %b} at {local_start:%H:%M}"
-                    f" in {visit.chair.name}.",
+                    f"Booked {patient.initials} on {day_label(visit.infusion_start, tz)} at "
+                    f"{hm(visit.infusion_start, tz)} in {visit.chair.name}.",
                     "success",
                 )
                 return redirect(url_for("frontdesk.visit", visit_id=visit.id))
@@ -387,8 +383,7 @@ def patient_search():
 
 def _when(instant: datetime, tz: ZoneInfo, day: date) -> str:
     """Format an instant as local HH:MM, with its date when it is not the visit's day."""
-    local = instant.astimezone(tz)
-    return f"{local:%H:%M}" if local.date() == day else f"{local:%a %d %b %H:%M}"
+    return hm(instant, tz) if instant.astimezone(tz).date() == day else when(instant, tz)
 
 
 def _timeline(timeline, tz: ZoneInfo, day: date) -> list[dict]:

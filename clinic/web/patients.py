@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -39,15 +38,9 @@ LIST_LIMIT = 50
 def helpers() -> dict:
     """Give the patient templates their formatting helpers."""
     return {
-        "local_time": local_time,
         "contraindication_label": contraindication_label,
         "can": lambda action: access.can(current_user, action),
     }
-
-
-def local_time(instant: datetime, timezone: str, fmt: str = "%a %d %b %Y, %H:%M") -> str:
-    """Format an instant as the wall-clock time of a site."""
-    return instant.astimezone(ZoneInfo(timezone)).strftime(fmt)
 
 
 def add_months(day: date, months: int) -> date:

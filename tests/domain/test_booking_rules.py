@@ -5,12 +5,15 @@ from datetime import timedelta
 import pytest
 
 from clinic.domain.booking import (
+    DESK_ORDER,
     Holds,
     OpeningHours,
     Plan,
     RecoveryMode,
     Rule,
+    Violation,
     check_booking,
+    desk_order,
     holds_for,
 )
 
@@ -18,6 +21,7 @@ from .factories import (
     CHICAGO,
     booked,
     clearance,
+    local,
     make_ctx,
     make_plan,
     make_site,
@@ -396,7 +400,7 @@ def test_start_in_the_past_is_refused_and_now_is_fine():
 # Everything at once
 
 
-def test_every_rule_broken_together_is_reported_in_rule_order():
+def test_every_rule_broken_together_is_reported_in_desk_order():
     plan = make_plan("07:30")
     ctx = make_ctx(
         site=make_site(recovery_mode=RecoveryMode.BAY, nurse_ratio=1),
@@ -408,7 +412,7 @@ def test_every_rule_broken_together_is_reported_in_rule_order():
         clearances=[],
     )
     broken = rules(plan, ctx)
-    assert broken == [rule for rule in Rule if rule != Rule.NO_NURSE_ON_SHIFT]
+    assert broken == [rule for rule in DESK_ORDER if rule != Rule.NO_NURSE_ON_SHIFT]
     assert len(set(broken)) == len(broken)
 
 
@@ -422,7 +426,31 @@ def test_no_nurse_with_everything_else_broken():
         patient_visits=[booked("08:00", chair=7, patient=1)],
         clearances=[],
     )
-    assert rules(plan, ctx) == [rule for rule in Rule if rule != Rule.NURSE_CAPACITY]
+    assert rules(plan, ctx) == [rule for rule in DESK_ORDER if rule != Rule.NURSE_CAPACITY]
+
+
+def test_reasons_the_desk_can_fix_come_before_staffing_and_clearance():
+    plan = make_plan("07:30")
+    ctx = make_ctx(
+        now=plan.infusion_start + timedelta(hours=1),
+        occupancies=[booked("07:30", patient=2)],
+        shifts=[],
+        clearances=[],
+    )
+    assert rules(plan, ctx) == [
+        Rule.IN_THE_PAST,
+        Rule.CHAIR_BUSY,
+        Rule.OUTSIDE_OPENING_HOURS,
+        Rule.NO_NURSE_ON_SHIFT,
+        Rule.NO_PRACTITIONER_ON_SITE,
+        Rule.NOT_CLEARED,
+    ]
+
+
+def test_desk_order_puts_rules_it_does_not_name_last_and_keeps_their_order():
+    late = [Violation("rule_from_elsewhere", "a"), Violation("another_one", "b")]
+    ordered = desk_order([late[0], Violation(Rule.NOT_CLEARED, "c"), late[1]])
+    assert [v.rule for v in ordered] == [Rule.NOT_CLEARED, "rule_from_elsewhere", "another_one"]
 
 
 def test_a_clearance_is_valid_from_evaluation_to_its_last_day_with_consent():
@@ -435,6 +463,14 @@ def test_a_clearance_is_valid_from_evaluation_to_its_last_day_with_consent():
     assert not span.valid_on(date(2026, 11, 19)) and not span.valid_on(date(2027, 5, 21))
     unsigned = ClearanceSpan(date(2026, 11, 20), date(2027, 5, 20), True, False)
     assert unsigned.covers(date(2026, 12, 1)) and not unsigned.valid_on(date(2026, 12, 1))
+
+
+def test_a_missing_clearance_names_the_day_as_the_pages_write_it():
+    plan = make_plan("2026-03-02 09:00")
+    ctx = make_ctx(clearances=[], now=local("2026-03-01 12:00"))
+    assert message(plan, ctx, Rule.NOT_CLEARED) == (
+        "The patient has no valid clearance for Mon 2 Mar."
+    )
 
 
 def test_a_voided_clearance_no_longer_clears_the_patient():

@@ -12,6 +12,7 @@ from clinic.extensions import db
 from clinic.models import Chair, Shift, Site, User
 from clinic.services.setup import SITE_FIELDS, VITAL_FIELDS, site_values
 from clinic.services.sites import WEEKDAYS
+from clinic.web.dates import day as day_label
 from tests.conftest import PASSWORD, csrf_token
 
 
@@ -68,7 +69,7 @@ def site_form(site: Site) -> dict:
 
 def day_column(html: str, day: date) -> str:
     """Return the HTML of one day's column of the week grid."""
-    label = day.strftime("%A %d %B")
+    label = day_label(day)
     match = re.search(rf'aria-label="{label}">(.*?)</section>', html, re.S)
     assert match, f"no column for {label}"
     return match.group(1)

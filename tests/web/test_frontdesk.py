@@ -50,8 +50,9 @@ def test_board_shows_the_days_visits_in_their_chairs(signed_in, clinic, make_vis
     assert f"/visits/{b.id}" in chair3 and "KL" in chair3 and "10:30" in chair3
     assert f"/visits/{b.id}" not in chair2
     assert f"/visits/{c.id}" not in html and "ZQ" not in html
-    # The board shows initials, never the full name.
-    assert first.family_name not in html and "Lowe" not in html
+    # The desk's board shows the name, with the initials beside it for the names toggle.
+    assert f"{first.given_name} {first.family_name}" in chair2 and "Kim Lowe" in chair3
+    assert '<span class="pt-initials">KL</span>' in chair3
     # Infusion and recovery are separate blocks; the recovery ends at observation end.
     assert "block-infusion status-booked" in chair2 and "block-recovery status-booked" in chair2
     assert "to 11:45" in chair2 and "block-turnover" in chair2
@@ -65,6 +66,31 @@ def test_blocks_carry_grid_positions_and_no_inline_styles(signed_in, clinic, mak
     assert re.search(r'block-infusion[^>]*data-start="13" data-span="9"', html)
     assert "style=" not in html and "<style" not in html
     assert re.search(r"<script(?![^>]*\bsrc=)", html) is None
+
+
+def test_off_grid_bookings_place_touching_blocks_on_shared_column_lines(
+    signed_in, clinic, make_visit
+):
+    make_visit(clinic.clerk, clinic.patient, chicago(TUESDAY, 9, 7), chair_id=clinic.chairs[0].id)
+    html = row_of(
+        signed_in.get(f"/?date={TUESDAY.isoformat()}").get_data(as_text=True),
+        clinic.chairs[0].id,
+    )
+    spans = {
+        kind: (int(start), int(span))
+        for kind, start, span in re.findall(
+            r'block-(infusion|recovery|turnover)[^>]*data-start="(\d+)" data-span="(\d+)"', html
+        )
+    }
+    # 09:07-09:52 infusion, 09:52-11:52 recovery, 11:52-12:07 turnover: no two overlap.
+    assert spans["infusion"][0] + spans["infusion"][1] == spans["recovery"][0]
+    assert spans["recovery"][0] + spans["recovery"][1] == spans["turnover"][0]
+
+
+def test_one_free_cell_is_in_the_tab_order(signed_in, clinic):
+    html = signed_in.get(f"/?date={TUESDAY.isoformat()}").get_data(as_text=True)
+    assert html.count('class="board-free"') > 100
+    assert len(re.findall(r'class="board-free"[^>]*tabindex="0"', html)) == 1
 
 
 def test_free_cells_link_to_the_booking_form_without_patient_data(signed_in, clinic, make_visit):
@@ -100,12 +126,12 @@ def test_previous_and_next_day_links(signed_in, clinic):
     assert re.search(rf'rel="prev" href="/\?site_id={site}&amp;date={MONDAY.isoformat()}"', html)
     nxt = (TUESDAY + timedelta(days=1)).isoformat()
     assert re.search(rf'rel="next" href="/\?site_id={site}&amp;date={nxt}"', html)
-    assert "Tuesday" in html and "1 December 2026" in html
+    assert "Tue 1 Dec" in html and "2026" in html
 
 
 def test_today_is_the_default_day(signed_in):
     html = signed_in.get("/").get_data(as_text=True)
-    assert "Monday" in html and "30 November 2026" in html and "Today</span>" in html
+    assert "Mon 30 Nov" in html and "Today</span>" in html
 
 
 def test_closed_day_says_closed_with_a_way_out(signed_in, clinic):
@@ -118,7 +144,7 @@ def test_a_bad_date_shows_today_with_a_note(signed_in):
     response = signed_in.get("/?date=2026-13-45")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "not a date" in html and "30 November 2026" in html
+    assert "not a date" in html and "Mon 30 Nov" in html
 
 
 def test_cancelled_visits_leave_the_grid(signed_in, clinic, make_visit):
