@@ -7,6 +7,8 @@ BASE_DIR = Path(__file__).resolve().parent
 # Public in this repository: fine on a developer's machine, refused in production.
 DEV_SECRET_KEY = "dev-only-change-me"  # noqa: S105
 MIN_SECRET_KEY_BYTES = 32
+# Signs the audit chain when AUDIT_KEY is unset outside production: public, so it proves nothing.
+DEV_AUDIT_KEY = "infusion-desk-development-audit-key-not-secret"
 
 
 def _database_url() -> str:
@@ -60,6 +62,11 @@ class Config:
     MAIL_FROM = os.environ.get("MAIL_FROM", "infusion-desk@localhost")
     WEBHOOK_URLS = [u.strip() for u in os.environ.get("WEBHOOK_URLS", "").split(",") if u.strip()]
     WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "")
+    # The audit trail's HMAC key and where its signed checkpoints go (README, "Security").
+    AUDIT_KEY = os.environ.get("AUDIT_KEY", "")  # empty outside production: a public dev key
+    AUDIT_CHECKPOINT_DIR = os.environ.get("AUDIT_CHECKPOINT_DIR", "")  # default: instance/
+    AUDIT_CHECKPOINT_URL = os.environ.get("AUDIT_CHECKPOINT_URL", "")
+    AUDIT_CHECKPOINT_MINUTES = float(os.environ.get("AUDIT_CHECKPOINT_MINUTES", "5"))
     # argon2id (time cost, memory KiB): the RFC 9106 second recommendation.
     ARGON2_COST = (3, 64 * 1024)
     # Phone numbers typed without +country are read as numbers of this country (ISO 3166).
@@ -120,6 +127,12 @@ def production_problems(config: dict) -> list[str]:
         problems.append(f"SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes.")
     if not config.get("TOTP_ENCRYPTION_KEY"):
         problems.append("TOTP_ENCRYPTION_KEY is not set.")
+    audit_key = (config.get("AUDIT_KEY") or "").encode()
+    if audit_key == DEV_AUDIT_KEY.encode() or len(audit_key) < MIN_SECRET_KEY_BYTES:
+        problems.append(
+            f"AUDIT_KEY (the audit trail's HMAC key) is not a random {MIN_SECRET_KEY_BYTES}+ "
+            "byte secret."
+        )
     return problems
 
 

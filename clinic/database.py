@@ -1,15 +1,27 @@
-"""Database session rules: SQLite pragmas and the write lock around a booking."""
+"""Database session rules: SQLite pragmas, and the one place SQLite's write lock is taken.
+
+SQLite has one writer at a time. A transaction that begins with a plain (deferred) BEGIN,
+reads, and then writes cannot wait for that lock: when another connection has committed
+meanwhile, SQLite answers "database is locked" at once. So every writing transaction begins
+with BEGIN IMMEDIATE, which waits (up to the busy timeout) for the lock before reading. The
+rule lives in `_sqlite_on_begin` below: a request with a method that changes state (POST,
+PUT, PATCH, DELETE) writes; anything else that writes (a GET's audit row, the scheduler,
+the CLI) says so with `begin_write()`. A database still busy after the timeout answers 503
+(clinic/web/errors.py), never 500.
+"""
 
 import os
 import sqlite3
 
-from flask import Flask
+from flask import Flask, has_request_context, request
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from clinic.extensions import db
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @event.listens_for(Engine, "connect")
@@ -28,11 +40,36 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
 
 @event.listens_for(Engine, "begin")
 def _sqlite_on_begin(connection) -> None:
-    """Begin SQLite transactions; IMMEDIATE when the caller is about to check and write."""
+    """Begin SQLite transactions; IMMEDIATE for every transaction that will write."""
     if connection.dialect.name != "sqlite":
         return
-    immediate = connection.get_execution_options().get("sqlite_immediate", False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if _writes(connection) else "BEGIN")
+
+
+def _writes(connection) -> bool:
+    """Tell whether the transaction about to begin will write."""
+    if connection.get_execution_options().get("sqlite_immediate", False):
+        return True
+    return has_request_context() and request.method not in SAFE_METHODS
+
+
+def begin_write() -> None:
+    """Start a transaction that will write; on SQLite it takes the write lock up front.
+
+    What the session holds is committed first, so call it before reading what to change.
+    """
+    session = db.session()
+    session.commit()
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options={"sqlite_immediate": True})
+
+
+def is_busy(error: BaseException) -> bool:
+    """Tell whether an error is SQLite's "database is locked" (busy past the timeout)."""
+    if not isinstance(error, OperationalError):
+        return False
+    original = getattr(error, "orig", None)
+    return isinstance(original, sqlite3.OperationalError) and "locked" in str(original).lower()
 
 
 def init_app(app: Flask) -> None:
@@ -49,12 +86,10 @@ def lock_site_for_writing(site_id: int) -> None:
     """
     from clinic.models import Site
 
-    session = db.session
-    if session.get_bind().dialect.name == "sqlite":
-        session.commit()
-        session.connection(execution_options={"sqlite_immediate": True})
+    if db.session.get_bind().dialect.name == "sqlite":
+        begin_write()
     else:
-        session.execute(select(Site.id).where(Site.id == site_id).with_for_update())
+        db.session.execute(select(Site.id).where(Site.id == site_id).with_for_update())
 
 
 def is_postgres() -> bool:

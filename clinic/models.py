@@ -20,6 +20,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -442,8 +444,9 @@ class AuditEvent(db.Model):
     """One append-only audit row: who did what to which patient and object, when, from where.
 
     `detail` holds ids, rule names and field names only, never names or clinical values.
-    `hash` is SHA-256 over the row's canonical JSON and `prev_hash`, so the rows form a
-    chain that `flask audit verify` checks. No foreign keys: a row outlives what it names.
+    `hash` is HMAC-SHA-256 (key AUDIT_KEY) over the row's canonical JSON and `prev_hash`, so
+    the rows form a chain that `flask audit verify` checks. No foreign keys: a row outlives
+    what it names. Triggers refuse UPDATE, DELETE (and on PostgreSQL TRUNCATE).
     """
 
     __tablename__ = "audit_events"
@@ -468,6 +471,34 @@ class AuditEvent(db.Model):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# The append-only triggers, also created by migration 0006 (a migration keeps its own copy).
+AUDIT_TRIGGERS = {
+    "sqlite": (
+        "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: UPDATE refused'); END",
+        "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: DELETE refused'); END",
+    ),
+    "postgresql": (
+        "CREATE OR REPLACE FUNCTION audit_events_refuse_change() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN "
+        "RAISE EXCEPTION 'audit_events is append-only: % refused', TG_OP "
+        "USING ERRCODE = 'insufficient_privilege'; END; $$",
+        "CREATE TRIGGER audit_events_no_update_delete BEFORE UPDATE OR DELETE ON audit_events "
+        "FOR EACH ROW EXECUTE FUNCTION audit_events_refuse_change()",
+        "CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_events_refuse_change()",
+    ),
+}
+
+
+@event.listens_for(AuditEvent.__table__, "after_create")
+def _audit_events_append_only(_table, connection, **_kw) -> None:
+    """Give a table made by create_all() the triggers the migrations give it."""
+    for statement in AUDIT_TRIGGERS.get(connection.dialect.name, ()):
+        connection.execute(text(statement))
 
 
 class UserSession(db.Model):

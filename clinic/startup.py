@@ -21,7 +21,8 @@ def check(config: Mapping[str, Any]) -> None:
         problems.append(problem)
     if problems:
         problems.append(
-            "Set a random SECRET_KEY of at least 32 bytes and TOTP_ENCRYPTION_KEY "
+            "Set a random SECRET_KEY and AUDIT_KEY of at least 32 bytes each, and "
+            "TOTP_ENCRYPTION_KEY "
             '(README, "Security").'
         )
     if config.get("WEBHOOK_URLS") and not config.get("WEBHOOK_SECRET"):

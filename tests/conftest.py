@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
 from pathlib import Path
@@ -18,8 +19,9 @@ import time_machine
 from flask.testing import FlaskClient
 
 from clinic import create_app
+from clinic.database import begin_write
 from clinic.extensions import db
-from clinic.models import Chair, Clearance, Patient, Shift, Site, User
+from clinic.models import AUDIT_TRIGGERS, AuditEvent, Chair, Clearance, Patient, Shift, Site, User
 from clinic.services import booking, staff
 from clinic.services.auth import issue_token
 from config import TestConfig
@@ -64,7 +66,11 @@ def app(tmp_path, schema_file, frozen):
     """An app on a fresh SQLite file, schema created, clock frozen at NOW."""
     path = tmp_path / "test.db"
     shutil.copyfile(schema_file, path)
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
+    app = create_app(
+        TestConfig,
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}",
+        AUDIT_CHECKPOINT_DIR=str(tmp_path / "audit-checkpoints"),
+    )
     with app.app_context():
         yield app
         db.session.remove()
@@ -120,15 +126,44 @@ def pg_url() -> Iterator[str]:
         engine.dispose()
 
 
+@contextmanager
+def audit_triggers_lifted() -> Iterator[None]:
+    """Let this transaction change audit_events, as only the table's owner can.
+
+    Tests only: the app's production role does not own the table (docs/database-roles.md),
+    so it can neither drop nor disable the triggers. Commit or roll back after the block.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+        yield
+        db.session.execute(sa.text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
+        return
+    for name in ("audit_events_no_update", "audit_events_no_delete"):
+        db.session.execute(sa.text(f"DROP TRIGGER IF EXISTS {name}"))
+    yield
+    for statement in AUDIT_TRIGGERS["sqlite"]:
+        db.session.execute(sa.text(statement))
+
+
+def empty_audit_trail() -> None:
+    """Delete every audit row and commit (tests that count from an empty trail)."""
+    with audit_triggers_lifted():
+        db.session.execute(sa.delete(AuditEvent))
+    db.session.commit()
+
+
 @pytest.fixture
-def pg_app(pg_url, frozen):
+def pg_app(pg_url, frozen, tmp_path):
     """An app on the PostgreSQL test database, emptied before the test."""
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=pg_url)
+    app = create_app(
+        TestConfig,
+        SQLALCHEMY_DATABASE_URI=pg_url,
+        AUDIT_CHECKPOINT_DIR=str(tmp_path / "audit-checkpoints"),
+    )
     with app.app_context():
         tables = ", ".join(t.name for t in db.metadata.sorted_tables)
-        # The audit trail's trigger refuses TRUNCATE unless the transaction allows it.
-        db.session.execute(sa.text("SET LOCAL clinic.allow_audit_truncate = 'on'"))
-        db.session.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        with audit_triggers_lifted():
+            db.session.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         db.session.commit()
         yield app
         db.session.remove()
@@ -171,6 +206,7 @@ def make_chair(app):
     def make(
         site: Site, name: str | None = None, kind: str = "chair", active: bool = True
     ) -> Chair:
+        begin_write()  # SQLite: wait for the write lock, never "database is locked"
         chair = Chair(
             site_id=site.id, name=name or f"Chair {next(_serial)}", kind=kind, active=active
         )
@@ -205,6 +241,7 @@ def make_shift(app, make_user):
 
     def make(site: Site, role: str = "nurse", starts_at=None, ends_at=None, user=None) -> Shift:
         user = user or make_user(role, [site])
+        begin_write()  # SQLite: wait for the write lock, never "database is locked"
         shift = Shift(
             site_id=site.id,
             user_id=user.id,
@@ -233,6 +270,7 @@ def make_patient(app):
             "escort_name": "Sam Rivera",
             "escort_phone": "512-555-0100",
         } | overrides
+        begin_write()  # SQLite: wait for the write lock, never "database is locked"
         patient = Patient(site_id=site.id, **values)
         db.session.add(patient)
         db.session.commit()
@@ -257,6 +295,7 @@ def make_clearance(app, make_user):
             "contraindications": [],
             "notes": "",
         } | overrides
+        begin_write()  # SQLite: wait for the write lock, never "database is locked"
         clearance = Clearance(patient_id=patient.id, practitioner_id=practitioner.id, **values)
         db.session.add(clearance)
         db.session.commit()

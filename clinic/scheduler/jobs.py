@@ -23,6 +23,8 @@ FIRE = {
     DISCHARGE_OVERDUE: "clinic.scheduler.jobs:fire_discharge_overdue",
 }
 DELIVER = "clinic.scheduler.jobs:deliver_outbox"
+AUDIT_CHECKPOINT = "clinic.scheduler.jobs:write_audit_checkpoint"
+AUDIT_CHECKPOINT_JOB_ID = "audit-checkpoint"
 JOB_PREFIX = {DISCHARGE_DUE: "discharge-due:", DISCHARGE_OVERDUE: "discharge-overdue:"}
 
 _app: Flask | None = None
@@ -72,3 +74,21 @@ def deliver_outbox() -> None:
             outbox.deliver_due()
         except Exception:
             log.exception("the outbox run failed; the next one will retry")
+
+
+def write_audit_checkpoint() -> None:
+    """Check the audit trail since the last checkpoint and write a signed new one."""
+    from clinic.services import audit_checkpoints
+
+    assert _app is not None, "jobs.bind(app) first"
+    with _app.app_context():
+        try:
+            checkpoint, _path = audit_checkpoints.write(utcnow())
+        except audit_checkpoints.CheckpointError as error:
+            # The message names ids and reasons only, never a patient.
+            log.error("audit checkpoint: %s", error)
+            return
+        except Exception:
+            log.exception("the audit checkpoint failed; the next run will retry")
+            return
+    log.info("audit checkpoint at event %s (%s events)", checkpoint.last_id, checkpoint.count)

@@ -214,6 +214,13 @@ class SchedulerRunner:
         jobs.bind(self.app, after_fire=self._outbox.wake.set)
         scheduler.start()
         self.scheduler = scheduler
+        scheduler.add_job(
+            jobs.AUDIT_CHECKPOINT,
+            "interval",
+            minutes=float(self.app.config.get("AUDIT_CHECKPOINT_MINUTES", 5)),
+            id=jobs.AUDIT_CHECKPOINT_JOB_ID,
+            replace_existing=True,
+        )
         self._outbox.start()
         reconciler = self.reconciler = Reconciler(self.app, scheduler, self._outbox.wake.set)
         lost = False

@@ -1,4 +1,9 @@
-"""The audit trail: append-only rows for every view and change, chained by SHA-256.
+"""The audit trail: append-only rows for every view and change, chained by HMAC-SHA-256.
+
+Each row's hash is an HMAC keyed by `AUDIT_KEY` (from the environment, never the database)
+over the row and the hash of the row before it, so whoever can write to the database but
+does not hold the key cannot rechain an edit or a deletion. Signed checkpoints written
+outside the database (`clinic.services.audit_checkpoints`) catch a cut-off tail.
 
 `record()` queues a row on the current transaction; it is written just before that
 transaction commits, so it commits or rolls back with the change it records. `record_now()`
@@ -11,6 +16,7 @@ time (and a writer whose snapshot is stale cannot write at all).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 from collections.abc import Iterator
@@ -18,21 +24,27 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from flask import g, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import Select, event, func, select, text
 from sqlalchemy.orm import Session
 
+from clinic.database import begin_write
 from clinic.extensions import db
 from clinic.models import AuditEvent, User
 from clinic.types import utcnow
+from config import DEV_AUDIT_KEY
 
 GENESIS = "0" * 64
+# Used when AUDIT_KEY is unset outside production (config.py refuses it in production).
+DEVELOPMENT_KEY = DEV_AUDIT_KEY
 # pg_advisory_xact_lock key that serialises audit appends ("audit" in ASCII).
 LOCK_KEY = 0x6175646974
 OUTCOMES = ("ok", "denied", "refused", "failed")
 ACTIONS = (
     "patient.view",
     "patient.list",
+    "visit.list",
+    "dashboard.view",
     "patient.create",
     "patient.update",
     "clearance.create",
@@ -85,6 +97,20 @@ OBJECT_TYPES = (
 # Detail strings are identifiers (rule names, field names, ISO instants): no spaces, short.
 # That keeps free text, and so names and notes, out of the trail by construction.
 _SAFE_TEXT = re.compile(r"[A-Za-z0-9_.:+@\-]{0,80}")
+
+
+# ---------------------------------------------------------------- the key
+
+
+def audit_key() -> bytes:
+    """Return the key that signs the chain and the checkpoints."""
+    key = current_app.config.get("AUDIT_KEY") or DEVELOPMENT_KEY
+    return key.encode("utf-8")
+
+
+def sign(data: bytes) -> str:
+    """Return the hex HMAC-SHA-256 of some bytes under the audit key."""
+    return hmac.new(audit_key(), data, hashlib.sha256).hexdigest()
 
 
 # ---------------------------------------------------------------- writing
@@ -149,11 +175,7 @@ def record_now(
     Whatever the session still holds is committed first: call it after a rollback or where
     nothing else is pending (a page view, a refusal, a sign-in).
     """
-    session = db.session()
-    if session.get_bind().dialect.name == "sqlite":
-        # Take the write lock up front: a read snapshot that went stale could not write.
-        session.commit()
-        session.connection(execution_options={"sqlite_immediate": True})
+    begin_write()  # SQLite: take the write lock up front (a stale read could not write)
     record(
         actor,
         action,
@@ -164,10 +186,16 @@ def record_now(
         outcome=outcome,
         detail=detail,
     )
-    session.commit()
+    db.session.commit()
 
 
-def viewed(actor: User, patient_id: int, object_type: str, object_id: int) -> None:
+def viewed(
+    actor: User,
+    patient_id: int,
+    object_type: str,
+    object_id: int,
+    detail: dict[str, Any] | None = None,
+) -> None:
     """Record that a user was shown a patient's record (or a visit of it)."""
     record_now(
         actor,
@@ -176,7 +204,43 @@ def viewed(actor: User, patient_id: int, object_type: str, object_id: int) -> No
         patient_id=patient_id,
         object_type=object_type,
         object_id=object_id,
+        detail=detail,
     )
+
+
+def listed(
+    actor: User, action: str, site_id: int, patient_ids: list[int], detail: dict[str, Any]
+) -> None:
+    """Record that a user was shown a site's list of visits or patients (ids, never names)."""
+    shown = sorted(set(patient_ids))
+    record_now(
+        actor,
+        action,
+        utcnow(),
+        object_type="site",
+        object_id=site_id,
+        detail=detail | {"patient_ids": shown, "results": len(shown)},
+    )
+
+
+def dashboard_seen(
+    actor: User, site_id: int, patient_ids: list[int], session_id: int, since: datetime
+) -> None:
+    """Record a recovery dashboard view once per session and site, and again only for
+    patients that session has not been shown yet (its polls write nothing new)."""
+    stmt = select(AuditEvent.detail).where(
+        AuditEvent.actor_id == actor.id,
+        AuditEvent.action == "dashboard.view",
+        AuditEvent.object_type == "site",
+        AuditEvent.object_id == site_id,
+        AuditEvent.at >= since,
+    )
+    earlier = [d for d in db.session.scalars(stmt) if d.get("session") == session_id]
+    recorded = {patient for d in earlier for patient in d.get("patient_ids", [])}
+    new = sorted(set(patient_ids) - recorded)
+    if earlier and not new:
+        return
+    listed(actor, "dashboard.view", site_id, new, {"session": session_id})
 
 
 @event.listens_for(Session, "before_commit")
@@ -272,8 +336,8 @@ def _clean_key(key: Any) -> str:
 # ---------------------------------------------------------------- the chain
 
 
-def row_hash(row: AuditEvent) -> str:
-    """Return the SHA-256 of a row's canonical JSON, its prev_hash included."""
+def canonical(row: AuditEvent) -> bytes:
+    """Return a row's canonical JSON, its prev_hash included: what its hash signs."""
     body = {
         "at": row.at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor_id": row.actor_id,
@@ -287,37 +351,85 @@ def row_hash(row: AuditEvent) -> str:
         "detail": row.detail or {},
         "prev_hash": row.prev_hash,
     }
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    encoded = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return encoded.encode("utf-8")
+
+
+def row_hash(row: AuditEvent) -> str:
+    """Return the HMAC-SHA-256 of a row's canonical JSON under the audit key."""
+    return sign(canonical(row))
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """What walking the chain found: how many rows, and the first broken one if any."""
+    """What checking the trail found: how many rows, where it ends, and what is broken."""
 
     count: int
     broken_id: int | None = None
     reason: str = ""
+    last_id: int = 0
+    last_hash: str = GENESIS
 
     @property
     def ok(self) -> bool:
-        """Tell whether every row is intact and linked to the one before."""
-        return self.broken_id is None
+        """Tell whether every row is intact, linked, and the checkpoint still holds."""
+        return not self.reason
 
 
-def verify() -> Verdict:
-    """Walk the chain in id order, recompute every hash, stop at the first broken row."""
-    previous = GENESIS
-    count = 0
-    stmt = select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=500)
-    for row in db.session.scalars(stmt):
+def verify(checkpoint: Any = None, *, from_checkpoint: bool = False) -> Verdict:
+    """Walk the chain in id order, recompute every HMAC, then compare with the checkpoint.
+
+    `checkpoint` (an audit_checkpoints.Checkpoint) must still hold: its row present with
+    its hash, and as many rows up to it as it counted; a trail cut short fails here. With
+    `from_checkpoint` the walk starts after it (the scheduler's cheap periodic check).
+    """
+    previous, count, last_id = GENESIS, 0, 0
+    stmt = select(AuditEvent).order_by(AuditEvent.id)
+    if checkpoint is not None and from_checkpoint:
+        problem = _against(checkpoint)
+        if problem:
+            return Verdict(0, None, problem)
+        previous, count, last_id = checkpoint.hash, checkpoint.count, checkpoint.last_id
+        stmt = stmt.where(AuditEvent.id > checkpoint.last_id)
+    for row in db.session.scalars(stmt.execution_options(yield_per=500)):
         if row.prev_hash != previous:
             return Verdict(count, row.id, "its prev_hash does not match the row before it")
-        if row_hash(row) != row.hash:
+        if not hmac.compare_digest(row_hash(row), row.hash):
             return Verdict(count, row.id, "its content does not match its hash")
-        previous = row.hash
+        previous, last_id = row.hash, row.id
         count += 1
-    return Verdict(count)
+    if checkpoint is not None and not from_checkpoint:
+        problem = _against(checkpoint)
+        if problem:
+            return Verdict(count, None, problem, last_id, previous)
+    return Verdict(count, None, "", last_id, previous)
+
+
+def _against(checkpoint: Any) -> str:
+    """Return what no longer matches a checkpoint, or "" when the trail still holds it."""
+    if not checkpoint.last_id:
+        return ""
+    when = checkpoint.at.isoformat(timespec="seconds")
+    row = db.session.get(AuditEvent, checkpoint.last_id)
+    if row is None:
+        last = db.session.scalar(select(func.max(AuditEvent.id)))
+        if last is None or last < checkpoint.last_id:
+            return (
+                f"the trail ends at event {last or 'none'} but the checkpoint of {when} "
+                f"reaches event {checkpoint.last_id}: rows were removed from its end"
+            )
+        return f"audit event {checkpoint.last_id}, named by the checkpoint of {when}, is missing"
+    if not hmac.compare_digest(row.hash, checkpoint.hash):
+        return f"audit event {row.id} differs from the checkpoint of {when}"
+    counted = db.session.scalar(
+        select(func.count(AuditEvent.id)).where(AuditEvent.id <= checkpoint.last_id)
+    )
+    if counted != checkpoint.count:
+        return (
+            f"the checkpoint of {when} counted {checkpoint.count} events up to event "
+            f"{checkpoint.last_id}; the trail now has {counted}: rows were removed"
+        )
+    return ""
 
 
 # ---------------------------------------------------------------- searching

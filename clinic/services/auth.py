@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_request_context, request
 from sqlalchemy import select, update
 
+from clinic.database import begin_write as begin_write  # one place takes the write lock
 from clinic.extensions import db
 from clinic.models import User
 from clinic.services import audit
@@ -134,18 +135,6 @@ class Attempt:
 
     step: Step
     user: User | None = None
-
-
-def begin_write() -> None:
-    """Start a transaction that will write (SQLite: take the write lock up front).
-
-    A read snapshot that another worker's commit made stale cannot be upgraded to a write
-    on SQLite; BEGIN IMMEDIATE waits for the lock instead of failing.
-    """
-    session = db.session()
-    session.commit()
-    if session.get_bind().dialect.name == "sqlite":
-        session.connection(execution_options={"sqlite_immediate": True})
 
 
 def attempt_sign_in(email: str, password: str, now: datetime) -> Attempt:

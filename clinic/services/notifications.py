@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects import postgresql, sqlite
 
+from clinic import database
 from clinic.domain.alarms import KINDS, alarm_instants, resolution
 from clinic.extensions import db
 from clinic.models import Chair, Delivery, Notification, Patient, Shift, Site, User, Visit
@@ -172,8 +173,7 @@ def begin_write() -> bool:
     """
     if _dialect() != "sqlite":
         return False
-    db.session.commit()
-    db.session.connection(execution_options={"sqlite_immediate": True})
+    database.begin_write()
     return True
 
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from clinic import database
 from clinic.extensions import db
 from clinic.models import User, UserSession
 
@@ -91,6 +92,7 @@ def check(token: str | None, now: datetime, *, touch: bool) -> Check:
         end(row, now, reason)
         return Check(None, reason)
     if touch and now - row.last_seen_at >= TOUCH_GRANULARITY:
+        database.begin_write()
         row.last_seen_at = now
         db.session.commit()
     return Check(row)

@@ -106,6 +106,9 @@ class ActionForm(FlaskForm):
 
 def _safe_next(target: str | None) -> str:
     """Return a same-site path to continue to after signing in."""
+    # Control characters (CR/LF above all) could not go into a Location header: ignore them.
+    if target and any(ord(c) < 32 or ord(c) == 127 for c in target):
+        target = None
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         parts = urlsplit(target)
         if not parts.netloc and not parts.scheme:

@@ -22,7 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, NumberRange
 
 from clinic.models import Patient
-from clinic.services import access
+from clinic.services import access, audit
 from clinic.services.booking import Request, active_chair_ids
 from clinic.services.courses import (
     MAX_COURSE_LENGTH,
@@ -135,6 +135,7 @@ def course():
             )
         except ServiceError as error:
             flash(error.message, "danger")
+    audit.viewed(current_user, patient.id, "patient", patient.id, {"page": "course"})
     return render_template(
         "courses/course.html",
         form=form,

@@ -1,9 +1,11 @@
 """Generic error pages and JSON errors: nothing internal ever reaches a response."""
 
-from flask import Flask, render_template, request
+from flask import Flask, make_response, render_template, request
 from sqlalchemy import inspect
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from clinic.database import is_busy
 from clinic.extensions import db
 from clinic.models import User
 from clinic.services import audit
@@ -12,6 +14,7 @@ from clinic.types import utcnow
 
 # A signed-in user refused an object or an action: the audit trail keeps the attempt.
 DENIED = (403, 404)
+BUSY_RETRY_AFTER_SECONDS = 2
 
 
 def wants_json() -> bool:
@@ -42,6 +45,23 @@ def init_app(app: Flask) -> None:
                 response.headers["Allow"] = ", ".join(error.valid_methods)
             return response
         return render_template("error.html", status=error.code, message=None), error.code
+
+    @app.errorhandler(OperationalError)
+    def database_error(error: OperationalError):
+        if not is_busy(error):
+            return crash(error)
+        # SQLite still locked after the busy timeout: nothing was saved, try again shortly.
+        db.session.rollback()
+        app.logger.warning("database busy on %s %s", request.method, request.url_rule)
+        if wants_json():
+            response = error_response(
+                503, "unavailable", "The database is busy; nothing was saved. Try again shortly."
+            )
+        else:
+            response = make_response(render_template("error.html", status=503, message=None))
+            response.status_code = 503
+        response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+        return response
 
     @app.errorhandler(Exception)
     def crash(error: Exception):

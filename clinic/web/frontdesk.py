@@ -19,6 +19,7 @@ from clinic.services.observations import list_observations
 from clinic.services.sites import today
 from clinic.services.timeline import EventLine, event_lines
 from clinic.types import utcnow
+from clinic.web.api.parsing import encodable
 from clinic.web.board import STATUS_LABELS, lay_out, status_counts
 from clinic.web.charts import FLAG_LABELS, vitals_chart
 from clinic.web.dates import day as day_label
@@ -168,6 +169,8 @@ def print_day():
         return render_template("frontdesk/no_site.html")
     day = _chosen_day(site)
     loaded = desk.load_day(current_user, site.id, day)
+    shown = [visit.patient_id for visit in loaded.visits]
+    audit.listed(current_user, "visit.list", site.id, shown, {"view": "print", "date": day})
     names = {chair.id: chair.name for chair in loaded.chairs + loaded.bays}
     by_chair: dict[int, list[Visit]] = {chair.id: [] for chair in loaded.chairs}
     for visit in loaded.visits:
@@ -338,12 +341,15 @@ def book():
             if isinstance(form.observation_minutes.data, int)
             else None,
         )
+    patient = _selected_patient(form)
+    if patient is not None:  # the form shows the patient's name and MRN
+        audit.viewed(current_user, patient.id, "patient", patient.id, {"page": "book"})
     return render_template(
         "frontdesk/book.html",
         form=form,
         sites=sites,
         site=site,
-        patient=_selected_patient(form),
+        patient=patient,
         reasons=reasons,
         slots=slots if closest is None else closest,
         closest=closest is not None,
@@ -371,7 +377,7 @@ def patient_search():
     """Find patients for the booking form; the query travels in the body, never the URL."""
     body = request.get_json(silent=True)
     query = body.get("q") if isinstance(body, dict) else None
-    if not isinstance(query, str) or len(query) > 100:
+    if not isinstance(query, str) or len(query) > 100 or "\x00" in query or not encodable(query):
         return jsonify(error="bad_request", message='Send {"q": text}.', fields={}), 400
     if not query.strip():
         return jsonify(patients=[])

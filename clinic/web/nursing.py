@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, abort, g, jsonify, render_template, request
 from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
 
@@ -111,7 +111,8 @@ def dashboard():
     wall = request.args.get("wall") == "1"
     board = load_dashboard(current_user, site.id, utcnow())
     body = feed_json(board, wall, current_user)
-    return render_template(
+    shown = _patient_ids(board)
+    page = render_template(
         "nursing/dashboard.html",
         sites=sites,
         site=site,
@@ -124,6 +125,8 @@ def dashboard():
         can_override=access.can(current_user, "discharge_early"),
         **dialog_forms(),
     )
+    _audit_view(site.id, shown)  # after rendering: the write's commit expires the board
+    return page
 
 
 @bp.get("/recovery/feed")
@@ -137,7 +140,22 @@ def feed():
     if raw and site_id is None:
         abort(404)
     board = load_dashboard(current_user, site_id, utcnow())
-    return conditional_json(feed_json(board, request.args.get("wall") == "1", current_user))
+    body = feed_json(board, request.args.get("wall") == "1", current_user)
+    _audit_view(board.site.id, _patient_ids(board))
+    return conditional_json(body)
+
+
+def _patient_ids(board: Dashboard) -> list[int]:
+    return [row.visit.patient_id for row in board.rows]
+
+
+def _audit_view(site_id: int, shown: list[int]) -> None:
+    """Audit the patients the dashboard shows: once per session and site, not every poll."""
+    session = g.get("auth_session")
+    if session is None:  # every signed-in page has one; audit each view if not
+        audit.listed(current_user, "dashboard.view", site_id, shown, {"view": "page"})
+        return
+    audit.dashboard_seen(current_user, site_id, shown, session.id, session.created_at)
 
 
 # ---------------------------------------------------------------- the dialogs

@@ -7,21 +7,18 @@ import io
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete
 
 from clinic.extensions import db
-from clinic.models import AuditEvent
 from clinic.services import audit
 from clinic.web.audit import CSV_COLUMNS, neutralise
 from tests.audit.conftest import audit_rows
-from tests.conftest import NOW
+from tests.conftest import NOW, empty_audit_trail
 
 
 @pytest.fixture
 def trail(clinic):
     """An empty trail, then a known set of rows (oldest first)."""
-    db.session.execute(delete(AuditEvent))
-    db.session.commit()
+    empty_audit_trail()
     entries = [
         (clinic.clerk, "visit.book", 11, "visit", 101, "ok", NOW - timedelta(days=3)),
         (clinic.clerk, "visit.book", 12, "visit", 102, "refused", NOW - timedelta(days=2)),
@@ -150,8 +147,7 @@ def test_who_is_matched_literally_not_as_a_like_pattern(client, auth, trail):
 
 
 def test_pages_of_fifty(client, auth, clinic):
-    db.session.execute(delete(AuditEvent))
-    db.session.commit()
+    empty_audit_trail()
     for n in range(60):
         audit.record(clinic.nurse, "patient.view", NOW, patient_id=n + 1, object_type="patient")
     db.session.commit()

@@ -1,15 +1,21 @@
 """On PostgreSQL the application cannot change or delete audit rows, and appends stay linear."""
 
 import threading
+import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from clinic import create_app
 from clinic.extensions import db
 from clinic.services import audit
+from config import TestConfig
 from tests.conftest import NOW
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.postgres
 
@@ -37,17 +43,32 @@ def test_the_trigger_refuses_update_delete_and_truncate(pg_app, statement):
     assert audit.verify().ok
 
 
-def test_truncate_needs_the_transactions_explicit_permission(pg_app):
+def test_the_old_truncate_escape_no_longer_opens_anything(pg_app):
+    runner = pg_app.test_cli_runner()
+    """The probe's attack: any role could set the custom setting and empty the trail."""
     _one_row()
     db.session.execute(sa.text("SET LOCAL clinic.allow_audit_truncate = 'on'"))
-    db.session.execute(sa.text("TRUNCATE audit_events"))
-    db.session.commit()
-    assert db.session.scalar(sa.text("SELECT count(*) FROM audit_events")) == 0
-    # SET LOCAL ended with that transaction: the next one is refused again.
-    _one_row()
-    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+    with pytest.raises(sa.exc.DBAPIError, match="append-only: TRUNCATE refused"):
         db.session.execute(sa.text("TRUNCATE audit_events"))
     db.session.rollback()
+    assert db.session.scalar(sa.text("SELECT count(*) FROM audit_events")) == 1
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0 and "OK: 1 events" in result.output
+
+
+def test_a_truncate_by_the_tables_owner_fails_verify_against_the_checkpoint(pg_app):
+    runner = pg_app.test_cli_runner()
+    _one_row()
+    _one_row()
+    assert runner.invoke(args=["audit", "checkpoint"]).exit_code == 0
+    # The owner (here the test's superuser) can lift the trigger; the checkpoint remembers.
+    db.session.execute(sa.text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+    db.session.execute(sa.text("TRUNCATE audit_events"))
+    db.session.execute(sa.text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
+    db.session.commit()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert "rows were removed from its end" in result.output
 
 
 def test_even_the_orm_cannot_edit_a_row(pg_app):
@@ -90,3 +111,48 @@ def test_concurrent_appends_keep_one_linear_chain(pg_app: Flask):
         )
     )
     assert forks == 0
+
+
+def _documented_grants(role: str) -> list[str]:
+    """Return the grants docs/database-roles.md gives the app's role after an upgrade."""
+    text = (ROOT / "docs" / "database-roles.md").read_text()
+    block = text.split("then (idempotent, safe to run every deploy):", 1)[1]
+    sql = block.split("```sql", 1)[1].split("```", 1)[0]
+    lines = [line for line in sql.splitlines() if line.strip() and not line.startswith("--")]
+    return [s.strip().replace("clinic_app", role) for s in " ".join(lines).split(";") if s.strip()]
+
+
+def test_the_documented_roles_leave_the_app_only_insert_and_select(pg_url, frozen):
+    role = f"clinic_app_{uuid.uuid4().hex[:8]}"
+    owner = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with owner.connect() as conn:
+        conn.execute(sa.text(f'CREATE ROLE "{role}" LOGIN'))
+        conn.execute(sa.text(f'GRANT USAGE ON SCHEMA public TO "{role}"'))
+        for statement in _documented_grants(role):
+            conn.execute(sa.text(statement))
+    app_url = sa.make_url(pg_url).set(username=role, password=None)
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=app_url.render_as_string(False))
+    try:
+        with app.app_context():
+            audit.record("system-test", "admin.site.update", NOW, object_type="site", object_id=1)
+            db.session.commit()
+            assert audit.verify().ok
+            for statement in (
+                "UPDATE audit_events SET actor_label = 'x'",
+                "DELETE FROM audit_events",
+                "TRUNCATE audit_events",
+                "ALTER TABLE audit_events DISABLE TRIGGER USER",
+                "DROP TRIGGER audit_events_no_truncate ON audit_events",
+                "SET LOCAL clinic.allow_audit_truncate = 'on'; TRUNCATE audit_events",
+            ):
+                with pytest.raises(sa.exc.DBAPIError, match=r"permission denied|must be owner"):
+                    db.session.execute(sa.text(statement))
+                db.session.rollback()
+            assert audit.verify().ok
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        with owner.connect() as conn:
+            conn.execute(sa.text(f'DROP OWNED BY "{role}"'))
+            conn.execute(sa.text(f'DROP ROLE "{role}"'))
+        owner.dispose()

@@ -80,7 +80,7 @@ def test_a_restarted_process_fires_what_was_missed_exactly_once(
     app, recovering, scheduler_processes, webhook
 ):
     url = database_url(app)
-    env = {"WEBHOOK_URLS": webhook.url}
+    env = {"WEBHOOK_URLS": webhook.url, "WEBHOOK_SECRET": "s"}
     visits = [recovering(timedelta(seconds=s)) for s in (-600, -1, 0.5, 1)]
     overdue = recovering(timedelta(minutes=-20))
     time.sleep(1.2)

@@ -27,7 +27,10 @@ TOTP_KEY = Fernet.generate_key().decode()
 
 def production_app(tmp_path, **settings):
     """Build a production app on an empty SQLite file with these settings."""
-    values = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'prod.db'}"} | settings
+    values = {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'prod.db'}",
+        "AUDIT_KEY": "an-audit-key-that-is-long-enough-0123456789",
+    } | settings
     return create_app(ProductionConfig, **values)
 
 
@@ -65,6 +68,7 @@ def test_the_process_exits_non_zero_with_a_clear_message(tmp_path, secret_key):
         "FLASK_CONFIG": "production",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
         "TOTP_ENCRYPTION_KEY": TOTP_KEY,
+        "AUDIT_KEY": "an-audit-key-that-is-long-enough-0123456789",
     }
     if secret_key is not None:
         env["SECRET_KEY"] = secret_key

@@ -240,6 +240,7 @@ def test_production_cookie_is_host_prefixed_and_secure(tmp_path, schema_file):
         ProductionConfig,
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}",
         SECRET_KEY="production-test-key-of-at-least-32-bytes",
+        AUDIT_KEY="production-test-audit-key-of-32-bytes",
         TOTP_ENCRYPTION_KEY="Ng6ErZt6Zl3-wBHKyQ_Qmjk8H7Ls2kJQtI2X6O1uyYU=",
         ARGON2_COST=TestConfig.ARGON2_COST,
     )

@@ -19,6 +19,7 @@ from flask import Response, g, jsonify, request
 
 from clinic.domain.phases import AMBER_MINUTES
 from clinic.domain.vitals import DueItem
+from clinic.services import audit
 from clinic.services.dashboard import Dashboard, Row, load_dashboard
 from clinic.types import utcnow
 from clinic.web.api import bp
@@ -122,4 +123,8 @@ def conditional_json(body: dict[str, Any]) -> Response:
 def dashboard():
     """Show every visit of a site that is checked in, infusing or recovering."""
     board = load_dashboard(g.user, query_int("site_id", high=MAX_ID), utcnow())
-    return conditional_json(dashboard_json(board))
+    body = dashboard_json(board)
+    # Every API read of the dashboard is audited, each request (README, "Audit trail").
+    shown = [row.visit.patient_id for row in board.rows]
+    audit.listed(g.user, "dashboard.view", board.site.id, shown, {"view": "api"})
+    return conditional_json(body)

@@ -32,15 +32,29 @@ def json_object() -> dict[str, Any]:
 
 
 def refuse_nul(data: Any, path: str = "") -> None:
-    """Raise a 422 for a NUL character anywhere in the body (PostgreSQL text cannot hold it)."""
+    """Raise a 422 for a NUL character anywhere in the body (PostgreSQL text cannot hold it),
+    or for a lone surrogate ("\\ud800" is valid JSON but no text any database can store)."""
     if isinstance(data, str) and "\x00" in data:
         raise Invalid("Text may not contain NUL characters.", {path or "body": ["NUL character."]})
+    if isinstance(data, str) and not encodable(data):
+        raise Invalid("Text must be valid Unicode.", {path or "body": ["A lone surrogate."]})
     if isinstance(data, dict):
         for name, value in data.items():
+            if not encodable(name):
+                raise BadRequest("The request body's field names must be valid Unicode.")
             refuse_nul(value, f"{path}.{name}" if path else str(name))
     elif isinstance(data, list):
         for value in data:
             refuse_nul(value, path)
+
+
+def encodable(text: str) -> bool:
+    """Tell whether a string can be written as UTF-8 (no lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_instant(text: Any) -> datetime:

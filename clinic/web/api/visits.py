@@ -52,7 +52,10 @@ def list_visits():
     site_id = access.default_site_id(g.user, query_int("site_id", high=MAX_ID))
     site = access.get_site(g.user, site_id)
     day = _day_param("date", today(site, utcnow()))
-    return jsonify([visit_json(v) for v in booking.visits_on_day(g.user, site.id, day)])
+    body = [visit_json(v) for v in booking.visits_on_day(g.user, site.id, day)]
+    shown = [visit["patient_id"] for visit in body]
+    audit.listed(g.user, "visit.list", site.id, shown, {"view": "api", "date": day})
+    return jsonify(body)
 
 
 @bp.post("/visits")
