@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import Iterator
 from datetime import UTC
 
-from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
+from flask import Blueprint, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from wtforms import Form, IntegerField, SelectChoice, SelectField, StringField
@@ -18,6 +15,7 @@ from wtforms.validators import Length, NumberRange, Optional, ValidationError
 from clinic.models import AuditEvent
 from clinic.services import audit
 from clinic.types import utcnow
+from clinic.web.csv_export import csv_download, csv_lines
 from clinic.web.roles import role_required
 
 bp = Blueprint("audit", __name__, url_prefix="/admin")
@@ -51,7 +49,6 @@ CSV_COLUMNS = (
     "hash",
 )
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP: CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _families() -> list[str]:
@@ -158,31 +155,8 @@ def export():
         now,
         detail={"filters": sorted(_active_args(form))},
     )
-    name = f"audit-{now:%Y%m%d-%H%M%S}.csv"
-    return Response(
-        stream_with_context(_csv_lines(filters)),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
-
-
-def _csv_lines(filters: audit.Filters) -> Iterator[str]:
-    """Yield the CSV: a header row, then one line per matching audit row."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL)
-
-    def line(cells) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow([neutralise(cell) for cell in cells])
-        return buffer.getvalue()
-
-    yield line(CSV_COLUMNS)
-    for row in audit.export(filters):
-        yield line(_cells(row))
+    rows = (_cells(row) for row in audit.export(filters))
+    return csv_download(stream_with_context(csv_lines(CSV_COLUMNS, rows)), "audit", now)
 
 
 def _cells(row: AuditEvent) -> list:
@@ -202,11 +176,3 @@ def _cells(row: AuditEvent) -> list:
         row.prev_hash,
         row.hash,
     ]
-
-
-def neutralise(cell) -> str:
-    """Return a cell as text that a spreadsheet shows and never evaluates."""
-    if cell is None:
-        return ""
-    text = str(cell)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     render_template,
@@ -28,8 +25,8 @@ from clinic.services import visit_list
 from clinic.services.sites import today
 from clinic.services.week import load_week
 from clinic.types import utcnow
-from clinic.web.audit import neutralise
 from clinic.web.board import STATUS_LABELS
+from clinic.web.csv_export import csv_download, csv_lines
 from clinic.web.pages import chosen_site, parse_id
 from clinic.web.roles import role_required
 
@@ -167,46 +164,30 @@ def export():
     now = utcnow()
     # Read every row now, inside the request: the lines are then written without a session.
     rows = list(visit_list.export(current_user, form.filters(site), now))
-    name = f"visits-{now:%Y%m%d-%H%M%S}.csv"
-    return Response(
-        _csv_lines(rows, ZoneInfo(site.timezone)),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return csv_download(_csv_lines(rows, ZoneInfo(site.timezone)), "visits", now)
 
 
 def _csv_lines(rows: list[visit_list.VisitRow], tz: ZoneInfo) -> Iterator[str]:
-    """Yield the CSV: a header, then one line per visit; times site-local, cells inert."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL)
+    """Yield the CSV: a header, then one line per visit; times site-local."""
+    return csv_lines(CSV_COLUMNS, (_cells(row, tz) for row in rows))
 
-    def line(cells) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow([neutralise(cell) for cell in cells])
-        return buffer.getvalue()
 
-    yield line(CSV_COLUMNS)
-    for row in rows:
-        start = row.infusion_start.astimezone(tz)
-        yield line(
-            [
-                row.id,
-                start.date().isoformat(),
-                start.isoformat(timespec="minutes"),
-                row.infusion_end.astimezone(tz).isoformat(timespec="minutes"),
-                row.observation_end.astimezone(tz).isoformat(timespec="minutes"),
-                row.chair,
-                row.status,
-                row.patient_id,
-                row.patient_name,
-                row.mrn,
-                "yes" if row.series_id else "",
-            ]
-        )
+def _cells(row: visit_list.VisitRow, tz: ZoneInfo) -> list:
+    """Return one visit as CSV cells."""
+    start = row.infusion_start.astimezone(tz)
+    return [
+        row.id,
+        start.date().isoformat(),
+        start.isoformat(timespec="minutes"),
+        row.infusion_end.astimezone(tz).isoformat(timespec="minutes"),
+        row.observation_end.astimezone(tz).isoformat(timespec="minutes"),
+        row.chair,
+        row.status,
+        row.patient_id,
+        row.patient_name,
+        row.mrn,
+        "yes" if row.series_id else "",
+    ]
 
 
 @bp.route("/week")

@@ -10,7 +10,8 @@ import pytest
 
 from clinic.extensions import db
 from clinic.services import audit
-from clinic.web.audit import CSV_COLUMNS, neutralise
+from clinic.web.audit import CSV_COLUMNS
+from clinic.web.csv_export import neutralise
 from tests.audit.conftest import audit_rows
 from tests.conftest import NOW, empty_audit_trail
 
