@@ -9,7 +9,13 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from clinic.domain.visits import EventType, Status, allowed_events, is_late_entry
+from clinic.domain.visits import (
+    EventType,
+    Status,
+    allowed_events,
+    is_late_entry,
+    window_refusal,
+)
 from clinic.models import Site, Visit
 from clinic.services import access, alternatives, audit, booking, events
 from clinic.services import frontdesk as desk
@@ -467,6 +473,17 @@ def _merged_timeline(events_: list[dict], readings: list[dict]) -> list[dict]:
     return [entry for *_, entry in sorted(tagged, key=lambda t: t[:3])]
 
 
+def _not_yet(visit: Visit, allowed: set[str], now: datetime) -> dict[str, str]:
+    """Return why check-in or no-show would be refused now, by event, for the buttons."""
+    window = events.visit_window(visit)
+    found = {}
+    for event in (EventType.CHECK_IN, EventType.NO_SHOW):
+        refusal = window_refusal(event, now, window) if event.value in allowed else None
+        if refusal is not None:
+            found[event.value] = refusal.message
+    return found
+
+
 def _visit_page(visit_id: int, **forms):
     """Render a visit with its timeline, chart, and the actions its status and the role allow."""
     visit, events_ = desk.visit_record(current_user, visit_id)
@@ -515,6 +532,7 @@ def _visit_page(visit_id: int, **forms):
         can_check_in=EventType.CHECK_IN.value in allowed,
         can_cancel=EventType.CANCEL.value in allowed,
         can_no_show=EventType.NO_SHOW.value in allowed,
+        not_yet=_not_yet(visit, allowed, now),
         reschedule_form=reschedule,
         cancel_form=forms.get("cancel") or CancelForm(formdata=None),
         undo=_undo_view(undo) if undo else None,

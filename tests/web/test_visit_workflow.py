@@ -168,3 +168,15 @@ def test_the_admin_sets_the_visit_window_on_the_settings_page(client, auth, clin
     assert client.post(url, data=data).status_code == 302
     db.session.refresh(clinic.site)
     assert (clinic.site.check_in_open_minutes, clinic.site.no_show_after_minutes) == (60, 30)
+
+
+def test_the_page_disables_check_in_and_no_show_outside_the_window_and_says_when(desk_at, visit):
+    # Monday 07:05: the 13:00 visit opens for check-in at 11:00 and for a no-show at 13:15.
+    html = desk_at(chicago(MONDAY, 7, 5)).get(f"/visits/{visit.id}").get_data(as_text=True)
+    assert 'disabled aria-describedby="not-yet-check-in">Check in</button>' in html
+    assert 'disabled aria-describedby="not-yet-no-show">No-show</button>' in html
+    assert "from 11:00 until" in html and "from 13:15" in html
+    # 13:20: both are open, and nothing says otherwise.
+    html = desk_at(chicago(MONDAY, 13, 20)).get(f"/visits/{visit.id}").get_data(as_text=True)
+    assert "not-yet-" not in html
+    assert ">Check in</button>" in html and ">No-show</button>" in html
