@@ -15,12 +15,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from clinic import database
 from clinic.domain.alarms import KINDS, alarm_instants, resolution
+from clinic.domain.ids import MAX_ID
 from clinic.extensions import db
 from clinic.models import Chair, Delivery, Notification, Patient, Shift, Site, User, Visit
 from clinic.services import access, audit
 from clinic.services.errors import NotFound
 
-MAX_ID = 2**31 - 1
 # The safety net resolves at most this many alerts per statement.
 RESOLVE_CHUNK = 500
 # A list without the unacknowledged filter shows at most this many, newest first.

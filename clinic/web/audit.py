@@ -12,6 +12,7 @@ from wtforms import Form, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.fields import DateField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
+from clinic.domain.ids import MAX_ID
 from clinic.models import AuditEvent
 from clinic.services import audit
 from clinic.types import utcnow
@@ -22,7 +23,6 @@ bp = Blueprint("audit", __name__, url_prefix="/admin")
 
 PER_PAGE = 50
 MAX_PAGE = 100_000
-MAX_ID = 2**31 - 1
 FILTER_NAMES = (
     "who",
     "action",

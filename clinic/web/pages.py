@@ -5,10 +5,9 @@ from __future__ import annotations
 from flask import abort, request
 from flask_login import current_user
 
+from clinic.domain.ids import MAX_ID
 from clinic.models import Site
 from clinic.services import access
-
-MAX_ID = 2**31 - 1
 
 
 def parse_id(raw: str | None) -> int | None:

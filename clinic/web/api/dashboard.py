@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import Response, g, jsonify, request
 
+from clinic.domain.ids import MAX_ID
 from clinic.domain.phases import AMBER_MINUTES
 from clinic.domain.vitals import DueItem
 from clinic.services import audit
@@ -27,7 +28,6 @@ from clinic.web.api.observations import observation_json
 from clinic.web.api.parsing import query_int
 from clinic.web.api.serialize import instant
 
-MAX_ID = 2**31 - 1
 # Fields that change with every tick of the clock; the client derives them from server_time.
 # Fields that move with the clock alone; the ETag leaves them out so polling gets 304s.
 TICKING = ("server_time", "seconds_to_discharge_due", "expected_chair_release")

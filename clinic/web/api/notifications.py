@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import g, jsonify, request
 
+from clinic.domain.ids import MAX_ID
 from clinic.models import Notification
 from clinic.services import notifications
 from clinic.services.errors import Invalid
@@ -14,7 +15,6 @@ from clinic.web.api import bp
 from clinic.web.api.parsing import query_int
 from clinic.web.api.serialize import instant
 
-MAX_ID = 2**31 - 1
 TRUE, FALSE = {"1", "true", "yes"}, {"0", "false", "no", ""}
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import g, jsonify
 
+from clinic.domain.ids import MAX_ID
 from clinic.models import Observation
 from clinic.services import access, audit
 from clinic.services.errors import NotFound
@@ -20,8 +21,6 @@ from clinic.types import utcnow
 from clinic.web.api import bp
 from clinic.web.api.parsing import Fields, json_object
 from clinic.web.api.serialize import instant
-
-MAX_ID = 2**31 - 1
 
 
 def observation_json(observation: Observation) -> dict[str, Any]:

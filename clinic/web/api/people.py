@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import g, jsonify, request
 
+from clinic.domain.ids import MAX_ID
 from clinic.extensions import db
 from clinic.models import ROLES, User
 from clinic.services import access, audit, patients, staff
@@ -13,7 +14,6 @@ from clinic.services.errors import NotFound
 from clinic.types import utcnow
 from clinic.web.api import bp
 from clinic.web.api.parsing import Fields, json_object
-from clinic.web.api.places import MAX_ID
 from clinic.web.api.serialize import clearance_json, patient_json, user_json
 
 # Patient text fields that may be left empty: name -> longest length the schema holds.

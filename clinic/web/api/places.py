@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import g, jsonify
 
+from clinic.domain.ids import MAX_ID
 from clinic.extensions import db
 from clinic.models import Chair, Shift
 from clinic.services import access, setup
@@ -19,7 +20,6 @@ from clinic.web.api.parsing import Fields, json_object, query_date, query_int
 from clinic.web.api.serialize import chair_json, shift_json, site_json
 
 # Ids are 32-bit in the schema; a larger number in a URL is simply no such object.
-MAX_ID = 2**31 - 1
 CLOCK = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d|24:00")
 # Nested minute settings: API name -> {key: setting (a column of the site)}.
 SITE_MINUTES = {

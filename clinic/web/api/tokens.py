@@ -6,13 +6,13 @@ from typing import Any
 
 from flask import g, jsonify
 
+from clinic.domain.ids import MAX_ID
 from clinic.models import ApiToken
 from clinic.services import access, staff, tokens
 from clinic.services.errors import Forbidden
 from clinic.types import utcnow
 from clinic.web.api import bp
 from clinic.web.api.parsing import query_int
-from clinic.web.api.places import MAX_ID
 from clinic.web.api.serialize import instant
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import g, jsonify, request
 
+from clinic.domain.ids import MAX_ID
 from clinic.services import access, alternatives, audit, booking
 from clinic.services.errors import Conflict, Forbidden, Invalid, NotFound
 from clinic.services.events import record_event
@@ -16,7 +17,6 @@ from clinic.web.api import bp
 from clinic.web.api.parsing import Fields, json_object, query_date, query_int
 from clinic.web.api.serialize import instant, visit_json
 
-MAX_ID = 2**31 - 1
 # Instants and dates further than this from now are typos; refusing them also keeps the
 # date arithmetic of the rules far away from datetime's limits.
 HORIZON = timedelta(days=3660)
