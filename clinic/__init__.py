@@ -28,8 +28,9 @@ def create_app(config: type | None = None, **overrides) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extensions and the database session rules to the app."""
-    from clinic import database, request_limits, security
+    from clinic import database, request_limits
     from clinic.extensions import bootstrap, csrf, db, login_manager, migrate
+    from clinic.web import security
 
     database.init_app(app)
     db.init_app(app)

@@ -15,7 +15,7 @@ import time
 from flask import Flask, current_app, render_template, request, session
 from flask_limiter import Limiter, RateLimitExceeded
 
-from clinic.security import wants_json
+from clinic.web.security import wants_json
 
 # The steps of signing in that take a secret: the password form and the code forms.
 SIGN_IN_ENDPOINTS = ("auth.login",)

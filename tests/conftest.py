@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 import time_machine
+from flask import Flask
+from flask.globals import _cv_app
 from flask.testing import FlaskClient
 
 from clinic import create_app
@@ -50,6 +52,32 @@ def frozen():
         yield traveller
 
 
+class RequestClient(FlaskClient):
+    """A test client whose every request gets a fresh `g`, as in production.
+
+    The fixtures keep one app context open for the whole test (the factories need it), and a
+    request inside it would otherwise share that context's `g` with the requests before it.
+    """
+
+    def open(self, *args, **kwargs):
+        """Run one request with a `g` of its own; the test's `g` comes back afterwards."""
+        context = _cv_app.get(None)
+        if context is None:
+            return super().open(*args, **kwargs)
+        kept, context.g = context.g, self.application.app_ctx_globals_class()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            context.g = kept
+
+
+def testing_app(config: type = TestConfig, **overrides) -> Flask:
+    """Create an app whose test clients give each request a fresh `g`."""
+    app = create_app(config, **overrides)
+    app.test_client_class = RequestClient
+    return app
+
+
 @pytest.fixture(scope="session")
 def schema_file(tmp_path_factory) -> Path:
     """An empty SQLite database with the schema, built once and copied for each test."""
@@ -66,7 +94,7 @@ def app(tmp_path, schema_file, frozen):
     """An app on a fresh SQLite file, schema created, clock frozen at NOW."""
     path = tmp_path / "test.db"
     shutil.copyfile(schema_file, path)
-    app = create_app(
+    app = testing_app(
         TestConfig,
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}",
         AUDIT_CHECKPOINT_DIR=str(tmp_path / "audit-checkpoints"),
@@ -155,7 +183,7 @@ def empty_audit_trail() -> None:
 @pytest.fixture
 def pg_app(pg_url, frozen, tmp_path):
     """An app on the PostgreSQL test database, emptied before the test."""
-    app = create_app(
+    app = testing_app(
         TestConfig,
         SQLALCHEMY_DATABASE_URI=pg_url,
         AUDIT_CHECKPOINT_DIR=str(tmp_path / "audit-checkpoints"),

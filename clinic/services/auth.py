@@ -212,20 +212,30 @@ def unlock(actor: User, user: User, now: datetime) -> None:
     db.session.commit()
 
 
-def change_own_password(user: User, current: str, new: str, now: datetime) -> None:
-    """Change the signed-in user's password after checking the current one."""
+def change_own_password(
+    user: User, current: str, new: str, now: datetime, keep_session_id: int | None = None
+) -> int:
+    """Change the user's own password after checking the current one; end their other
+    sessions and revoke their API tokens; return how many sessions ended."""
     if not check_password(user, current):
         raise Invalid(
             "The current password is wrong.", {"current": ["This is not your current password."]}
         )
     check_password_policy(new)
-    from clinic.services import tokens
+    from clinic.services import sessions, tokens
 
     user.password_hash = hash_password(new)
     audit_event(user, "auth.password_change", now, object_type="user", object_id=user.id)
     # A new password is often a reaction to a leak: the API tokens go with the old one.
     tokens.revoke_all(user.id, now, "password")
+    ended = sessions.end_all_but(user.id, keep_session_id, now)
     db.session.commit()
+    return ended
+
+
+def locked_users(now: datetime) -> list[User]:
+    """Return the accounts locked now by failed sign-ins, by name."""
+    return list(db.session.scalars(select(User).where(User.locked_until > now).order_by(User.name)))
 
 
 def audit_event(

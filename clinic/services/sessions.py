@@ -17,7 +17,8 @@ from sqlalchemy import select, update
 
 from clinic import database
 from clinic.extensions import db
-from clinic.models import User, UserSession
+from clinic.models import Site, User, UserSession
+from clinic.services.errors import Invalid
 
 ABSOLUTE_LIFETIME = timedelta(hours=12)
 DEFAULT_IDLE_MINUTES = 15
@@ -25,6 +26,7 @@ ADMIN_IDLE_MINUTES = 15
 # last_seen_at is written at most this often: a page and its fetches make one write.
 TOUCH_GRANULARITY = timedelta(seconds=10)
 MAX_TOKEN_LENGTH = 100
+IDLE_MINUTES_RANGE = (2, 60)  # what a site may set as its automatic logoff
 
 
 def digest(token: str) -> str:
@@ -57,6 +59,35 @@ def start(
     db.session.add(row)
     db.session.flush()
     return row, token
+
+
+def sign_in(
+    user: User, now: datetime, ip: str | None, user_agent: str | None
+) -> tuple[UserSession, str]:
+    """Open the session of a user who passed every step: failures forgotten, audited."""
+    from clinic.services.auth import audit_event, clear_failures
+
+    database.begin_write()
+    clear_failures(user)
+    row, token = start(user, now, ip, user_agent)
+    audit_event(user, "auth.login", now, object_type="session", object_id=row.id)
+    db.session.commit()
+    return row, token
+
+
+def set_idle_timeout(actor: User, site: Site, minutes: int, now: datetime) -> None:
+    """Set a site's automatic logoff (IDLE_MINUTES_RANGE) and audit the change."""
+    from clinic.services.auth import audit_event
+
+    low, high = IDLE_MINUTES_RANGE
+    if not low <= minutes <= high:
+        raise Invalid("Out of range.", {"minutes": [f"From {low} to {high} minutes."]})
+    site.idle_timeout_minutes = minutes
+    detail = {"fields": ["idle_timeout_minutes"]}
+    audit_event(
+        actor, "admin.site.update", now, object_type="site", object_id=site.id, detail=detail
+    )
+    db.session.commit()
 
 
 @dataclass(frozen=True)

@@ -10,23 +10,20 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
-from clinic.extensions import db, login_manager
+from clinic.extensions import login_manager
 from clinic.models import User
-from clinic.security import SESSION_KEY, reset_session
 from clinic.services import pending_sign_ins, sessions, tokens, totp
 from clinic.services.auth import (
     LOCKOUT_PERIOD,
     MIN_PASSWORD_LENGTH,
     Step,
     attempt_sign_in,
-    audit_event,
-    begin_write,
     change_own_password,
-    clear_failures,
     register_failure,
 )
 from clinic.services.errors import Invalid
 from clinic.types import utcnow
+from clinic.web.security import SESSION_KEY, reset_session
 
 bp = Blueprint("auth", __name__)
 
@@ -121,15 +118,10 @@ def _safe_next(target: str | None) -> str:
 
 def _finish_sign_in(user: User, next_url: str | None, message: str | None = None):
     """Start a server-side session for the user and continue where they were going."""
-    now = utcnow()
     target = _safe_next(next_url)
     pending_sign_ins.discard(session.get(PENDING_KEY))
     reset_session()  # a new cookie for a new session: nothing carries over
-    begin_write()
-    clear_failures(user)
-    row, token = sessions.start(user, now, request.remote_addr, request.user_agent.string)
-    audit_event(user, "auth.login", now, object_type="session", object_id=row.id)
-    db.session.commit()
+    row, token = sessions.sign_in(user, utcnow(), request.remote_addr, request.user_agent.string)
     session[SESSION_KEY] = token
     g.auth_session = row
     login_user(user)
@@ -277,17 +269,16 @@ def change_password():
     """Change the user's own password; other sessions of theirs end, their API tokens too."""
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        now = utcnow()
+        current = getattr(g.get("auth_session"), "id", None)
         try:
-            change_own_password(current_user, form.current.data, form.password.data, now)
+            ended = change_own_password(
+                current_user, form.current.data, form.password.data, utcnow(), current
+            )
         except Invalid as error:
             for name, messages in error.fields.items():
                 target = form.password if name == "password" else form.current
                 target.errors = [*target.errors, *messages]
         else:
-            current = g.get("auth_session")
-            ended = sessions.end_all_but(current_user.id, current.id if current else None, now)
-            db.session.commit()
             extra = f" {ended} other session(s) were signed out." if ended else ""
             flash("Your password is changed." + extra, "success")
             return redirect(url_for("auth.security"))

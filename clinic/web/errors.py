@@ -11,20 +11,16 @@ from clinic.models import User
 from clinic.services import audit
 from clinic.services.errors import ServiceError
 from clinic.types import utcnow
+from clinic.web.api.errors import error_response
+from clinic.web.security import wants_json
 
 # A signed-in user refused an object or an action: the audit trail keeps the attempt.
 DENIED = (403, 404)
 BUSY_RETRY_AFTER_SECONDS = 2
 
 
-def wants_json() -> bool:
-    """Tell whether the request belongs to the JSON API."""
-    return request.path.startswith("/api/") or request.path == "/healthz"
-
-
 def init_app(app: Flask) -> None:
     """Register the handlers for HTTP errors, refusals and crashes."""
-    from clinic.web.api.errors import error_response
 
     @app.errorhandler(ServiceError)
     def service_error(error: ServiceError):

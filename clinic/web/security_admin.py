@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import (
     IntegerField,
     SelectChoice,
@@ -18,18 +17,15 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from clinic.extensions import db
-from clinic.models import ROLES, User
-from clinic.services import access, display_links, setup, staff, tokens, totp
-from clinic.services.auth import audit_event, unlock
+from clinic.models import ROLES
+from clinic.services import access, display_links, sessions, setup, staff, tokens, totp
+from clinic.services.auth import locked_users, unlock
 from clinic.services.errors import Invalid
 from clinic.types import utcnow
 from clinic.web.admin_forms import ROLE_LABELS
 from clinic.web.roles import role_required
 
 bp = Blueprint("security_admin", __name__, url_prefix="/admin")
-
-IDLE_MINUTES_RANGE = (2, 60)
 
 
 class TotpRolesForm(FlaskForm):
@@ -49,7 +45,7 @@ class IdleTimeoutForm(FlaskForm):
 
     minutes = IntegerField(
         "Sign out after (minutes without activity)",
-        validators=[InputRequired(), NumberRange(*IDLE_MINUTES_RANGE)],
+        validators=[InputRequired(), NumberRange(*sessions.IDLE_MINUTES_RANGE)],
     )
     submit = SubmitField("Save")
 
@@ -84,13 +80,6 @@ def require_admin():
     """Let only administrators in (403 for everyone else)."""
 
 
-def _locked_users() -> list[User]:
-    """Return the accounts locked now by failed sign-ins."""
-    now = utcnow()
-    users = db.session.scalars(select(User).where(User.locked_until > now).order_by(User.name))
-    return list(users)
-
-
 def _security_page(roles_form=None, idle_forms=None):
     """Render the security settings page."""
     sites = setup.list_sites(current_user)
@@ -104,7 +93,7 @@ def _security_page(roles_form=None, idle_forms=None):
             or IdleTimeoutForm(formdata=None, data={"minutes": site.idle_timeout_minutes})
             for site in sites
         },
-        locked=_locked_users(),
+        locked=locked_users(utcnow()),
         action=ActionForm(formdata=None),
         role_labels=ROLE_LABELS,
     )
@@ -133,16 +122,7 @@ def idle_timeout(site_id: int):
     site = access.get_site(current_user, site_id)
     form = IdleTimeoutForm()
     if form.validate_on_submit():
-        site.idle_timeout_minutes = form.minutes.data
-        audit_event(
-            current_user,
-            "admin.site.update",
-            utcnow(),
-            object_type="site",
-            object_id=site.id,
-            detail={"fields": ["idle_timeout_minutes"]},
-        )
-        db.session.commit()
+        sessions.set_idle_timeout(current_user, site, form.minutes.data, utcnow())
         flash(f"{site.name} now signs out after {form.minutes.data} idle minutes.", "success")
         return redirect(url_for("security_admin.security"))
     return _security_page(idle_forms={site.id: form}), 422

@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 
 from clinic.extensions import db
 from clinic.models import Notification, Shift
-from clinic.security import SECURITY_HEADERS
+from clinic.web.security import SECURITY_HEADERS
 from clinic.services import display_links, tokens
 from clinic.services.auth import issue_token
 from tests.conftest import MONDAY, NOW, PASSWORD, chicago, csrf_token

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import abort
 
 from clinic.extensions import db
-from clinic.security import CONTENT_SECURITY_POLICY
+from clinic.web.security import CONTENT_SECURITY_POLICY
 from tests.security.conftest import (
     INLINE_HANDLER,
     INLINE_SCRIPT,

@@ -8,11 +8,13 @@ it (page, API, static file, error), leaves with the security headers.
 
 from __future__ import annotations
 
-from flask import Flask, flash, g, redirect, request, session, url_for
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import logout_user
 
 from clinic.extensions import login_manager
+from clinic.services import sessions
 from clinic.types import utcnow
+from clinic.web.api.errors import error_response
 
 # The session cookie holds only this random id (and Flask-Login's user id); the row decides.
 SESSION_KEY = "sid"
@@ -55,19 +57,16 @@ def is_auto_refresh() -> bool:
 
 
 def wants_json() -> bool:
-    """Tell whether the caller expects JSON rather than a page."""
-    if request.path.startswith("/api/") or is_auto_refresh() or request.is_json:
+    """Tell whether the caller expects JSON rather than a page (the API, feeds, JSON posts)."""
+    if request.path.startswith("/api/") or request.path == "/healthz":
         return True
-    best = request.accept_mimetypes.best
-    return best == "application/json"
+    return (
+        is_auto_refresh() or request.is_json or request.accept_mimetypes.best == "application/json"
+    )
 
 
 def load_session() -> None:
     """Find the live session of the cookie's id, or sign the browser out."""
-    # A fresh start for what is cached per request: `g` is new for every request in
-    # production, but outlives requests under a test's long-lived app context.
-    for name in ("_login_user", "csrf_token"):
-        g.pop(name, None)
     g.auth_session = None
     if request.endpoint in STATIC_ENDPOINTS or request.path.startswith("/api/"):
         return  # the API takes bearer tokens only; static files need no user
@@ -77,8 +76,6 @@ def load_session() -> None:
             logout_user()
             reset_session()
         return
-    from clinic.services import sessions
-
     verdict = sessions.check(str(token), utcnow(), touch=not is_auto_refresh())
     if verdict.row is None:
         logout_user()
@@ -98,8 +95,6 @@ def reset_session() -> None:
 
 def unauthorized():
     """Answer a request that needs a signed-in user: 401 for JSON, else the sign-in form."""
-    from clinic.web.api.errors import error_response
-
     if wants_json():
         return error_response(401, "unauthorized", "You are signed out: sign in again.")
     if not session.get("_flashes"):
@@ -112,8 +107,6 @@ def add_security_headers(response):
     """Add the security headers; keep every page and JSON answer out of caches."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    from flask import current_app
-
     if current_app.config.get("HSTS"):
         response.headers.setdefault("Strict-Transport-Security", HSTS)
     if request.endpoint not in STATIC_ENDPOINTS:
