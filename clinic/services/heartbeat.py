@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from clinic.extensions import db
 from clinic.models import SchedulerHeartbeat
@@ -44,3 +45,12 @@ def scheduler_status(now: datetime, stale_after_seconds: float) -> tuple[bool, d
     last = last_leader_beat()
     alive = last is not None and now - last <= timedelta(seconds=stale_after_seconds)
     return alive, last
+
+
+def scheduler_seen(now: datetime, stale_after_seconds: float) -> tuple[bool, datetime | None]:
+    """Return scheduler_status, counting an unreadable database as a stopped scheduler."""
+    try:
+        return scheduler_status(now, stale_after_seconds)
+    except SQLAlchemyError:
+        db.session.rollback()
+        return False, None

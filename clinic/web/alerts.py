@@ -9,12 +9,11 @@ from flask import Blueprint, current_app, jsonify, render_template
 from flask_login import current_user, login_required
 
 from clinic.domain.alarms import MAX_ATTEMPTS
-from clinic.extensions import db
 from clinic.models import Delivery
 from clinic.services import notifications
 from clinic.services.access import can
 from clinic.services.errors import ServiceError
-from clinic.services.heartbeat import scheduler_status
+from clinic.services.heartbeat import scheduler_seen
 from clinic.types import utcnow
 from clinic.web.api.errors import error_response
 from clinic.web.api.parsing import query_int
@@ -28,11 +27,7 @@ TITLES = {"discharge_due": "Discharge due", "discharge_overdue": "Discharge over
 
 def scheduler_alive() -> tuple[bool, object]:
     """Return (alive, last heartbeat), treating an unreadable database as not alive."""
-    try:
-        return scheduler_status(utcnow(), current_app.config["SCHEDULER_HEARTBEAT_STALE_SECONDS"])
-    except Exception:
-        db.session.rollback()
-        return False, None
+    return scheduler_seen(utcnow(), current_app.config["SCHEDULER_HEARTBEAT_STALE_SECONDS"])
 
 
 @bp.app_context_processor
