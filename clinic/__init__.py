@@ -48,8 +48,9 @@ def register_blueprints(app: Flask) -> None:
     """Mount the web pages and the JSON API."""
     from clinic.web import admin, alerts, api, audit, auth, courses, frontdesk, nursing, patients
 
-    for module in (auth, frontdesk, nursing, courses, patients, admin, alerts, audit):
+    for module in (auth, nursing, courses, patients, admin, alerts, audit):
         app.register_blueprint(module.bp)
+    frontdesk.init_app(app)
     api.init_app(app)
     from clinic.web import dates, display, security_admin, visit_list
 

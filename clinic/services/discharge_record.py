@@ -7,19 +7,17 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
-
 from clinic.domain import discharge
-from clinic.domain.visits import is_late_entry
-from clinic.extensions import db
-from clinic.models import Observation, Patient, Site, User, Visit, VisitEvent
-from clinic.services import access
+from clinic.models import Patient, Site, User, Visit, VisitEvent
 from clinic.services.observations import vitals_stable_for
-from clinic.services.timeline import EventLine, event_lines
-
-# An entry recorded this long after the instant it describes is shown as a late entry.
-SIDE_EFFECTS = ("dissociation", "nausea", "dizziness")
+from clinic.services.timeline import (
+    SIDE_EFFECTS,
+    EventLine,
+    ReadingLine,
+    event_lines,
+    load_history,
+    reading_lines,
+)
 
 
 @dataclass(frozen=True)
@@ -31,15 +29,6 @@ class Phase:
     ended_at: datetime | None
     minutes: int | None  # whole minutes, to ended_at (or now while it lasts)
     planned_minutes: int | None  # the booked length (infusion, observation + extensions)
-
-
-@dataclass(frozen=True)
-class ReadingLine:
-    """One reading with who took it."""
-
-    observation: Observation
-    by: str | None
-    late: bool
 
 
 @dataclass(frozen=True)
@@ -77,23 +66,8 @@ class DischargeRecord:
 
 def discharge_record(actor: User, visit_id: int, now: datetime) -> DischargeRecord:
     """Gather a visit's record for printing (three queries: visit, events, readings)."""
-    visit = access.get_visit(actor, visit_id)
-    events = list(
-        db.session.scalars(
-            select(VisitEvent)
-            .options(joinedload(VisitEvent.by))
-            .where(VisitEvent.visit_id == visit.id)
-            .order_by(VisitEvent.at, VisitEvent.id)
-        )
-    )
-    observations = list(
-        db.session.scalars(
-            select(Observation)
-            .options(joinedload(Observation.by))
-            .where(Observation.visit_id == visit.id)
-            .order_by(Observation.at, Observation.id)
-        )
-    )
+    history = load_history(actor, visit_id)
+    visit, events, observations = history.visit, history.events, history.readings
     discharge_event = next((e for e in reversed(events) if e.type == "discharge"), None)
     end = visit.discharged_at or now
     return DischargeRecord(
@@ -106,10 +80,7 @@ def discharge_record(actor: User, visit_id: int, now: datetime) -> DischargeReco
         events=event_lines(
             events, ZoneInfo(visit.site.timezone), {c.id: c.name for c in visit.site.chairs}
         ),
-        readings=[
-            ReadingLine(o, o.by.name if o.by else None, is_late_entry(o.at, o.recorded_at))
-            for o in observations
-        ],
+        readings=reading_lines(observations),
         worst_side_effects={
             name: max(
                 (getattr(o, name) for o in observations if getattr(o, name) is not None),

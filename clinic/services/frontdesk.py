@@ -1,17 +1,17 @@
-"""Read models for the front-desk pages: a site's day, a visit's record, patient look-up."""
+"""Read models for the front-desk pages: a site's day, its chairs, patient look-up."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from clinic.domain.intervals import Interval
 from clinic.extensions import db
-from clinic.models import Chair, Clearance, Patient, Site, User, Visit, VisitEvent
+from clinic.models import Chair, Clearance, Patient, Site, User, Visit
 from clinic.services import access, patients
 from clinic.services.sites import local_day_bounds, opening_hours
 
@@ -94,20 +94,6 @@ def chairs_of_sites(sites: list[Site]) -> list[Chair]:
     return list(db.session.scalars(stmt))
 
 
-def visit_record(actor: User, visit_id: int) -> tuple[Visit, list[VisitEvent]]:
-    """Load a visit the user may see, with its events and who recorded them."""
-    visit = access.get_visit(actor, visit_id)
-    events = list(
-        db.session.scalars(
-            select(VisitEvent)
-            .options(joinedload(VisitEvent.by))
-            .where(VisitEvent.visit_id == visit.id)
-            .order_by(VisitEvent.at, VisitEvent.id)
-        )
-    )
-    return visit, events
-
-
 @dataclass(frozen=True)
 class PatientMatch:
     """A patient found by the booking form's search, with the last day they are cleared."""
@@ -116,9 +102,11 @@ class PatientMatch:
     cleared_until: date | None
 
 
-def find_patients(actor: User, query: str, on: date, limit: int = 10) -> list[PatientMatch]:
+def find_patients(
+    actor: User, query: str, on: date, now: datetime, limit: int = 10
+) -> list[PatientMatch]:
     """Search the user's patients; add each one's clearance end (cleared with consent)."""
-    found = patients.search(actor, query, limit=limit)
+    found = patients.search(actor, query, limit=limit, now=now)
     if not found:
         return []
     # One grouped query for every patient's clearances rather than one per patient.

@@ -1,7 +1,7 @@
-"""A visit's timeline: every event and booking change with what, when, who and why.
+"""A visit's timeline: every event, booking change and reading with what, when, who and why.
 
-The one place that turns event rows into lines; the visit page and the printed discharge
-record both read it.
+The one place that loads a visit's history and turns its rows into lines; the visit page
+and the printed discharge record both read it.
 """
 
 from __future__ import annotations
@@ -11,8 +11,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
 from clinic.domain.visits import is_late_entry
-from clinic.models import VisitEvent
+from clinic.extensions import db
+from clinic.models import Observation, User, Visit, VisitEvent
+from clinic.services import access
 
 EVENT_LABELS = {
     "book": "Booked",
@@ -28,6 +33,41 @@ EVENT_LABELS = {
     "undo_no_show": "No-show undone",
     "reinstate": "Reinstated",
 }
+
+
+# Side effect -> (label, highest score) as a reading's line shows it.
+SIDE_EFFECTS = {
+    "dissociation": ("Dissociation", 4),
+    "nausea": ("Nausea", 3),
+    "dizziness": ("Dizziness", 3),
+}
+
+
+@dataclass(frozen=True)
+class History:
+    """A visit with its events and readings, oldest first, each with who recorded it."""
+
+    visit: Visit
+    events: list[VisitEvent]
+    readings: list[Observation]
+
+
+def load_history(actor: User, visit_id: int) -> History:
+    """Load a visit the user may see with its events and readings (three queries)."""
+    visit = access.get_visit(actor, visit_id)
+    events = db.session.scalars(
+        select(VisitEvent)
+        .options(joinedload(VisitEvent.by))
+        .where(VisitEvent.visit_id == visit.id)
+        .order_by(VisitEvent.at, VisitEvent.id)
+    )
+    readings = db.session.scalars(
+        select(Observation)
+        .options(joinedload(Observation.by))
+        .where(Observation.visit_id == visit.id)
+        .order_by(Observation.at, Observation.id)
+    )
+    return History(visit, list(events), list(readings))
 
 
 @dataclass(frozen=True)
@@ -91,3 +131,67 @@ def _slot(slot: Any, tz: ZoneInfo, chairs: dict[int, str]) -> str:
     chair = chairs.get(slot.get("chair_id"), "another chair")
     # The pages' one date format (clinic.web.dates): "Tue 1 Dec 09:00".
     return f"{start:%a} {start.day} {start:%b} {start:%H:%M} in {chair}"
+
+
+@dataclass(frozen=True)
+class ReadingLine:
+    """One reading as people read it: values, side effects, flags, and who took it."""
+
+    observation: Observation
+    by: str | None
+    late: bool
+    type: str = "reading"
+    label: str = "Vital signs"
+
+    @property
+    def at(self) -> datetime:
+        """Return when the reading was taken."""
+        return self.observation.at
+
+    @property
+    def recorded_at(self) -> datetime:
+        """Return when the reading was written down."""
+        return self.observation.recorded_at
+
+    @property
+    def detail(self) -> str:
+        """Return the vital signs: "BP 120/80 · HR 70 · SpO₂ 98 %"."""
+        o = self.observation
+        values = f"BP {o.systolic}/{o.diastolic} · HR {o.heart_rate} · SpO₂ {o.spo2} %"
+        return values + (f" · RR {o.respiratory_rate}" if o.respiratory_rate is not None else "")
+
+    @property
+    def note(self) -> str:
+        """Return the nurse's note on the reading."""
+        return self.observation.note or ""
+
+    @property
+    def flags(self) -> list[str]:
+        """Return the reading's flags (bp_high, spo2_low, ...)."""
+        return list(self.observation.flags or [])
+
+    @property
+    def effects(self) -> str:
+        """Return the side effects scored: "Nausea 1/3 · Dizziness 0/3"."""
+        scored = [
+            (label, getattr(self.observation, name), high)
+            for name, (label, high) in SIDE_EFFECTS.items()
+        ]
+        return " · ".join(
+            f"{label} {score}/{high}" for label, score, high in scored if score is not None
+        )
+
+
+def reading_lines(readings: list[Observation]) -> list[ReadingLine]:
+    """Describe each reading (in the order given)."""
+    return [
+        ReadingLine(o, o.by.name if o.by else None, is_late_entry(o.at, o.recorded_at))
+        for o in readings
+    ]
+
+
+def merged(events: list[EventLine], readings: list[ReadingLine]) -> list[EventLine | ReadingLine]:
+    """Interleave events and readings in the order they happened (an event first on a tie)."""
+    tagged = [(line.at, 0, i, line) for i, line in enumerate(events)]
+    tagged += [(line.at, 1, i, line) for i, line in enumerate(readings)]
+    return [line for *_, line in sorted(tagged, key=lambda t: t[:3])]

@@ -1,2 +1,0 @@
-// Shared behaviour for every page. Page-specific code lives in its own file.
-"use strict";
