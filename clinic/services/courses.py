@@ -55,18 +55,13 @@ def course_starts(
     return starts
 
 
-def check_course(actor: User, requests: list[Request], now: datetime) -> list[CourseDate]:
-    """Check every date of a course as if booked in order; write nothing."""
-    return _run(actor, requests, now, commit=False)[0]
-
-
-def check_course_with_extra(
-    actor: User, requests: list[Request], now: datetime, weekdays: set[int]
+def check_course(
+    actor: User, requests: list[Request], now: datetime, weekdays: set[int] | None = None
 ) -> tuple[list[CourseDate], list[Slot]]:
-    """Check a course; when a date clashes, also offer slots for a date after the last one.
+    """Check every date of a course as if booked in order; write nothing.
 
-    The extra date follows the course's weekdays at the same local time (or the closest
-    free time to it), on a day after the course's last date. Writes nothing.
+    With the course's weekdays, a clash also brings slots for a date after the last one: the
+    same weekdays at the same local time (or the closest free time to it).
     """
     return _run(actor, requests, now, commit=False, weekdays=weekdays)
 

@@ -44,11 +44,6 @@ def matching_step(secret: str, code: str, now: datetime) -> int | None:
     return None
 
 
-def code_at(secret: str, now: datetime) -> str:
-    """Return the code an authenticator app shows at an instant (for tests and checks)."""
-    return pyotp.TOTP(secret, interval=STEP_SECONDS).at(now)
-
-
 def secret_of(user: User) -> str | None:
     """Return the user's TOTP secret in clear (it is stored encrypted), or None."""
     return totp_secrets.unseal(user.totp_secret_encrypted)

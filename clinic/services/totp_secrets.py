@@ -62,10 +62,3 @@ def unseal(stored: str | None) -> str | None:
         # administrator resets their second factor. Never log the value.
         log.warning("a stored TOTP secret could not be decrypted with the configured keys")
         return None
-
-
-def is_sealed(stored: str) -> bool:
-    """Tell whether a stored value is a Fernet token (a plain base32 secret is not)."""
-    # Fernet tokens start with version byte 0x80, "gA" in url-safe base64; base32 secrets
-    # are upper-case letters and digits only.
-    return stored.startswith("gA")

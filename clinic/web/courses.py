@@ -27,7 +27,7 @@ from clinic.services.booking import Request, active_chair_ids
 from clinic.services.courses import (
     MAX_COURSE_LENGTH,
     book_course,
-    check_course_with_extra,
+    check_course,
     course_starts,
 )
 from clinic.services.errors import ServiceError
@@ -127,7 +127,7 @@ def course():
     results, extra = None, []
     if form.validate_on_submit():
         try:
-            results, extra = check_course_with_extra(
+            results, extra = check_course(
                 current_user,
                 _requests(form, patient),
                 utcnow(),
@@ -135,7 +135,7 @@ def course():
             )
         except ServiceError as error:
             flash(error.message, "danger")
-    audit.viewed(current_user, patient.id, "patient", patient.id, {"page": "course"})
+    audit.viewed(current_user, patient.id, "patient", patient.id, {"page": "course"}, now=utcnow())
     return render_template(
         "courses/course.html",
         form=form,

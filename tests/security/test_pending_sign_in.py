@@ -12,7 +12,7 @@ from clinic.extensions import db
 from clinic.models import PendingSignIn
 from clinic.services import totp
 from clinic.types import utcnow
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import PASSWORD, csrf_token, totp_code
 from tests.security.conftest import sign_in
 
 
@@ -54,7 +54,7 @@ def test_a_forged_pending_cookie_opens_nothing(app, client, clinic, step, shape)
         secret = totp.secret_of(nurse)
     else:
         secret = totp.begin_enrolment(nurse)
-        totp.confirm_enrolment(nurse, totp.code_at(secret, utcnow()), utcnow())
+        totp.confirm_enrolment(nurse, totp_code(secret, utcnow()), utcnow())
     forge(app, client, shape(nurse.id, step))
 
     page = client.get(f"/login/{'enrol' if step == 'enrol' else 'two-factor'}")
@@ -67,7 +67,7 @@ def test_a_forged_pending_cookie_opens_nothing(app, client, clinic, step, shape)
     forge(
         app, client, shape(nurse.id, step) | {"csrf_token": read_cookie(app, client)["csrf_token"]}
     )
-    code = totp.code_at(secret, utcnow())
+    code = totp_code(secret, utcnow())
     for path in ("/login/enrol", "/login/two-factor"):
         answer = client.post(path, data={"csrf_token": token, "code": code})
         assert answer.status_code == 302 and answer.headers["Location"] == "/login"
@@ -105,7 +105,7 @@ def test_finishing_the_sign_in_deletes_the_pending_row(client, clinic):
     secret = totp.secret_of(clinic.nurse)
     answer = client.post(
         "/login/enrol",
-        data={"csrf_token": csrf_token(page), "code": totp.code_at(secret, utcnow())},
+        data={"csrf_token": csrf_token(page), "code": totp_code(secret, utcnow())},
     )
     assert answer.status_code == 302 and answer.headers["Location"] == "/"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PendingSignIn)) == 0

@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 
 from clinic.services import totp
-from clinic.services.auth import issue_token
 from clinic.types import utcnow
 from config import Config
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, issue_token, totp_code
 from tests.security.conftest import sign_in
 
 LIMITS = (
@@ -60,7 +59,7 @@ def test_one_address_trying_many_accounts_is_limited(app, client, clinic, real_l
 def test_the_code_step_is_limited_per_account(app, client, clinic, real_limits, frozen):
     nurse = clinic.nurse
     secret = totp.begin_enrolment(nurse)
-    assert totp.confirm_enrolment(nurse, totp.code_at(secret, utcnow()), utcnow())
+    assert totp.confirm_enrolment(nurse, totp_code(secret, utcnow()), utcnow())
     # Two half-finished sign-ins of one account (two browsers, or an attacker's two tries).
     first, second = client, app.test_client()
     tokens = []

@@ -54,7 +54,7 @@ def test_course_needs_weekdays_and_a_sane_length():
 
 
 def test_checking_a_free_course_writes_nothing(clinic):
-    results = check_course(clinic.clerk, course(clinic.patient), NOW)
+    results, _ = check_course(clinic.clerk, course(clinic.patient), NOW)
     assert [r.ok for r in results] == [True] * 6
     assert all(r.chair_id == clinic.chairs[0].id for r in results)
     assert visit_count() == 0
@@ -65,7 +65,7 @@ def test_a_clash_is_reported_with_alternatives_on_the_same_day(clinic, make_visi
     wednesday = MONDAY + timedelta(days=2)
     make_visit(clinic.clerk, clinic.new_patient(), chicago(wednesday, 9), chair_id=chair.id)
 
-    results = check_course(clinic.clerk, course(clinic.patient, chair_id=chair.id), NOW)
+    results, _ = check_course(clinic.clerk, course(clinic.patient, chair_id=chair.id), NOW)
 
     clash = results[1]
     assert not clash.ok
@@ -81,7 +81,7 @@ def test_dates_of_one_course_are_checked_against_each_other(clinic, make_site):
     clinic.site.min_hours_between_infusions = 25
     db.session.commit()
     # Monday and Tuesday at 09:00 are 24 hours apart: the second is too soon.
-    results = check_course(clinic.clerk, course(clinic.patient, weekdays={0, 1}, count=2), NOW)
+    results, _ = check_course(clinic.clerk, course(clinic.patient, weekdays={0, 1}, count=2), NOW)
     assert results[0].ok
     assert [v.rule.value for v in results[1].violations] == ["too_soon_after_last_infusion"]
     assert visit_count() == 0
