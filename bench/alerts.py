@@ -55,6 +55,7 @@ from clinic.models import (
     Visit,
 )
 from clinic.services.setup import save_site
+from clinic.types import utcnow
 from config import TestConfig
 
 CHAIRS = 24
@@ -160,6 +161,7 @@ def prepare(app, visits: int) -> dict:
                     for key in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
                 },
             },
+            now=utcnow(),
         )
         db.session.execute(
             insert(Chair), [{"site_id": site.id, "name": f"Chair {i + 1}"} for i in range(CHAIRS)]

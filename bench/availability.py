@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 
 from common import median, percentile  # also puts the repository on sys.path
 
+from clinic.types import utcnow
+
 CHAIRS = 12
 DAYS = 28
 NURSES = 4  # 4 nurses x ratio 4 = 16 >= 12 chairs, so capacity never blocks a chair
@@ -49,8 +51,7 @@ def build(db_url: str) -> dict:
     from clinic.domain.booking import Plan, RecoveryMode, holds_for
     from clinic.extensions import db
     from clinic.models import Chair, Patient, Shift, Visit
-    from clinic.services import setup, staff
-    from clinic.services.auth import issue_token
+    from clinic.services import setup, staff, tokens
     from config import TestConfig
 
     rng = random.Random(28)
@@ -59,15 +60,17 @@ def build(db_url: str) -> dict:
         logging.disable(logging.INFO)  # alembic's "Running upgrade" lines
         upgrade()
         logging.disable(logging.NOTSET)
-        site = setup.save_site(None, {"name": "Bench", "opening_hours": HOURS, "nurse_ratio": 4})
+        site = setup.save_site(
+            None, {"name": "Bench", "opening_hours": HOURS, "nurse_ratio": 4}, now=utcnow()
+        )
         chairs = [Chair(site_id=site.id, name=f"Chair {n + 1}") for n in range(CHAIRS)]
         db.session.add_all(chairs)
-        clerk = staff.create_user("desk@bench.test", "Desk", "front_desk", [site.id])
+        clerk = staff.create_user("desk@bench.test", "Desk", "front_desk", [site.id], now=utcnow())
         nurses = [
-            staff.create_user(f"n{n}@bench.test", f"Nurse {n}", "nurse", [site.id])
+            staff.create_user(f"n{n}@bench.test", f"Nurse {n}", "nurse", [site.id], now=utcnow())
             for n in range(NURSES)
         ]
-        doc = staff.create_user("doc@bench.test", "Doc", "practitioner", [site.id])
+        doc = staff.create_user("doc@bench.test", "Doc", "practitioner", [site.id], now=utcnow())
         patients = [
             Patient(
                 site_id=site.id,
@@ -126,7 +129,7 @@ def build(db_url: str) -> dict:
                     )
         db.session.add_all(shifts + visits)
         db.session.commit()
-        token = issue_token(clerk)
+        token = tokens.issue(clerk, utcnow())[1]
         result = {"site_id": site.id, "token": token, "visits": len(visits), "day": today}
         db.session.remove()
         db.engine.dispose()

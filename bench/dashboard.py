@@ -35,8 +35,7 @@ from sqlalchemy import event, insert  # noqa: E402
 from clinic import create_app  # noqa: E402
 from clinic.extensions import db  # noqa: E402
 from clinic.models import Chair, Observation, Patient, Visit, VisitEvent  # noqa: E402
-from clinic.services import staff  # noqa: E402
-from clinic.services.auth import issue_token  # noqa: E402
+from clinic.services import staff, tokens  # noqa: E402
 from clinic.services.setup import save_site  # noqa: E402
 from clinic.types import utcnow  # noqa: E402
 from clinic.web.api import authenticate  # noqa: E402
@@ -88,12 +87,15 @@ def build(app: Flask, history: int, seed: int = 7) -> str:
                 "name": "Bench",
                 "opening_hours": {day: ["00:00", "24:00"] for day in WEEK},
             },
+            now=utcnow(),
         )
         db.session.add_all([Chair(site_id=site.id, name=f"Chair {i + 1}") for i in range(CHAIRS)])
         db.session.commit()
         chair_ids = list(db.session.scalars(sa.select(Chair.id).order_by(Chair.id)))
-        nurse = staff.create_user("nurse@bench.test", "Bench Nurse", "nurse", [site.id])
-        token = issue_token(nurse)
+        nurse = staff.create_user(
+            "nurse@bench.test", "Bench Nurse", "nurse", [site.id], now=utcnow()
+        )
+        token = tokens.issue(nurse, utcnow())[1]
         db.session.execute(
             insert(Patient),
             [

@@ -35,7 +35,7 @@ def create_user(email: str, name: str, role: str, site_ids: tuple[int, ...]) -> 
         click.echo(f"Warning: {weak.message} Change it before this account is used.", err=True)
     try:
         user = staff.create_user(
-            email, name, role, list(site_ids), password=password, enforce_policy=False
+            email, name, role, list(site_ids), password=password, enforce_policy=False, now=utcnow()
         )
     except ServiceError as error:
         detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.fields.items())
@@ -103,7 +103,7 @@ def set_password(email: str) -> None:
         raise click.ClickException(f"No user with e-mail {email}.")
     password = sys.stdin.readline().rstrip("\r\n")
     try:
-        staff.update_user(user, {"password": password})
+        staff.update_user(user, {"password": password}, now=utcnow())
     except ServiceError as error:
         detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.fields.items())
         raise click.ClickException(f"{error.message} {detail}".strip()) from None

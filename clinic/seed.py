@@ -141,16 +141,21 @@ def seed(now: datetime, around_now: bool = False) -> Demo:
             "nurse_ratio": 4,
             "recovery_mode": "chair",
         },
+        now=now,
     )
-    chairs = [setup.save_chair(None, {"site_id": site.id, "name": name}) for name in CHAIRS]
+    chairs = [
+        setup.save_chair(None, {"site_id": site.id, "name": name}, now=now) for name in CHAIRS
+    ]
     for name in BAYS:
-        setup.save_chair(None, {"site_id": site.id, "name": name, "kind": "recovery_bay"})
+        setup.save_chair(None, {"site_id": site.id, "name": name, "kind": "recovery_bay"}, now=now)
 
     passwords: dict[str, str] = {}
     users: dict[str, User] = {}
     for role, email, name in STAFF:
         passwords[email] = secrets.token_urlsafe(12)
-        users[email] = staff.create_user(email, name, role, [site.id], password=passwords[email])
+        users[email] = staff.create_user(
+            email, name, role, [site.id], password=passwords[email], now=now
+        )
     clerk = users["frontdesk@demo.clinic"]
     practitioner = users["practitioner@demo.clinic"]
 
@@ -169,8 +174,8 @@ def seed(now: datetime, around_now: bool = False) -> Demo:
         days = [
             (first + timedelta(days=n), SATURDAY_PLAN if n == 5 else WEEKDAY_PLAN) for n in range(6)
         ]
-    _roster(site, tz, hours, first, today + timedelta(days=ROSTER_DAYS), users)
-    people = _patients(site, clerk, practitioner, today, rng)
+    _roster(site, tz, hours, first, today + timedelta(days=ROSTER_DAYS), users, now)
+    people = _patients(site, clerk, practitioner, today, rng, now)
     _week_of_visits(site, tz, days, shift, chairs, people, clerk, users, now, rng)
     return Demo(site=site, passwords=passwords)
 
@@ -182,6 +187,7 @@ def _roster(
     first: date,
     last: date,
     users: dict[str, User],
+    now: datetime,
 ) -> None:
     """Put both nurses and the practitioner on duty for every opening hour of the days."""
     on_duty = [u for u in users.values() if u.role in ("nurse", "practitioner")]
@@ -193,12 +199,14 @@ def _roster(
         if day_hours:
             opens, closes = (_local(day, parse_clock(t), tz) for t in day_hours)
             for user in on_duty:
-                setup.add_shift(site.id, user.id, user.role, opens - margin, closes + margin)
+                setup.add_shift(
+                    site.id, user.id, user.role, opens - margin, closes + margin, now=now
+                )
         day += timedelta(days=1)
 
 
 def _patients(
-    site: Site, clerk: User, practitioner: User, today: date, rng: random.Random
+    site: Site, clerk: User, practitioner: User, today: date, rng: random.Random, now: datetime
 ) -> list[Patient]:
     """Register the patients and record their clearances."""
     created = []
@@ -217,6 +225,7 @@ def _patients(
                 "escort_name": escort,
                 "escort_phone": f"512-555-02{n:02d}",
             },
+            now=now,
         )
         evaluated = today - timedelta(days=rng.randint(10, 60))
         values = {
@@ -240,7 +249,7 @@ def _patients(
                 "valid_until": evaluated + timedelta(days=182),
                 "notes": "Re-evaluation due before the next booster.",
             }
-        patients.record_clearance(practitioner, patient, values)
+        patients.record_clearance(practitioner, patient, values, now=now)
         created.append(patient)
     return created
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+import pyotp
 import pytest
 import sqlalchemy as sa
 import time_machine
@@ -24,8 +25,8 @@ from clinic import create_app
 from clinic.database import begin_write
 from clinic.extensions import db
 from clinic.models import AUDIT_TRIGGERS, AuditEvent, Chair, Clearance, Patient, Shift, Site, User
-from clinic.services import booking, staff
-from clinic.services.auth import issue_token
+from clinic.services import booking, staff, tokens, totp
+from clinic.types import utcnow
 from config import TestConfig
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -38,6 +39,16 @@ PASSWORD = "correct horse battery"
 def chicago(day: date, hour: int, minute: int = 0) -> datetime:
     """Return the UTC instant of a wall-clock time in Austin."""
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=CHICAGO).astimezone(UTC)
+
+
+def totp_code(secret: str, at: datetime) -> str:
+    """Return the code an authenticator app shows at an instant."""
+    return pyotp.TOTP(secret, interval=totp.STEP_SECONDS).at(at)
+
+
+def issue_token(user: User) -> str:
+    """Create an API token for the user and return it."""
+    return tokens.issue(user, utcnow())[1]
 
 
 def require_env(name: str) -> bool:
@@ -222,7 +233,7 @@ def make_site(app):
                 "sun": None,
             },
         } | overrides
-        return save_site(None, values)
+        return save_site(None, values, now=utcnow())
 
     return make
 
@@ -258,6 +269,7 @@ def make_user(app):
             [s.id for s in sites or []],
             password=PASSWORD,
             active=overrides.get("active", True),
+            now=utcnow(),
         )
 
     return make

@@ -11,8 +11,9 @@ from flask_migrate import upgrade
 
 from clinic import create_app
 from clinic.extensions import db
-from clinic.services.auth import user_for_token
 from clinic.services.staff import find_user
+from clinic.services.tokens import user_for_token
+from clinic.types import utcnow
 from config import TestConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +63,7 @@ def test_users_token_prints_a_working_token_last(runner, clinic):
     result = runner.invoke(args=["users", "token", clinic.clerk.email])
     assert result.exit_code == 0
     token = result.output.strip().splitlines()[-1]
-    assert user_for_token(token) == clinic.clerk
+    assert user_for_token(token, utcnow()) == clinic.clerk
     assert runner.invoke(args=["users", "token", "nobody@x.test"]).exit_code != 0
 
 

@@ -24,14 +24,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from flask import current_app, g, has_request_context, request
+from flask import current_app, has_request_context, request
 from sqlalchemy import Select, event, func, select, text
 from sqlalchemy.orm import Session
 
 from clinic.database import begin_write
 from clinic.extensions import db
 from clinic.models import AuditEvent, User
-from clinic.types import utcnow
 from config import DEV_AUDIT_KEY
 
 GENESIS = "0" * 64
@@ -195,12 +194,14 @@ def viewed(
     object_type: str,
     object_id: int,
     detail: dict[str, Any] | None = None,
+    *,
+    now: datetime,
 ) -> None:
     """Record that a user was shown a patient's record (or a visit of it)."""
     record_now(
         actor,
         "patient.view",
-        utcnow(),
+        now,
         patient_id=patient_id,
         object_type=object_type,
         object_id=object_id,
@@ -209,14 +210,20 @@ def viewed(
 
 
 def listed(
-    actor: User, action: str, site_id: int, patient_ids: list[int], detail: dict[str, Any]
+    actor: User,
+    action: str,
+    site_id: int,
+    patient_ids: list[int],
+    detail: dict[str, Any],
+    *,
+    now: datetime,
 ) -> None:
     """Record that a user was shown a site's list of visits or patients (ids, never names)."""
     shown = sorted(set(patient_ids))
     record_now(
         actor,
         action,
-        utcnow(),
+        now,
         object_type="site",
         object_id=site_id,
         detail=detail | {"patient_ids": shown, "results": len(shown)},
@@ -224,7 +231,13 @@ def listed(
 
 
 def dashboard_seen(
-    actor: User, site_id: int, patient_ids: list[int], session_id: int, since: datetime
+    actor: User,
+    site_id: int,
+    patient_ids: list[int],
+    session_id: int,
+    since: datetime,
+    *,
+    now: datetime,
 ) -> None:
     """Record a recovery dashboard view once per session and site, and again only for
     patients that session has not been shown yet (its polls write nothing new)."""
@@ -240,7 +253,7 @@ def dashboard_seen(
     new = sorted(set(patient_ids) - recorded)
     if earlier and not new:
         return
-    listed(actor, "dashboard.view", site_id, new, {"session": session_id})
+    listed(actor, "dashboard.view", site_id, new, {"session": session_id}, now=now)
 
 
 @event.listens_for(Session, "before_commit")
@@ -283,23 +296,9 @@ def _actor(actor: User | str | None) -> tuple[int | None, str]:
     """Return (user id, label) for the row."""
     if isinstance(actor, str):
         return None, actor
-    if actor is None:
-        actor = request_user()
-    if actor is None:
+    if actor is None:  # nobody signed in (a refused sign-in), or the operator's command line
         return None, "anonymous" if has_request_context() else "system"
     return actor.id, actor.email
-
-
-def request_user() -> User | None:
-    """Return the user of the current request: the API's token user or the signed-in one."""
-    if not has_request_context():
-        return None
-    user = g.get("user")
-    if isinstance(user, User):
-        return user
-    from flask_login import current_user
-
-    return current_user if getattr(current_user, "is_authenticated", False) else None
 
 
 def _remote_addr() -> str | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, has_request_context, request
+from flask import current_app
 from sqlalchemy import select, update
 
 from clinic.database import begin_write as begin_write  # one place takes the write lock
@@ -18,7 +18,6 @@ from clinic.extensions import db
 from clinic.models import User
 from clinic.services import audit
 from clinic.services.errors import Invalid
-from clinic.types import utcnow
 
 
 @cache
@@ -55,24 +54,6 @@ def authenticate(email: str, password: str) -> User | None:
     if check_password(user, password) and user is not None and user.active:
         return user
     return None
-
-
-def issue_token(
-    user: User, *, name: str | None = None, days: int | None = None, now: datetime | None = None
-) -> str:
-    """Create a new API token for the user and return it (only its digest is stored)."""
-    from clinic.services import tokens
-
-    _row, token = tokens.issue(user, now or utcnow(), name=name, days=days or tokens.DEFAULT_DAYS)
-    return token
-
-
-def user_for_token(token: str, now: datetime | None = None) -> User | None:
-    """Return the active user a live (unexpired, unrevoked) bearer token belongs to, or None."""
-    from clinic.services import tokens
-
-    ip = request.remote_addr if has_request_context() else None
-    return tokens.user_for_token(token, now or utcnow(), ip)
 
 
 # ---------------------------------------------------------------- password policy
@@ -227,7 +208,7 @@ def change_own_password(
     user.password_hash = hash_password(new)
     audit_event(user, "auth.password_change", now, object_type="user", object_id=user.id)
     # A new password is often a reaction to a leak: the API tokens go with the old one.
-    tokens.revoke_all(user.id, now, "password")
+    tokens.revoke_all(user.id, now, "password", user)
     ended = sessions.end_all_but(user.id, keep_session_id, now)
     db.session.commit()
     return ended

@@ -14,7 +14,6 @@ from clinic.models import Clearance, Patient, User, Visit
 from clinic.services import access, audit
 from clinic.services.errors import Conflict, Invalid, NotFound
 from clinic.services.text_input import checked
-from clinic.types import utcnow
 
 PATIENT_FIELDS = (
     "mrn",
@@ -39,7 +38,7 @@ PATIENT_TEXT = {
 }
 
 
-def search(actor: User, query: str | None, limit: int = 200) -> list[Patient]:
+def search(actor: User, query: str | None, limit: int = 200, *, now: datetime) -> list[Patient]:
     """Find patients of the user's sites by name or MRN (prefix, case-insensitive)."""
     stmt = access.scope_to_sites(actor, select(Patient), Patient.site_id)
     stmt = stmt.where(*name_or_mrn_matches(query))
@@ -47,7 +46,7 @@ def search(actor: User, query: str | None, limit: int = 200) -> list[Patient]:
     found = list(db.session.scalars(stmt))
     # A list of patients is a view of their records too; the search words are not kept.
     detail = {"searched": bool(query and query.strip()), "results": len(found)}
-    audit.record_now(actor, "patient.list", utcnow(), detail=detail)
+    audit.record_now(actor, "patient.list", now, detail=detail)
     return found
 
 
@@ -82,7 +81,7 @@ def _check_birth_date(values: dict[str, Any]) -> None:
 
 
 def create_patient(
-    actor: User, site_id: int | None, values: dict[str, Any], now: datetime | None = None
+    actor: User, site_id: int | None, values: dict[str, Any], now: datetime
 ) -> Patient:
     """Register a patient at a home site; the MRN is unique."""
     access.require(actor, "edit_patients")
@@ -95,7 +94,7 @@ def create_patient(
     audit.record(
         actor,
         "patient.create",
-        now or utcnow(),
+        now,
         patient_id=patient,
         object_type="patient",
         object_id=patient,
@@ -106,7 +105,7 @@ def create_patient(
 
 
 def update_patient(
-    actor: User, patient: Patient, changes: dict[str, Any], now: datetime | None = None
+    actor: User, patient: Patient, changes: dict[str, Any], now: datetime
 ) -> Patient:
     """Change some of a patient's details; the others stay."""
     access.require(actor, "edit_patients")
@@ -124,7 +123,7 @@ def update_patient(
     audit.record(
         actor,
         "patient.update",
-        now or utcnow(),
+        now,
         patient_id=patient.id,
         object_type="patient",
         object_id=patient.id,
@@ -143,7 +142,7 @@ def _commit_unique() -> None:
 
 
 def record_clearance(
-    actor: User, patient: Patient, values: dict[str, Any], now: datetime | None = None
+    actor: User, patient: Patient, values: dict[str, Any], now: datetime
 ) -> Clearance:
     """Record a practitioner's evaluation of a patient."""
     access.require(actor, "record_clearance")
@@ -166,7 +165,7 @@ def record_clearance(
     audit.record(
         actor,
         "clearance.create",
-        now or utcnow(),
+        now,
         patient_id=patient.id,
         object_type="clearance",
         object_id=clearance,

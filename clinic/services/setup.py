@@ -26,7 +26,6 @@ from clinic.services.site_settings import (
 )
 from clinic.services.sites import WEEKDAYS, local_day_bounds, parse_clock
 from clinic.services.text_input import checked
-from clinic.types import utcnow
 
 SITE_FIELDS = (
     "name",
@@ -120,7 +119,9 @@ def validate_site(values: dict[str, Any]) -> dict[str, list[str]]:
     return errors
 
 
-def save_site(site: Site | None, changes: dict[str, Any]) -> Site:
+def save_site(
+    site: Site | None, changes: dict[str, Any], *, now: datetime, actor: User | None = None
+) -> Site:
     """Create a site or change some of its settings, keeping the others."""
     names = (*SITE_FIELDS, *VITAL_FIELDS)
     current = SITE_DEFAULTS | (site_values(site) if site else {})
@@ -137,10 +138,7 @@ def save_site(site: Site | None, changes: dict[str, Any]) -> Site:
         setattr(site, field, values[field])
     site.vital_thresholds = stored_thresholds(values)
     db.session.add(site)
-    # The acting administrator is the request's signed-in user (audit.record's default).
-    audit.record(
-        None, action, utcnow(), object_type="site", object_id=site, detail={"fields": changed}
-    )
+    audit.record(actor, action, now, object_type="site", object_id=site, detail={"fields": changed})
     db.session.commit()
     return site
 
@@ -188,13 +186,14 @@ def visits_needing(chair: Chair, now: datetime) -> list[Visit]:
     return list(db.session.scalars(stmt.order_by(Visit.infusion_start, Visit.id)))
 
 
-def save_chair(chair: Chair | None, changes: dict[str, Any], now: datetime | None = None) -> Chair:
+def save_chair(
+    chair: Chair | None, changes: dict[str, Any], *, now: datetime, actor: User | None = None
+) -> Chair:
     """Create a chair or bay, or rename, retype or (de)activate one.
 
     Taking a chair out of service, or changing its kind, is refused (ChairInUse) while
     active visits still need it.
     """
-    now = now or utcnow()
     changes = checked(changes, {"name": Kind.LINE})
     action = "admin.chair.update" if chair else "admin.chair.create"
     if chair is not None and chair.id is not None:
@@ -220,7 +219,7 @@ def save_chair(chair: Chair | None, changes: dict[str, Any], now: datetime | Non
     db.session.add(chair)
     fields = sorted(f for f in ("site_id", "name", "kind", "active") if f in changes)
     audit.record(
-        None,
+        actor,
         action,
         now,
         object_type="chair",
@@ -244,7 +243,14 @@ def list_shifts(actor: User, site_id: int | None, day: date | None) -> list[Shif
 
 
 def add_shift(
-    site_id: int, user_id: int, role: str | None, starts_at: datetime, ends_at: datetime
+    site_id: int,
+    user_id: int,
+    role: str | None,
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    now: datetime,
+    actor: User | None = None,
 ) -> Shift:
     """Put someone on duty at a site."""
     site = db.session.get(Site, site_id)
@@ -287,9 +293,9 @@ def add_shift(
     shift = Shift(site_id=site.id, user_id=user.id, role=role, starts_at=starts_at, ends_at=ends_at)
     db.session.add(shift)
     audit.record(
-        None,
+        actor,
         "admin.shift.create",
-        utcnow(),
+        now,
         object_type="shift",
         object_id=shift,
         detail={"site_id": site.id, "user_id": user.id, "role": role},
@@ -298,11 +304,11 @@ def add_shift(
     return shift
 
 
-def delete_shift(shift: Shift) -> None:
+def delete_shift(shift: Shift, *, now: datetime, actor: User | None = None) -> None:
     """Take a shift off the roster."""
     detail = {"site_id": shift.site_id, "user_id": shift.user_id, "role": shift.role}
     audit.record(
-        None, "admin.shift.delete", utcnow(), object_type="shift", object_id=shift.id, detail=detail
+        actor, "admin.shift.delete", now, object_type="shift", object_id=shift.id, detail=detail
     )
     db.session.delete(shift)
     db.session.commit()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 
 from clinic.domain.accounts import admin_change_violations
@@ -13,7 +15,6 @@ from clinic.services.auth import MIN_PASSWORD_LENGTH as MIN_PASSWORD_LENGTH
 from clinic.services.auth import begin_write, check_password_policy, hash_password
 from clinic.services.errors import Conflict, Invalid, NotFound
 from clinic.services.text_input import checked
-from clinic.types import utcnow
 
 USER_TEXT = {"email": Kind.EMAIL, "name": Kind.LINE}
 
@@ -37,6 +38,9 @@ def create_user(
     password: str | None = None,
     active: bool = True,
     enforce_policy: bool = True,
+    *,
+    now: datetime,
+    actor: User | None = None,
 ) -> User:
     """Create a user; the e-mail is unique, the role one of ROLES.
 
@@ -54,30 +58,27 @@ def create_user(
             _check_password(password)
         user.password_hash = hash_password(password)
     db.session.add(user)
-    # The acting administrator is the request's signed-in user (audit.record's default).
     detail = {"role": role, "site_ids": sorted(set(site_ids))}
-    audit.record(
-        None, "admin.user.create", utcnow(), object_type="user", object_id=user, detail=detail
-    )
+    audit.record(actor, "admin.user.create", now, object_type="user", object_id=user, detail=detail)
     db.session.commit()
     return user
 
 
-def update_user(user: User, changes: dict, actor: User | None = None) -> User:
+def update_user(user: User, changes: dict, *, now: datetime, actor: User | None = None) -> User:
     """Change a user's name, role, activity, sites or password.
 
     An administrator may not take their own administrator role or activity, and nobody may
     take the last active administrator's (Conflict). A new password, disabling or a new
-    role ends the user's sessions and revokes their API tokens.
+    role ends the user's sessions and revokes their API tokens. No actor: the operator's
+    command line.
     """
-    now = utcnow()
     fields = sorted(
         f for f in ("email", "name", "role", "active", "site_ids", "password") if f in changes
     )
     changes = checked(changes, USER_TEXT)
     if "role" in changes and changes["role"] not in ROLES:
         raise Invalid("Unknown role.", {"role": [f"One of {', '.join(ROLES)}."]})
-    _check_admin_change(actor or audit.request_user(), user, changes)
+    _check_admin_change(actor, user, changes)
     old_role = user.role
     if "email" in changes:
         email = changes["email"].strip().lower()
@@ -107,9 +108,9 @@ def update_user(user: User, changes: dict, actor: User | None = None) -> User:
     if reason in ("disabled", "password"):
         sessions.end_all(user.id, now, reason)
     if reason is not None:
-        tokens.revoke_all(user.id, now, reason)
+        tokens.revoke_all(user.id, now, reason, actor)
     audit.record(
-        None,
+        actor,
         "admin.user.update",
         now,
         object_type="user",

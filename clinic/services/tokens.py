@@ -183,7 +183,7 @@ def revoke(actor: User | str, row: ApiToken, now: datetime) -> ApiToken:
     return row
 
 
-def revoke_all(user_id: int, now: datetime, reason: str) -> int:
+def revoke_all(user_id: int, now: datetime, reason: str, actor: User | None = None) -> int:
     """Revoke every live token of a user (not committed) and audit it; return how many."""
     ids = list(
         db.session.scalars(
@@ -204,7 +204,7 @@ def revoke_all(user_id: int, now: datetime, reason: str) -> int:
     )
     for token_id in ids:
         audit.record(
-            None,
+            actor,
             "auth.token_revoke",
             now,
             object_type="api_token",

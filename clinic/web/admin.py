@@ -106,7 +106,7 @@ def new_site():
         form.fill(setup.SITE_DEFAULTS["opening_hours"])
     if form.validate_on_submit():
         try:
-            site = setup.save_site(None, form.values())
+            site = setup.save_site(None, form.values(), now=utcnow(), actor=current_user)
         except Invalid as error:
             show_refusal(form, error, SITE_FIELD_FOR)
         else:
@@ -125,7 +125,7 @@ def site(site_id: int):
         form.fill(site.opening_hours)
     if form.validate_on_submit():
         try:
-            setup.save_site(site, form.values())
+            setup.save_site(site, form.values(), now=utcnow(), actor=current_user)
         except Invalid as error:
             show_refusal(form, error, SITE_FIELD_FOR)
         else:
@@ -145,7 +145,10 @@ def chairs(site_id: int):
     if form.validate_on_submit():
         try:
             chair = setup.save_chair(
-                None, {"site_id": site.id, "name": form.name.data, "kind": form.kind.data}
+                None,
+                {"site_id": site.id, "name": form.name.data, "kind": form.kind.data},
+                now=utcnow(),
+                actor=current_user,
             )
         except Invalid as error:
             show_refusal(form, error)
@@ -178,7 +181,7 @@ def rename_chair(site_id: int, chair_id: int):
     form = RenameChairForm()
     if form.validate_on_submit():
         try:
-            setup.save_chair(chair, {"name": form.name.data})
+            setup.save_chair(chair, {"name": form.name.data}, now=utcnow(), actor=current_user)
         except Invalid as error:
             problems = [m for messages in error.fields.values() for m in messages]
             flash(" ".join(problems) or error.message, "danger")
@@ -196,7 +199,7 @@ def toggle_chair(site_id: int, chair_id: int):
     chair = setup.get_chair(site, chair_id)
     if ActionForm().validate_on_submit():
         try:
-            setup.save_chair(chair, {"active": not chair.active}, now=utcnow())
+            setup.save_chair(chair, {"active": not chair.active}, now=utcnow(), actor=current_user)
         except setup.ChairInUse as refusal:
             return _chairs_page(
                 site, ChairForm(formdata=None), blocked=chair, needing=refusal.visits
@@ -289,7 +292,15 @@ def shifts(site_id: int):
             field.errors.append("The clocks skip this time on that day (daylight saving).")
         else:
             try:
-                setup.add_shift(site.id, form.user_id.data, form.role.data or None, starts, ends)
+                setup.add_shift(
+                    site.id,
+                    form.user_id.data,
+                    form.role.data or None,
+                    starts,
+                    ends,
+                    now=utcnow(),
+                    actor=current_user,
+                )
             except Invalid as error:
                 show_refusal(form, error, {"ends_at": "ends", "starts_at": "starts"})
             else:
@@ -347,7 +358,7 @@ def delete_shift(site_id: int, shift_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     day = shift.starts_at.astimezone(ZoneInfo(site.timezone)).date()
-    setup.delete_shift(shift)
+    setup.delete_shift(shift, now=utcnow(), actor=current_user)
     flash("The shift is removed.", "success")
     monday = day - timedelta(days=day.weekday())
     return redirect(url_for("admin.shifts", site_id=site.id, week=monday.isoformat()))
@@ -384,6 +395,8 @@ def new_user():
                 form.site_ids.data,
                 password=form.password.data,
                 active=form.active.data,
+                now=utcnow(),
+                actor=current_user,
             )
         except Conflict as error:
             form.email.errors.append(error.message)
@@ -414,7 +427,7 @@ def user(user_id: int):
             "site_ids": form.site_ids.data,
         }
         try:
-            staff.update_user(user, changes, actor=current_user)
+            staff.update_user(user, changes, actor=current_user, now=utcnow())
         except Conflict as error:
             # An account rule (own role, last administrator) or a taken e-mail address.
             if error.reasons:
@@ -436,7 +449,9 @@ def reset_password(user_id: int):
     reset = PasswordResetForm()
     if reset.validate_on_submit():
         try:
-            staff.update_user(user, {"password": reset.password.data})
+            staff.update_user(
+                user, {"password": reset.password.data}, now=utcnow(), actor=current_user
+            )
         except Invalid as error:
             show_refusal(reset, error)
         else:

@@ -85,15 +85,10 @@ class PasswordChangeForm(FlaskForm):
     submit = SubmitField("Change password")
 
 
-class DisableTwoFactorForm(FlaskForm):
+class DisableTwoFactorForm(CodeForm):
     """The password and a current code: turning the second factor off takes both."""
 
     password = PasswordField("Your password", validators=[DataRequired(), Length(max=200)])
-    code = StringField(
-        "Code from your authenticator app",
-        validators=[DataRequired(), Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message="Six digits.")],
-        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": 7},
-    )
     submit = SubmitField("Turn off")
 
 

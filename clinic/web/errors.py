@@ -1,6 +1,7 @@
 """Generic error pages and JSON errors: nothing internal ever reaches a response."""
 
-from flask import Flask, make_response, render_template, request
+from flask import Flask, g, make_response, render_template, request
+from flask_login import current_user
 from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -72,7 +73,7 @@ def audit_denial(status: int | None) -> None:
     """Record a 403 or 404 given to a known user on a real route (not unknown URLs)."""
     if status not in DENIED or request.endpoint is None:
         return
-    user = audit.request_user()
+    user = request_user()
     if user is None:
         return
     identity = inspect(user).identity  # the key survives an expired or detached object
@@ -82,3 +83,11 @@ def audit_denial(status: int | None) -> None:
     detail = {"endpoint": request.endpoint, "method": request.method, "status": status}
     actor = db.session.get(User, identity[0])
     audit.record_now(actor, "access.denied", utcnow(), outcome="denied", detail=detail)
+
+
+def request_user() -> User | None:
+    """Return the user of the current request: the API's token user or the signed-in one."""
+    user = g.get("user")
+    if isinstance(user, User):
+        return user
+    return current_user if getattr(current_user, "is_authenticated", False) else None

@@ -14,7 +14,7 @@ from flask import Blueprint, abort, g, jsonify, render_template, request
 from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
 
-from clinic.domain.discharge import PADSS_ITEMS, PADSS_PASS
+from clinic.domain.discharge import PADSS_ITEMS, PADSS_PASS, padss_total
 from clinic.domain.visits import EventType, Status, allowed_events
 from clinic.extensions import db
 from clinic.models import Site, Visit
@@ -153,9 +153,9 @@ def _audit_view(site_id: int, shown: list[int]) -> None:
     """Audit the patients the dashboard shows: once per session and site, not every poll."""
     session = g.get("auth_session")
     if session is None:  # every signed-in page has one; audit each view if not
-        audit.listed(current_user, "dashboard.view", site_id, shown, {"view": "page"})
+        audit.listed(current_user, "dashboard.view", site_id, shown, {"view": "page"}, now=utcnow())
         return
-    audit.dashboard_seen(current_user, site_id, shown, session.id, session.created_at)
+    audit.dashboard_seen(current_user, site_id, shown, session.id, session.created_at, now=utcnow())
 
 
 # ---------------------------------------------------------------- the dialogs
@@ -325,7 +325,7 @@ def discharge(visit_id: int):
     def act(visit: Visit, form: DischargeForm, now: datetime) -> str:
         items = form.padss_items()
         checklist = {
-            "padss": sum(items.values()),
+            "padss": padss_total(items),
             "padss_items": items,
             "escort_name": form.escort_name.data.strip(),
             "vitals_stable": bool(form.vitals_stable.data),
@@ -379,7 +379,7 @@ def record(visit_id: int):
     """Show the printable discharge record: phases, readings, side effects, who did what."""
     now = utcnow()
     found = discharge_record(current_user, _visit_id(visit_id), now)
-    audit.viewed(current_user, found.patient.id, "visit", found.visit.id)
+    audit.viewed(current_user, found.patient.id, "visit", found.visit.id, now=utcnow())
     tz = ZoneInfo(found.site.timezone)
     return render_template(
         "nursing/record.html",

@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+from clinic.models import Clearance, Patient
 from clinic.services import access, audit, setup
 from clinic.services import patients as patient_service
 from clinic.services.errors import Conflict, Invalid
@@ -95,7 +96,7 @@ def index():
         if not form.validate():
             return render_template("patients/index.html", form=form, rows=[], query=None)
         query = form.q.data or None
-    patients = patient_service.search(current_user, query, limit=LIST_LIMIT + 1)
+    patients = patient_service.search(current_user, query, limit=LIST_LIMIT + 1, now=utcnow())
     return render_template(
         "patients/index.html",
         form=form,
@@ -114,7 +115,9 @@ def create():
     if form.validate_on_submit():
         site_id = form.site_id.data if "site_id" in form else None
         try:
-            patient = patient_service.create_patient(current_user, site_id, form.values())
+            patient = patient_service.create_patient(
+                current_user, site_id, form.values(), now=utcnow()
+            )
         except (Invalid, Conflict) as error:
             _show_service_error(form, error, {})
         else:
@@ -128,7 +131,7 @@ def create():
 def detail(patient_id: int):
     """Show a patient: demographics, escort, clearances and visits."""
     patient = access.get_patient(current_user, patient_id)
-    audit.viewed(current_user, patient.id, "patient", patient.id)
+    audit.viewed(current_user, patient.id, "patient", patient.id, now=utcnow())
     now = utcnow()
     visits = patient_service.visits_of(patient)
     upcoming = [v for v in visits if v.is_active and v.observation_end >= now]
@@ -150,7 +153,7 @@ def edit(patient_id: int):
     """Change a patient's details."""
     patient = access.get_patient(current_user, patient_id)
     if request.method == "GET":
-        audit.viewed(current_user, patient.id, "patient", patient.id)
+        audit.viewed(current_user, patient.id, "patient", patient.id, now=utcnow())
     form = PatientForm(obj=patient)
     _site_choices(form)
     if form.validate_on_submit():
@@ -158,7 +161,7 @@ def edit(patient_id: int):
         if "site_id" in form:
             changes["site_id"] = form.site_id.data
         try:
-            patient_service.update_patient(current_user, patient, changes)
+            patient_service.update_patient(current_user, patient, changes, now=utcnow())
         except (Invalid, Conflict) as error:
             _show_service_error(form, error, {})
         else:
@@ -179,7 +182,7 @@ def new_clearance(patient_id: int):
         form.valid_until.data = add_months(today, 6)
     if form.validate_on_submit():
         try:
-            patient_service.record_clearance(current_user, patient, form.values())
+            patient_service.record_clearance(current_user, patient, form.values(), now=utcnow())
         except Invalid as error:
             _show_service_error(form, error, {})
         else:
@@ -188,15 +191,21 @@ def new_clearance(patient_id: int):
     return render_template("patients/clearance_form.html", form=form, patient=patient)
 
 
+def _live_clearance(patient_id: int, clearance_id: int) -> tuple[Patient, Clearance | None]:
+    """Load a clearance to change (its form's showing is audited); None when it is void."""
+    patient = access.get_patient(current_user, patient_id)
+    clearance = patient_service.get_clearance(patient, clearance_id)
+    if request.method == "GET":
+        audit.viewed(current_user, patient.id, "clearance", clearance.id, now=utcnow())
+    return patient, None if clearance.voided else clearance
+
+
 @bp.route("/patients/<int:patient_id>/clearances/<int:clearance_id>/edit", methods=["GET", "POST"])
 @role_required("record_clearance")
 def correct_clearance(patient_id: int, clearance_id: int):
     """Correct a clearance that was recorded wrongly."""
-    patient = access.get_patient(current_user, patient_id)
-    clearance = patient_service.get_clearance(patient, clearance_id)
-    if request.method == "GET":
-        audit.viewed(current_user, patient.id, "clearance", clearance.id)
-    if clearance.voided:
+    patient, clearance = _live_clearance(patient_id, clearance_id)
+    if clearance is None:
         flash("A voided clearance cannot be corrected; record a new one.", "warning")
         return redirect(url_for("patients.detail", patient_id=patient.id))
     form = ClearanceForm()
@@ -221,11 +230,8 @@ def correct_clearance(patient_id: int, clearance_id: int):
 @role_required("record_clearance")
 def void_clearance(patient_id: int, clearance_id: int):
     """Void a clearance, with a reason; it stays on the patient's page, marked void."""
-    patient = access.get_patient(current_user, patient_id)
-    clearance = patient_service.get_clearance(patient, clearance_id)
-    if request.method == "GET":
-        audit.viewed(current_user, patient.id, "clearance", clearance.id)
-    if clearance.voided:
+    patient, clearance = _live_clearance(patient_id, clearance_id)
+    if clearance is None:
         flash("This clearance is already void.", "warning")
         return redirect(url_for("patients.detail", patient_id=patient.id))
     form = VoidClearanceForm()

@@ -132,6 +132,11 @@ def index():
     found = None
     if valid:
         found = visit_list.search(current_user, form.filters(site), _page(), PER_PAGE, utcnow())
+    return _list_page(form, site, sites, found, bool(form.q.data and form.q.data.strip()))
+
+
+def _list_page(form, site: Site, sites: list[Site], found, searched: bool) -> str:
+    """Render the visits list with its search form."""
     return render_template(
         "visits/index.html",
         form=form,
@@ -139,7 +144,7 @@ def index():
         sites=sites,
         found=found,
         tz=ZoneInfo(site.timezone),
-        searched=bool(form.q.data and form.q.data.strip()),
+        searched=searched,
     )
 
 
@@ -152,15 +157,7 @@ def export():
         return render_template("frontdesk/no_site.html")
     form, site, valid = _bound_form(sites)
     if not valid:
-        return render_template(
-            "visits/index.html",
-            form=form,
-            site=site,
-            sites=sites,
-            found=None,
-            tz=ZoneInfo(site.timezone),
-            searched=False,
-        ), 422
+        return _list_page(form, site, sites, None, False), 422
     now = utcnow()
     # Read every row now, inside the request: the lines are then written without a session.
     rows = list(visit_list.export(current_user, form.filters(site), now))

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from clinic.services import staff
+from clinic.types import utcnow
 
 ROLES = ("front_desk", "nurse", "practitioner", "admin")
 EVERYONE = frozenset(ROLES)
@@ -221,7 +222,7 @@ def test_unknown_tokens_are_401(client, clinic, header):
 def test_a_disabled_users_token_is_401(api_as, clinic):
     api = api_as(clinic.clerk)
     assert api.get("/me").status_code == 200
-    staff.update_user(clinic.clerk, {"active": False})
+    staff.update_user(clinic.clerk, {"active": False}, now=utcnow())
     error(api.get("/me"), 401, "unauthorized")
     error(api.post("/patients", json={}), 401, "unauthorized")
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from clinic.services.auth import issue_token
+from tests.conftest import issue_token
 
 pytestmark = pytest.mark.slow
 

@@ -132,6 +132,7 @@ def corpus(clinic, make_user) -> Corpus:
                 "escort_name": names[(i + 2) % n],
                 "birth_date": date(1980, 1, 1) + timedelta(days=i),
             },
+            now=utcnow(),
         )
         patients.record_clearance(
             clinic.practitioner,
@@ -143,12 +144,18 @@ def corpus(clinic, make_user) -> Corpus:
                 "consent_signed": True,
                 "notes": PAYLOADS[(i + 3) % len(PAYLOADS)],
             },
+            now=utcnow(),
         )
         ids.append(patient.id)
     # A nurse whose name is a payload (shown in the navbar and the visits' timelines), and a
     # user whose e-mail is one (shown on the audit page, which lists e-mails).
     nurse = staff.create_user(
-        "xss-nurse@clinic.test", PAYLOADS[5], "nurse", [clinic.site.id], password=PASSWORD
+        "xss-nurse@clinic.test",
+        PAYLOADS[5],
+        "nurse",
+        [clinic.site.id],
+        password=PASSWORD,
+        now=utcnow(),
     )
     # Such an address is refused at entry now (email-validator); one stored before is shown.
     odd = User(

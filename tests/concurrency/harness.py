@@ -26,6 +26,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from clinic.types import utcnow
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 CHICAGO = ZoneInfo("America/Chicago")
@@ -141,21 +143,28 @@ def prepare_clinic(
                 "nurse_ratio": nurse_ratio,
                 "min_hours_between_infusions": min_hours_between_infusions,
             },
+            now=utcnow(),
         )
         chair_ids = [
-            setup.save_chair(None, {"site_id": site.id, "name": f"Chair {n + 1}"}).id
+            setup.save_chair(None, {"site_id": site.id, "name": f"Chair {n + 1}"}, now=utcnow()).id
             for n in range(chairs)
         ]
         staff_ids = [
-            staff.create_user(f"nurse{n}@race.test", f"Nurse {n}", "nurse", [site.id]).id
+            staff.create_user(
+                f"nurse{n}@race.test", f"Nurse {n}", "nurse", [site.id], now=utcnow()
+            ).id
             for n in range(nurses)
         ]
-        practitioner = staff.create_user("doc@race.test", "Doc", "practitioner", [site.id])
+        practitioner = staff.create_user(
+            "doc@race.test", "Doc", "practitioner", [site.id], now=utcnow()
+        )
         on_duty = [(u, "nurse") for u in staff_ids] + [(practitioner.id, "practitioner")]
         for n in range(days + 1):
             starts = first + timedelta(days=n)
             for user_id, role in on_duty:
-                setup.add_shift(site.id, user_id, role, starts, starts + timedelta(days=1))
+                setup.add_shift(
+                    site.id, user_id, role, starts, starts + timedelta(days=1), now=utcnow()
+                )
         patient_ids = []
         for n in range(patients):
             patient = patients_service.create_patient(
@@ -168,6 +177,7 @@ def prepare_clinic(
                     "birth_date": date(1980, 1, 1),
                     "escort_name": "Escort",
                 },
+                now=utcnow(),
             )
             patients_service.record_clearance(
                 practitioner,
@@ -178,6 +188,7 @@ def prepare_clinic(
                     "cleared": True,
                     "consent_signed": True,
                 },
+                now=utcnow(),
             )
             patient_ids.append(patient.id)
         db.session.commit()

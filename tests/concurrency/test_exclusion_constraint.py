@@ -16,9 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from clinic.extensions import db
 from clinic.models import Clearance, Patient, Shift
 from clinic.services import booking, setup, staff
-from clinic.services.auth import issue_token
 from clinic.services.errors import Conflict
-from tests.conftest import MONDAY, chicago
+from clinic.types import utcnow
+from tests.conftest import MONDAY, chicago, issue_token
 
 pytestmark = pytest.mark.postgres
 
@@ -36,11 +36,11 @@ INSERT_VISIT = sa.text(
 @pytest.fixture
 def pg_clinic(pg_app):
     """Austin on PostgreSQL: one chair, staff on duty Monday, two cleared patients."""
-    site = setup.save_site(None, {"name": "Austin"})
-    chair = setup.save_chair(None, {"site_id": site.id, "name": "Chair 1"})
-    clerk = staff.create_user("desk@pg.test", "Desk", "front_desk", [site.id])
-    nurse = staff.create_user("nurse@pg.test", "Nurse", "nurse", [site.id])
-    doc = staff.create_user("doc@pg.test", "Doc", "practitioner", [site.id])
+    site = setup.save_site(None, {"name": "Austin"}, now=utcnow())
+    chair = setup.save_chair(None, {"site_id": site.id, "name": "Chair 1"}, now=utcnow())
+    clerk = staff.create_user("desk@pg.test", "Desk", "front_desk", [site.id], now=utcnow())
+    nurse = staff.create_user("nurse@pg.test", "Nurse", "nurse", [site.id], now=utcnow())
+    doc = staff.create_user("doc@pg.test", "Doc", "practitioner", [site.id], now=utcnow())
     for user in (nurse, doc):
         db.session.add(
             Shift(

@@ -218,7 +218,7 @@ def test_a_site_change_to_overdue_minutes_moves_the_overdue_alarm(
     overdue_id = job_id(DISCHARGE_OVERDUE, visit.id)
     assert wait_for(lambda: runner.scheduler.get_job(overdue_id), 6)
     with immediate_transactions():
-        save_site(clinic.site, {"overdue_after_minutes": 30})
+        save_site(clinic.site, {"overdue_after_minutes": 30}, now=utcnow())
 
     def moved():
         job = runner.scheduler.get_job(overdue_id)

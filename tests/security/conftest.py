@@ -17,10 +17,9 @@ from flask.testing import FlaskClient
 
 from clinic.extensions import db
 from clinic.models import Notification, Shift
-from clinic.web.security import SECURITY_HEADERS
 from clinic.services import display_links, tokens
-from clinic.services.auth import issue_token
-from tests.conftest import MONDAY, NOW, PASSWORD, chicago, csrf_token
+from clinic.web.security import SECURITY_HEADERS
+from tests.conftest import MONDAY, NOW, PASSWORD, chicago, csrf_token, issue_token
 
 ROLES = ("front_desk", "nurse", "practitioner", "admin")
 OTHER_ROLES = ("front_desk", "nurse", "practitioner")  # an admin sees every site

@@ -9,6 +9,7 @@ from clinic.extensions import db
 from clinic.models import User
 from clinic.services import staff
 from clinic.services.errors import Conflict
+from clinic.types import utcnow
 from tests.conftest import csrf_token
 from tests.security.conftest import sign_in
 
@@ -47,9 +48,9 @@ def test_nobody_takes_the_last_active_admins_role(app, clinic, make_user):
     # Two administrators demote each other at the same moment: the second change finds
     # the first already done and would leave no active administrator.
     other = make_user("admin", [])
-    staff.update_user(other, {"role": "nurse"}, actor=clinic.admin)
+    staff.update_user(other, {"role": "nurse"}, actor=clinic.admin, now=utcnow())
     with pytest.raises(Conflict) as refused:
-        staff.update_user(clinic.admin, {"active": False}, actor=other)
+        staff.update_user(clinic.admin, {"active": False}, actor=other, now=utcnow())
     assert [r.rule for r in refused.value.reasons] == ["last_active_admin"]
     assert reload(clinic.admin).active
 

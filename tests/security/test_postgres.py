@@ -14,13 +14,13 @@ from clinic.models import AuditEvent, User
 from clinic.services import sessions, staff
 from clinic.services.auth import LOCKOUT_THRESHOLD, register_failure
 from clinic.types import utcnow
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, totp_code
 
 pytestmark = pytest.mark.postgres
 
 
 def test_concurrent_failures_are_all_counted_and_lock_once(pg_app):
-    user = staff.create_user("n@clinic.test", "N", "nurse", [], password=PASSWORD)
+    user = staff.create_user("n@clinic.test", "N", "nurse", [], password=PASSWORD, now=utcnow())
     user_id = user.id
     barrier = threading.Barrier(LOCKOUT_THRESHOLD - 1)
     errors: list[BaseException] = []
@@ -61,12 +61,12 @@ def test_concurrent_failures_are_all_counted_and_lock_once(pg_app):
 
 
 def test_ending_every_session_of_a_user(pg_app):
-    user = staff.create_user("m@clinic.test", "M", "nurse", [], password=PASSWORD)
+    user = staff.create_user("m@clinic.test", "M", "nurse", [], password=PASSWORD, now=utcnow())
     now = utcnow()
     tokens = [sessions.start(user, now, "127.0.0.1", "test")[1] for _ in range(3)]
     db.session.commit()
     assert all(sessions.check(t, now, touch=False).row is not None for t in tokens)
-    staff.update_user(user, {"active": False})
+    staff.update_user(user, {"active": False}, now=utcnow())
     later = now + timedelta(seconds=1)
     assert all(sessions.check(t, later, touch=False).row is None for t in tokens)
 
@@ -74,12 +74,12 @@ def test_ending_every_session_of_a_user(pg_app):
 def test_one_totp_code_sent_by_eight_workers_at_once_is_accepted_once(pg_app):
     from clinic.services import totp
 
-    user = staff.create_user("t@clinic.test", "T", "nurse", [], password=PASSWORD)
+    user = staff.create_user("t@clinic.test", "T", "nurse", [], password=PASSWORD, now=utcnow())
     secret = totp.begin_enrolment(user)
     start = utcnow()
-    assert totp.confirm_enrolment(user, totp.code_at(secret, start), start)
+    assert totp.confirm_enrolment(user, totp_code(secret, start), start)
     now = start + timedelta(seconds=30)  # the next step: a code not used yet
-    code = totp.code_at(secret, now)
+    code = totp_code(secret, now)
     user_id = user.id
     barrier = threading.Barrier(8)
     accepted: list[bool] = []

@@ -187,7 +187,7 @@ def test_disabling_a_user_ends_every_session_at_once(app, clinic):
     desk.set_cookie("session", kept)
     assert desk.get("/notifications/feed", headers=JSON).status_code == 401
     # Turned back on, the user signs in afresh; the old cookie stays dead.
-    staff.update_user(clinic.nurse, {"active": True})
+    staff.update_user(clinic.nurse, {"active": True}, now=utcnow())
     desk.set_cookie("session", kept)
     assert not signed_in(desk)
     assert sign_in(app.test_client(), clinic.nurse).status_code == 302
@@ -195,7 +195,7 @@ def test_disabling_a_user_ends_every_session_at_once(app, clinic):
 
 def test_a_password_reset_by_an_admin_ends_the_users_sessions(app, client, clinic):
     sign_in(client, clinic.nurse)
-    staff.update_user(clinic.nurse, {"password": "a fresh long passphrase"})
+    staff.update_user(clinic.nurse, {"password": "a fresh long passphrase"}, now=utcnow())
     assert not signed_in(client)
 
 
@@ -245,7 +245,7 @@ def test_production_cookie_is_host_prefixed_and_secure(tmp_path, schema_file):
         ARGON2_COST=TestConfig.ARGON2_COST,
     )
     with app.app_context():
-        staff.create_user("p@clinic.test", "P", "admin", [], password=PASSWORD)
+        staff.create_user("p@clinic.test", "P", "admin", [], password=PASSWORD, now=utcnow())
         client = app.test_client()
         page = client.get("/login", base_url="https://clinic.test")
         assert page.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"

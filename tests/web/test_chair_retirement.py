@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import AuditEvent, Chair, Visit
+from clinic.types import utcnow
 from tests.conftest import MONDAY, chicago
 from tests.web.test_admin import page, post_form
 
@@ -152,7 +153,7 @@ def test_a_bays_visits_get_another_bay_and_keep_their_chair(
 ):
     from clinic.services.setup import save_site
 
-    save_site(clinic.site, {"recovery_mode": "bay"})
+    save_site(clinic.site, {"recovery_mode": "bay"}, now=utcnow())
     bay_one = make_chair(clinic.site, "Bay 1", kind="recovery_bay")
     bay_two = make_chair(clinic.site, "Bay 2", kind="recovery_bay")
     visit = book(clinic, make_visit, clinic.chairs[0], 9)

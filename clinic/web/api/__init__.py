@@ -3,7 +3,8 @@
 from flask import Blueprint, Flask, g, request
 
 from clinic.extensions import csrf
-from clinic.services.auth import user_for_token
+from clinic.services import tokens
+from clinic.types import utcnow
 from clinic.web.api.errors import error_response
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -16,7 +17,8 @@ def authenticate():
     if request.endpoint in OPEN_ENDPOINTS:
         return None
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+    bearer = scheme.lower() == "bearer"
+    user = tokens.user_for_token(token.strip(), utcnow(), request.remote_addr) if bearer else None
     if user is None:
         return error_response(401, None, "")
     g.user = user

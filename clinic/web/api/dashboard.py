@@ -126,5 +126,5 @@ def dashboard():
     body = dashboard_json(board)
     # Every API read of the dashboard is audited, each request (README, "Audit trail").
     shown = [row.visit.patient_id for row in board.rows]
-    audit.listed(g.user, "dashboard.view", board.site.id, shown, {"view": "api"})
+    audit.listed(g.user, "dashboard.view", board.site.id, shown, {"view": "api"}, now=utcnow())
     return conditional_json(body)

@@ -49,7 +49,7 @@ def get_observations(visit_id: int):
     """List a visit's readings, oldest first."""
     readings = list_observations(g.user, _visit_id(visit_id))
     visit = access.get_visit(g.user, visit_id)
-    audit.viewed(g.user, visit.patient_id, "visit", visit.id)
+    audit.viewed(g.user, visit.patient_id, "visit", visit.id, now=utcnow())
     return jsonify([observation_json(o) for o in readings])
 
 

@@ -51,6 +51,8 @@ def create_user():
         changes.get("site_ids", []),
         password=changes.get("password"),
         active=changes.get("active", True),
+        now=utcnow(),
+        actor=g.user,
     )
     return jsonify(user_json(user)), 201
 
@@ -65,7 +67,7 @@ def update_user(user_id: int):
     fields = Fields(json_object())
     changes = _user_changes(fields, creating=False)
     fields.check()
-    return jsonify(user_json(staff.update_user(user, changes, actor=g.user)))
+    return jsonify(user_json(staff.update_user(user, changes, actor=g.user, now=utcnow())))
 
 
 def _user_changes(fields: Fields, creating: bool) -> dict[str, Any]:
@@ -124,7 +126,7 @@ def create_patient():
     site_id = fields.integer("site_id", low=1, high=MAX_ID)
     values = _patient_values(fields, creating=True)
     fields.check()
-    patient = patients.create_patient(g.user, site_id, values)
+    patient = patients.create_patient(g.user, site_id, values, now=utcnow())
     return jsonify(patient_json(patient)), 201
 
 
@@ -132,14 +134,16 @@ def create_patient():
 def search_patients():
     """Find patients of the caller's sites by name or MRN prefix (?q=)."""
     query = request.args.get("q", "").replace("\x00", "")[:MAX_QUERY_LENGTH]
-    return jsonify([patient_json(patient) for patient in patients.search(g.user, query)])
+    return jsonify(
+        [patient_json(patient) for patient in patients.search(g.user, query, now=utcnow())]
+    )
 
 
 @bp.get(f"/patients/<int(max={MAX_ID}):patient_id>")
 def get_patient(patient_id: int):
     """Show one patient."""
     patient = access.get_patient(g.user, patient_id)
-    audit.viewed(g.user, patient.id, "patient", patient.id)
+    audit.viewed(g.user, patient.id, "patient", patient.id, now=utcnow())
     return jsonify(patient_json(patient))
 
 
@@ -154,7 +158,7 @@ def update_patient(patient_id: int):
     if site_id is not None:
         changes["site_id"] = site_id
     fields.check()
-    return jsonify(patient_json(patients.update_patient(g.user, patient, changes)))
+    return jsonify(patient_json(patients.update_patient(g.user, patient, changes, now=utcnow())))
 
 
 def _patient_values(fields: Fields, creating: bool) -> dict[str, Any]:
@@ -195,7 +199,7 @@ def record_clearance(patient_id: int):
         "notes": fields.text("notes", max_length=4000) or "",
     }
     fields.check()
-    clearance = patients.record_clearance(g.user, patient, values)
+    clearance = patients.record_clearance(g.user, patient, values, now=utcnow())
     return jsonify(clearance_json(clearance)), 201
 
 
@@ -255,5 +259,5 @@ def void_clearance(patient_id: int, clearance_id: int):
 def list_clearances(patient_id: int):
     """List a patient's clearances, latest evaluation first."""
     patient = access.get_patient(g.user, patient_id)
-    audit.viewed(g.user, patient.id, "patient", patient.id)
+    audit.viewed(g.user, patient.id, "patient", patient.id, now=utcnow())
     return jsonify([clearance_json(clearance) for clearance in patient.clearances])

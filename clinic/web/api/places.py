@@ -73,7 +73,7 @@ def create_site():
     """Create a site (admin); unnamed settings take their defaults."""
     access.require(g.user, "administer")
     changes = _site_changes(json_object(), creating=True)
-    return jsonify(site_json(setup.save_site(None, changes))), 201
+    return jsonify(site_json(setup.save_site(None, changes, now=utcnow(), actor=g.user))), 201
 
 
 @bp.patch(f"/sites/<int(max={MAX_ID}):site_id>")
@@ -82,7 +82,7 @@ def update_site(site_id: int):
     access.require(g.user, "administer")
     site = access.get_site(g.user, site_id)
     changes = _site_changes(json_object(), creating=False, current=site.opening_hours)
-    return jsonify(site_json(setup.save_site(site, changes)))
+    return jsonify(site_json(setup.save_site(site, changes, now=utcnow(), actor=g.user)))
 
 
 def _site_changes(
@@ -207,7 +207,7 @@ def create_chair():
     changes = _chair_changes(fields, creating=True)
     fields.check()
     changes["site_id"] = access.get_site(g.user, site_id).id
-    return jsonify(chair_json(setup.save_chair(None, changes))), 201
+    return jsonify(chair_json(setup.save_chair(None, changes, now=utcnow(), actor=g.user))), 201
 
 
 @bp.patch(f"/chairs/<int(max={MAX_ID}):chair_id>")
@@ -224,7 +224,7 @@ def update_chair(chair_id: int):
         # Its visits were booked at this site; a chair never moves.
         fields.errors.setdefault("site_id", []).append("A chair stays at its site.")
     fields.check()
-    return jsonify(chair_json(setup.save_chair(chair, changes, now=utcnow())))
+    return jsonify(chair_json(setup.save_chair(chair, changes, now=utcnow(), actor=g.user)))
 
 
 def _chair_changes(fields: Fields, creating: bool) -> dict[str, Any]:
@@ -277,7 +277,9 @@ def create_shift():
     starts_at = fields.instant("starts_at", required=True)
     ends_at = fields.instant("ends_at", required=True)
     fields.check()
-    shift = setup.add_shift(site_id, user_id, role or None, starts_at, ends_at)
+    shift = setup.add_shift(
+        site_id, user_id, role or None, starts_at, ends_at, now=utcnow(), actor=g.user
+    )
     return jsonify(shift_json(shift)), 201
 
 
@@ -288,5 +290,5 @@ def delete_shift(shift_id: int):
     shift = db.session.get(Shift, shift_id)
     if shift is None or not access.can_see_site(g.user, shift.site_id):
         raise NotFound("shift")
-    setup.delete_shift(shift)
+    setup.delete_shift(shift, now=utcnow(), actor=g.user)
     return "", 204

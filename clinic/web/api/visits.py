@@ -54,7 +54,7 @@ def list_visits():
     day = _day_param("date", today(site, utcnow()))
     body = [visit_json(v) for v in booking.visits_on_day(g.user, site.id, day)]
     shown = [visit["patient_id"] for visit in body]
-    audit.listed(g.user, "visit.list", site.id, shown, {"view": "api", "date": day})
+    audit.listed(g.user, "visit.list", site.id, shown, {"view": "api", "date": day}, now=utcnow())
     return jsonify(body)
 
 
@@ -97,7 +97,7 @@ def create_visit():
 def get_visit(visit_id: int):
     """Return one visit with its events."""
     visit = access.get_visit(g.user, _id(visit_id))
-    audit.viewed(g.user, visit.patient_id, "visit", visit.id)
+    audit.viewed(g.user, visit.patient_id, "visit", visit.id, now=utcnow())
     return jsonify(visit_json(visit))
 
 
