@@ -3,7 +3,7 @@
 from flask import Blueprint, Flask, g, request
 
 from clinic.extensions import csrf
-from clinic.services import tokens
+from clinic.services.tokens import user_for_token
 from clinic.types import utcnow
 from clinic.web.api.errors import error_response
 
@@ -18,7 +18,7 @@ def authenticate():
         return None
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     bearer = scheme.lower() == "bearer"
-    user = tokens.user_for_token(token.strip(), utcnow(), request.remote_addr) if bearer else None
+    user = user_for_token(token.strip(), utcnow(), request.remote_addr) if bearer else None
     if user is None:
         return error_response(401, None, "")
     g.user = user
