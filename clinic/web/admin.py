@@ -26,6 +26,7 @@ from clinic.web.admin_forms import (
     SiteForm,
     UserForm,
 )
+from clinic.web.forms import show_refusal
 from clinic.web.roles import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -50,18 +51,6 @@ def require_admin():
 def helpers() -> dict:
     """Give the admin templates their labels."""
     return {"role_labels": ROLE_LABELS, "day_names": DAY_NAMES, "weekdays": WEEKDAYS}
-
-
-def show_refusal(form, error: Invalid | Conflict, field_for: dict[str, str] | None = None) -> None:
-    """Put a service's refusal on the form: on its fields when known, on top otherwise."""
-    placed = False
-    for name, messages in error.fields.items():
-        target = (field_for or {}).get(name, name)
-        if target in form:
-            form[target].errors = [*form[target].errors, *messages]
-            placed = True
-    if not placed:
-        form.form_errors.append(error.message)
 
 
 def _site(site_id: int) -> Site:

@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
 from clinic.models import Chair, Site
+from clinic.services.errors import ServiceError
 
 ANY_CHAIR = 0
 # Wide sanity bounds; each site's own limits are checked by the booking service.
@@ -117,3 +118,15 @@ class CancelForm(FlaskForm):
         render_kw={"rows": 2, "maxlength": 500},
     )
     submit = SubmitField("Cancel visit")
+
+
+def show_refusal(form, error: ServiceError, field_for: dict[str, str] | None = None) -> None:
+    """Put a service's refusal on the form: on its fields when known, on top otherwise."""
+    placed = False
+    for name, messages in error.fields.items():
+        target = (field_for or {}).get(name, name)
+        if target in form:
+            form[target].errors = [*form[target].errors, *messages]
+            placed = True
+    if not placed:
+        form.form_errors.append(error.message)

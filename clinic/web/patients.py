@@ -20,6 +20,7 @@ from clinic.services.patient_overview import (
 )
 from clinic.services.sites import today as site_today
 from clinic.types import utcnow
+from clinic.web.forms import show_refusal
 from clinic.web.patient_forms import (
     ClearanceForm,
     PatientForm,
@@ -52,19 +53,12 @@ def add_months(day: date, months: int) -> date:
     return day.replace(year=year, month=month, day=min(day.day, last))
 
 
-def _show_service_error(form, error: Invalid | Conflict, field_for: dict[str, str]) -> None:
-    """Put a service's refusal on the form: on its field when known, on top otherwise."""
-    placed = False
-    for name, messages in getattr(error, "fields", {}).items():
-        field = field_for.get(name, name)
-        if field in form:
-            form[field].errors = [*form[field].errors, *messages]
-            placed = True
+def _show_service_error(form, error: Invalid | Conflict) -> None:
+    """Put a service's refusal on the form; a duplicate MRN beside the MRN."""
     if isinstance(error, Conflict) and "MRN" in error.message and "mrn" in form:
         form.mrn.errors = [*form.mrn.errors, error.message]
-        placed = True
-    if not placed:
-        form.form_errors.append(error.message)
+    else:
+        show_refusal(form, error)
 
 
 def _site_choices(form: PatientForm) -> None:
@@ -119,7 +113,7 @@ def create():
                 current_user, site_id, form.values(), now=utcnow()
             )
         except (Invalid, Conflict) as error:
-            _show_service_error(form, error, {})
+            _show_service_error(form, error)
         else:
             flash("The patient is registered.", "success")
             return redirect(url_for("patients.detail", patient_id=patient.id))
@@ -163,7 +157,7 @@ def edit(patient_id: int):
         try:
             patient_service.update_patient(current_user, patient, changes, now=utcnow())
         except (Invalid, Conflict) as error:
-            _show_service_error(form, error, {})
+            _show_service_error(form, error)
         else:
             flash("The patient's details are saved.", "success")
             return redirect(url_for("patients.detail", patient_id=patient.id))
@@ -184,7 +178,7 @@ def new_clearance(patient_id: int):
         try:
             patient_service.record_clearance(current_user, patient, form.values(), now=utcnow())
         except Invalid as error:
-            _show_service_error(form, error, {})
+            _show_service_error(form, error)
         else:
             flash("The clearance is recorded.", "success")
             return redirect(url_for("patients.detail", patient_id=patient.id))
@@ -217,7 +211,7 @@ def correct_clearance(patient_id: int, clearance_id: int):
                 current_user, patient, clearance.id, form.values(), utcnow()
             )
         except (Invalid, Conflict) as error:
-            _show_service_error(form, error, {})
+            _show_service_error(form, error)
         else:
             flash("The clearance is corrected.", "success")
             return redirect(url_for("patients.detail", patient_id=patient.id))
@@ -241,7 +235,7 @@ def void_clearance(patient_id: int, clearance_id: int):
                 current_user, patient, clearance.id, form.reason.data, utcnow()
             )
         except (Invalid, Conflict) as error:
-            _show_service_error(form, error, {})
+            _show_service_error(form, error)
         else:
             flash("The clearance is void; it no longer clears the patient.", "success")
             return redirect(url_for("patients.detail", patient_id=patient.id))
