@@ -4,14 +4,35 @@ always keeps at least one active administrator."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+
+from clinic.domain.choices import Choice
 
 
-class AccountRule(StrEnum):
+class Role(Choice):
+    """What a member of staff does, which decides what they may do."""
+
+    FRONT_DESK = "front_desk", "Front desk", "role-front_desk"
+    NURSE = "nurse", "Nurse", "role-nurse"
+    PRACTITIONER = "practitioner", "Practitioner", "role-practitioner"
+    ADMIN = "admin", "Administrator", "role-admin"
+
+
+# The roles that work shifts at a site, in the order the roster offers them.
+SHIFT_ROLES = (Role.NURSE, Role.PRACTITIONER, Role.FRONT_DESK)
+
+
+class SignInStep(Choice):
+    """What a sign-in half-way through asks for next."""
+
+    SECOND_FACTOR = "second_factor", "Second factor", "step-second_factor"
+    ENROL = "enrol", "Set up a second factor", "step-enrol"
+
+
+class AccountRule(Choice):
     """The account rules, named as the API reports them in a 409's `reasons`."""
 
-    OWN_ADMIN_ROLE = "own_admin_role"
-    LAST_ACTIVE_ADMIN = "last_active_admin"
+    OWN_ADMIN_ROLE = "own_admin_role", "Own administrator role", "rule-own_admin_role"
+    LAST_ACTIVE_ADMIN = "last_active_admin", "Last active administrator", "rule-last_active_admin"
 
 
 @dataclass(frozen=True)
