@@ -1,13 +1,13 @@
 """One declaration per enumeration: the value stored and sent, the label people read, the CSS class.
 
-Like netbox's `ChoiceSet`: the models' CHECK constraints, the forms, the templates (the
-`choices` context) and the scripts (one JSON block) all read the enumeration from here.
+Like netbox's `ChoiceSet`: the models' CHECK constraints, the forms, the templates and the
+scripts (clinic/web/choices.py) all read an enumeration from its one declaration.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Self
+from typing import Self
 
 
 class Choice(StrEnum):
@@ -36,12 +36,11 @@ class Choice(StrEnum):
     @classmethod
     def label_of(cls, value: str) -> str:
         """Return the label of a value, or the value itself if it is not a member."""
-        try:
-            return cls(value).label
-        except ValueError:
-            return value
+        member = cls._value2member_map_.get(value)
+        return member.label if isinstance(member, cls) else value
 
     @classmethod
-    def describe(cls) -> dict[str, dict[str, Any]]:
-        """Return {value: {"label", "css"}}, the shape the pages' scripts read."""
-        return {member.value: {"label": member.label, "css": member.css} for member in cls}
+    def css_of(cls, value: str) -> str:
+        """Return the CSS class of a value, or "" if it is not a member."""
+        member = cls._value2member_map_.get(value)
+        return member.css if isinstance(member, cls) else ""
