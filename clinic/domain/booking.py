@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from clinic.domain.accounts import Role
 from clinic.domain.choices import Choice
 from clinic.domain.intervals import Interval, covered, merge
+from clinic.domain.roles import Role
 
 NURSE = Role.NURSE
 PRACTITIONER = Role.PRACTITIONER
@@ -67,7 +67,7 @@ DESK_ORDER: tuple[Rule, ...] = (
 
 def desk_order(violations: list[Violation]) -> list[Violation]:
     """Sort broken rules so the ones the desk can fix come first (stable otherwise)."""
-    rank = {rule: i for i, rule in enumerate(DESK_ORDER)}
+    rank: dict[StrEnum, int] = {rule: i for i, rule in enumerate(DESK_ORDER)}
     return sorted(violations, key=lambda v: rank.get(v.rule, len(rank)))
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
-from clinic.domain.accounts import SignInStep
+from clinic.domain.roles import SignInStep
 from clinic.extensions import db
 from clinic.models import PendingSignIn, User
 

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_, select
 
 from clinic.database import lock_site_for_writing
-from clinic.domain.accounts import SHIFT_ROLES
 from clinic.domain.booking import ChairKind, RecoveryMode
+from clinic.domain.roles import SHIFT_ROLES
 from clinic.domain.text import Kind
 from clinic.domain.visits import Status
 from clinic.extensions import db

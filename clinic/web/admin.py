@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from clinic.domain.accounts import SHIFT_ROLES, Role
+from clinic.domain.roles import SHIFT_ROLES, Role
 from clinic.models import Site
 from clinic.services import access, chair_moves, setup, staff
 from clinic.services.errors import Conflict, Invalid

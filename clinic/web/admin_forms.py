@@ -32,8 +32,8 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from clinic.domain.accounts import SHIFT_ROLES, Role
 from clinic.domain.booking import ChairKind, RecoveryMode, Weekday
+from clinic.domain.roles import SHIFT_ROLES, Role
 from clinic.services.setup import SITE_FIELDS, VITAL_FIELDS
 from clinic.services.site_settings import SITE_LIMITS, TIME_ZONES
 from clinic.services.sites import WEEKDAYS

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from clinic.domain.accounts import Role
 from clinic.domain.alarms import AlertKind, Channel, DeliveryStatus
 from clinic.domain.audit import Outcome
 from clinic.domain.booking import ChairKind, RecoveryMode, Rule, Weekday
 from clinic.domain.choices import Choice
 from clinic.domain.phases import Countdown
+from clinic.domain.roles import Role
 from clinic.domain.visits import EventRule, EventType, HistoryType, Status
 from clinic.domain.vitals import DueKind, DueState, Flag
 

@@ -18,7 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from clinic.domain.accounts import Role
+from clinic.domain.roles import Role
 from clinic.extensions import db
 from clinic.models import User
 from clinic.services import access, display_links, setup, staff, tokens, totp

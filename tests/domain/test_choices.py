@@ -6,12 +6,13 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import CheckConstraint
 
-from clinic.domain.accounts import AccountRule, Role, SignInStep
+from clinic.domain.accounts import AccountRule
 from clinic.domain.alarms import AlertKind, Channel, DeliveryStatus
 from clinic.domain.audit import Outcome
 from clinic.domain.booking import ChairKind, RecoveryMode, Rule, Weekday
 from clinic.domain.choices import Choice
 from clinic.domain.phases import Countdown
+from clinic.domain.roles import Role, SignInStep
 from clinic.domain.visits import EventRule, EventType, HistoryType, Status
 from clinic.domain.vitals import DueKind, DueState, Flag
 
