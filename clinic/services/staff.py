@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -64,7 +65,9 @@ def create_user(
     return user
 
 
-def update_user(user: User, changes: dict, *, now: datetime, actor: User | None = None) -> User:
+def update_user(
+    user: User, changes: dict[str, Any], *, now: datetime, actor: User | None = None
+) -> User:
     """Change a user's name, role, activity, sites or password.
 
     An administrator may not take their own administrator role or activity, and nobody may
@@ -121,7 +124,7 @@ def update_user(user: User, changes: dict, *, now: datetime, actor: User | None 
     return user
 
 
-def _check_admin_change(actor: User | None, user: User, changes: dict) -> None:
+def _check_admin_change(actor: User | None, user: User, changes: dict[str, Any]) -> None:
     """Refuse taking an administrator's role or activity when a rule forbids it (Conflict)."""
     is_active_admin = user.role == "admin" and user.active
     stays = changes.get("role", user.role) == "admin" and changes.get("active", user.active)

@@ -14,25 +14,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from clinic.domain.visits import is_late_entry
+from clinic.domain.visits import EventType, HistoryType, is_late_entry
 from clinic.extensions import db
 from clinic.models import Observation, User, Visit, VisitEvent
 from clinic.services import access
 
-EVENT_LABELS = {
-    "book": "Booked",
-    "reschedule": "Rescheduled",
-    "check_in": "Checked in",
-    "start_infusion": "Infusion started",
-    "end_infusion": "Infusion ended",
-    "extend_observation": "Observation extended",
-    "discharge": "Discharged",
-    "no_show": "No-show",
-    "cancel": "Cancelled",
-    "undo_check_in": "Check-in undone",
-    "undo_no_show": "No-show undone",
-    "reinstate": "Reinstated",
-}
+EVENT_LABELS = {choice.value: choice.label for choice in (*HistoryType, *EventType)}
 
 
 # Side effect -> (label, highest score) as a reading's line shows it.
@@ -128,7 +115,8 @@ def _slot(slot: Any, tz: ZoneInfo, chairs: dict[int, str]) -> str:
         start = datetime.fromisoformat(slot["infusion_start"]).astimezone(tz)
     except (KeyError, TypeError, ValueError):
         return "?"
-    chair = chairs.get(slot.get("chair_id"), "another chair")
+    chair_id = slot.get("chair_id")
+    chair = "another chair" if chair_id is None else chairs.get(chair_id, "another chair")
     # The pages' one date format (clinic.web.dates): "Tue 1 Dec 09:00".
     return f"{start:%a} {start.day} {start:%b} {start:%H:%M} in {chair}"
 
@@ -192,6 +180,8 @@ def reading_lines(readings: list[Observation]) -> list[ReadingLine]:
 
 def merged(events: list[EventLine], readings: list[ReadingLine]) -> list[EventLine | ReadingLine]:
     """Interleave events and readings in the order they happened (an event first on a tie)."""
-    tagged = [(line.at, 0, i, line) for i, line in enumerate(events)]
+    tagged: list[tuple[datetime, int, int, EventLine | ReadingLine]] = [
+        (line.at, 0, i, line) for i, line in enumerate(events)
+    ]
     tagged += [(line.at, 1, i, line) for i, line in enumerate(readings)]
     return [line for *_, line in sorted(tagged, key=lambda t: t[:3])]

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask
 
+from clinic.domain.visits import Status
 from clinic.models import Site
-from clinic.web.board import STATUS_LABELS
 
 bp = Blueprint("frontdesk", __name__)
 
@@ -27,7 +27,7 @@ def init_app(app: Flask) -> None:
 @bp.app_template_filter("status_label")
 def status_label(status: str) -> str:
     """Return a visit status as the desk says it."""
-    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+    return Status.label_of(status)
 
 
 def parse_day(raw: str | None) -> date | None:

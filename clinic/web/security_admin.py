@@ -17,12 +17,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from clinic.models import ROLES
+from clinic.domain.roles import Role
 from clinic.services import access, display_links, sessions, setup, staff, tokens, totp
 from clinic.services.auth import locked_users, unlock
 from clinic.services.errors import Invalid
 from clinic.types import utcnow
-from clinic.web.admin_forms import ROLE_LABELS
 from clinic.web.roles import role_required
 
 bp = Blueprint("security_admin", __name__, url_prefix="/admin")
@@ -33,7 +32,7 @@ class TotpRolesForm(FlaskForm):
 
     roles = SelectMultipleField(
         "Require two-factor sign-in for",
-        choices=[SelectChoice(role, ROLE_LABELS[role]) for role in ROLES],
+        choices=[SelectChoice(role.value, role.label) for role in Role],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )
@@ -95,7 +94,6 @@ def _security_page(roles_form=None, idle_forms=None):
         },
         locked=locked_users(utcnow()),
         action=ActionForm(formdata=None),
-        role_labels=ROLE_LABELS,
     )
 
 

@@ -179,7 +179,8 @@ def corpus(clinic, make_user) -> Corpus:
     for visit_id in visits[:3]:
         events.record_event(nurse, visit_id, "check_in", utcnow())
     events.record_event(nurse, visits[0], "start_infusion", utcnow())
-    audit.viewed(odd, ids[0], "patient", ids[0])  # so the odd e-mail is on the audit page
+    # So that the odd e-mail is on the audit page.
+    audit.viewed(odd, ids[0], "patient", ids[0], now=utcnow())
     db.session.commit()
     return Corpus(clinic, ids, visits, nurse)
 
