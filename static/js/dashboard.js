@@ -118,6 +118,7 @@
   // wall's alerts for alerts.js, and a tick so a card never shows the server's first paint.
   function settle() {
     board.querySelectorAll("[data-progress]").forEach(function (bar) {
+      bar.style.transition = "none"; // a new bar: grow it at once, not from zero
       bar.style.width = bar.dataset.progress + "%";
     });
     publishAlerts();
