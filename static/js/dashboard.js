@@ -192,6 +192,8 @@
       event.preventDefault();
       return;
     }
+    // An automatic refresh is not the user's activity: it must not keep a session alive.
+    Object.assign(event.detail.headers, { "X-Auto-Refresh": "1" });
     if (etag) {
       event.detail.headers["If-None-Match"] = '"' + etag + '"';
     }

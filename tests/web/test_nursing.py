@@ -78,6 +78,13 @@ def saved(response) -> str:
     return json.loads(response.headers["HX-Trigger"])["nursing:saved"]
 
 
+def wall_alerts_of(html: str) -> dict:
+    """Return the open alerts a wall's board block carries for alerts.js."""
+    match = re.search(r'data-wall-alerts="([^"]*)"', html)
+    assert match, "no wall alerts in the block"
+    return json.loads(unescape(match.group(1)))
+
+
 def poll(client, site_id: int, wall: bool = False, etag: str | None = None):
     """Poll the board's block as the page does."""
     headers = POLL | ({"If-None-Match": etag} if etag else {})
@@ -256,9 +263,7 @@ def test_an_event_time_in_the_past_is_kept_as_a_late_entry(as_nurse, ward):
     assert bad.status_code == 422 and "at_time" in errors_of(bad)
     before = post(as_nurse, f"/recovery/visits/{visit.id}/end-infusion", {"at_time": "06:40"})
     assert before.status_code == 422
-    assert errors_of(before)["at_time"] == [
-        "That time is before the visit's previous event."
-    ]
+    assert errors_of(before)["at_time"] == ["That time is before the visit's previous event."]
 
 
 def test_vitals_with_errors_answer_every_field(as_nurse, ward):
@@ -280,9 +285,7 @@ def test_vitals_with_errors_answer_every_field(as_nurse, ward):
         VITALS | {"systolic": "80", "diastolic": "90"},
     )
     assert upside_down.status_code == 422
-    assert errors_of(upside_down) == {
-        "diastolic": ["Must be lower than the systolic pressure."]
-    }
+    assert errors_of(upside_down) == {"diastolic": ["Must be lower than the systolic pressure."]}
     assert db.session.scalar(select(Observation.id)) is None
 
 
