@@ -94,7 +94,7 @@ def signed_in_for_swaps():
 
 
 def board_context(board: Dashboard, viewer, wall: bool) -> dict:
-    """Return what the board's templates read besides the board."""
+    """Return what the board's templates read (the wall's open alerts included)."""
     site = board.site
     return {
         "board": board,
@@ -106,25 +106,20 @@ def board_context(board: Dashboard, viewer, wall: bool) -> dict:
         "flag_labels": FLAG_LABELS,
         "amber": timedelta(minutes=AMBER_MINUTES),
         "overdue_after": timedelta(minutes=site.overdue_after_minutes),
+        "wall_alerts": wall_alerts(viewer, site.id) if wall else None,
     }
 
 
-def board_html(board: Dashboard, viewer, wall: bool) -> str:
-    """Render the board's block as a poll swaps it in: the cards and the counts."""
-    alerts = wall_alerts(viewer, board.site.id) if wall else None
-    context = board_context(board, viewer, wall)
-    return render_template("nursing/_board.html", wall_alerts=alerts, with_summary=True, **context)
-
-
-def etag_of(html: str) -> str:
-    """Return a strong ETag of the block's HTML (it holds nothing that ticks by the second)."""
-    return hashlib.sha256(html.encode()).hexdigest()[:32]
+def _swap(context: dict) -> tuple[str, str]:
+    """Render the board's block as a poll swaps it in (cards and counts), with its ETag."""
+    html = render_template("nursing/_board.html", with_summary=True, **context)
+    # A strong ETag of the HTML: the block holds nothing that moves by the second.
+    return html, hashlib.sha256(html.encode()).hexdigest()[:32]
 
 
 def board_feed(board: Dashboard, viewer, wall: bool) -> Response:
     """Answer the board's block with its ETag, or 304 while it would be the same."""
-    html = board_html(board, viewer, wall)
-    etag = etag_of(html)
+    html, etag = _swap(board_context(board, viewer, wall))
     response = Response(status=304) if request.if_none_match.contains(etag) else Response(html)
     response.set_etag(etag)
     response.headers["X-Server-Time"] = board.now.isoformat()
@@ -133,14 +128,10 @@ def board_feed(board: Dashboard, viewer, wall: bool) -> Response:
 
 def board_page(board: Dashboard, viewer, wall: bool, **page) -> str:
     """Render the recovery page around the board's block."""
+    context = board_context(board, viewer, wall)
+    etag = _swap(context)[1]
     return render_template(
-        "nursing/dashboard.html",
-        site=board.site,
-        etag=etag_of(board_html(board, viewer, wall)),
-        wall_alerts=wall_alerts(viewer, board.site.id) if wall else None,
-        with_summary=False,
-        **board_context(board, viewer, wall),
-        **page,
+        "nursing/dashboard.html", site=board.site, etag=etag, with_summary=False, **context, **page
     )
 
 
@@ -322,46 +313,56 @@ def _place(form, name: str, texts: list[str]) -> bool:
     return True
 
 
-def _event(event: str, done: str) -> Act:
+def dialog(rule: str, action: str, form_class: type, method: str = "", endpoint: str = ""):
+    """Route a dialog's action: a GET answers its form, a POST runs it (or one of the two)."""
+
+    def route(act: Act) -> Act:
+        def view(visit_id: int):
+            return _dialog(visit_id, action, form_class, act)
+
+        view.__doc__ = act.__doc__
+        methods = [method] if method else ["GET", "POST"]
+        bp.add_url_rule(rule, endpoint or action, login_required(view), methods=methods)
+        return act
+
+    return route
+
+
+def _event(event: str, done: str, doc: str) -> Act:
     def act(visit: Visit, form, now: datetime) -> str:
         at = _entry_time(form, visit, now)
         events.record_event(current_user, visit.id, event, now=now, at=at)
         return done.format(chair=visit.chair.name, initials=visit.patient.initials)
 
+    act.__doc__ = doc
     return act
 
 
-@bp.route("/recovery/visits/<int:visit_id>/start-infusion", methods=["GET", "POST"])
-@login_required
-def start_infusion(visit_id: int):
-    """Start the infusion."""
-    act = _event("start_infusion", "Infusion started: {chair} · {initials}.")
-    return _dialog(visit_id, "start_infusion", EventForm, act)
+VISIT = "/recovery/visits/<int:visit_id>"
+dialog(f"{VISIT}/start-infusion", "start_infusion", EventForm)(
+    _event("start_infusion", "Infusion started: {chair} · {initials}.", "Start the infusion.")
+)
+dialog(f"{VISIT}/end-infusion", "end_infusion", EventForm)(
+    _event(
+        "end_infusion",
+        "Infusion ended: {chair} · {initials}.",
+        "End the infusion: the observation window starts now (or at the time given).",
+    )
+)
 
 
-@bp.route("/recovery/visits/<int:visit_id>/end-infusion", methods=["GET", "POST"])
-@login_required
-def end_infusion(visit_id: int):
-    """End the infusion: the observation window starts now (or at the time given)."""
-    act = _event("end_infusion", "Infusion ended: {chair} · {initials}.")
-    return _dialog(visit_id, "end_infusion", EventForm, act)
-
-
-def _record_vitals(visit: Visit, form: VitalsForm, now: datetime) -> str:
+@dialog(f"{VISIT}/vitals", "vitals", VitalsForm)
+def record_vitals(visit: Visit, form: VitalsForm, now: datetime) -> str:
+    """Record vital signs and side effects."""
     at = _entry_time(form, visit, now)
     note = (form.note.data or "").strip()
     observations.record_observation(current_user, visit.id, form.values(), now, at=at, note=note)
     return f"Vitals recorded: {visit.chair.name} · {visit.patient.initials}."
 
 
-@bp.route("/recovery/visits/<int:visit_id>/vitals", methods=["GET", "POST"])
-@login_required
-def vitals(visit_id: int):
-    """Record vital signs and side effects."""
-    return _dialog(visit_id, "vitals", VitalsForm, _record_vitals)
-
-
-def _extend(visit: Visit, form: ExtendForm, now: datetime) -> str:
+@dialog(f"{VISIT}/extend", "extend", ExtendForm)
+def extend(visit: Visit, form: ExtendForm, now: datetime) -> str:
+    """Extend the observation window by some minutes, with a reason."""
     minutes, reason = form.minutes.data, form.reason.data
     events.record_event(
         current_user, visit.id, "extend_observation", now=now, minutes=minutes, reason=reason
@@ -369,38 +370,16 @@ def _extend(visit: Visit, form: ExtendForm, now: datetime) -> str:
     return f"Observation extended by {minutes} min: {visit.chair.name}."
 
 
-@bp.route("/recovery/visits/<int:visit_id>/extend", methods=["GET", "POST"])
-@login_required
-def extend(visit_id: int):
-    """Extend the observation window by some minutes, with a reason."""
-    return _dialog(visit_id, "extend", ExtendForm, _extend)
-
-
-def _discharge(visit: Visit, form: DischargeForm, now: datetime) -> str:
+@dialog(f"{VISIT}/discharge", "discharge", DischargeForm, "GET", "discharge_prefill")
+@dialog(f"{VISIT}/discharge", "discharge", DischargeForm, "POST")
+def discharge(visit: Visit, form: DischargeForm, now: datetime) -> str:
+    """Discharge against the checklist (a practitioner may override early); GET: prefilled."""
     override = (form.override_reason.data or "").strip() or None
+    checklist = form.checklist()
     events.record_event(
-        current_user,
-        visit.id,
-        "discharge",
-        now=now,
-        checklist=form.checklist(),
-        override_reason=override,
+        current_user, visit.id, "discharge", now=now, checklist=checklist, override_reason=override
     )
     return f"Discharged: {visit.chair.name} · {visit.patient.initials}."
-
-
-@bp.post("/recovery/visits/<int:visit_id>/discharge")
-@login_required
-def discharge(visit_id: int):
-    """Discharge the patient against the checklist (a practitioner may override early)."""
-    return _dialog(visit_id, "discharge", DischargeForm, _discharge)
-
-
-@bp.get("/recovery/visits/<int:visit_id>/discharge")
-@login_required
-def discharge_prefill(visit_id: int):
-    """Show the discharge checklist, prefilled: escort, stable vitals, the PADSS vitals score."""
-    return _dialog(visit_id, "discharge", DischargeForm, _discharge)
 
 
 # ---------------------------------------------------------------- the printable record
