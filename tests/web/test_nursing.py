@@ -166,7 +166,8 @@ def test_feed_answers_304_until_something_changes(as_nurse, ward, frozen):
     first = poll(as_nurse, ward.site.id)
     assert first.status_code == 200 and first.get_etag()[0]
     html = first.get_data(as_text=True)
-    assert f'data-visit-id="{visit.id}"' in html and 'id="recovery-summary"' in html
+    assert f'data-visit-id="{visit.id}"' in html
+    assert '<div id="recovery-summary" hx-swap-oob="true"' in html  # the counts, above the alerts
     page = as_nurse.get(f"/recovery?site_id={ward.site.id}").get_data(as_text=True)
     assert f'data-etag="{first.get_etag()[0]}"' in page  # the page's first poll is a 304
 
@@ -562,3 +563,66 @@ def test_pages_have_no_inline_scripts_or_styles(client, auth, ward, frozen):
         assert "<style" not in html, path
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
         assert not re.search(r"\son[a-z]+=", html), path
+
+
+# ---------------------------------------------------------------- the partials
+
+
+@pytest.mark.parametrize(
+    ("status", "path", "title"),
+    [
+        ("checked_in", "start-infusion", "Start infusion"),
+        ("infusing", "end-infusion", "End infusion"),
+        ("recovering", "vitals", "Record vitals"),
+        ("recovering", "extend", "Extend observation"),
+        ("recovering", "discharge", "Discharge"),
+    ],
+)
+def test_each_dialog_opens_on_its_form_for_the_visit(as_nurse, ward, status, path, title):
+    visit = ward.seat(status)
+    response = as_nurse.get(f"/recovery/visits/{visit.id}/{path}", headers=HTMX)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert f"data-dialog-title>{title}</h2>" in html
+    assert "data-dialog-patient>Chair 1 · AQ</div>" in html
+    assert f'hx-post="/recovery/visits/{visit.id}/{path}"' in html
+    assert re.search(r'name="csrf_token" value="[^"]+"', html)  # every form keeps CSRF
+    assert 'd-none" role="alert" data-dialog-message></div>' in html  # no refusal yet
+
+
+def test_a_saved_dialog_answers_the_card_on_the_board_only(as_nurse, ward):
+    visit = ward.seat("recovering")
+    token = token_of(as_nurse)
+    path = f"/recovery/visits/{visit.id}/vitals"
+    on_board = as_nurse.post(
+        path,
+        data={"csrf_token": token, **VITALS, "systolic": "171", "diastolic": "96"},
+        headers=HTMX | {"X-Recovery-Board": "1"},
+    )
+    assert on_board.status_code == 200 and on_board.headers["HX-Reswap"] == "none"
+    assert saved(on_board) == "Vitals recorded: Chair 1 · AQ."
+    card = on_board.get_data(as_text=True)
+    assert f'id="visit-card-{visit.id}" hx-swap-oob="true"' in card and ">171/96<" in card
+
+    elsewhere = post(
+        as_nurse, f"/recovery/visits/{visit.id}/extend", {"minutes": "15", "reason": "x"}
+    )
+    assert saved(elsewhere).startswith("Observation extended") and elsewhere.data == b""
+
+    gone = as_nurse.post(
+        f"/recovery/visits/{visit.id}/discharge",
+        data={"csrf_token": token, **discharge_form()},
+        headers=HTMX | {"X-Recovery-Board": "1"},
+    )
+    assert saved(gone).startswith("Discharged")
+    assert f'<div id="visit-card-{visit.id}" hx-swap-oob="delete"></div>' in gone.get_data(
+        as_text=True
+    )
+
+
+def test_a_signed_out_dialog_says_so_in_place(client, ward):
+    visit = ward.seat("recovering")
+    response = client.get(f"/recovery/visits/{visit.id}/vitals", headers=HTMX)
+    assert response.status_code == 401
+    assert message_of(response) == "You are signed out: sign in again."
+    assert client.get(f"/recovery/visits/{visit.id}/vitals").status_code == 302  # a page: sign in
