@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clinic.domain.visits import ACTIVE, Status
-from clinic.extensions import db
+from clinic.extensions import Model, db
 from clinic.types import UTCDateTime, utcnow
 
 ROLES = ("front_desk", "nurse", "practitioner", "admin")
@@ -40,7 +40,7 @@ user_sites = Table(
 )
 
 
-class Site(db.Model):
+class Site(Model):
     """A clinic location with its own time zone, hours, chairs and rules."""
 
     __tablename__ = "sites"
@@ -75,7 +75,7 @@ class Site(db.Model):
     chairs: Mapped[list[Chair]] = relationship(back_populates="site", order_by="Chair.id")
 
 
-class Chair(db.Model):
+class Chair(Model):
     """An infusion chair or a recovery bay."""
 
     __tablename__ = "chairs"
@@ -90,7 +90,7 @@ class Chair(db.Model):
     site: Mapped[Site] = relationship(back_populates="chairs")
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A member of staff who signs in; the role decides what they may do."""
 
     __tablename__ = "users"
@@ -136,7 +136,7 @@ class User(UserMixin, db.Model):
         return [site.id for site in self.sites]
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token for the JSON API; only its SHA-256 digest is stored.
 
     It opens the API until `expires_at` unless revoked (by its user, an administrator, or
@@ -169,7 +169,7 @@ class ApiToken(db.Model):
         return "active" if now < self.expires_at else "expired"
 
 
-class Shift(db.Model):
+class Shift(Model):
     """Someone on duty at a site from starts_at to ends_at."""
 
     __tablename__ = "shifts"
@@ -188,7 +188,7 @@ class Shift(db.Model):
     user: Mapped[User] = relationship()
 
 
-class Patient(db.Model):
+class Patient(Model):
     """A patient of a home site."""
 
     __tablename__ = "patients"
@@ -223,7 +223,7 @@ class Patient(db.Model):
         return f"{self.given_name[:1]}{self.family_name[:1]}".upper()
 
 
-class Clearance(db.Model):
+class Clearance(Model):
     """A practitioner's evaluation that clears (or not) a patient for treatment."""
 
     __tablename__ = "clearances"
@@ -258,7 +258,7 @@ class Clearance(db.Model):
         return self.voided_at is not None
 
 
-class Visit(db.Model):
+class Visit(Model):
     """One booking: an infusion block then a recovery block, held and moved together.
 
     The plan columns (infusion_start .. bay_released_at) change only by rescheduling;
@@ -317,7 +317,7 @@ class Visit(db.Model):
         return self.status in ACTIVE_STATUSES
 
 
-class VisitEvent(db.Model):
+class VisitEvent(Model):
     """An append-only record of something that happened to a visit."""
 
     __tablename__ = "visit_events"
@@ -334,7 +334,7 @@ class VisitEvent(db.Model):
     by: Mapped[User | None] = relationship()
 
 
-class IdempotencyKey(db.Model):
+class IdempotencyKey(Model):
     """A POST /visits retried with the same key returns what the first one created."""
 
     __tablename__ = "idempotency_keys"
@@ -348,7 +348,7 @@ class IdempotencyKey(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Notification(db.Model):
+class Notification(Model):
     """An alarm that fired: the in-app alert, one per visit, kind and due instant."""
 
     __tablename__ = "notifications"
@@ -378,7 +378,7 @@ class Notification(db.Model):
     )
 
 
-class Delivery(db.Model):
+class Delivery(Model):
     """One message of the outbox: a notification sent to one target over one channel."""
 
     __tablename__ = "deliveries"
@@ -402,7 +402,7 @@ class Delivery(db.Model):
     notification: Mapped[Notification] = relationship(back_populates="deliveries")
 
 
-class SchedulerHeartbeat(db.Model):
+class SchedulerHeartbeat(Model):
     """The last sign of life of one scheduler process, leader or standby."""
 
     __tablename__ = "scheduler_heartbeats"
@@ -413,7 +413,7 @@ class SchedulerHeartbeat(db.Model):
     last_beat_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
-class Observation(db.Model):
+class Observation(Model):
     """One set of vital signs and side effects taken during a visit; flags fixed at write time."""
 
     __tablename__ = "observations"
@@ -440,7 +440,7 @@ class Observation(db.Model):
     by: Mapped[User | None] = relationship()
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """One append-only audit row: who did what to which patient and object, when, from where.
 
     `detail` holds ids, rule names and field names only, never names or clinical values.
@@ -501,7 +501,7 @@ def _audit_events_append_only(_table, connection, **_kw) -> None:
         connection.execute(text(statement))
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """A signed-in browser: the cookie holds a random id, this row decides whether it counts."""
 
     __tablename__ = "user_sessions"
@@ -520,7 +520,7 @@ class UserSession(db.Model):
     user: Mapped[User] = relationship()
 
 
-class PendingSignIn(db.Model):
+class PendingSignIn(Model):
     """A sign-in half-way through: the password is right, the code (or enrolment) is next.
 
     The browser's session cookie holds only a random id; this row (its SHA-256 digest) says
@@ -541,7 +541,7 @@ class PendingSignIn(db.Model):
     user: Mapped[User] = relationship()
 
 
-class DisplayLink(db.Model):
+class DisplayLink(Model):
     """A revocable read-only link that shows one site's privacy-mode dashboard on a wall."""
 
     __tablename__ = "display_links"
@@ -560,7 +560,7 @@ class DisplayLink(db.Model):
     site: Mapped[Site] = relationship()
 
 
-class RoleTotpRequirement(db.Model):
+class RoleTotpRequirement(Model):
     """A role whose members must sign in with a second factor (TOTP)."""
 
     __tablename__ = "role_totp_requirements"

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from clinic.domain.booking import Violation
+
 
 class AccountRule(StrEnum):
     """The account rules, named as the API reports them in a 409's `reasons`."""
@@ -15,7 +17,7 @@ class AccountRule(StrEnum):
 
 
 @dataclass(frozen=True)
-class AccountViolation:
+class AccountViolation(Violation):
     """One broken account rule and a sentence for the administrator."""
 
     rule: AccountRule

@@ -54,4 +54,5 @@ def resolution(
 
 def retry_delay(attempts: int) -> timedelta:
     """Return the wait after the given number of failed attempts: 5 s, 10 s, 20 s ... 10 min."""
-    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)
+    doublings: int = 2 ** max(attempts - 1, 0)  # int ** int is typed Any: a power may be < 0
+    return min(FIRST_RETRY * doublings, LONGEST_RETRY)

@@ -53,7 +53,7 @@ DESK_ORDER: tuple[Rule, ...] = (
 
 def desk_order(violations: list[Violation]) -> list[Violation]:
     """Sort broken rules so the ones the desk can fix come first (stable otherwise)."""
-    rank = {rule: i for i, rule in enumerate(DESK_ORDER)}
+    rank: dict[StrEnum, int] = {rule: i for i, rule in enumerate(DESK_ORDER)}
     return sorted(violations, key=lambda v: rank.get(v.rule, len(rank)))
 
 

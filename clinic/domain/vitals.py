@@ -7,10 +7,11 @@ A visit's vitals are due at baseline (before dosing), at the blood-pressure peak
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import cast
 
 
 class Flag(StrEnum):
@@ -102,7 +103,7 @@ RANGES: dict[str, tuple[int, int, bool]] = {
 }
 
 
-def validate_reading(values: dict) -> dict[str, list[str]]:
+def validate_reading(values: Mapping[str, object]) -> dict[str, list[str]]:
     """Return field errors for a reading's numbers (whole numbers in range); empty when valid."""
     errors: dict[str, list[str]] = {}
     for name, (low, high, required) in RANGES.items():
@@ -115,7 +116,8 @@ def validate_reading(values: dict) -> dict[str, list[str]]:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             errors[name] = [f"A whole number, {low}-{high}."]
     pressures_valid = "systolic" not in errors and "diastolic" not in errors
-    if pressures_valid and values["systolic"] <= values["diastolic"]:
+    # Both pressures are whole numbers once they are valid.
+    if pressures_valid and cast(int, values["systolic"]) <= cast(int, values["diastolic"]):
         errors["diastolic"] = ["Must be lower than the systolic pressure."]
     return errors
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from sqlalchemy import Select
+from sqlalchemy.orm import QueryableAttribute
 
 from clinic.extensions import db
 from clinic.models import Patient, Site, User, Visit
 from clinic.services.errors import Forbidden, Invalid, NotFound
+
+_Row = TypeVar("_Row", bound=tuple[Any, ...])
 
 # action -> roles allowed (API.md, "Roles")
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -39,7 +44,9 @@ def visible_site_ids(user: User) -> list[int] | None:
     return None if user.is_admin else user.site_ids
 
 
-def scope_to_sites(user: User, stmt: Select, site_column) -> Select:
+def scope_to_sites(
+    user: User, stmt: Select[_Row], site_column: QueryableAttribute[int]
+) -> Select[_Row]:
     """Restrict a query to the user's sites."""
     ids = visible_site_ids(user)
     return stmt if ids is None else stmt.where(site_column.in_(ids))

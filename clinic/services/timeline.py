@@ -88,6 +88,7 @@ def _slot(slot: Any, tz: ZoneInfo, chairs: dict[int, str]) -> str:
         start = datetime.fromisoformat(slot["infusion_start"]).astimezone(tz)
     except (KeyError, TypeError, ValueError):
         return "?"
-    chair = chairs.get(slot.get("chair_id"), "another chair")
+    chair_id = slot.get("chair_id")
+    chair = "another chair" if chair_id is None else chairs.get(chair_id, "another chair")
     # The pages' one date format (clinic.web.dates): "Tue 1 Dec 09:00".
     return f"{start:%a} {start.day} {start:%b} {start:%H:%M} in {chair}"
