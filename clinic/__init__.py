@@ -60,9 +60,10 @@ def register_blueprints(app: Flask) -> None:
     for module in (auth, frontdesk, nursing, courses, patients, admin, alerts, audit):
         app.register_blueprint(module.bp)
     api.init_app(app)
-    from clinic.web import dates, display, security_admin, visit_list
+    from clinic.web import choices, dates, display, security_admin, visit_list
 
     dates.init_app(app)
+    choices.init_app(app)
 
     app.register_blueprint(security_admin.bp)
     app.register_blueprint(display.bp)

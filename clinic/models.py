@@ -25,12 +25,24 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from clinic.domain.alarms import AlertKind, Channel, DeliveryStatus
+from clinic.domain.audit import Outcome
+from clinic.domain.booking import ChairKind, RecoveryMode
+from clinic.domain.choices import Choice
+from clinic.domain.roles import Role, SignInStep
 from clinic.domain.visits import ACTIVE, Status
 from clinic.extensions import Model, db
 from clinic.types import UTCDateTime, utcnow
 
-ROLES = ("front_desk", "nurse", "practitioner", "admin")
+ROLES = Role.values()
 ACTIVE_STATUSES = tuple(status.value for status in ACTIVE)
+
+
+def check_in(column: str, choice: type[Choice]) -> CheckConstraint:
+    """Allow in `column` only the values of an enumeration (the constraint takes its name)."""
+    listed = ", ".join(f"'{value}'" for value in choice.values())
+    return CheckConstraint(f"{column} IN ({listed})", name=column)
+
 
 user_sites = Table(
     "user_sites",
@@ -60,7 +72,7 @@ class Site(Model):
     overdue_after_minutes: Mapped[int] = mapped_column(Integer, default=15)
     turnover_minutes: Mapped[int] = mapped_column(Integer, default=15)
     min_hours_between_infusions: Mapped[int] = mapped_column(Integer, default=24)
-    recovery_mode: Mapped[str] = mapped_column(String(10), default="chair")
+    recovery_mode: Mapped[str] = mapped_column(String(10), default=RecoveryMode.CHAIR.value)
     # Overrides of the vital-sign limits (clinic.domain.vitals.Thresholds field names);
     # an empty object means DESIGN.md's defaults.
     vital_thresholds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -79,12 +91,12 @@ class Chair(Model):
     """An infusion chair or a recovery bay."""
 
     __tablename__ = "chairs"
-    __table_args__ = (CheckConstraint("kind IN ('chair', 'recovery_bay')", name="kind"),)
+    __table_args__ = (check_in("kind", ChairKind),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
     name: Mapped[str] = mapped_column(String(60))
-    kind: Mapped[str] = mapped_column(String(20), default="chair")
+    kind: Mapped[str] = mapped_column(String(20), default=ChairKind.CHAIR.value)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     site: Mapped[Site] = relationship(back_populates="chairs")
@@ -94,9 +106,7 @@ class User(UserMixin, Model):
     """A member of staff who signs in; the role decides what they may do."""
 
     __tablename__ = "users"
-    __table_args__ = (
-        CheckConstraint("role IN ('front_desk', 'nurse', 'practitioner', 'admin')", name="role"),
-    )
+    __table_args__ = (check_in("role", Role),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -128,7 +138,7 @@ class User(UserMixin, Model):
     @property
     def is_admin(self) -> bool:
         """Tell whether the user administers every site."""
-        return self.role == "admin"
+        return self.role == Role.ADMIN
 
     @property
     def site_ids(self) -> list[int]:
@@ -354,7 +364,7 @@ class Notification(Model):
     __tablename__ = "notifications"
     __table_args__ = (
         UniqueConstraint("visit_id", "kind", "due_at", name="uq_notifications_visit_kind_due"),
-        CheckConstraint("kind IN ('discharge_due', 'discharge_overdue')", name="kind"),
+        check_in("kind", AlertKind),
         Index("ix_notifications_site_created", "site_id", "created_at"),
     )
 
@@ -383,8 +393,8 @@ class Delivery(Model):
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        CheckConstraint("channel IN ('email', 'webhook')", name="channel"),
-        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+        check_in("channel", Channel),
+        check_in("status", DeliveryStatus),
         Index("ix_deliveries_status_next", "status", "next_attempt_at"),
     )
 
@@ -392,7 +402,7 @@ class Delivery(Model):
     notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     target: Mapped[str] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=DeliveryStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(200))
@@ -451,7 +461,7 @@ class AuditEvent(Model):
 
     __tablename__ = "audit_events"
     __table_args__ = (
-        CheckConstraint("outcome IN ('ok', 'denied', 'refused', 'failed')", name="outcome"),
+        check_in("outcome", Outcome),
         Index("ix_audit_events_at", "at"),
         Index("ix_audit_events_actor_at", "actor_id", "at"),
         Index("ix_audit_events_patient_at", "patient_id", "at"),
@@ -466,7 +476,7 @@ class AuditEvent(Model):
     patient_id: Mapped[int | None] = mapped_column(Integer)
     object_type: Mapped[str | None] = mapped_column(String(40))
     object_id: Mapped[int | None] = mapped_column(Integer)
-    outcome: Mapped[str] = mapped_column(String(10), default="ok")
+    outcome: Mapped[str] = mapped_column(String(10), default=Outcome.OK.value)
     ip: Mapped[str | None] = mapped_column(String(45))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
@@ -528,7 +538,7 @@ class PendingSignIn(Model):
     """
 
     __tablename__ = "pending_sign_ins"
-    __table_args__ = (CheckConstraint("step IN ('second_factor', 'enrol')", name="step"),)
+    __table_args__ = (check_in("step", SignInStep),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)

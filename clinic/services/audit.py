@@ -30,6 +30,7 @@ from sqlalchemy import Select, event, func, select, text
 from sqlalchemy.orm import Session
 
 from clinic.database import begin_write
+from clinic.domain.audit import Outcome
 from clinic.extensions import db
 from clinic.models import AuditEvent, User
 from clinic.types import utcnow
@@ -40,7 +41,7 @@ GENESIS = "0" * 64
 DEVELOPMENT_KEY = DEV_AUDIT_KEY
 # pg_advisory_xact_lock key that serialises audit appends ("audit" in ASCII).
 LOCK_KEY = 0x6175646974
-OUTCOMES = ("ok", "denied", "refused", "failed")
+OUTCOMES = Outcome.values()
 ACTIONS = (
     "patient.view",
     "patient.list",

@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 
 from clinic.domain import phases, vitals
 from clinic.domain.booking import local_day
+from clinic.domain.visits import Status
 from clinic.domain.vitals import DueItem, DueState
 from clinic.extensions import db
 from clinic.models import Chair, Observation, Patient, Site, User, Visit
@@ -25,7 +26,7 @@ from clinic.services.observations import OBSERVABLE
 
 # Only the visits that follow soon can be pushed back by an overrun; later ones cannot.
 NEXT_BOOKING_HORIZON = timedelta(hours=24)
-WAITING = ("booked", "checked_in")
+WAITING = (Status.BOOKED, Status.CHECKED_IN)
 
 
 @dataclass(frozen=True)

@@ -134,6 +134,8 @@ def find_patients(actor: User, query: str, on: date, limit: int = 10) -> list[Pa
                 Clearance.voided_at.is_(None),
             )
             .group_by(Clearance.patient_id)
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     return [PatientMatch(p, ends.get(p.id)) for p in found]

@@ -11,23 +11,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from clinic.domain.visits import is_late_entry
+from clinic.domain.visits import EventType, HistoryType, is_late_entry
 from clinic.models import VisitEvent
 
-EVENT_LABELS = {
-    "book": "Booked",
-    "reschedule": "Rescheduled",
-    "check_in": "Checked in",
-    "start_infusion": "Infusion started",
-    "end_infusion": "Infusion ended",
-    "extend_observation": "Observation extended",
-    "discharge": "Discharged",
-    "no_show": "No-show",
-    "cancel": "Cancelled",
-    "undo_check_in": "Check-in undone",
-    "undo_no_show": "No-show undone",
-    "reinstate": "Reinstated",
-}
+EVENT_LABELS = {choice.value: choice.label for choice in (*HistoryType, *EventType)}
 
 
 @dataclass(frozen=True)
