@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from clinic.domain.discharge import PADSS_ITEMS, PADSS_PASS
 from clinic.domain.phases import AMBER_MINUTES
 from clinic.domain.visits import EventType, Status, allowed_events
+from clinic.domain.vitals import BP_FLAGS, HR_FLAGS
 from clinic.extensions import db
 from clinic.models import Visit
 from clinic.services import access, audit, events, observations
@@ -30,7 +31,7 @@ from clinic.services.discharge_record import discharge_record
 from clinic.services.errors import Conflict, Invalid, NotFound, ServiceError
 from clinic.types import utcnow
 from clinic.web.alerts import wall_alerts
-from clinic.web.charts import FLAG_LABELS, vitals_chart
+from clinic.web.charts import vitals_chart
 from clinic.web.nursing_forms import (
     PADSS_LABELS,
     SIDE_EFFECTS,
@@ -103,7 +104,8 @@ def board_context(board: Dashboard, viewer, wall: bool) -> dict:
         "wall": wall,
         "can_clinical": not wall and access.can(viewer, "clinical"),
         "clinical_actions": clinical_actions,
-        "flag_labels": FLAG_LABELS,
+        "bp_flags": BP_FLAGS,
+        "hr_flags": HR_FLAGS,
         "amber": timedelta(minutes=AMBER_MINUTES),
         "overdue_after": timedelta(minutes=site.overdue_after_minutes),
         "wall_alerts": wall_alerts(viewer, site.id) if wall else None,
@@ -415,5 +417,4 @@ def record(visit_id: int):
         printed_at=now,
         padss_labels=PADSS_LABELS,
         side_effects=SIDE_EFFECTS,
-        flag_labels=FLAG_LABELS,
     )

@@ -83,8 +83,8 @@
     }
     if (card.dataset.countdown !== state) {
       card.dataset.countdown = state;
-      ["ok", "amber", "due", "overdue", "none"].forEach(function (s) {
-        card.classList.toggle("cd-" + s, s === state);
+      window.choices.values("countdown").forEach(function (value) {
+        card.classList.toggle(window.choices.css("countdown", value), value === state);
       });
     }
     const label = card.querySelector("[data-countdown-label]");
