@@ -99,7 +99,6 @@ def board_context(board: Dashboard, viewer, wall: bool) -> dict:
     site = board.site
     return {
         "board": board,
-        "board_now": board.now,
         "tz": ZoneInfo(site.timezone),
         "wall": wall,
         "can_clinical": not wall and access.can(viewer, "clinical"),
