@@ -8,18 +8,15 @@ secret, so access logs and browser history hold none.
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import DataRequired, Length
 
-from clinic.models import Site
 from clinic.services import display_links
 from clinic.services.dashboard import Dashboard, load_dashboard
 from clinic.types import utcnow
-from clinic.web.api.dashboard import conditional_json, etag_of
+from clinic.web.nursing import board_feed, board_page
 
 bp = Blueprint("display", __name__, url_prefix="/display")
 # Browsers keep a cookie at most 400 days; a wall display is opened once and left running.
@@ -37,16 +34,13 @@ def cookie_name() -> str:
     return current_app.config.get("DISPLAY_COOKIE_NAME", "display")
 
 
-def _board() -> tuple[Site, Dashboard, dict]:
+def _board() -> tuple[Dashboard, display_links.DisplayViewer]:
     """Load what this display's cookie shows (404 without a live claimed link)."""
     site = display_links.site_for_device(request.cookies.get(cookie_name()))
     if site is None:
         abort(404)
     viewer = display_links.DisplayViewer(site_id=site.id)
-    board = load_dashboard(viewer, site.id, utcnow())
-    from clinic.web.nursing import feed_json
-
-    return site, board, feed_json(board, True, viewer)
+    return load_dashboard(viewer, site.id, utcnow()), viewer
 
 
 @bp.get("/<token>")
@@ -81,25 +75,15 @@ def claim():
 
 @bp.get("/")
 def wall():
-    """Show the site's recovery dashboard as the wall display, read-only."""
-    site, board, body = _board()
-    return render_template(
-        "nursing/dashboard.html",
-        sites=[site],
-        site=site,
-        board=board,
-        tz=ZoneInfo(site.timezone),
-        wall=True,
-        feed=body,
-        etag=etag_of(body),
-        can_clinical=False,
-        can_override=False,
-        feed_url=url_for("display.feed"),
-        display_link=True,
+    """Show the site's recovery board as the wall display, read-only."""
+    board, viewer = _board()
+    return board_page(
+        board, viewer, True, sites=[board.site], feed_url=url_for("display.feed"), display_link=True
     )
 
 
 @bp.get("/feed")
 def feed():
-    """Answer the wall's dashboard as JSON (ETag / 304), privacy mode."""
-    return conditional_json(_board()[2])
+    """Answer the wall's board block for a poll (ETag / 304), privacy mode."""
+    board, viewer = _board()
+    return board_feed(board, viewer, wall=True)

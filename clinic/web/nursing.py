@@ -1,23 +1,29 @@
-"""Nursing: the live recovery dashboard, its JSON feed, the clinical dialogs, the record.
+"""Nursing: the live recovery board, its dialogs, and the printable record.
 
-The dialogs post WTForms forms with fetch and get JSON back: {"ok": true, "message"} or
-{"errors": {field: [...]}, "message"} with a 4xx status, which the dialog shows in place.
+The board is drawn once, by the templates in templates/nursing: the page renders it for the
+first paint and the feed renders the same HTML for every poll (ETag / 304); htmx swaps it in.
+The dialogs are partials too: a GET answers the form, a POST answers the form again with its
+errors (422, or 409 for a clinical refusal) or, once saved, the refreshed card.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, g, jsonify, render_template, request
+from flask import Blueprint, Response, abort, g, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
 
-from clinic.domain.discharge import PADSS_ITEMS, PADSS_PASS, padss_total
+from clinic.domain.discharge import PADSS_ITEMS, PADSS_PASS
+from clinic.domain.phases import AMBER_MINUTES
 from clinic.domain.visits import EventType, Status, allowed_events
+from clinic.domain.vitals import BP_FLAGS, HR_FLAGS
 from clinic.extensions import db
-from clinic.models import Site, Visit
+from clinic.models import Visit
 from clinic.services import access, audit, events, observations
 from clinic.services import frontdesk as desk
 from clinic.services.dashboard import Dashboard, load_dashboard
@@ -25,9 +31,7 @@ from clinic.services.discharge_record import discharge_record
 from clinic.services.errors import Conflict, Invalid, NotFound, ServiceError
 from clinic.types import utcnow
 from clinic.web.alerts import wall_alerts
-from clinic.web.api.dashboard import conditional_json, dashboard_json, etag_of
-from clinic.web.api.serialize import instant
-from clinic.web.charts import FLAG_LABELS, vitals_chart
+from clinic.web.charts import vitals_chart
 from clinic.web.nursing_forms import (
     PADSS_LABELS,
     SIDE_EFFECTS,
@@ -40,64 +44,96 @@ from clinic.web.pages import MAX_ID, chosen_site, parse_id
 
 bp = Blueprint("nursing", __name__)
 
-# Endpoints that answer JSON, errors included (the pages answer HTML error pages).
-JSON_ENDPOINTS = frozenset({"nursing.feed", "nursing.discharge_prefill"})
 # A form's "time, if not now" a little ahead of the clock is today; further ahead, yesterday.
 FUTURE_SLACK = timedelta(minutes=2)
+EXPIRED = "The form has expired: reload the page and try again."
+CHECK_FIELDS = "Check the highlighted fields."
+REFUSALS = {
+    400: EXPIRED,
+    401: "You are signed out: sign in again.",
+    403: "Your role may not do this.",
+    404: "No such visit.",
+}
+# Sent by the recovery board's dialogs: a saved dialog answers the card to swap in as well.
+BOARD_HEADER = "X-Recovery-Board"
 
 
-# ---------------------------------------------------------------- errors as JSON
+def is_htmx() -> bool:
+    """Tell whether the request is one of the pages' htmx swaps."""
+    return request.headers.get("HX-Request") == "true"
 
 
-def _wants_json() -> bool:
-    return request.method != "GET" or request.endpoint in JSON_ENDPOINTS
-
-
-def json_error(status: int, message: str, errors: dict[str, list[str]] | None = None):
-    """Answer a dialog's or the feed's refusal: {"errors": {field: [...]}, "message"}."""
-    return jsonify(ok=False, errors=errors or {}, message=message), status
+def refusal(status: int, message: str | None = None):
+    """Answer a refusal: in a dialog (htmx) its message in place, otherwise the error page."""
+    db.session.rollback()
+    message = message or REFUSALS.get(status) or "Refused."
+    template = "nursing/_refusal.html" if is_htmx() else "error.html"
+    return render_template(template, status=status, message=message), status
 
 
 @bp.errorhandler(ServiceError)
 def service_error(error: ServiceError):
-    """Answer a service's refusal as JSON for the dialogs and the feed, a page otherwise."""
-    db.session.rollback()
-    if _wants_json():
-        return json_error(error.status, error.message, error.fields)
-    return render_template("error.html", status=error.status, message=error.message), (error.status)
+    """Answer a service's refusal in the dialog, or as a page."""
+    return refusal(error.status, error.message)
 
 
 @bp.errorhandler(HTTPException)
 def http_error(error: HTTPException):
-    """Answer a CSRF failure, 403 or 404 as JSON for the dialogs and the feed."""
-    if _wants_json():
-        message = {
-            400: "The form has expired: reload the page and try again.",
-            403: "Your role may not do this.",
-            404: "No such visit.",
-        }.get(error.code or 400, error.description or "Refused.")
-        return json_error(error.code or 400, message)
-    return render_template("error.html", status=error.code, message=None), error.code
+    """Answer a CSRF failure, 403 or 404 in the dialog, or as a page."""
+    return refusal(error.code or 400, REFUSALS.get(error.code or 400) if is_htmx() else None)
 
 
-# ---------------------------------------------------------------- the dashboard
+@bp.before_request
+def signed_in_for_swaps():
+    """Answer a signed-out swap 401 in place (a redirect would swap the sign-in page in)."""
+    if is_htmx() and not current_user.is_authenticated:
+        return refusal(401)
+    return None
 
 
-def feed_json(board: Dashboard, wall: bool, viewer) -> dict[str, Any]:
-    """Return the dashboard's JSON (the API's builder) with what the page needs besides.
+# ---------------------------------------------------------------- the board
 
-    The wall display (no one signed in at it, or no one watching the alerts banner) gets the
-    site's open discharge alerts in the same feed: chair and initials only.
-    """
-    body = dashboard_json(board)
-    body["timezone"] = board.site.timezone
-    if wall:
-        # The wall display shows no notes: strip them before they leave the server.
-        for visit in body["visits"]:
-            if visit["latest_observation"]:
-                visit["latest_observation"]["note"] = ""
-        body["wall_alerts"] = wall_alerts(viewer, board.site.id)
-    return body
+
+def board_context(board: Dashboard, viewer, wall: bool) -> dict:
+    """Return what the board's templates read (the wall's open alerts included)."""
+    site = board.site
+    return {
+        "board": board,
+        "tz": ZoneInfo(site.timezone),
+        "wall": wall,
+        "can_clinical": not wall and access.can(viewer, "clinical"),
+        "clinical_actions": clinical_actions,
+        "bp_flags": BP_FLAGS,
+        "hr_flags": HR_FLAGS,
+        "amber": timedelta(minutes=AMBER_MINUTES),
+        "overdue_after": timedelta(minutes=site.overdue_after_minutes),
+        "wall_alerts": wall_alerts(viewer, site.id) if wall else None,
+    }
+
+
+def _swap(context: dict) -> tuple[str, str]:
+    """Render the board's block as a poll swaps it in (cards and counts), with its ETag."""
+    html = render_template("nursing/_board.html", with_summary=True, **context)
+    # A strong ETag of the HTML: the block holds nothing that moves by the second.
+    return html, hashlib.sha256(html.encode()).hexdigest()[:32]
+
+
+def board_feed(board: Dashboard, viewer, wall: bool) -> Response:
+    """Answer the board's block with its ETag, or 304 while it would be the same."""
+    html, etag = _swap(board_context(board, viewer, wall))
+    response = Response(status=304) if request.if_none_match.contains(etag) else Response(html)
+    response.set_etag(etag)
+    response.headers["X-Server-Time"] = board.now.isoformat()
+    return response
+
+
+def board_page(board: Dashboard, viewer, wall: bool, **page) -> str:
+    """Render the recovery page around the board's block."""
+    context = board_context(board, viewer, wall)
+    etag = _swap(context)[1]
+    return render_template(
+        "nursing/dashboard.html", site=board.site, etag=etag, with_summary=False, **context, **page
+    )
 
 
 @bp.get("/recovery")
@@ -110,264 +146,245 @@ def dashboard():
         return render_template("frontdesk/no_site.html")
     wall = request.args.get("wall") == "1"
     board = load_dashboard(current_user, site.id, utcnow())
-    body = feed_json(board, wall, current_user)
-    shown = _patient_ids(board)
-    page = render_template(
-        "nursing/dashboard.html",
-        sites=sites,
-        site=site,
-        board=board,
-        tz=ZoneInfo(site.timezone),
-        wall=wall,
-        feed=body,
-        etag=etag_of(body),
-        can_clinical=access.can(current_user, "clinical"),
-        can_override=access.can(current_user, "discharge_early"),
-        **dialog_forms(),
-    )
-    _audit_view(site.id, shown)  # after rendering: the write's commit expires the board
+    feed_url = url_for("nursing.feed", site_id=site.id, wall=1 if wall else None)
+    page = board_page(board, current_user, wall, sites=sites, feed_url=feed_url, display_link=False)
+    _audit_view(board)  # after rendering: the write's commit expires the board
     return page
 
 
 @bp.get("/recovery/feed")
+@login_required
 def feed():
-    """Answer the dashboard as JSON with an ETag (304 while nothing has changed)."""
-    # A plain GET: no session refresh of its own (a later issue adds idle timeouts).
-    if not current_user.is_authenticated:
-        return json_error(401, "Signed out: sign in again.")
+    """Answer the board's block for a poll (ETag / 304)."""
     raw = request.args.get("site_id")
     site_id = parse_id(raw)
     if raw and site_id is None:
         abort(404)
     board = load_dashboard(current_user, site_id, utcnow())
-    body = feed_json(board, request.args.get("wall") == "1", current_user)
-    _audit_view(board.site.id, _patient_ids(board))
-    return conditional_json(body)
+    response = board_feed(board, current_user, request.args.get("wall") == "1")
+    _audit_view(board)
+    return response
 
 
-def _patient_ids(board: Dashboard) -> list[int]:
-    return [row.visit.patient_id for row in board.rows]
-
-
-def _audit_view(site_id: int, shown: list[int]) -> None:
-    """Audit the patients the dashboard shows: once per session and site, not every poll."""
+def _audit_view(board: Dashboard) -> None:
+    """Audit the patients the board shows: once per session and site, not every poll."""
+    shown = [row.visit.patient_id for row in board.rows]
     session = g.get("auth_session")
     if session is None:  # every signed-in page has one; audit each view if not
-        audit.listed(current_user, "dashboard.view", site_id, shown, {"view": "page"}, now=utcnow())
+        audit.listed(
+            current_user, "dashboard.view", board.site.id, shown, {"view": "page"}, now=utcnow()
+        )
         return
-    audit.dashboard_seen(current_user, site_id, shown, session.id, session.created_at, now=utcnow())
+    audit.dashboard_seen(
+        current_user, board.site.id, shown, session.id, session.created_at, now=utcnow()
+    )
 
 
 # ---------------------------------------------------------------- the dialogs
 
 
-def dialog_forms() -> dict[str, Any]:
-    """Return the dialogs' empty forms and the labels their templates show."""
-    return {
-        "event_form": EventForm(formdata=None),
-        "vitals_form": VitalsForm(formdata=None),
-        "extend_form": ExtendForm(formdata=None),
-        "discharge_form": DischargeForm(formdata=None),
-        "padss_labels": PADSS_LABELS,
-        "padss_pass": PADSS_PASS,
-        "side_effects": SIDE_EFFECTS,
-    }
+def dialog_forms() -> dict:
+    """Return what a page needs to host the dialogs: nothing, they load their forms on open."""
+    return {}
 
 
-def clinical_actions(visit: Visit) -> list[str]:
+def clinical_actions(visit) -> list[str]:
     """List the dialogs the user may open on a visit now, in the order of the day."""
     if not access.can(current_user, "clinical"):
         return []
     allowed = set(allowed_events(Status(visit.status)))
-    actions = []
-    if EventType.START_INFUSION in allowed:
-        actions.append("start_infusion")
-    if EventType.END_INFUSION in allowed:
-        actions.append("end_infusion")
-    if visit.status in observations.OBSERVABLE:
-        actions.append("vitals")
-    if EventType.EXTEND_OBSERVATION in allowed:
-        actions.append("extend")
-    if EventType.DISCHARGE in allowed:
-        actions.append("discharge")
-    return actions
-
-
-def _visit_id(visit_id: int) -> int:
-    """Answer 404 for ids no row can have (the URL converter takes any size)."""
-    if not 1 <= visit_id <= MAX_ID:
-        raise NotFound("visit")
-    return visit_id
+    wanted = {
+        "start_infusion": EventType.START_INFUSION in allowed,
+        "end_infusion": EventType.END_INFUSION in allowed,
+        "vitals": visit.status in observations.OBSERVABLE,
+        "extend": EventType.EXTEND_OBSERVATION in allowed,
+        "discharge": EventType.DISCHARGE in allowed,
+    }
+    return [action for action, ok in wanted.items() if ok]
 
 
 def _clinical_visit(visit_id: int) -> Visit:
     """Load a visit of the user's sites (404), then require a clinical role (403)."""
-    visit = access.get_visit(current_user, _visit_id(visit_id))
+    if not 1 <= visit_id <= MAX_ID:  # the URL converter takes any size
+        raise NotFound("visit")
+    visit = access.get_visit(current_user, visit_id)
     access.require(current_user, "clinical")
     return visit
 
 
-def _entry_time(form: EventForm | VitalsForm, site: Site, now: datetime) -> datetime | None:
+def _entry_time(form, visit: Visit, now: datetime) -> datetime | None:
     """Return the instant of the form's local "time, if not now" (None: now)."""
-    chosen = form.at_time.data
-    if chosen is None:
+    chosen = getattr(form, "at_time", None)
+    if chosen is None or chosen.data is None:
         return None
-    tz = ZoneInfo(site.timezone)
-    at = datetime.combine(now.astimezone(tz).date(), chosen, tzinfo=tz)
+    tz = ZoneInfo(visit.site.timezone)
+    at = datetime.combine(now.astimezone(tz).date(), chosen.data, tzinfo=tz)
     if at > now + FUTURE_SLACK:  # 23:50 entered just after midnight means yesterday
         at -= timedelta(days=1)
     return at.astimezone(UTC)
 
 
 # The services' field names -> the forms' field names.
-FIELD_NAMES = {"at": "at_time"} | {
+FIELD_NAMES = {"at": "at_time", "checklist.padss": "padss_total"} | {
     f"checklist.{name}": name for name in ("escort_name", "escort_phone", "vitals_stable")
 }
 FIELD_NAMES |= {f"checklist.padss_items.{item}": f"padss_{item}" for item in PADSS_ITEMS}
-FIELD_NAMES["checklist.padss"] = "padss_total"
 
 
-def _invalid_form(form) -> tuple:
-    errors = {name: list(messages) for name, messages in form.errors.items()}
-    if "csrf_token" in errors:
-        return json_error(400, "The form has expired: reload the page and try again.")
-    return json_error(422, "Check the highlighted fields.", errors)
+def _discharge_context(visit: Visit, form: DischargeForm, fill: bool) -> dict:
+    """Return what the checklist shows beside its fields (and prefill them on a GET)."""
+    readings = observations.list_observations(current_user, visit.id)
+    stable = observations.vitals_stable_for(visit, readings)
+    hint = observations.padss_vital_signs_hint(readings)
+    if fill:
+        patient = visit.patient
+        form.escort_name.data = patient.escort_name or ""
+        form.escort_phone.data = patient.escort_phone or ""
+        form.vitals_stable.data = stable
+        form.padss_vital_signs.data = hint
+    due = visit.discharge_due_at
+    return {
+        "has_readings": bool(readings),
+        "stable": stable,
+        "padss_hint": hint,
+        "early": due is not None and utcnow() < due,
+        "can_override": access.can(current_user, "discharge_early"),
+    }
 
 
-def _apply(visit_id: int, form, act) -> tuple:
-    """Validate a dialog's form, run the action, and answer {"ok"} or the errors."""
+def _form(visit: Visit, action: str, form, status: int = 200, message: str = ""):
+    """Render a dialog's form for a visit, with its errors and a message if any."""
+    extra = {}
+    if action == "discharge":
+        extra = _discharge_context(visit, form, fill=request.method == "GET")
+    html = render_template(
+        "nursing/dialog.html",
+        action=action,
+        form=form,
+        visit=visit,
+        tz=ZoneInfo(visit.site.timezone),
+        message=message,
+        padss_pass=PADSS_PASS,
+        side_effects=SIDE_EFFECTS,
+        **extra,
+    )
+    return html, status
+
+
+def _saved(visit: Visit, message: str):
+    """Answer a saved dialog: close it with a message, and swap the visit's card if shown."""
+    html = ""
+    if request.headers.get(BOARD_HEADER) == "1":
+        board = load_dashboard(current_user, visit.site_id, utcnow())
+        row = next((row for row in board.rows if row.visit.id == visit.id), None)
+        context = board_context(board, current_user, wall=False)
+        html = render_template("nursing/_card_swap.html", row=row, visit_id=visit.id, **context)
+    headers = {"HX-Reswap": "none", "HX-Trigger": json.dumps({"nursing:saved": message})}
+    return html, 200, headers
+
+
+Act = Callable[[Visit, object, datetime], str]
+
+
+def _dialog(visit_id: int, action: str, form_class: type, act: Act):
+    """Answer a dialog: its form (GET), or run it and answer the card or the form's errors."""
     visit = _clinical_visit(visit_id)
+    if request.method == "GET":
+        return _form(visit, action, form_class(formdata=None))
+    form = form_class()
     if not form.validate_on_submit():
-        return _invalid_form(form)
-    now = utcnow()
+        if "csrf_token" in form.errors:
+            return _form(visit, action, form, 400, EXPIRED)
+        return _form(visit, action, form, 422, CHECK_FIELDS)
     try:
-        message = act(visit, form, now)
+        message = act(visit, form, utcnow())
     except Invalid as error:
         db.session.rollback()
-        fields = {FIELD_NAMES.get(k, k): v for k, v in error.fields.items()}
-        return json_error(422, error.message, fields)
+        placed = {name: _place(form, name, texts) for name, texts in error.fields.items()}
+        loose = [" ".join(error.fields[name]) for name, ok in placed.items() if not ok]
+        return _form(visit, action, form, 422, " ".join(loose) or CHECK_FIELDS)
     except Conflict as error:
         db.session.rollback()
-        return json_error(409, error.message)
-    return jsonify(ok=True, message=message), 200
+        return _form(visit, action, form, 409, error.message)
+    return _saved(visit, message)
 
 
-def _event(event: str, done: str, **data):
+def _place(form, name: str, texts: list[str]) -> bool:
+    """Put a service's field errors on the form's field; False if the form has no such field."""
+    field = form._fields.get(FIELD_NAMES.get(name, name))
+    if field is None:
+        return False
+    field.errors = [*field.errors, *texts]
+    return True
+
+
+def dialog(rule: str, action: str, form_class: type, method: str = "", endpoint: str = ""):
+    """Route a dialog's action: a GET answers its form, a POST runs it (or one of the two)."""
+
+    def route(act: Act) -> Act:
+        def view(visit_id: int):
+            return _dialog(visit_id, action, form_class, act)
+
+        view.__doc__ = act.__doc__
+        methods = [method] if method else ["GET", "POST"]
+        bp.add_url_rule(rule, endpoint or action, login_required(view), methods=methods)
+        return act
+
+    return route
+
+
+def _event(event: str, done: str, doc: str) -> Act:
     def act(visit: Visit, form, now: datetime) -> str:
-        at = _entry_time(form, visit.site, now) if hasattr(form, "at_time") else None
-        events.record_event(current_user, visit.id, event, now=now, at=at, **data)
+        at = _entry_time(form, visit, now)
+        events.record_event(current_user, visit.id, event, now=now, at=at)
         return done.format(chair=visit.chair.name, initials=visit.patient.initials)
 
+    act.__doc__ = doc
     return act
 
 
-@bp.post("/recovery/visits/<int:visit_id>/start-infusion")
-@login_required
-def start_infusion(visit_id: int):
-    """Start the infusion."""
-    return _apply(
-        visit_id, EventForm(), _event("start_infusion", "Infusion started: {chair} · {initials}.")
+VISIT = "/recovery/visits/<int:visit_id>"
+dialog(f"{VISIT}/start-infusion", "start_infusion", EventForm)(
+    _event("start_infusion", "Infusion started: {chair} · {initials}.", "Start the infusion.")
+)
+dialog(f"{VISIT}/end-infusion", "end_infusion", EventForm)(
+    _event(
+        "end_infusion",
+        "Infusion ended: {chair} · {initials}.",
+        "End the infusion: the observation window starts now (or at the time given).",
     )
+)
 
 
-@bp.post("/recovery/visits/<int:visit_id>/end-infusion")
-@login_required
-def end_infusion(visit_id: int):
-    """End the infusion: the observation window starts now (or at the time given)."""
-    return _apply(
-        visit_id, EventForm(), _event("end_infusion", "Infusion ended: {chair} · {initials}.")
-    )
-
-
-@bp.post("/recovery/visits/<int:visit_id>/vitals")
-@login_required
-def vitals(visit_id: int):
+@dialog(f"{VISIT}/vitals", "vitals", VitalsForm)
+def record_vitals(visit: Visit, form: VitalsForm, now: datetime) -> str:
     """Record vital signs and side effects."""
-
-    def act(visit: Visit, form: VitalsForm, now: datetime) -> str:
-        observations.record_observation(
-            current_user,
-            visit.id,
-            form.values(),
-            now,
-            at=_entry_time(form, visit.site, now),
-            note=(form.note.data or "").strip(),
-        )
-        return f"Vitals recorded: {visit.chair.name} · {visit.patient.initials}."
-
-    return _apply(visit_id, VitalsForm(), act)
+    at = _entry_time(form, visit, now)
+    note = (form.note.data or "").strip()
+    observations.record_observation(current_user, visit.id, form.values(), now, at=at, note=note)
+    return f"Vitals recorded: {visit.chair.name} · {visit.patient.initials}."
 
 
-@bp.post("/recovery/visits/<int:visit_id>/extend")
-@login_required
-def extend(visit_id: int):
+@dialog(f"{VISIT}/extend", "extend", ExtendForm)
+def extend(visit: Visit, form: ExtendForm, now: datetime) -> str:
     """Extend the observation window by some minutes, with a reason."""
-
-    def act(visit: Visit, form: ExtendForm, now: datetime) -> str:
-        events.record_event(
-            current_user,
-            visit.id,
-            "extend_observation",
-            now=now,
-            minutes=form.minutes.data,
-            reason=form.reason.data,
-        )
-        return f"Observation extended by {form.minutes.data} min: {visit.chair.name}."
-
-    return _apply(visit_id, ExtendForm(), act)
-
-
-@bp.post("/recovery/visits/<int:visit_id>/discharge")
-@login_required
-def discharge(visit_id: int):
-    """Discharge the patient against the checklist (a practitioner may override early)."""
-
-    def act(visit: Visit, form: DischargeForm, now: datetime) -> str:
-        items = form.padss_items()
-        checklist = {
-            "padss": padss_total(items),
-            "padss_items": items,
-            "escort_name": form.escort_name.data.strip(),
-            "vitals_stable": bool(form.vitals_stable.data),
-        }
-        if (form.escort_phone.data or "").strip():
-            checklist["escort_phone"] = form.escort_phone.data.strip()
-        override = (form.override_reason.data or "").strip() or None
-        events.record_event(
-            current_user,
-            visit.id,
-            "discharge",
-            now=now,
-            checklist=checklist,
-            override_reason=override,
-        )
-        return f"Discharged: {visit.chair.name} · {visit.patient.initials}."
-
-    return _apply(visit_id, DischargeForm(), act)
-
-
-@bp.get("/recovery/visits/<int:visit_id>/discharge")
-@login_required
-def discharge_prefill(visit_id: int):
-    """Answer what the discharge dialog starts from: escort, stable vitals, due time."""
-    visit = _clinical_visit(visit_id)
-    readings = observations.list_observations(current_user, visit.id)
-    now = utcnow()
-    due = visit.discharge_due_at
-    patient = visit.patient
-    return jsonify(
-        visit_id=visit.id,
-        status=visit.status,
-        escort_name=patient.escort_name or "",
-        escort_phone=patient.escort_phone or "",
-        vitals_stable=observations.vitals_stable_for(visit, readings),
-        padss_vital_signs=observations.padss_vital_signs_hint(readings),
-        has_readings=bool(readings),
-        discharge_due_at=instant(due),
-        server_time=instant(now),
-        early=due is not None and now < due,
-        can_override=access.can(current_user, "discharge_early"),
+    minutes, reason = form.minutes.data, form.reason.data
+    events.record_event(
+        current_user, visit.id, "extend_observation", now=now, minutes=minutes, reason=reason
     )
+    return f"Observation extended by {minutes} min: {visit.chair.name}."
+
+
+@dialog(f"{VISIT}/discharge", "discharge", DischargeForm, "GET", "discharge_prefill")
+@dialog(f"{VISIT}/discharge", "discharge", DischargeForm, "POST")
+def discharge(visit: Visit, form: DischargeForm, now: datetime) -> str:
+    """Discharge against the checklist (a practitioner may override early); GET: prefilled."""
+    override = (form.override_reason.data or "").strip() or None
+    checklist = form.checklist()
+    events.record_event(
+        current_user, visit.id, "discharge", now=now, checklist=checklist, override_reason=override
+    )
+    return f"Discharged: {visit.chair.name} · {visit.patient.initials}."
 
 
 # ---------------------------------------------------------------- the printable record
@@ -378,21 +395,24 @@ def discharge_prefill(visit_id: int):
 def record(visit_id: int):
     """Show the printable discharge record: phases, readings, side effects, who did what."""
     now = utcnow()
-    found = discharge_record(current_user, _visit_id(visit_id), now)
-    audit.viewed(current_user, found.patient.id, "visit", found.visit.id, now=utcnow())
+    if not 1 <= visit_id <= MAX_ID:
+        raise NotFound("visit")
+    found = discharge_record(current_user, visit_id, now)
+    audit.viewed(current_user, found.patient.id, "visit", found.visit.id, now=now)
     tz = ZoneInfo(found.site.timezone)
+    visit = found.visit
     return render_template(
         "nursing/record.html",
         rec=found,
-        visit=found.visit,
+        visit=visit,
         patient=found.patient,
         site=found.site,
         tz=tz,
         chart=vitals_chart(
             [line.observation for line in found.readings],
             tz,
-            infusion=(found.visit.infusion_started_at, found.visit.infusion_ended_at),
-            discharge_due_at=found.visit.discharge_due_at,
+            infusion=(visit.infusion_started_at, visit.infusion_ended_at),
+            discharge_due_at=visit.discharge_due_at,
             now=now,
             width=720,
             height=220,
@@ -400,5 +420,4 @@ def record(visit_id: int):
         printed_at=now,
         padss_labels=PADSS_LABELS,
         side_effects=SIDE_EFFECTS,
-        flag_labels=FLAG_LABELS,
     )

@@ -1,7 +1,7 @@
-"""Nursing forms: the dialogs of the recovery dashboard and the visit page.
+"""Nursing forms: the dialogs of the recovery board and the visit page.
 
-Each dialog posts one of these with fetch (FormData, CSRF token in the X-CSRFToken header);
-the server validates it here, then the services apply the clinical rules.
+Each dialog (templates/nursing/dialog.html) posts one of these with htmx, CSRF token
+included; the server validates it here, then the services apply the clinical rules.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, StringField, TextAreaField, TimeField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from clinic.domain.discharge import PADSS_ITEMS
+from clinic.domain.discharge import PADSS_ITEMS, padss_total
 from clinic.domain.vitals import RANGES
 
 MAX_NOTE = 1000
@@ -118,6 +118,19 @@ class DischargeForm(FlaskForm):
     def padss_items(self) -> dict[str, int]:
         """Return the PADSS scores by item."""
         return {item: self[f"padss_{item}"].data for item in PADSS_ITEMS}
+
+    def checklist(self) -> dict:
+        """Return the checklist as the events service takes it."""
+        items = self.padss_items()
+        checklist = {
+            "padss": padss_total(items),
+            "padss_items": items,
+            "escort_name": self.escort_name.data.strip(),
+            "vitals_stable": bool(self.vitals_stable.data),
+        }
+        if (self.escort_phone.data or "").strip():
+            checklist["escort_phone"] = self.escort_phone.data.strip()
+        return checklist
 
     def padss_fields(self) -> list:
         """Return the PADSS fields in the scale's order, with their labels and meanings."""

@@ -340,6 +340,12 @@ def test_dialogs_show_field_errors_then_save_and_the_card_updates(refusing_page,
     page.wait_for_function(
         f"""() => !document.querySelector('.rc-card[data-visit-id="{ward.visits[5].id}"]')"""
     )
+    # The counts above the alerts follow: five in care, one due for discharge.
+    page.wait_for_function(
+        "() => document.querySelector('#recovery-summary strong').textContent === '5'"
+    )
+    assert page.locator("#recovery-summary [data-count-due]").inner_text() == "1"
+    assert page.locator("#recovery-summary").count() == 1
     db.session.commit()  # end the read snapshot taken before the browser wrote
     assert db.session.get(type(visit), ward.visits[5].id).status == "discharged"
 

@@ -17,7 +17,7 @@ from clinic.services.events import record_event
 from clinic.types import utcnow
 from tests.conftest import NOW, PASSWORD, csrf_token
 from tests.services.visit_rows import put_visit
-from tests.web.test_nursing import initial_feed
+from tests.web.test_nursing import wall_alerts_of
 
 AUTO = {"X-Auto-Refresh": "1", "Accept": "application/json"}
 WALL_ALERT_FIELDS = {
@@ -75,7 +75,7 @@ def test_the_signed_in_wall_feed_carries_open_alerts_with_chair_and_initials_onl
 ):
     auth.login(clinic.nurse)
     answer = client.get(f"/recovery/feed?site_id={clinic.site.id}&wall=1", headers=AUTO)
-    body = answer.get_json()
+    body = {"wall_alerts": wall_alerts_of(answer.get_data(as_text=True))}
     [alert] = body["wall_alerts"]["alerts"]
     assert set(alert) == WALL_ALERT_FIELDS
     assert alert["chair"] == "Chair 2" and alert["patient_initials"] == "AQ"
@@ -84,13 +84,13 @@ def test_the_signed_in_wall_feed_carries_open_alerts_with_chair_and_initials_onl
     assert "Avery" not in answer.get_data(as_text=True)
     assert "Quinn" not in answer.get_data(as_text=True)
     # The desk's own dashboard has the alerts banner instead: no copy in its feed.
-    normal = client.get(f"/recovery/feed?site_id={clinic.site.id}", headers=AUTO).get_json()
-    assert "wall_alerts" not in normal
+    normal = client.get(f"/recovery/feed?site_id={clinic.site.id}", headers=AUTO)
+    assert "data-wall-alerts" not in normal.get_data(as_text=True)
 
 
 def test_the_display_link_shows_and_updates_the_alerts(client, clinic, due, display):
     page = client.get(f"{display}/").get_data(as_text=True)
-    [alert] = initial_feed(page)["wall_alerts"]["alerts"]
+    [alert] = wall_alerts_of(page)["alerts"]
     assert (alert["chair"], alert["patient_initials"]) == ("Chair 2", "AQ")
     assert "Avery" not in page and "Quinn" not in page
     assert 'class="alerts-panel alerts-wall"' in page and "data-alerts-ack" not in page
@@ -103,19 +103,20 @@ def test_the_display_link_shows_and_updates_the_alerts(client, clinic, due, disp
     notifications.fire([due.id], DISCHARGE_OVERDUE, now=utcnow() + timedelta(minutes=1))
     second = client.get(f"{display}/feed", headers=AUTO | {"If-None-Match": etag})
     assert second.status_code == 200
-    kinds = [a["kind"] for a in second.get_json()["wall_alerts"]["alerts"]]
+    kinds = [a["kind"] for a in wall_alerts_of(second.get_data(as_text=True))["alerts"]]
     assert kinds == [DISCHARGE_DUE, DISCHARGE_OVERDUE]
     assert "Quinn" not in second.get_data(as_text=True)
 
     # Resolved (extended elsewhere): gone from the wall without a click.
     extend(clinic, due)
-    third = client.get(f"{display}/feed", headers=AUTO).get_json()
-    assert third["wall_alerts"]["alerts"] == []
+    third = client.get(f"{display}/feed", headers=AUTO).get_data(as_text=True)
+    assert wall_alerts_of(third)["alerts"] == []
 
 
 def test_the_wall_shows_an_acknowledged_alert_no_more(client, clinic, due, display):
     notifications.acknowledge(clinic.nurse, due.notification_id, utcnow())
-    assert client.get(f"{display}/feed", headers=AUTO).get_json()["wall_alerts"]["alerts"] == []
+    answer = client.get(f"{display}/feed", headers=AUTO).get_data(as_text=True)
+    assert wall_alerts_of(answer)["alerts"] == []
 
 
 def test_the_recovery_page_carries_the_signed_out_cover_and_a_way_back(client, auth, clinic):

@@ -48,21 +48,48 @@ def token_of(client, path: str = "/recovery") -> str:
     return csrf_token(client.get(path).get_data(as_text=True))
 
 
+# What htmx sends with every swap; the board's polls also say they are not the user's activity.
+HTMX = {"HX-Request": "true"}
+POLL = HTMX | {"X-Auto-Refresh": "1"}
+
+
 def post(client, path: str, data: dict | None = None, token: str | None = None):
-    """Post a dialog's form as nursing.js does: FormData and the X-CSRFToken header."""
+    """Post a dialog's form as htmx does: the form's fields, its CSRF token among them."""
     token = token or token_of(client)
-    return client.post(
-        path,
-        data={"csrf_token": token, **(data or {})},
-        headers={"X-CSRFToken": token, "Accept": "application/json"},
-    )
+    return client.post(path, data={"csrf_token": token, **(data or {})}, headers=HTMX)
 
 
-def initial_feed(html: str) -> dict:
-    """Return the dashboard JSON the page carries for its first paint."""
-    match = re.search(r"data-initial='([^']*)'", html)
-    assert match, "no data-initial on the page"
+def errors_of(response) -> dict[str, list[str]]:
+    """Return the field errors a refused dialog's form shows again."""
+    html = response.get_data(as_text=True)
+    found = re.findall(r'data-error-for="(\w+)">([^<]*)<', html)
+    return {name: [unescape(text)] for name, text in found if text}
+
+
+def message_of(response) -> str:
+    """Return the reason a refused dialog shows above its form."""
+    match = re.search(r"data-dialog-message>([^<]*)<", response.get_data(as_text=True))
+    assert match, "no message slot in the answer"
+    return unescape(match.group(1))
+
+
+def saved(response) -> str:
+    """Return the message a saved dialog closes with."""
+    return json.loads(response.headers["HX-Trigger"])["nursing:saved"]
+
+
+def wall_alerts_of(html: str) -> dict:
+    """Return the open alerts a wall's board block carries for alerts.js."""
+    match = re.search(r'data-wall-alerts="([^"]*)"', html)
+    assert match, "no wall alerts in the block"
     return json.loads(unescape(match.group(1)))
+
+
+def poll(client, site_id: int, wall: bool = False, etag: str | None = None):
+    """Poll the board's block as the page does."""
+    headers = POLL | ({"If-None-Match": etag} if etag else {})
+    path = f"/recovery/feed?site_id={site_id}" + ("&wall=1" if wall else "")
+    return client.get(path, headers=headers)
 
 
 VITALS = {"systolic": "128", "diastolic": "82", "heart_rate": "74", "spo2": "98"}
@@ -91,9 +118,8 @@ def test_dashboard_shows_only_the_patients_in_care_at_the_users_site(
     html = response.get_data(as_text=True)
     cards = re.findall(r'<article class="rc-card[^"]*" data-visit-id="(\d+)"', html)
     assert cards == [str(v.id) for v in shown]
-    feed = initial_feed(html)
-    assert [v["id"] for v in feed["visits"]] == [v.id for v in shown]
-    assert {v["status"] for v in feed["visits"]} == {"checked_in", "infusing", "recovering"}
+    statuses = re.findall(r'<article class="rc-card[^>]* data-status="(\w+)"', html)
+    assert statuses == ["checked_in", "infusing", "recovering"]
     for visit in [*hidden, elsewhere]:
         assert f'data-visit-id="{visit.id}"' not in html
     # Initials only: the full name belongs on the visit page.
@@ -118,9 +144,8 @@ def test_another_sites_dashboard_and_feed_are_not_found(as_nurse, make_site):
     dallas = make_site(name="Dallas")
     assert as_nurse.get(f"/recovery?site_id={dallas.id}").status_code == 404
     assert as_nurse.get("/recovery?site_id=abc").status_code == 404
-    response = as_nurse.get(f"/recovery/feed?site_id={dallas.id}")
-    assert response.status_code == 404 and response.is_json
-    assert response.get_json()["message"]
+    response = poll(as_nurse, dallas.id)
+    assert response.status_code == 404 and message_of(response)
 
 
 def test_a_user_of_several_sites_chooses_one(client, auth, ward, make_site, make_user):
@@ -138,29 +163,28 @@ def test_a_user_of_several_sites_chooses_one(client, auth, ward, make_site, make
 def test_feed_answers_304_until_something_changes(as_nurse, ward, frozen):
     # Overdue and still in the chair: its expected release moves with the clock.
     visit = ward.seat("recovering")
-    first = as_nurse.get(f"/recovery/feed?site_id={ward.site.id}")
+    first = poll(as_nurse, ward.site.id)
     assert first.status_code == 200 and first.get_etag()[0]
-    body = first.get_json()
-    assert body["visits"][0]["id"] == visit.id and body["timezone"] == "America/Chicago"
+    html = first.get_data(as_text=True)
+    assert f'data-visit-id="{visit.id}"' in html
+    assert '<div id="recovery-summary" hx-swap-oob="true"' in html  # the counts, above the alerts
+    page = as_nurse.get(f"/recovery?site_id={ward.site.id}").get_data(as_text=True)
+    assert f'data-etag="{first.get_etag()[0]}"' in page  # the page's first poll is a 304
 
     frozen.shift(20)  # the clock ticks: the countdown moves, the ETag does not
-    again = as_nurse.get(
-        f"/recovery/feed?site_id={ward.site.id}", headers={"If-None-Match": first.headers["ETag"]}
-    )
+    again = poll(as_nurse, ward.site.id, etag=first.headers["ETag"])
     assert again.status_code == 304 and again.data == b""
-    assert again.headers["X-Server-Time"] > body["server_time"]
+    assert again.headers["X-Server-Time"] > first.headers["X-Server-Time"]
 
     put_reading(visit, NOW, systolic=150)
-    changed = as_nurse.get(
-        f"/recovery/feed?site_id={ward.site.id}", headers={"If-None-Match": first.headers["ETag"]}
-    )
+    changed = poll(as_nurse, ward.site.id, etag=first.headers["ETag"])
     assert changed.status_code == 200 and changed.get_etag()[0] != first.get_etag()[0]
-    assert changed.get_json()["visits"][0]["latest_observation"]["systolic"] == 150
+    assert ">150/80<" in changed.get_data(as_text=True)
 
 
-def test_feed_without_a_session_answers_401_json(client, ward):
-    response = client.get(f"/recovery/feed?site_id={ward.site.id}")
-    assert response.status_code == 401 and response.is_json
+def test_feed_without_a_session_answers_401(client, ward):
+    response = poll(client, ward.site.id)
+    assert response.status_code == 401 and "signed out" in message_of(response)
 
 
 def test_notes_are_escaped_on_the_page(as_nurse, ward):
@@ -168,7 +192,7 @@ def test_notes_are_escaped_on_the_page(as_nurse, ward):
     put_reading(visit, NOW - timedelta(minutes=5), note="<script>alert(1)</script>")
     html = as_nurse.get("/recovery").get_data(as_text=True)
     assert "<script>alert(1)" not in html
-    assert initial_feed(html)["visits"][0]["latest_observation"]["note"].startswith("<script>")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
 def test_wall_display_has_no_buttons_no_names_and_no_notes(as_nurse, ward):
@@ -184,11 +208,10 @@ def test_wall_display_has_no_buttons_no_names_and_no_notes(as_nurse, ward):
     assert "data-nursing-action" not in html and 'id="dialog-' not in html
     assert "Quinn" not in html and "Avery" not in html and "Feels sick" not in html
     assert "AQ" in html
-    assert initial_feed(html)["visits"][0]["latest_observation"]["note"] == ""
-    feed = as_nurse.get(f"/recovery/feed?site_id={ward.site.id}&wall=1").get_json()
-    assert feed["visits"][0]["latest_observation"]["note"] == ""
-    normal = as_nurse.get(f"/recovery/feed?site_id={ward.site.id}").get_json()
-    assert normal["visits"][0]["latest_observation"]["note"].startswith("Feels sick")
+    wall = poll(as_nurse, ward.site.id, wall=True).get_data(as_text=True)
+    assert "AQ" in wall and "Feels sick" not in wall and "data-nursing-action" not in wall
+    normal = poll(as_nurse, ward.site.id).get_data(as_text=True)
+    assert "Feels sick, partner Jo on the way" in normal
 
 
 def test_an_infusion_running_into_the_next_booking_is_flagged(as_nurse, ward, make_patient):
@@ -200,8 +223,7 @@ def test_an_infusion_running_into_the_next_booking_is_flagged(as_nurse, ward, ma
         html = as_nurse.get("/recovery").get_data(as_text=True)
         board = as_nurse.get("/").get_data(as_text=True)
     assert "Running 15 min over: Chair 1\u2019s next patient at 08:00 is affected." in html
-    row = initial_feed(html)["visits"][0]
-    assert row["id"] == late.id and row["chair_clash_minutes"] == 15
+    assert f'data-visit-id="{late.id}"' in html
 
     assert "has-overrun" in board and "overrun-badge" in board
     assert "Running 15 min over: Chair 1&#39;s next patient at 08:00 is affected." in board
@@ -214,14 +236,13 @@ def test_start_and_end_the_infusion_through_the_dialogs(as_nurse, ward):
     visit = ward.seat("checked_in", start=NOW)
     response = post(as_nurse, f"/recovery/visits/{visit.id}/start-infusion")
     assert response.status_code == 200
-    body = response.get_json()
-    assert body["ok"] is True and "Infusion started" in body["message"]
+    assert "Infusion started" in saved(response)
     db.session.refresh(visit)
     assert visit.status == "infusing"
     assert abs((visit.infusion_started_at - NOW).total_seconds()) < 5
 
     again = post(as_nurse, f"/recovery/visits/{visit.id}/start-infusion")
-    assert again.status_code == 409 and again.get_json()["message"]
+    assert again.status_code == 409 and message_of(again)
 
     ended = post(as_nurse, f"/recovery/visits/{visit.id}/end-infusion")
     assert ended.status_code == 200
@@ -240,12 +261,10 @@ def test_an_event_time_in_the_past_is_kept_as_a_late_entry(as_nurse, ward):
     assert "late entry · recorded 07:00" in page
 
     bad = post(as_nurse, f"/recovery/visits/{visit.id}/end-infusion", {"at_time": "25:00"})
-    assert bad.status_code == 422 and "at_time" in bad.get_json()["errors"]
+    assert bad.status_code == 422 and "at_time" in errors_of(bad)
     before = post(as_nurse, f"/recovery/visits/{visit.id}/end-infusion", {"at_time": "06:40"})
     assert before.status_code == 422
-    assert before.get_json()["errors"]["at_time"] == [
-        "That time is before the visit's previous event."
-    ]
+    assert errors_of(before)["at_time"] == ["That time is before the visit's previous event."]
 
 
 def test_vitals_with_errors_answer_every_field(as_nurse, ward):
@@ -256,10 +275,10 @@ def test_vitals_with_errors_answer_every_field(as_nurse, ward):
         {"systolic": "abc", "heart_rate": "400", "spo2": "", "dissociation": "7"},
     )
     assert response.status_code == 422
-    errors = response.get_json()["errors"]
+    errors = errors_of(response)
     assert set(errors) == {"systolic", "diastolic", "heart_rate", "spo2", "dissociation"}
     assert errors["heart_rate"] == ["A whole number, 20-250."]
-    assert response.get_json()["message"]
+    assert message_of(response)
 
     upside_down = post(
         as_nurse,
@@ -267,9 +286,7 @@ def test_vitals_with_errors_answer_every_field(as_nurse, ward):
         VITALS | {"systolic": "80", "diastolic": "90"},
     )
     assert upside_down.status_code == 422
-    assert upside_down.get_json()["errors"] == {
-        "diastolic": ["Must be lower than the systolic pressure."]
-    }
+    assert errors_of(upside_down) == {"diastolic": ["Must be lower than the systolic pressure."]}
     assert db.session.scalar(select(Observation.id)) is None
 
 
@@ -283,19 +300,19 @@ def test_vitals_and_side_effects_are_recorded_with_flags(as_nurse, ward):
         | {"systolic": "165", "respiratory_rate": "", "dissociation": "2", "nausea": ""}
         | {"note": "  Anxious; reassured  "},
     )
-    assert response.status_code == 200, response.get_json()
+    assert response.status_code == 200, response.get_data(as_text=True)
     reading = db.session.scalars(select(Observation).order_by(Observation.id.desc())).first()
     assert (reading.systolic, reading.dissociation, reading.nausea) == (165, 2, None)
     assert reading.note == "Anxious; reassured"
     assert reading.flags == ["bp_high", "bp_above_baseline"]
-    feed = as_nurse.get(f"/recovery/feed?site_id={ward.site.id}").get_json()
-    assert feed["visits"][0]["flags"] == ["bp_high", "bp_above_baseline"]
+    board = poll(as_nurse, ward.site.id).get_data(as_text=True)
+    assert re.findall(r'class="rc-flag rc-flag-(\w+)"', board) == ["bp_high", "bp_above_baseline"]
 
 
 def test_vitals_on_a_visit_not_in_care_are_refused(as_nurse, ward):
     visit = ward.seat("discharged")
     response = post(as_nurse, f"/recovery/visits/{visit.id}/vitals", VITALS)
-    assert response.status_code == 409 and "discharged" in response.get_json()["message"]
+    assert response.status_code == 409 and "discharged" in message_of(response)
 
 
 def test_extend_observation_needs_minutes_and_a_reason(as_nurse, ward):
@@ -303,7 +320,7 @@ def test_extend_observation_needs_minutes_and_a_reason(as_nurse, ward):
     due = visit.discharge_due_at
     missing = post(as_nurse, f"/recovery/visits/{visit.id}/extend", {"minutes": "500"})
     assert missing.status_code == 422
-    assert set(missing.get_json()["errors"]) == {"minutes", "reason"}
+    assert set(errors_of(missing)) == {"minutes", "reason"}
 
     response = post(
         as_nurse, f"/recovery/visits/{visit.id}/extend", {"minutes": "30", "reason": "Dizzy"}
@@ -319,7 +336,7 @@ def test_discharge_refusals_are_shown_in_the_dialog(as_nurse, ward):
     visit = ward.seat("recovering")
     incomplete = post(as_nurse, f"/recovery/visits/{visit.id}/discharge", {"escort_name": ""})
     assert incomplete.status_code == 422
-    errors = incomplete.get_json()["errors"]
+    errors = errors_of(incomplete)
     assert "escort_name" in errors and "padss_activity" in errors
 
     low = post(
@@ -328,7 +345,7 @@ def test_discharge_refusals_are_shown_in_the_dialog(as_nurse, ward):
         discharge_form(padss_pain="1", vitals_stable=""),
     )
     assert low.status_code == 409
-    message = low.get_json()["message"]
+    message = message_of(low)
     assert "PADSS is below 9." in message and "Vital signs are not stable." in message
 
     done = post(as_nurse, f"/recovery/visits/{visit.id}/discharge", discharge_form())
@@ -344,16 +361,20 @@ def test_before_due_only_a_practitioner_discharges_with_a_reason(client, auth, w
     auth.login(ward.nurse)
     nurse = post(client, f"/recovery/visits/{visit.id}/discharge", discharge_form())
     assert nurse.status_code == 409
-    assert "only a practitioner may override" in nurse.get_json()["message"]
-    prefill = client.get(f"/recovery/visits/{visit.id}/discharge").get_json()
-    assert prefill["early"] is True and prefill["can_override"] is False
+    assert "only a practitioner may override" in message_of(nurse)
+    prefill = client.get(f"/recovery/visits/{visit.id}/discharge", headers=HTMX)
+    html = prefill.get_data(as_text=True)
+    assert "Only a practitioner may discharge before then" in html  # early
+    assert "data-override" not in html  # and no override for a nurse
     auth.logout()
 
     auth.login(ward.practitioner)
     no_reason = post(client, f"/recovery/visits/{visit.id}/discharge", discharge_form())
-    assert no_reason.status_code == 409 and "override reason" in no_reason.get_json()["message"]
-    prefill = client.get(f"/recovery/visits/{visit.id}/discharge").get_json()
-    assert prefill["early"] is True and prefill["can_override"] is True
+    assert no_reason.status_code == 409 and "override reason" in message_of(no_reason)
+    prefill = client.get(f"/recovery/visits/{visit.id}/discharge", headers=HTMX)
+    html = prefill.get_data(as_text=True)
+    assert "a practitioner's override: give the reason" in unescape(html)  # early
+    assert "data-override" in html and 'name="override_reason"' in html
     done = post(
         client,
         f"/recovery/visits/{visit.id}/discharge",
@@ -369,10 +390,18 @@ def test_discharge_prefill_offers_the_escort_and_the_vitals_hint(as_nurse, ward)
     visit = ward.seat("recovering")
     put_reading(visit, EARLIER - timedelta(minutes=5))
     put_reading(visit, NOW - timedelta(minutes=10), systolic=125, diastolic=82)
-    data = as_nurse.get(f"/recovery/visits/{visit.id}/discharge").get_json()
-    assert data["escort_name"] == "Sam Rivera" and data["escort_phone"] == "512-555-0100"
-    assert data["vitals_stable"] is True and data["padss_vital_signs"] == 2
-    assert data["early"] is False
+    html = as_nurse.get(f"/recovery/visits/{visit.id}/discharge", headers=HTMX).get_data(
+        as_text=True
+    )
+
+    def tag(input_id: str) -> str:
+        return re.search(rf'<input[^>]*id="{input_id}"[^>]*>', html).group(0)
+
+    assert 'value="Sam Rivera"' in tag("discharge-escort_name")
+    assert 'value="512-555-0100"' in tag("discharge-escort_phone")
+    assert "checked" in tag("discharge-vitals_stable")
+    assert "checked" in tag("discharge-padss_vital_signs-2")
+    assert "data-discharge-early" not in html and "data-override" not in html
 
 
 @pytest.mark.parametrize("role", ["clerk", "admin"])
@@ -389,7 +418,7 @@ def test_front_desk_and_admin_may_not_do_clinical_actions(client, auth, ward, ro
     ):
         response = post(client, path, data, token=token)
         assert response.status_code == 403, path
-        assert response.is_json and response.get_json()["message"]
+        assert message_of(response) == "Your role may not do this."
     assert client.get(f"/recovery/visits/{visit.id}/discharge").status_code == 403
     db.session.refresh(visit)
     assert visit.status == "recovering" and db.session.scalar(select(Observation.id)) is None
@@ -401,18 +430,16 @@ def test_other_sites_visits_are_not_found_and_csrf_is_required(
     dallas = make_site(name="Dallas")
     theirs = put_visit(dallas, make_chair(dallas), make_patient(dallas), "recovering", EARLIER)
     response = post(as_nurse, f"/recovery/visits/{theirs.id}/vitals", VITALS)
-    assert response.status_code == 404 and response.is_json
+    assert response.status_code == 404 and message_of(response)
 
     huge = post(as_nurse, f"/recovery/visits/{2**70}/vitals", VITALS)
-    assert huge.status_code == 404 and huge.is_json
+    assert huge.status_code == 404 and message_of(huge)
     assert as_nurse.get(f"/visits/{2**70}/record").status_code == 404
 
     mine = ward.seat("recovering")
-    forged = as_nurse.post(
-        f"/recovery/visits/{mine.id}/vitals", data=VITALS, headers={"Accept": "application/json"}
-    )
-    assert forged.status_code == 400 and forged.is_json
-    assert "reload" in forged.get_json()["message"]
+    forged = as_nurse.post(f"/recovery/visits/{mine.id}/vitals", data=VITALS, headers=HTMX)
+    assert forged.status_code == 400
+    assert "reload" in message_of(forged)
 
 
 # ---------------------------------------------------------------- the visit page and record
@@ -536,3 +563,66 @@ def test_pages_have_no_inline_scripts_or_styles(client, auth, ward, frozen):
         assert "<style" not in html, path
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
         assert not re.search(r"\son[a-z]+=", html), path
+
+
+# ---------------------------------------------------------------- the partials
+
+
+@pytest.mark.parametrize(
+    ("status", "path", "title"),
+    [
+        ("checked_in", "start-infusion", "Start infusion"),
+        ("infusing", "end-infusion", "End infusion"),
+        ("recovering", "vitals", "Record vitals"),
+        ("recovering", "extend", "Extend observation"),
+        ("recovering", "discharge", "Discharge"),
+    ],
+)
+def test_each_dialog_opens_on_its_form_for_the_visit(as_nurse, ward, status, path, title):
+    visit = ward.seat(status)
+    response = as_nurse.get(f"/recovery/visits/{visit.id}/{path}", headers=HTMX)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert f"data-dialog-title>{title}</h2>" in html
+    assert "data-dialog-patient>Chair 1 · AQ</div>" in html
+    assert f'hx-post="/recovery/visits/{visit.id}/{path}"' in html
+    assert re.search(r'name="csrf_token" value="[^"]+"', html)  # every form keeps CSRF
+    assert 'd-none" role="alert" data-dialog-message></div>' in html  # no refusal yet
+
+
+def test_a_saved_dialog_answers_the_card_on_the_board_only(as_nurse, ward):
+    visit = ward.seat("recovering")
+    token = token_of(as_nurse)
+    path = f"/recovery/visits/{visit.id}/vitals"
+    on_board = as_nurse.post(
+        path,
+        data={"csrf_token": token, **VITALS, "systolic": "171", "diastolic": "96"},
+        headers=HTMX | {"X-Recovery-Board": "1"},
+    )
+    assert on_board.status_code == 200 and on_board.headers["HX-Reswap"] == "none"
+    assert saved(on_board) == "Vitals recorded: Chair 1 · AQ."
+    card = on_board.get_data(as_text=True)
+    assert f'id="visit-card-{visit.id}" hx-swap-oob="true"' in card and ">171/96<" in card
+
+    elsewhere = post(
+        as_nurse, f"/recovery/visits/{visit.id}/extend", {"minutes": "15", "reason": "x"}
+    )
+    assert saved(elsewhere).startswith("Observation extended") and elsewhere.data == b""
+
+    gone = as_nurse.post(
+        f"/recovery/visits/{visit.id}/discharge",
+        data={"csrf_token": token, **discharge_form()},
+        headers=HTMX | {"X-Recovery-Board": "1"},
+    )
+    assert saved(gone).startswith("Discharged")
+    assert f'<div id="visit-card-{visit.id}" hx-swap-oob="delete"></div>' in gone.get_data(
+        as_text=True
+    )
+
+
+def test_a_signed_out_dialog_says_so_in_place(client, ward):
+    visit = ward.seat("recovering")
+    response = client.get(f"/recovery/visits/{visit.id}/vitals", headers=HTMX)
+    assert response.status_code == 401
+    assert message_of(response) == "You are signed out: sign in again."
+    assert client.get(f"/recovery/visits/{visit.id}/vitals").status_code == 302  # a page: sign in
