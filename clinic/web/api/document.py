@@ -12,7 +12,7 @@ from flask import current_app, jsonify, make_response, render_template
 
 from clinic.web.api import bp
 from clinic.web.api.errors import CODES, MESSAGES
-from clinic.web.api.schemas import ErrorSchema
+from clinic.web.api.schemas import ErrorSchema, Inline
 
 PREFIX = "/api/v1"
 METHODS = ("get", "post", "patch", "put", "delete")
@@ -39,11 +39,18 @@ WHEN = {
 }
 
 
-def schema_name(schema: Any) -> str:
-    """Name a schema in the document: UserSchema is User, a PATCH body UserChanges."""
+def schema_name(schema: Any) -> str | None:
+    """Name a schema in the document (an Inline one is written out where it is used).
+
+    SiteSchema is Site in an answer, SiteInput as a body and SiteChanges as a PATCH body.
+    """
     cls = schema if isinstance(schema, type) else type(schema)
-    name = cls.__name__.removesuffix("Schema")
-    return name + ("Changes" if getattr(schema, "partial", False) else "")
+    if issubclass(cls, Inline):
+        return None
+    name = cls.__name__.removesuffix("Schema").removesuffix("Input")
+    if getattr(schema, "partial", False):
+        return f"{name}Changes"
+    return f"{name}Input" if getattr(schema, "is_input", False) else name
 
 
 class ClinicApi(flask_smorest.Api):

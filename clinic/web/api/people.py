@@ -16,7 +16,6 @@ from clinic.types import utcnow
 from clinic.web.api import bp, guard, refuses, requires
 from clinic.web.api.schemas import (
     ClearanceSchema,
-    PatientInputSchema,
     PatientQuery,
     PatientSchema,
     UserInputSchema,
@@ -83,7 +82,7 @@ def update_user(changes: dict[str, Any], user_id: int):
 
 @bp.route("/patients", methods=["POST"])
 @requires("edit_patients")
-@bp.arguments(PatientInputSchema)
+@bp.arguments(PatientSchema)
 @bp.response(201, PatientSchema)
 @refuses(409)
 def create_patient(values: dict[str, Any]):

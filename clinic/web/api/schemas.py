@@ -88,6 +88,10 @@ class ApiSchema(Schema):
         unknown = EXCLUDE
 
 
+class Inline(Schema):
+    """A small object written out in the document where it is used; unknown keys are errors."""
+
+
 def _settings_schema(keys: dict[str, Any], name: str) -> type[Schema]:
     """Declare an object of settings (objects within objects), each within its limits."""
     declared = {
@@ -96,7 +100,7 @@ def _settings_schema(keys: dict[str, Any], name: str) -> type[Schema]:
         else Whole(SITE_LIMITS[setting])
         for key, setting in keys.items()
     }
-    return Schema.from_dict(declared, name=name)
+    return Inline.from_dict(declared, name=name)
 
 
 def _nest(keys: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
@@ -116,12 +120,19 @@ def _flatten(keys: dict[str, Any], value: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+def _not_empty(value: dict[str, Any]) -> None:
+    """Refuse an empty object: it would change nothing by mistake."""
+    if not value:
+        raise ValidationError("An object with at least one of its settings.")
+
+
 def _settings(keys: dict[str, Any], name: str) -> fields.Nested:
     """A non-empty object of some of the settings in keys."""
-    return fields.Nested(_settings_schema(keys, name), validate=validate.Length(min=1))
+    schema = _settings_schema(keys, name)
+    return fields.Nested(schema, validate=_not_empty, metadata={"minProperties": 1})
 
 
-OpeningHours = Schema.from_dict(
+OpeningHours = Inline.from_dict(
     {day: Span(metadata=SPAN_DOC) for day in WEEKDAYS}, name="OpeningHours"
 )
 
@@ -234,10 +245,6 @@ class PatientSchema(ApiSchema):
         return {name: value if value != "" else None for name, value in data.items()}
 
 
-class PatientInputSchema(PatientSchema):
-    """A patient as registered (the same fields)."""
-
-
 class ClearanceSchema(ApiSchema):
     """A practitioner's evaluation of a patient, with its corrections and voiding."""
 
@@ -287,6 +294,15 @@ class EventSchema(ApiSchema):
         return data | {k: v for k, v in (event.data or {}).items() if k not in data}
 
 
+class LifecycleEvents(fields.List):
+    """A visit's lifecycle events; the booking history (booked, rescheduled) is the desk's."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        history = set(HistoryType)
+        events = [event for event in value if event.type not in history]
+        return super()._serialize(events, attr, obj, **kwargs)
+
+
 class VisitSchema(ApiSchema):
     """A visit, its booked plan, what happened and when."""
 
@@ -308,13 +324,7 @@ class VisitSchema(ApiSchema):
     discharge_due_at = Instant(allow_none=True)
     cancel_reason = fields.String(allow_none=True)
     notes = fields.String()
-    # Lifecycle events only: the booking history (booked, rescheduled) is the desk's.
-    events = fields.Method("lifecycle", metadata={"type": "array", "items": {"type": "object"}})
-
-    def lifecycle(self, visit: Any) -> list[dict[str, Any]]:
-        """Return the visit's lifecycle events."""
-        history = set(HistoryType)
-        return EventSchema(many=True).dump([e for e in visit.events if e.type not in history])
+    events = LifecycleEvents(fields.Nested(EventSchema))
 
 
 class BookingSchema(ApiSchema):
@@ -353,7 +363,7 @@ class ChecklistSchema(ApiSchema):
 class EventInputSchema(ApiSchema):
     """A lifecycle event to record, with the extra fields its type takes."""
 
-    type = Text(40, required=True)
+    type = Text(40, required=True, validate=validate.OneOf(list(EventType)))
     at = Instant(allow_none=True)
     reason = Text(500, allow_none=True)
     override_reason = Text(500, allow_none=True)
