@@ -111,21 +111,29 @@ def build(spec: dict[str, Any], app: Any) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for path, item in spec["paths"].items():
         new_path, first = doc_path(path)
-        for op_path, method in [(new_path, m) for m in METHODS if m in item]:
-            op = item[method]
-            op["operationId"] = endpoints.get((op_path, method), method + op_path)
-            for param in [*item.get("parameters", []), *op.get("parameters", [])]:
-                if param["in"] == "path" and param["name"] == first:
-                    param["name"] = "id"
-            answers = op["responses"]
+        tag = new_path.split("/")[1].removesuffix(".json")
+        operations = [(method, item[method]) for method in METHODS if method in item]
+        for param in [
+            *item.get("parameters", []),
+            *(p for _, op in operations for p in op.get("parameters", [])),
+        ]:
+            if param["in"] == "path" and param["name"] == first:
+                param["name"] = "id"
+        for method, op in operations:
+            op |= {"operationId": endpoints[new_path, method], "tags": [tag]}
             errors = [] if op.get("security") == [] else [401]
             errors += [400, 422] if "requestBody" in op else []
             errors += [404] if first else []
             for status in errors:
-                answers.setdefault(str(status), ref(status))
+                op["responses"].setdefault(str(status), ref(status))
         paths[new_path] = item
-    spec["paths"] = paths
-    spec["servers"] = [{"url": PREFIX}]
+    tags = dict.fromkeys(
+        op["tags"][0]
+        for item in paths.values()
+        for op in item.values()
+        if isinstance(op, dict) and "tags" in op
+    )
+    spec |= {"paths": paths, "tags": [{"name": tag} for tag in tags], "servers": [{"url": PREFIX}]}
     spec["components"]["securitySchemes"] = {"bearer": BEARER}
     return spec
 

@@ -167,7 +167,7 @@ class Span(fields.Field):
 
 
 SPAN_DOC = {
-    "type": ["array", "null"],
+    "type": "array",  # allow_none adds "null"
     "items": {"type": "string", "pattern": f"^(?:{CLOCK.pattern})$"},
     "minItems": 2,
     "maxItems": 2,

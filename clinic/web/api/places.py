@@ -63,7 +63,8 @@ def update_site(changes: dict[str, Any], site_id: int):
     """Change any subset of a site's settings (admin); the others, and days left out, stay."""
     site = access.get_site(g.user, site_id)
     if "opening_hours" in changes:
-        changes["opening_hours"] = (site.opening_hours or {}) | changes["opening_hours"]
+        hours, given = site.opening_hours or {}, changes["opening_hours"]
+        changes["opening_hours"] = {day: given.get(day, hours.get(day)) for day in WEEKDAYS}
     return setup.save_site(site, changes)
 
 

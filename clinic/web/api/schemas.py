@@ -92,17 +92,6 @@ class Inline(Schema):
     """A small object written out in the document where it is used; unknown keys are errors."""
 
 
-def _settings_schema(keys: dict[str, Any], name: str) -> type[Schema]:
-    """Declare an object of settings (objects within objects), each within its limits."""
-    declared = {
-        key: fields.Nested(_settings_schema(setting, name + key.title().replace("_", "")))
-        if isinstance(setting, dict)
-        else Whole(SITE_LIMITS[setting])
-        for key, setting in keys.items()
-    }
-    return Inline.from_dict(declared, name=name)
-
-
 def _nest(keys: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     """Arrange flat settings as the API's nested object."""
     return {
@@ -126,9 +115,13 @@ def _not_empty(value: dict[str, Any]) -> None:
         raise ValidationError("An object with at least one of its settings.")
 
 
-def _settings(keys: dict[str, Any], name: str) -> fields.Nested:
-    """A non-empty object of some of the settings in keys."""
-    schema = _settings_schema(keys, name)
+def _settings(keys: dict[str, Any]) -> fields.Nested:
+    """A non-empty object of some of the settings in keys (objects within objects)."""
+    declared = {
+        key: _settings(setting) if isinstance(setting, dict) else Whole(SITE_LIMITS[setting])
+        for key, setting in keys.items()
+    }
+    schema = Inline.from_dict(declared, name="Settings")
     return fields.Nested(schema, validate=_not_empty, metadata={"minProperties": 1})
 
 
@@ -151,15 +144,15 @@ class SiteSchema(ApiSchema):
     opening_hours = fields.Nested(OpeningHours)
     nurse_ratio = Whole(SITE_LIMITS["nurse_ratio"])
     require_practitioner_on_site = Bool()
-    infusion_minutes = _settings(SITE_MINUTES["infusion_minutes"], "InfusionMinutes")
-    observation_minutes = _settings(SITE_MINUTES["observation_minutes"], "ObservationMinutes")
+    infusion_minutes = _settings(SITE_MINUTES["infusion_minutes"])
+    observation_minutes = _settings(SITE_MINUTES["observation_minutes"])
     overdue_after_minutes = Whole(SITE_LIMITS["overdue_after_minutes"])
     turnover_minutes = Whole(SITE_LIMITS["turnover_minutes"])
     min_hours_between_infusions = Whole(SITE_LIMITS["min_hours_between_infusions"])
     recovery_mode = fields.String(validate=validate.OneOf(list(RecoveryMode)))
     check_in_open_minutes = Whole(SITE_LIMITS["check_in_open_minutes"])
     no_show_after_minutes = Whole(SITE_LIMITS["no_show_after_minutes"])
-    vital_thresholds = _settings(VITAL_THRESHOLDS, "VitalThresholds")
+    vital_thresholds = _settings(VITAL_THRESHOLDS)
 
     @pre_dump
     def arrange(self, site: Any, **kwargs: Any) -> dict[str, Any]:
