@@ -1,4 +1,4 @@
-# Infusion Desk: `make run` serves the demo clinic, `make test` runs lint, bandit and every test.
+# Infusion Desk: `make run` serves the demo clinic, `make test` runs lint, mypy, bandit and every test.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app wsgi
 PORT   ?= 5000
 DEMO_NOW_DB := $(CURDIR)/instance/demo-now.db
 
-.PHONY: run demo-now test lint audit-deps bench install clean
+.PHONY: run demo-now test lint typecheck audit-deps bench install clean
 
 install: $(STAMP)
 
@@ -34,12 +34,16 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# mypy --strict on clinic/domain and clinic/services (pyproject.toml, [tool.mypy]).
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
 # Known vulnerabilities in the dependencies: pip-audit online, else the shipped list (it says
 # which on a line of its own).
 audit-deps: $(STAMP)
 	$(BIN)/python security/audit_deps.py
 
-test: lint audit-deps
+test: lint typecheck audit-deps
 	$(BIN)/bandit -q -r clinic -ll
 	$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure here"; exit 1; fi; \
@@ -49,4 +53,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -49,6 +49,10 @@ class Config:
     HSTS = False  # Strict-Transport-Security: only behind TLS (ProductionConfig)
     BOOTSTRAP_SERVE_LOCAL = True
     MAX_CONTENT_LENGTH = 1024 * 1024
+    # How many reverse proxies (nginx, a load balancer) stand in front of the app and append
+    # X-Forwarded-For / X-Forwarded-Proto. 0: the socket's peer is the client. Set it only to
+    # the real number: a larger one lets any client choose its own address (rate limits, audit).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0") or 0)
     JSON_SORT_KEYS = False
     SCHEDULER_HEARTBEAT_STALE_SECONDS = 60
     # The scheduler process (`flask --app wsgi scheduler`) and its delivery channels.

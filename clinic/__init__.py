@@ -23,7 +23,17 @@ def create_app(config: type | None = None, **overrides) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_rate_limits(app)
+    trust_proxies(app)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Take the client's address and scheme from the TRUSTED_PROXIES proxies in front, if any."""
+    hops = app.config.get("TRUSTED_PROXIES", 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def register_extensions(app: Flask) -> None:
@@ -50,9 +60,10 @@ def register_blueprints(app: Flask) -> None:
     for module in (auth, frontdesk, nursing, courses, patients, admin, alerts, audit):
         app.register_blueprint(module.bp)
     api.init_app(app)
-    from clinic.web import dates, display, security_admin, visit_list
+    from clinic.web import choices, dates, display, security_admin, visit_list
 
     dates.init_app(app)
+    choices.init_app(app)
 
     app.register_blueprint(security_admin.bp)
     app.register_blueprint(display.bp)

@@ -1,5 +1,7 @@
 """Unbound Flask extensions, bound to the app in create_app()."""
 
+from typing import TYPE_CHECKING, ClassVar
+
 from flask_bootstrap import Bootstrap5
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -28,3 +30,15 @@ migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 bootstrap = Bootstrap5()
+
+if TYPE_CHECKING:
+    from flask_sqlalchemy.model import Model as _FlaskModel
+    from sqlalchemy import Table
+
+    class Model(_FlaskModel, Base):
+        """db.Model as a type checker can read it (it cannot subclass an attribute)."""
+
+        __table__: ClassVar[Table]  # every model maps one table
+
+else:
+    Model = db.Model

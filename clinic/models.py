@@ -25,12 +25,24 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from clinic.domain.alarms import AlertKind, Channel, DeliveryStatus
+from clinic.domain.audit import Outcome
+from clinic.domain.booking import ChairKind, RecoveryMode
+from clinic.domain.choices import Choice
+from clinic.domain.roles import Role, SignInStep
 from clinic.domain.visits import ACTIVE, Status
-from clinic.extensions import db
+from clinic.extensions import Model, db
 from clinic.types import UTCDateTime, utcnow
 
-ROLES = ("front_desk", "nurse", "practitioner", "admin")
+ROLES = Role.values()
 ACTIVE_STATUSES = tuple(status.value for status in ACTIVE)
+
+
+def check_in(column: str, choice: type[Choice]) -> CheckConstraint:
+    """Allow in `column` only the values of an enumeration (the constraint takes its name)."""
+    listed = ", ".join(f"'{value}'" for value in choice.values())
+    return CheckConstraint(f"{column} IN ({listed})", name=column)
+
 
 user_sites = Table(
     "user_sites",
@@ -40,7 +52,7 @@ user_sites = Table(
 )
 
 
-class Site(db.Model):
+class Site(Model):
     """A clinic location with its own time zone, hours, chairs and rules."""
 
     __tablename__ = "sites"
@@ -60,7 +72,7 @@ class Site(db.Model):
     overdue_after_minutes: Mapped[int] = mapped_column(Integer, default=15)
     turnover_minutes: Mapped[int] = mapped_column(Integer, default=15)
     min_hours_between_infusions: Mapped[int] = mapped_column(Integer, default=24)
-    recovery_mode: Mapped[str] = mapped_column(String(10), default="chair")
+    recovery_mode: Mapped[str] = mapped_column(String(10), default=RecoveryMode.CHAIR.value)
     # Overrides of the vital-sign limits (clinic.domain.vitals.Thresholds field names);
     # an empty object means DESIGN.md's defaults.
     vital_thresholds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -75,28 +87,26 @@ class Site(db.Model):
     chairs: Mapped[list[Chair]] = relationship(back_populates="site", order_by="Chair.id")
 
 
-class Chair(db.Model):
+class Chair(Model):
     """An infusion chair or a recovery bay."""
 
     __tablename__ = "chairs"
-    __table_args__ = (CheckConstraint("kind IN ('chair', 'recovery_bay')", name="kind"),)
+    __table_args__ = (check_in("kind", ChairKind),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
     name: Mapped[str] = mapped_column(String(60))
-    kind: Mapped[str] = mapped_column(String(20), default="chair")
+    kind: Mapped[str] = mapped_column(String(20), default=ChairKind.CHAIR.value)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     site: Mapped[Site] = relationship(back_populates="chairs")
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A member of staff who signs in; the role decides what they may do."""
 
     __tablename__ = "users"
-    __table_args__ = (
-        CheckConstraint("role IN ('front_desk', 'nurse', 'practitioner', 'admin')", name="role"),
-    )
+    __table_args__ = (check_in("role", Role),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -128,7 +138,7 @@ class User(UserMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         """Tell whether the user administers every site."""
-        return self.role == "admin"
+        return self.role == Role.ADMIN
 
     @property
     def site_ids(self) -> list[int]:
@@ -136,7 +146,7 @@ class User(UserMixin, db.Model):
         return [site.id for site in self.sites]
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token for the JSON API; only its SHA-256 digest is stored.
 
     It opens the API until `expires_at` unless revoked (by its user, an administrator, or
@@ -169,7 +179,7 @@ class ApiToken(db.Model):
         return "active" if now < self.expires_at else "expired"
 
 
-class Shift(db.Model):
+class Shift(Model):
     """Someone on duty at a site from starts_at to ends_at."""
 
     __tablename__ = "shifts"
@@ -188,7 +198,7 @@ class Shift(db.Model):
     user: Mapped[User] = relationship()
 
 
-class Patient(db.Model):
+class Patient(Model):
     """A patient of a home site."""
 
     __tablename__ = "patients"
@@ -223,7 +233,7 @@ class Patient(db.Model):
         return f"{self.given_name[:1]}{self.family_name[:1]}".upper()
 
 
-class Clearance(db.Model):
+class Clearance(Model):
     """A practitioner's evaluation that clears (or not) a patient for treatment."""
 
     __tablename__ = "clearances"
@@ -258,7 +268,7 @@ class Clearance(db.Model):
         return self.voided_at is not None
 
 
-class Visit(db.Model):
+class Visit(Model):
     """One booking: an infusion block then a recovery block, held and moved together.
 
     The plan columns (infusion_start .. bay_released_at) change only by rescheduling;
@@ -317,7 +327,7 @@ class Visit(db.Model):
         return self.status in ACTIVE_STATUSES
 
 
-class VisitEvent(db.Model):
+class VisitEvent(Model):
     """An append-only record of something that happened to a visit."""
 
     __tablename__ = "visit_events"
@@ -334,7 +344,7 @@ class VisitEvent(db.Model):
     by: Mapped[User | None] = relationship()
 
 
-class IdempotencyKey(db.Model):
+class IdempotencyKey(Model):
     """A POST /visits retried with the same key returns what the first one created."""
 
     __tablename__ = "idempotency_keys"
@@ -348,13 +358,13 @@ class IdempotencyKey(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Notification(db.Model):
+class Notification(Model):
     """An alarm that fired: the in-app alert, one per visit, kind and due instant."""
 
     __tablename__ = "notifications"
     __table_args__ = (
         UniqueConstraint("visit_id", "kind", "due_at", name="uq_notifications_visit_kind_due"),
-        CheckConstraint("kind IN ('discharge_due', 'discharge_overdue')", name="kind"),
+        check_in("kind", AlertKind),
         Index("ix_notifications_site_created", "site_id", "created_at"),
     )
 
@@ -378,13 +388,13 @@ class Notification(db.Model):
     )
 
 
-class Delivery(db.Model):
+class Delivery(Model):
     """One message of the outbox: a notification sent to one target over one channel."""
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        CheckConstraint("channel IN ('email', 'webhook')", name="channel"),
-        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+        check_in("channel", Channel),
+        check_in("status", DeliveryStatus),
         Index("ix_deliveries_status_next", "status", "next_attempt_at"),
     )
 
@@ -392,7 +402,7 @@ class Delivery(db.Model):
     notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     target: Mapped[str] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=DeliveryStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(200))
@@ -402,7 +412,7 @@ class Delivery(db.Model):
     notification: Mapped[Notification] = relationship(back_populates="deliveries")
 
 
-class SchedulerHeartbeat(db.Model):
+class SchedulerHeartbeat(Model):
     """The last sign of life of one scheduler process, leader or standby."""
 
     __tablename__ = "scheduler_heartbeats"
@@ -413,7 +423,7 @@ class SchedulerHeartbeat(db.Model):
     last_beat_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
-class Observation(db.Model):
+class Observation(Model):
     """One set of vital signs and side effects taken during a visit; flags fixed at write time."""
 
     __tablename__ = "observations"
@@ -440,7 +450,7 @@ class Observation(db.Model):
     by: Mapped[User | None] = relationship()
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """One append-only audit row: who did what to which patient and object, when, from where.
 
     `detail` holds ids, rule names and field names only, never names or clinical values.
@@ -451,7 +461,7 @@ class AuditEvent(db.Model):
 
     __tablename__ = "audit_events"
     __table_args__ = (
-        CheckConstraint("outcome IN ('ok', 'denied', 'refused', 'failed')", name="outcome"),
+        check_in("outcome", Outcome),
         Index("ix_audit_events_at", "at"),
         Index("ix_audit_events_actor_at", "actor_id", "at"),
         Index("ix_audit_events_patient_at", "patient_id", "at"),
@@ -466,7 +476,7 @@ class AuditEvent(db.Model):
     patient_id: Mapped[int | None] = mapped_column(Integer)
     object_type: Mapped[str | None] = mapped_column(String(40))
     object_id: Mapped[int | None] = mapped_column(Integer)
-    outcome: Mapped[str] = mapped_column(String(10), default="ok")
+    outcome: Mapped[str] = mapped_column(String(10), default=Outcome.OK.value)
     ip: Mapped[str | None] = mapped_column(String(45))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
@@ -501,7 +511,7 @@ def _audit_events_append_only(_table, connection, **_kw) -> None:
         connection.execute(text(statement))
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """A signed-in browser: the cookie holds a random id, this row decides whether it counts."""
 
     __tablename__ = "user_sessions"
@@ -520,7 +530,7 @@ class UserSession(db.Model):
     user: Mapped[User] = relationship()
 
 
-class PendingSignIn(db.Model):
+class PendingSignIn(Model):
     """A sign-in half-way through: the password is right, the code (or enrolment) is next.
 
     The browser's session cookie holds only a random id; this row (its SHA-256 digest) says
@@ -528,7 +538,7 @@ class PendingSignIn(db.Model):
     """
 
     __tablename__ = "pending_sign_ins"
-    __table_args__ = (CheckConstraint("step IN ('second_factor', 'enrol')", name="step"),)
+    __table_args__ = (check_in("step", SignInStep),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
@@ -541,7 +551,7 @@ class PendingSignIn(db.Model):
     user: Mapped[User] = relationship()
 
 
-class DisplayLink(db.Model):
+class DisplayLink(Model):
     """A revocable read-only link that shows one site's privacy-mode dashboard on a wall."""
 
     __tablename__ = "display_links"
@@ -560,7 +570,7 @@ class DisplayLink(db.Model):
     site: Mapped[Site] = relationship()
 
 
-class RoleTotpRequirement(db.Model):
+class RoleTotpRequirement(Model):
     """A role whose members must sign in with a second factor (TOTP)."""
 
     __tablename__ = "role_totp_requirements"

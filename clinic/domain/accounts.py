@@ -4,18 +4,20 @@ always keeps at least one active administrator."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+
+from clinic.domain.booking import Violation
+from clinic.domain.choices import Choice
 
 
-class AccountRule(StrEnum):
+class AccountRule(Choice):
     """The account rules, named as the API reports them in a 409's `reasons`."""
 
-    OWN_ADMIN_ROLE = "own_admin_role"
-    LAST_ACTIVE_ADMIN = "last_active_admin"
+    OWN_ADMIN_ROLE = "own_admin_role", "Own administrator role", "rule-own_admin_role"
+    LAST_ACTIVE_ADMIN = "last_active_admin", "Last active administrator", "rule-last_active_admin"
 
 
 @dataclass(frozen=True)
-class AccountViolation:
+class AccountViolation(Violation):
     """One broken account rule and a sentence for the administrator."""
 
     rule: AccountRule

@@ -4,9 +4,36 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-DISCHARGE_DUE = "discharge_due"
-DISCHARGE_OVERDUE = "discharge_overdue"
-KINDS = (DISCHARGE_DUE, DISCHARGE_OVERDUE)
+from clinic.domain.choices import Choice
+from clinic.domain.visits import Status
+
+
+class AlertKind(Choice):
+    """Which alarm fired for a recovering patient."""
+
+    DISCHARGE_DUE = "discharge_due", "Discharge due", "alerts-due"
+    DISCHARGE_OVERDUE = "discharge_overdue", "Discharge overdue", "alerts-overdue"
+
+
+DISCHARGE_DUE = AlertKind.DISCHARGE_DUE
+DISCHARGE_OVERDUE = AlertKind.DISCHARGE_OVERDUE
+KINDS = tuple(AlertKind)
+
+
+class Channel(Choice):
+    """How a delivery of the outbox reaches its target."""
+
+    EMAIL = "email", "E-mail", "channel-email"
+    WEBHOOK = "webhook", "Webhook", "channel-webhook"
+
+
+class DeliveryStatus(Choice):
+    """Where a delivery of the outbox stands."""
+
+    PENDING = "pending", "Pending", "delivery-pending"
+    SENT = "sent", "Sent", "delivery-sent"
+    FAILED = "failed", "Failed", "delivery-failed"
+
 
 # A delivery is given up after this many attempts (the last one some 10 minutes after the
 # first): by then a nurse has long seen the in-app alert, which never depends on a channel.
@@ -19,7 +46,7 @@ def alarm_instants(
     status: str, discharge_due_at: datetime | None, overdue_after_minutes: int
 ) -> dict[str, datetime]:
     """Return the instant of each alarm a visit should have now (none unless recovering)."""
-    if status != "recovering" or discharge_due_at is None:
+    if status != Status.RECOVERING or discharge_due_at is None:
         return {}
     return {
         DISCHARGE_DUE: discharge_due_at,
@@ -28,7 +55,7 @@ def alarm_instants(
 
 
 # Why an alert no longer applies, by the status its visit has left recovery for.
-LEFT_RECOVERY = {"discharged": "discharged", "cancelled": "cancelled", "no_show": "no_show"}
+LEFT_RECOVERY = {s.value: s.value for s in (Status.DISCHARGED, Status.CANCELLED, Status.NO_SHOW)}
 RESOLVED_REASONS = ("extended", "rescheduled", *LEFT_RECOVERY.values(), "left_recovery")
 
 
@@ -46,7 +73,7 @@ def resolution(
     "left_recovery"), or its instant moved ("rescheduled"; the extension service, which
     knows the cause, says "extended" instead).
     """
-    if status != "recovering":
+    if status != Status.RECOVERING:
         return LEFT_RECOVERY.get(status, "left_recovery")
     at = alarm_instants(status, discharge_due_at, overdue_after_minutes).get(kind)
     return None if at == due_at else "rescheduled"
@@ -54,4 +81,5 @@ def resolution(
 
 def retry_delay(attempts: int) -> timedelta:
     """Return the wait after the given number of failed attempts: 5 s, 10 s, 20 s ... 10 min."""
-    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)
+    doublings: int = 2 ** max(attempts - 1, 0)  # int ** int is typed Any: a power may be < 0
+    return min(FIRST_RETRY * doublings, LONGEST_RETRY)

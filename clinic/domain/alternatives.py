@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from clinic.domain.availability import Slot, find_slots
 from clinic.domain.booking import Context, Plan, Rule, check_booking, local_day
@@ -19,14 +20,20 @@ DAYS_AROUND = 7  # how many days either side of the asked day to look at
 _START_RULES = {Rule.PATIENT_OVERLAP, Rule.TOO_SOON_AFTER_LAST_INFUSION, Rule.NOT_CLEARED}
 _MAX_CHECKS = 600  # full rule checks per search, so a hopeless search stays quick
 
+# (tier, distance, earlier, other chair, chair id); distance and earlier are pairs (days,
+# minutes) in the last tier, which only ever compares with itself.
+Closeness = tuple[int, int | tuple[int, int], bool | tuple[bool, bool], bool, int]
 
-def closeness(slot: Slot, asked: Plan, tz) -> tuple:
+
+def closeness(slot: Slot, asked: Plan, tz: ZoneInfo) -> Closeness:
     """Return a sort key: the smaller, the closer the slot is to the asked plan."""
     want = asked.infusion_start.astimezone(tz)
     got = slot.infusion_start.astimezone(tz)
     days = (got.date() - want.date()).days
     # Wall-clock minutes, so "the same time" survives a DST change between the days.
     minutes = (got.hour * 60 + got.minute) - (want.hour * 60 + want.minute)
+    distance: int | tuple[int, int]
+    earlier: bool | tuple[bool, bool]
     if days == 0 and minutes == 0:
         tier, distance, earlier = 0, 0, False
     elif days == 0:
@@ -39,7 +46,7 @@ def closeness(slot: Slot, asked: Plan, tz) -> tuple:
     return (tier, distance, earlier, other_chair, slot.chair_id)
 
 
-def rank(slots: list[Slot], asked: Plan, tz) -> list[Slot]:
+def rank(slots: list[Slot], asked: Plan, tz: ZoneInfo) -> list[Slot]:
     """Order slots by closeness to the asked plan."""
     return sorted(slots, key=lambda slot: closeness(slot, asked, tz))
 

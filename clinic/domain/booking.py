@@ -12,26 +12,40 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from clinic.domain.choices import Choice
 from clinic.domain.intervals import Interval, covered, merge
+from clinic.domain.roles import Role
 
-NURSE = "nurse"
-PRACTITIONER = "practitioner"
+NURSE = Role.NURSE
+PRACTITIONER = Role.PRACTITIONER
 MINUTES_PER_DAY = 1440
 
 
-class Rule(StrEnum):
+class Rule(Choice):
     """The booking rules, named as the API reports them."""
 
-    CHAIR_BUSY = "chair_busy"
-    RECOVERY_FULL = "recovery_full"
-    NURSE_CAPACITY = "nurse_capacity"
-    NO_NURSE_ON_SHIFT = "no_nurse_on_shift"
-    NO_PRACTITIONER_ON_SITE = "no_practitioner_on_site"
-    OUTSIDE_OPENING_HOURS = "outside_opening_hours"
-    PATIENT_OVERLAP = "patient_overlap"
-    TOO_SOON_AFTER_LAST_INFUSION = "too_soon_after_last_infusion"
-    NOT_CLEARED = "not_cleared"
-    IN_THE_PAST = "in_the_past"
+    CHAIR_BUSY = "chair_busy", "Chair busy", "rule-chair_busy"
+    RECOVERY_FULL = "recovery_full", "Recovery full", "rule-recovery_full"
+    NURSE_CAPACITY = "nurse_capacity", "Nurse capacity", "rule-nurse_capacity"
+    NO_NURSE_ON_SHIFT = "no_nurse_on_shift", "No nurse on shift", "rule-no_nurse_on_shift"
+    NO_PRACTITIONER_ON_SITE = (
+        "no_practitioner_on_site",
+        "No practitioner on site",
+        "rule-no_practitioner_on_site",
+    )
+    OUTSIDE_OPENING_HOURS = (
+        "outside_opening_hours",
+        "Outside opening hours",
+        "rule-outside_opening_hours",
+    )
+    PATIENT_OVERLAP = "patient_overlap", "Patient overlap", "rule-patient_overlap"
+    TOO_SOON_AFTER_LAST_INFUSION = (
+        "too_soon_after_last_infusion",
+        "Too soon after the last infusion",
+        "rule-too_soon_after_last_infusion",
+    )
+    NOT_CLEARED = "not_cleared", "Not cleared", "rule-not_cleared"
+    IN_THE_PAST = "in_the_past", "In the past", "rule-in_the_past"
 
 
 # The order a refusal lists its reasons in: first what the desk can change on the spot
@@ -53,15 +67,39 @@ DESK_ORDER: tuple[Rule, ...] = (
 
 def desk_order(violations: list[Violation]) -> list[Violation]:
     """Sort broken rules so the ones the desk can fix come first (stable otherwise)."""
-    rank = {rule: i for i, rule in enumerate(DESK_ORDER)}
+    rank: dict[StrEnum, int] = {rule: i for i, rule in enumerate(DESK_ORDER)}
     return sorted(violations, key=lambda v: rank.get(v.rule, len(rank)))
 
 
-class RecoveryMode(StrEnum):
+class RecoveryMode(Choice):
     """Where a patient recovers: in the infusion chair, or in a separate recovery bay."""
 
-    CHAIR = "chair"
-    BAY = "bay"
+    CHAIR = "chair", "In the infusion chair", "recovery-chair"
+    BAY = "bay", "In a separate recovery bay", "recovery-bay"
+
+
+class ChairKind(Choice):
+    """What a place of a site is: an infusion chair or a recovery bay."""
+
+    CHAIR = "chair", "Infusion chair", "chair-kind-chair"
+    RECOVERY_BAY = "recovery_bay", "Recovery bay", "chair-kind-recovery_bay"
+
+
+class Weekday(Choice):
+    """A day of the week as opening hours name it, Monday first (`date.weekday()` order)."""
+
+    MON = "mon", "Monday", "weekday-mon"
+    TUE = "tue", "Tuesday", "weekday-tue"
+    WED = "wed", "Wednesday", "weekday-wed"
+    THU = "thu", "Thursday", "weekday-thu"
+    FRI = "fri", "Friday", "weekday-fri"
+    SAT = "sat", "Saturday", "weekday-sat"
+    SUN = "sun", "Sunday", "weekday-sun"
+
+    @property
+    def short(self) -> str:
+        """Return the day's three-letter name: "Mon"."""
+        return self.label[:3]
 
 
 @dataclass(frozen=True)

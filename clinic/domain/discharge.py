@@ -7,8 +7,10 @@ the observation window ends only a practitioner may discharge, giving a reason.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from clinic.domain.vitals import Flag, Reading, Thresholds, flags
 
@@ -27,7 +29,7 @@ class InvalidScores(ValueError):
         self.fields = fields
 
 
-def padss_errors(scores: dict) -> dict[str, list[str]]:
+def padss_errors(scores: Mapping[str, object]) -> dict[str, list[str]]:
     """Return field errors for PADSS scores (every item a whole number 0-2); empty when valid."""
     errors: dict[str, list[str]] = {}
     for item in PADSS_ITEMS:
@@ -42,12 +44,13 @@ def padss_errors(scores: dict) -> dict[str, list[str]]:
     return errors
 
 
-def padss_total(scores: dict) -> int:
+def padss_total(scores: Mapping[str, object]) -> int:
     """Return the PADSS total (0-10), or raise InvalidScores."""
     errors = padss_errors(scores)
     if errors:
         raise InvalidScores(errors)
-    return sum(scores[item] for item in PADSS_ITEMS)
+    # padss_errors has checked that every item is a whole number.
+    return sum(cast(int, scores[item]) for item in PADSS_ITEMS)
 
 
 def _within(value: int, base: int, percent: int) -> bool:

@@ -14,8 +14,9 @@ from datetime import datetime
 from clinic.domain.booking import Occupancy, RecoveryMode
 from clinic.domain.intervals import Interval
 from clinic.domain.phases import expected_chair_release
+from clinic.domain.visits import Status
 
-IN_CARE = frozenset({"checked_in", "infusing", "recovering"})
+IN_CARE = frozenset({Status.CHECKED_IN, Status.INFUSING, Status.RECOVERING})
 
 
 @dataclass(frozen=True)

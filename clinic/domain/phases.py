@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from enum import StrEnum
+
+from clinic.domain.choices import Choice
+from clinic.domain.visits import Status
 
 
-class Countdown(StrEnum):
+class Countdown(Choice):
     """The colour of the countdown to discharge due."""
 
-    NONE = "none"  # no due time yet (the infusion has not ended)
-    OK = "ok"
-    AMBER = "amber"  # within `amber_minutes` before due
-    DUE = "due"  # due has been reached
-    OVERDUE = "overdue"  # more than `overdue_after_minutes` past due
+    NONE = "none", "Not yet due", "cd-none"  # no due time yet (the infusion has not ended)
+    OK = "ok", "Due later", "cd-ok"
+    AMBER = "amber", "Due soon", "cd-amber"  # within `amber_minutes` before due
+    DUE = "due", "Due", "cd-due"  # due has been reached
+    OVERDUE = "overdue", "Overdue", "cd-overdue"  # more than `overdue_after_minutes` past due
 
 
 AMBER_MINUTES = 10
@@ -70,11 +72,12 @@ def phase_started_at(
     infusion_ended_at: datetime | None,
 ) -> datetime | None:
     """Return when the visit entered its current active phase, or None outside those phases."""
-    return {
-        "checked_in": checked_in_at,
-        "infusing": infusion_started_at,
-        "recovering": infusion_ended_at,
-    }.get(str(status))
+    started: dict[str, datetime | None] = {
+        Status.CHECKED_IN: checked_in_at,
+        Status.INFUSING: infusion_started_at,
+        Status.RECOVERING: infusion_ended_at,
+    }
+    return started.get(str(status))
 
 
 def minutes_in_phase(now: datetime, since: datetime | None) -> int | None:

@@ -4,56 +4,60 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from clinic.domain.booking import Violation
+from clinic.domain.choices import Choice
 
 
-class Status(StrEnum):
+class Status(Choice):
     """Where a visit stands."""
 
-    BOOKED = "booked"
-    CHECKED_IN = "checked_in"
-    INFUSING = "infusing"
-    RECOVERING = "recovering"
-    DISCHARGED = "discharged"
-    CANCELLED = "cancelled"
-    NO_SHOW = "no_show"
+    BOOKED = "booked", "Booked", "status-booked"
+    CHECKED_IN = "checked_in", "Checked in", "status-checked_in"
+    INFUSING = "infusing", "Infusing", "status-infusing"
+    RECOVERING = "recovering", "Recovering", "status-recovering"
+    DISCHARGED = "discharged", "Discharged", "status-discharged"
+    CANCELLED = "cancelled", "Cancelled", "status-cancelled"
+    NO_SHOW = "no_show", "No-show", "status-no_show"
 
 
 ACTIVE = frozenset({Status.BOOKED, Status.CHECKED_IN, Status.INFUSING, Status.RECOVERING})
 
 
-class EventType(StrEnum):
-    """What can happen to a visit."""
+class EventType(Choice):
+    """What can happen to a visit (labelled as its timeline line says it)."""
 
-    CHECK_IN = "check_in"
-    START_INFUSION = "start_infusion"
-    END_INFUSION = "end_infusion"
-    EXTEND_OBSERVATION = "extend_observation"
-    DISCHARGE = "discharge"
-    NO_SHOW = "no_show"
-    CANCEL = "cancel"
-    UNDO_CHECK_IN = "undo_check_in"
-    UNDO_NO_SHOW = "undo_no_show"
-    REINSTATE = "reinstate"
+    CHECK_IN = "check_in", "Checked in", "timeline-check_in"
+    START_INFUSION = "start_infusion", "Infusion started", "timeline-start_infusion"
+    END_INFUSION = "end_infusion", "Infusion ended", "timeline-end_infusion"
+    EXTEND_OBSERVATION = "extend_observation", "Observation extended", "timeline-extend_observation"
+    DISCHARGE = "discharge", "Discharged", "timeline-discharge"
+    NO_SHOW = "no_show", "No-show", "timeline-no_show"
+    CANCEL = "cancel", "Cancelled", "timeline-cancel"
+    UNDO_CHECK_IN = "undo_check_in", "Check-in undone", "timeline-undo_check_in"
+    UNDO_NO_SHOW = "undo_no_show", "No-show undone", "timeline-undo_no_show"
+    REINSTATE = "reinstate", "Reinstated", "timeline-reinstate"
 
 
-class HistoryType(StrEnum):
+class HistoryType(Choice):
     """Booking changes kept beside the lifecycle events, for the desk's timeline."""
 
-    BOOK = "book"
-    RESCHEDULE = "reschedule"
+    BOOK = "book", "Booked", "timeline-book"
+    RESCHEDULE = "reschedule", "Rescheduled", "timeline-reschedule"
 
 
-class EventRule(StrEnum):
+class EventRule(Choice):
     """Why an event is refused, named as the API reports it beside the booking rules."""
 
-    ILLEGAL_TRANSITION = "illegal_transition"
-    NOT_TODAY = "not_today"
-    TOO_EARLY = "too_early"
-    DISCHARGE_NOT_READY = "discharge_not_ready"
+    ILLEGAL_TRANSITION = "illegal_transition", "Not allowed now", "rule-illegal_transition"
+    NOT_TODAY = "not_today", "Not today", "rule-not_today"
+    TOO_EARLY = "too_early", "Too early", "rule-too_early"
+    DISCHARGE_NOT_READY = (
+        "discharge_not_ready",
+        "Not ready for discharge",
+        "rule-discharge_not_ready",
+    )
 
 
 # Undo events that put the visit back in its chair, so every booking rule applies again.

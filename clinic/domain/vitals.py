@@ -7,21 +7,30 @@ A visit's vitals are due at baseline (before dosing), at the blood-pressure peak
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
+from typing import cast
+
+from clinic.domain.choices import Choice
+from clinic.domain.visits import Status
 
 
-class Flag(StrEnum):
+class Flag(Choice):
     """A warning raised by one reading, named as the API reports it."""
 
-    BP_HIGH = "bp_high"
-    BP_CRITICAL = "bp_critical"
-    HR_HIGH = "hr_high"
-    HR_LOW = "hr_low"
-    SPO2_LOW = "spo2_low"
-    BP_ABOVE_BASELINE = "bp_above_baseline"
+    BP_HIGH = "bp_high", "BP high", "rc-flag-bp_high"
+    BP_CRITICAL = "bp_critical", "BP critical", "rc-flag-bp_critical"
+    HR_HIGH = "hr_high", "HR high", "rc-flag-hr_high"
+    HR_LOW = "hr_low", "HR low", "rc-flag-hr_low"
+    SPO2_LOW = "spo2_low", "SpO₂ low", "rc-flag-spo2_low"
+    BP_ABOVE_BASELINE = "bp_above_baseline", "BP > 20 % over baseline", "rc-flag-bp_above_baseline"
+
+
+# Which reading each flag is about: the blood pressure, the heart rate or the saturation.
+BP_FLAGS = frozenset({Flag.BP_HIGH, Flag.BP_CRITICAL, Flag.BP_ABOVE_BASELINE})
+HR_FLAGS = frozenset({Flag.HR_HIGH, Flag.HR_LOW})
+SPO2_FLAGS = frozenset({Flag.SPO2_LOW})
 
 
 @dataclass(frozen=True)
@@ -102,7 +111,7 @@ RANGES: dict[str, tuple[int, int, bool]] = {
 }
 
 
-def validate_reading(values: dict) -> dict[str, list[str]]:
+def validate_reading(values: Mapping[str, object]) -> dict[str, list[str]]:
     """Return field errors for a reading's numbers (whole numbers in range); empty when valid."""
     errors: dict[str, list[str]] = {}
     for name, (low, high, required) in RANGES.items():
@@ -115,27 +124,28 @@ def validate_reading(values: dict) -> dict[str, list[str]]:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             errors[name] = [f"A whole number, {low}-{high}."]
     pressures_valid = "systolic" not in errors and "diastolic" not in errors
-    if pressures_valid and values["systolic"] <= values["diastolic"]:
+    # Both pressures are whole numbers once they are valid.
+    if pressures_valid and cast(int, values["systolic"]) <= cast(int, values["diastolic"]):
         errors["diastolic"] = ["Must be lower than the systolic pressure."]
     return errors
 
 
-class DueKind(StrEnum):
+class DueKind(Choice):
     """Which of a visit's scheduled readings this is."""
 
-    BASELINE = "baseline"
-    PEAK = "peak"
-    RECOVERY = "recovery"
-    PRE_DISCHARGE = "pre_discharge"
+    BASELINE = "baseline", "Baseline", "due-baseline"
+    PEAK = "peak", "40-min peak", "due-peak"
+    RECOVERY = "recovery", "Recovery check", "due-recovery"
+    PRE_DISCHARGE = "pre_discharge", "Pre-discharge", "due-pre_discharge"
 
 
-class DueState(StrEnum):
+class DueState(Choice):
     """Whether a scheduled reading was taken."""
 
-    DONE = "done"
-    DUE = "due"
-    MISSED = "missed"
-    UPCOMING = "upcoming"
+    DONE = "done", "Done", "is-done"
+    DUE = "due", "Due", "is-due"
+    MISSED = "missed", "Missed", "is-missed"
+    UPCOMING = "upcoming", "Upcoming", "is-next"
 
 
 PEAK_AFTER = timedelta(minutes=40)
@@ -175,7 +185,7 @@ class DueItem:
     reading_at: datetime | None = None  # the reading that satisfied it, when done
 
 
-INACTIVE = frozenset({"booked", "cancelled", "no_show"})
+INACTIVE = frozenset({Status.BOOKED, Status.CANCELLED, Status.NO_SHOW})
 
 
 def vitals_schedule(

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import select
 
-from clinic.domain.alarms import DISCHARGE_DUE, MAX_ATTEMPTS, retry_delay
+from clinic.domain.alarms import MAX_ATTEMPTS, AlertKind, Channel, DeliveryStatus, retry_delay
 from clinic.extensions import db
 from clinic.models import Chair, Delivery, Notification, Patient, Site, Visit
 from clinic.notify import email, webhook
@@ -56,7 +56,7 @@ class Message:
     @property
     def headline(self) -> str:
         """Return what happened, in the clinic's words."""
-        return "Discharge due" if self.kind == DISCHARGE_DUE else "Discharge overdue"
+        return AlertKind.label_of(self.kind)
 
     def subject(self) -> str:
         """Return the e-mail subject line."""
@@ -128,7 +128,7 @@ def claim(now: datetime, limit: int = BATCH) -> list[Outgoing]:
     postgres = not begin_write()
     stmt = (
         select(Delivery)
-        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+        .where(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
     )
@@ -190,9 +190,9 @@ def _messages(notification_ids: set[int]) -> dict[int, Message]:
 def send_one(outgoing: Outgoing, config: Any, now: datetime) -> None:
     """Send one delivery over its channel; raise on failure."""
     message = outgoing.message
-    if outgoing.channel == "email":
+    if outgoing.channel == Channel.EMAIL:
         email.send(config, outgoing.target, message.subject(), message.text())
-    elif outgoing.channel == "webhook":
+    elif outgoing.channel == Channel.WEBHOOK:
         webhook.post(
             outgoing.target,
             config.get("WEBHOOK_SECRET", ""),
@@ -230,11 +230,11 @@ def record(outcomes: dict[int, str | None], now: datetime | None = None) -> None
     for delivery in deliveries:
         error = outcomes[delivery.id]
         if error is None:
-            delivery.status = "sent"
+            delivery.status = DeliveryStatus.SENT.value
             delivery.sent_at = at
             delivery.last_error = None
         elif delivery.attempts >= MAX_ATTEMPTS:
-            delivery.status = "failed"
+            delivery.status = DeliveryStatus.FAILED.value
             delivery.last_error = error
         else:
             delivery.next_attempt_at = at + retry_delay(delivery.attempts)

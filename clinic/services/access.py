@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select
+from typing import Any, TypeVar
 
+from sqlalchemy import Select
+from sqlalchemy.orm import QueryableAttribute
+
+from clinic.domain.roles import Role
 from clinic.extensions import db
 from clinic.models import Patient, Site, User, Visit
 from clinic.services.errors import Forbidden, Invalid, NotFound
 
+_Row = TypeVar("_Row", bound=tuple[Any, ...])
+
 # action -> roles allowed (API.md, "Roles")
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "read": frozenset({"front_desk", "nurse", "practitioner", "admin"}),
-    "edit_patients": frozenset({"front_desk", "practitioner"}),
-    "record_clearance": frozenset({"practitioner"}),
-    "book": frozenset({"front_desk", "nurse", "practitioner"}),
-    "clinical": frozenset({"nurse", "practitioner"}),
-    "discharge_early": frozenset({"practitioner"}),
-    "acknowledge": frozenset({"nurse", "practitioner"}),
-    "administer": frozenset({"admin"}),
+    "read": frozenset(Role),
+    "edit_patients": frozenset({Role.FRONT_DESK, Role.PRACTITIONER}),
+    "record_clearance": frozenset({Role.PRACTITIONER}),
+    "book": frozenset({Role.FRONT_DESK, Role.NURSE, Role.PRACTITIONER}),
+    "clinical": frozenset({Role.NURSE, Role.PRACTITIONER}),
+    "discharge_early": frozenset({Role.PRACTITIONER}),
+    "acknowledge": frozenset({Role.NURSE, Role.PRACTITIONER}),
+    "administer": frozenset({Role.ADMIN}),
     # The visits list and its CSV: names across days, for the staff who run the chairs.
-    "list_visits": frozenset({"front_desk", "nurse", "practitioner"}),
+    "list_visits": frozenset({Role.FRONT_DESK, Role.NURSE, Role.PRACTITIONER}),
 }
 
 
@@ -39,7 +45,9 @@ def visible_site_ids(user: User) -> list[int] | None:
     return None if user.is_admin else user.site_ids
 
 
-def scope_to_sites(user: User, stmt: Select, site_column) -> Select:
+def scope_to_sites(
+    user: User, stmt: Select[_Row], site_column: QueryableAttribute[int]
+) -> Select[_Row]:
     """Restrict a query to the user's sites."""
     ids = visible_site_ids(user)
     return stmt if ids is None else stmt.where(site_column.in_(ids))

@@ -22,13 +22,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from flask import current_app, g, has_request_context, request
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, event, func, select, text
 from sqlalchemy.orm import Session
 
 from clinic.database import begin_write
+from clinic.domain.audit import Outcome
 from clinic.extensions import db
 from clinic.models import AuditEvent, User
 from clinic.types import utcnow
@@ -39,7 +41,7 @@ GENESIS = "0" * 64
 DEVELOPMENT_KEY = DEV_AUDIT_KEY
 # pg_advisory_xact_lock key that serialises audit appends ("audit" in ASCII).
 LOCK_KEY = 0x6175646974
-OUTCOMES = ("ok", "denied", "refused", "failed")
+OUTCOMES = Outcome.values()
 ACTIONS = (
     "patient.view",
     "patient.list",
@@ -99,6 +101,13 @@ OBJECT_TYPES = (
 _SAFE_TEXT = re.compile(r"[A-Za-z0-9_.:+@\-]{0,80}")
 
 
+class Identified(Protocol):
+    """A model object recorded before its id exists: the commit's flush assigns it."""
+
+    @property
+    def id(self) -> int: ...
+
+
 # ---------------------------------------------------------------- the key
 
 
@@ -121,9 +130,9 @@ def record(
     action: str,
     now: datetime,
     *,
-    patient_id: Any = None,
+    patient_id: int | Identified | None = None,
     object_type: str | None = None,
-    object_id: Any = None,
+    object_id: int | Identified | None = None,
     outcome: str = "ok",
     detail: dict[str, Any] | None = None,
 ) -> None:
@@ -164,9 +173,9 @@ def record_now(
     action: str,
     now: datetime,
     *,
-    patient_id: Any = None,
+    patient_id: int | Identified | None = None,
     object_type: str | None = None,
-    object_id: Any = None,
+    object_id: int | Identified | None = None,
     outcome: str = "ok",
     detail: dict[str, Any] | None = None,
 ) -> None:
@@ -272,7 +281,7 @@ def _write_pending(session: Session) -> None:
     session.flush()
 
 
-def _id_of(value: Any) -> int | None:
+def _id_of(value: int | Identified | None) -> int | None:
     """Return an id given as a number or as the object that carries it."""
     if value is None or isinstance(value, int):
         return value
@@ -453,7 +462,7 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
-def search_statement(filters: Filters) -> Select:
+def search_statement(filters: Filters) -> Select[tuple[AuditEvent]]:
     """Return the newest-first query for a search."""
     stmt = select(AuditEvent)
     if filters.who:
@@ -481,7 +490,7 @@ def search_statement(filters: Filters) -> Select:
     return stmt.order_by(AuditEvent.id.desc())
 
 
-def search(filters: Filters, page: int, per_page: int):
+def search(filters: Filters, page: int, per_page: int) -> Pagination:
     """Return one page of matching rows, newest first (a Flask-SQLAlchemy Pagination)."""
     return db.paginate(
         search_statement(filters), page=page, per_page=per_page, max_per_page=200, error_out=False

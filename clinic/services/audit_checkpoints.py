@@ -16,9 +16,11 @@ import json
 import os
 import tempfile
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -33,6 +35,21 @@ class CheckpointError(Exception):
     """A checkpoint cannot be trusted or written; the message says why."""
 
 
+class CheckpointBody(TypedDict):
+    """The signed fields of a checkpoint, as JSON data."""
+
+    last_id: int
+    hash: str
+    at: str
+    count: int
+
+
+class SignedCheckpoint(CheckpointBody):
+    """A checkpoint as written and posted: its fields and their HMAC."""
+
+    hmac: str
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     """The trail's state at an instant: its last row, that row's hash, how many rows."""
@@ -42,7 +59,7 @@ class Checkpoint:
     at: datetime
     count: int
 
-    def body(self) -> dict:
+    def body(self) -> CheckpointBody:
         """Return the signed fields as JSON data."""
         return {
             "last_id": self.last_id,
@@ -52,14 +69,14 @@ class Checkpoint:
         }
 
 
-def _encode(body: dict) -> bytes:
+def _encode(body: Mapping[str, object]) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def signed(checkpoint: Checkpoint) -> dict:
+def signed(checkpoint: Checkpoint) -> SignedCheckpoint:
     """Return the checkpoint as a JSON object with its HMAC."""
     body = checkpoint.body()
-    return body | {"hmac": audit.sign(_encode(body))}
+    return SignedCheckpoint(**body, hmac=audit.sign(_encode(body)))
 
 
 def parse(data: object, source: str) -> Checkpoint:
@@ -133,7 +150,7 @@ def write(now: datetime) -> tuple[Checkpoint, Path]:
     return checkpoint, path
 
 
-def post(url: str, data: dict) -> None:
+def post(url: str, data: SignedCheckpoint) -> None:
     """POST a signed checkpoint to a URL; raise unless it answers 2xx."""
     if urlsplit(url).scheme not in ("http", "https"):
         raise CheckpointError("AUDIT_CHECKPOINT_URL must be http or https")

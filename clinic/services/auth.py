@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_request_context, request
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from clinic.database import begin_write as begin_write  # one place takes the write lock
 from clinic.extensions import db
@@ -183,7 +184,7 @@ def register_failure(user: User, now: datetime, reason: str) -> bool:
             .values(failed_logins=0, locked_until=now + LOCKOUT_PERIOD)
             .execution_options(synchronize_session=False)
         )
-        locked = result.rowcount == 1
+        locked = cast(CursorResult[Any], result).rowcount == 1
         if locked:
             audit_event(
                 user,
@@ -236,7 +237,7 @@ def audit_event(
     outcome: str = "ok",
     object_type: str | None = None,
     object_id: int | None = None,
-    detail: dict | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> None:
     """Queue an authentication event on the audit trail (written by the caller's commit)."""
     audit.record(

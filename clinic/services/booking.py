@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
-from sqlalchemy import Row, and_, or_, select
+from sqlalchemy import ColumnElement, Row, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from clinic.database import lock_site_for_writing
@@ -70,7 +71,16 @@ class Request:
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def occupancy(visit: Visit | Row, site: SiteRules, now: datetime) -> Occupancy:
+class Changes(TypedDict, total=False):
+    """What a reschedule changes of a booked visit's plan; a missing key keeps it."""
+
+    infusion_start: datetime
+    chair_id: int | None  # None: any free chair
+    infusion_minutes: int | None  # None: the site's default
+    observation_minutes: int | None
+
+
+def occupancy(visit: Visit | Row[Any], site: SiteRules, now: datetime) -> Occupancy:
     """Return what an existing visit (model or row of its columns) holds, as the rules see it.
 
     A booked visit holds its plan; a visit in care holds what really happens (the domain's
@@ -123,7 +133,8 @@ _OCCUPANCY_COLUMNS = (
 )
 
 
-def _active_visits(*criteria) -> list[Row]:
+# More columns than select() types one by one: its rows are Row[Any].
+def _active_visits(*criteria: ColumnElement[bool]) -> list[Row[Any]]:
     stmt = select(*_OCCUPANCY_COLUMNS).where(Visit.status.in_(ACTIVE_STATUSES), *criteria)
     return list(db.session.execute(stmt.order_by(Visit.infusion_start)))
 
@@ -393,7 +404,9 @@ def _slot(visit: Visit) -> dict[str, Any]:
     return {"infusion_start": visit.infusion_start.isoformat(), "chair_id": visit.chair_id}
 
 
-def _history(visit: Visit, type_: HistoryType, actor: User, now: datetime, data: dict) -> None:
+def _history(
+    visit: Visit, type_: HistoryType, actor: User, now: datetime, data: dict[str, Any]
+) -> None:
     """Keep a booking change on the visit's timeline (booked, rescheduled from and to)."""
     db.session.add(
         VisitEvent(
@@ -402,7 +415,7 @@ def _history(visit: Visit, type_: HistoryType, actor: User, now: datetime, data:
     )
 
 
-def reschedule(actor: User, visit_id: int, changes: dict, now: datetime) -> Visit:
+def reschedule(actor: User, visit_id: int, changes: Changes, now: datetime) -> Visit:
     """Move a booked visit under the same rules; its old slot is free again."""
     access.require(actor, "book")
     visit = access.get_visit(actor, visit_id)
@@ -470,7 +483,7 @@ def _audit_refusal(
     now: datetime,
     patient_id: int,
     visit_id: int | None,
-    violations: list[Violation],
+    violations: Sequence[Violation],
 ) -> None:
     """Record a refused booking change, naming the broken rules (after the rollback)."""
     audit.record_now(

@@ -43,7 +43,7 @@ def move_visits_and_retire(actor: User, chair: Chair, now: datetime) -> list[Vis
     """
     access.require(actor, "administer")
     lock_site_for_writing(chair.site_id)
-    chair = db.session.get(Chair, chair.id)
+    chair = db.session.get_one(Chair, chair.id)
     site = chair.site
     visits = setup.visits_needing(chair, now)
     # Out of service first, so that the rules no longer offer it to the visits it held.

@@ -84,7 +84,7 @@ def book_course(actor: User, requests: list[Request], now: datetime) -> list[Vis
             detail={"rules": sorted({str(v.rule) for r in results for v in r.violations})},
         )
         raise Conflict("Some dates can no longer be booked; check the course again.")
-    return [db.session.get(Visit, r.visit_id) for r in results]
+    return [db.session.get_one(Visit, r.visit_id) for r in results]
 
 
 def _run(

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Row as SqlRow
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import aliased
 
 from clinic.domain import phases, vitals
 from clinic.domain.booking import local_day
+from clinic.domain.visits import Status
 from clinic.domain.vitals import DueItem, DueState
 from clinic.extensions import db
 from clinic.models import Chair, Observation, Patient, Site, User, Visit
@@ -24,7 +26,7 @@ from clinic.services.observations import OBSERVABLE
 
 # Only the visits that follow soon can be pushed back by an overrun; later ones cannot.
 NEXT_BOOKING_HORIZON = timedelta(hours=24)
-WAITING = ("booked", "checked_in")
+WAITING = (Status.BOOKED, Status.CHECKED_IN)
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,9 @@ WAITING_VISITS = select(
     Visit.infusion_start < bindparam("latest", type_=Visit.infusion_start.type),
 )
 
+# (id, chair_id, recovery_chair_id, infusion_start, infusion_end)
+WaitingVisit = SqlRow[tuple[int, int, int | None, datetime, datetime]]
+
 
 def active_visits(site_id: int) -> list[InCare]:
     """Load a site's checked-in, infusing and recovering visits with initials, chair and bay."""
@@ -189,7 +194,8 @@ def readings_by_visit(visit_ids: list[int]) -> dict[int, list[ReadingSnapshot]]:
     found: dict[int, list[ReadingSnapshot]] = {}
     for row in db.session.execute(READINGS, {"visit_ids": ids}):
         *values, note, flags = row
-        reading = ReadingSnapshot(*values, note or "", tuple(flags or ()))
+        values += [note or "", tuple(flags or ())]
+        reading = ReadingSnapshot(*values)
         found.setdefault(reading.visit_id, []).append(reading)
     return found
 
@@ -207,7 +213,7 @@ def _next_bookings(
         return {}, {}
     chair_ids = sorted({v.chair_id for v in visits})
     # In chair mode recovery_chair_id is the chair itself: there is no separate bay hold.
-    bay_ids = sorted({v.recovery_chair_id for v in visits if _bay_of(v, in_bay_mode) is not None})
+    bay_ids = sorted({bay for v in visits if (bay := _bay_of(v, in_bay_mode)) is not None})
     params = {
         "site_id": site_id,
         "chair_ids": chair_ids,
@@ -216,8 +222,8 @@ def _next_bookings(
         "earliest": min(v.infusion_start for v in visits),
         "latest": now + NEXT_BOOKING_HORIZON,
     }
-    by_chair: dict[int, list] = {}
-    by_bay: dict[int, list] = {}
+    by_chair: dict[int, list[WaitingVisit]] = {}
+    by_bay: dict[int | None, list[WaitingVisit]] = {}
     for c in db.session.execute(WAITING_VISITS, params):
         by_chair.setdefault(c.chair_id, []).append(c)
         by_bay.setdefault(c.recovery_chair_id, []).append(c)

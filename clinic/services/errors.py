@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from clinic.domain.booking import Violation
@@ -48,15 +49,15 @@ class Conflict(ServiceError):
     def __init__(
         self,
         message: str,
-        reasons: list[Violation] | None = None,
+        reasons: Sequence[Violation] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
-        self.reasons = reasons or []
+        self.reasons: Sequence[Violation] = reasons or []
         # More of the error body, e.g. {"visit_ids": [...]} for a chair still booked.
         self.extra = extra or {}
         # Set by the API for a refused booking: the closest bookable slots, as JSON objects.
-        self.alternatives: list[dict] | None = None
+        self.alternatives: list[dict[str, Any]] | None = None
 
 
 class Invalid(ServiceError):

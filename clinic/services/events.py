@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from clinic.database import lock_site_for_writing
@@ -45,8 +45,21 @@ EVENT_PERMISSION = {
 MAX_ESCORT_PHONE = 40
 
 
+class Subject(TypedDict):
+    """The patient and the visit that an event's audit rows name."""
+
+    patient_id: int
+    object_type: str
+    object_id: int
+
+
 def add_event(
-    visit: Visit, type_: str, actor: User | None, at: datetime, now: datetime, data: dict
+    visit: Visit,
+    type_: str,
+    actor: User | None,
+    at: datetime,
+    now: datetime,
+    data: dict[str, Any],
 ) -> VisitEvent:
     """Append an event row to a visit (the caller commits)."""
     event = VisitEvent(
@@ -79,14 +92,14 @@ def record_event(
     previous = max((e.at for e in visit.events if e.type not in history), default=None)
     if error := event_time_error(at, now, previous):
         raise Invalid(error, {"at": [error]})
-    ids = {"patient_id": visit.patient_id, "object_type": "visit", "object_id": visit.id}
+    ids: Subject = {"patient_id": visit.patient_id, "object_type": "visit", "object_id": visit.id}
     try:
         try:
             status = next_status(Status(visit.status), event_type)
         except IllegalTransition as illegal:
             raise Conflict(str(illegal), [Violation(illegal.rule, str(illegal))]) from None
-        if refusal := window_refusal(event_type, at, visit_window(visit)):
-            raise Conflict(refusal.message, [refusal])
+        if outside := window_refusal(event_type, at, visit_window(visit)):
+            raise Conflict(outside.message, [outside])
         reason = _required_reason(data) if event_type in NEEDS_REASON else None
         if event_type in REBOOKING:
             booking.rebook(actor, visit, now, allow_past=rebooking_allows_past(event_type))
@@ -130,7 +143,7 @@ def visit_window(visit: Visit) -> VisitWindow:
 
 
 def _audit_refused(
-    actor: User, event_type: EventType, now: datetime, refusal: Conflict, ids: dict
+    actor: User, event_type: EventType, now: datetime, refusal: Conflict, ids: Subject
 ) -> None:
     """Record a refused event with the rules it broke (after the rollback)."""
     detail: dict[str, Any] = {"event": event_type.value}
@@ -150,7 +163,7 @@ def _names() -> str:
     return ", ".join(e.value for e in EventType)
 
 
-def _required_reason(data: dict) -> str:
+def _required_reason(data: dict[str, Any]) -> str:
     reason = data.get("reason")
     if not isinstance(reason, str) or not reason.strip():
         raise Invalid("Give a reason.", {"reason": ["Required."]})
@@ -159,28 +172,28 @@ def _required_reason(data: dict) -> str:
     return reason.strip()
 
 
-def _check_in(visit: Visit, at: datetime, data: dict, actor: User) -> dict:
+def _check_in(visit: Visit, at: datetime, data: dict[str, Any], actor: User) -> dict[str, Any]:
     visit.checked_in_at = at
     return {}
 
 
-def _undo_check_in(visit: Visit, at: datetime, data: dict, actor: User) -> dict:
+def _undo_check_in(visit: Visit, at: datetime, data: dict[str, Any], actor: User) -> dict[str, Any]:
     undone = visit.checked_in_at
     visit.checked_in_at = None
     return {"checked_in_at": undone.isoformat() if undone else None}
 
 
-def _reinstate(visit: Visit, at: datetime, data: dict, actor: User) -> dict:
+def _reinstate(visit: Visit, at: datetime, data: dict[str, Any], actor: User) -> dict[str, Any]:
     visit.cancel_reason = None
     return {}
 
 
-def _cancel(visit: Visit, at: datetime, data: dict, actor: User) -> dict:
+def _cancel(visit: Visit, at: datetime, data: dict[str, Any], actor: User) -> dict[str, Any]:
     visit.cancel_reason = _required_reason(data)
     return {"reason": visit.cancel_reason}
 
 
-def _no_show(visit: Visit, at: datetime, data: dict, actor: User) -> dict:
+def _no_show(visit: Visit, at: datetime, data: dict[str, Any], actor: User) -> dict[str, Any]:
     return {}
 
 
@@ -194,12 +207,14 @@ APPLY = {
 }
 
 
-def _start_infusion(visit: Visit, at: datetime, data: dict, actor: User) -> dict:
+def _start_infusion(
+    visit: Visit, at: datetime, data: dict[str, Any], actor: User
+) -> dict[str, Any]:
     visit.infusion_started_at = at
     return {}
 
 
-def _end_infusion(visit: Visit, at: datetime, data: dict, actor: User) -> dict:
+def _end_infusion(visit: Visit, at: datetime, data: dict[str, Any], actor: User) -> dict[str, Any]:
     visit.infusion_ended_at = at
     visit.discharge_due_at = discharge.discharge_due_at(
         at, visit.observation_minutes, visit.extension_minutes
@@ -207,7 +222,9 @@ def _end_infusion(visit: Visit, at: datetime, data: dict, actor: User) -> dict:
     return {}
 
 
-def _extend_observation(visit: Visit, at: datetime, data: dict, actor: User) -> dict:
+def _extend_observation(
+    visit: Visit, at: datetime, data: dict[str, Any], actor: User
+) -> dict[str, Any]:
     minutes = data.get("minutes")
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 240:
         raise Invalid("Extend by 1 to 240 minutes.", {"minutes": ["A whole number, 1-240."]})
@@ -220,7 +237,7 @@ def _extend_observation(visit: Visit, at: datetime, data: dict, actor: User) -> 
     return {"minutes": minutes, "reason": reason}
 
 
-def _discharge(visit: Visit, at: datetime, data: dict, actor: User) -> dict:
+def _discharge(visit: Visit, at: datetime, data: dict[str, Any], actor: User) -> dict[str, Any]:
     checklist = _checklist(data.get("checklist"))
     override = data.get("override_reason")
     if override is not None and not isinstance(override, str):
@@ -235,7 +252,7 @@ def _discharge(visit: Visit, at: datetime, data: dict, actor: User) -> dict:
     visit.discharged_at = at
     payload: dict[str, Any] = {"checklist": _checklist_record(checklist, data["checklist"])}
     if discharge.is_early(at, visit.discharge_due_at):
-        payload["override_reason"] = override.strip()
+        payload["override_reason"] = (override or "").strip()
     return payload
 
 
@@ -265,6 +282,8 @@ def _checklist(raw: Any) -> discharge.Checklist:
                 fields["checklist.padss"] = [f"Does not match the PADSS items (total {total})."]
     if fields:
         raise Invalid("The discharge checklist is incomplete.", fields)
+    # Each check above names its field in `fields`: what is left is well typed.
+    assert isinstance(padss, int) and isinstance(escort, str) and isinstance(stable, bool)
     return discharge.Checklist(
         padss=padss,
         escort_name=escort.strip(),
@@ -273,7 +292,7 @@ def _checklist(raw: Any) -> discharge.Checklist:
     )
 
 
-def _checklist_record(checklist: discharge.Checklist, raw: dict) -> dict[str, Any]:
+def _checklist_record(checklist: discharge.Checklist, raw: dict[str, Any]) -> dict[str, Any]:
     """Return the checklist as the discharge event keeps it (optional parts only if given)."""
     record: dict[str, Any] = {
         "padss": checklist.padss,

@@ -122,7 +122,7 @@ def find_patients(actor: User, query: str, on: date, limit: int = 10) -> list[Pa
     if not found:
         return []
     # One grouped query for every patient's clearances rather than one per patient.
-    ends = dict(
+    ends: dict[int, date] = dict(
         db.session.execute(
             select(Clearance.patient_id, func.max(Clearance.valid_until))
             .where(
@@ -134,6 +134,8 @@ def find_patients(actor: User, query: str, on: date, limit: int = 10) -> list[Pa
                 Clearance.voided_at.is_(None),
             )
             .group_by(Clearance.patient_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     return [PatientMatch(p, ends.get(p.id)) for p in found]

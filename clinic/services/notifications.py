@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypedDict, cast
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, Row, func, select, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -35,7 +36,7 @@ class Channels:
     webhook_urls: tuple[str, ...] = ()
 
     @classmethod
-    def from_config(cls, config) -> Channels:
+    def from_config(cls, config: Mapping[str, Any]) -> Channels:
         """Read the channels from the app's config (no SMTP host: no e-mail)."""
         urls = config.get("WEBHOOK_URLS") or ()
         if isinstance(urls, str):  # set by hand as in the environment: comma-separated
@@ -216,9 +217,23 @@ def nurse_emails_on_shift(site_id: int, now: datetime) -> list[str]:
     )
 
 
-def _deliveries(created, channels: Channels, now: datetime) -> list[dict]:
-    """Return the outbox rows for new notifications: one per channel target."""
-    rows = []
+class _DeliveryRow(TypedDict):
+    """The columns of a new outbox row."""
+
+    notification_id: int
+    channel: str
+    target: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+
+
+def _deliveries(
+    created: Sequence[Row[tuple[int, int]]], channels: Channels, now: datetime
+) -> list[_DeliveryRow]:
+    """Return the outbox rows for new notifications (id, site id): one per channel target."""
+    rows: list[_DeliveryRow] = []
     emails: dict[int, list[str]] = {}
     for notification_id, site_id in created:
         targets = [("webhook", url) for url in channels.webhook_urls]
@@ -318,7 +333,7 @@ def resolve_stale(now: datetime) -> int:
                 )
                 .values(resolved_at=now, resolved_reason=reason)
             )
-            resolved += result.rowcount
+            resolved += cast(CursorResult[Any], result).rowcount
     db.session.commit()
     return resolved
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from clinic.domain.text import Kind
@@ -51,9 +51,9 @@ def search(actor: User, query: str | None, limit: int = 200) -> list[Patient]:
     return found
 
 
-def name_or_mrn_matches(query: str | None) -> list:
+def name_or_mrn_matches(query: str | None) -> list[ColumnElement[bool]]:
     """Return the conditions of a patient search: each word starts a name or the MRN."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     for word in (query or "").split()[:4]:
         # autoescape: "%" and "_" typed by the user are letters, not wildcards.
         prefix = word.lower()

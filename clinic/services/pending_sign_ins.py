@@ -14,11 +14,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
+from clinic.domain.roles import SignInStep
 from clinic.extensions import db
 from clinic.models import PendingSignIn, User
 
 PENDING_LIFETIME = timedelta(minutes=5)
-STEPS = ("second_factor", "enrol")
+STEPS = SignInStep.values()
 MAX_TOKEN_LENGTH = 100
 MAX_NEXT_LENGTH = 500
 

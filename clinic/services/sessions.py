@@ -12,8 +12,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from clinic import database
 from clinic.extensions import db
@@ -110,7 +111,7 @@ def end(row: UserSession, now: datetime, reason: str) -> None:
         .values(ended_at=now, end_reason=reason)
         .execution_options(synchronize_session=False)
     )
-    if done.rowcount == 1:  # another worker may have ended it a moment ago
+    if cast(CursorResult[Any], done).rowcount == 1:  # another worker may have ended it a moment ago
         action = "auth.logout" if reason == "logout" else "auth.timeout"
         audit_event(
             user,
@@ -131,7 +132,7 @@ def end_all(user_id: int, now: datetime, reason: str) -> int:
         .values(ended_at=now, end_reason=reason)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return cast(CursorResult[Any], result).rowcount
 
 
 def end_all_but(user_id: int, keep_id: int | None, now: datetime) -> int:
@@ -144,7 +145,7 @@ def end_all_but(user_id: int, keep_id: int | None, now: datetime) -> int:
             synchronize_session=False
         )
     )
-    return result.rowcount
+    return cast(CursorResult[Any], result).rowcount
 
 
 def live_sessions(user: User, now: datetime) -> list[UserSession]:

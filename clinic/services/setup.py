@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_, select
 
 from clinic.database import lock_site_for_writing
+from clinic.domain.booking import ChairKind, RecoveryMode
+from clinic.domain.roles import SHIFT_ROLES
 from clinic.domain.text import Kind
 from clinic.domain.visits import Status
 from clinic.extensions import db
@@ -99,7 +101,7 @@ def validate_site(values: dict[str, Any]) -> dict[str, list[str]]:
                     raise ValueError
             except (ValueError, TypeError, AttributeError):
                 bad("opening_hours", f'{day}: ["HH:MM", "HH:MM"] with close after open.')
-    if values["recovery_mode"] not in ("chair", "bay"):
+    if values["recovery_mode"] not in RecoveryMode.values():
         bad("recovery_mode", "chair or bay.")
     if errors:
         return errors  # the checks below compare numbers that are known to be in range
@@ -213,7 +215,7 @@ def save_chair(chair: Chair | None, changes: dict[str, Any], now: datetime | Non
     for field in ("name", "kind", "active"):
         if field in changes:
             setattr(chair, field, changes[field])
-    if chair.kind not in ("chair", "recovery_bay"):
+    if chair.kind not in ChairKind.values():
         raise Invalid("Unknown kind.", {"kind": ["chair or recovery_bay."]})
     if not chair.name:
         raise Invalid("The chair needs a name.", {"name": ["Required."]})
@@ -255,7 +257,7 @@ def add_shift(
         raise NotFound("user")
     role = role or user.role
     errors: dict[str, list[str]] = {}
-    if role not in ("nurse", "practitioner", "front_desk"):
+    if role not in SHIFT_ROLES:
         errors["role"] = ["nurse, practitioner or front_desk."]
     if ends_at <= starts_at:
         errors["ends_at"] = ["Must be after starts_at."]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from clinic.domain.booking import OpeningHours, RecoveryMode, SiteRules
+from clinic.domain.booking import OpeningHours, RecoveryMode, SiteRules, Weekday
 from clinic.models import Site
 from clinic.services.site_settings import SITE_LIMITS
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAYS = Weekday.values()
 MAX_OBSERVATION_MINUTES = SITE_LIMITS["observation_default"].high
 
 

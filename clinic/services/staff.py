@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from clinic.domain.accounts import admin_change_violations
@@ -63,7 +65,7 @@ def create_user(
     return user
 
 
-def update_user(user: User, changes: dict, actor: User | None = None) -> User:
+def update_user(user: User, changes: dict[str, Any], actor: User | None = None) -> User:
     """Change a user's name, role, activity, sites or password.
 
     An administrator may not take their own administrator role or activity, and nobody may
@@ -120,7 +122,7 @@ def update_user(user: User, changes: dict, actor: User | None = None) -> User:
     return user
 
 
-def _check_admin_change(actor: User | None, user: User, changes: dict) -> None:
+def _check_admin_change(actor: User | None, user: User, changes: dict[str, Any]) -> None:
     """Refuse taking an administrator's role or activity when a rule forbids it (Conflict)."""
     is_active_admin = user.role == "admin" and user.active
     stays = changes.get("role", user.role) == "admin" and changes.get("active", user.active)

@@ -11,23 +11,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from clinic.domain.visits import is_late_entry
+from clinic.domain.visits import EventType, HistoryType, is_late_entry
 from clinic.models import VisitEvent
 
-EVENT_LABELS = {
-    "book": "Booked",
-    "reschedule": "Rescheduled",
-    "check_in": "Checked in",
-    "start_infusion": "Infusion started",
-    "end_infusion": "Infusion ended",
-    "extend_observation": "Observation extended",
-    "discharge": "Discharged",
-    "no_show": "No-show",
-    "cancel": "Cancelled",
-    "undo_check_in": "Check-in undone",
-    "undo_no_show": "No-show undone",
-    "reinstate": "Reinstated",
-}
+EVENT_LABELS = {choice.value: choice.label for choice in (*HistoryType, *EventType)}
 
 
 @dataclass(frozen=True)
@@ -88,6 +75,7 @@ def _slot(slot: Any, tz: ZoneInfo, chairs: dict[int, str]) -> str:
         start = datetime.fromisoformat(slot["infusion_start"]).astimezone(tz)
     except (KeyError, TypeError, ValueError):
         return "?"
-    chair = chairs.get(slot.get("chair_id"), "another chair")
+    chair_id = slot.get("chair_id")
+    chair = "another chair" if chair_id is None else chairs.get(chair_id, "another chair")
     # The pages' one date format (clinic.web.dates): "Tue 1 Dec 09:00".
     return f"{start:%a} {start.day} {start:%b} {start:%H:%M} in {chair}"

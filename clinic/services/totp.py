@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime
+from typing import Any, cast
 
 import pyotp
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import CursorResult, and_, delete, or_, select, update
 
 from clinic.extensions import db
 from clinic.models import ROLES, RoleTotpRequirement, User
@@ -81,13 +82,13 @@ def _accept_step(user: User, step: int, *, enrol: bool = False) -> bool:
     """
     fresh = or_(User.totp_last_step.is_(None), User.totp_last_step < step)
     condition = and_(User.id == user.id, fresh, User.totp_enabled == (not enrol))
-    values: dict = {"totp_last_step": step}
+    values: dict[str, int | bool] = {"totp_last_step": step}
     if enrol:
         values["totp_enabled"] = True
     result = db.session.execute(
         update(User).where(condition).values(**values).execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return cast(CursorResult[Any], result).rowcount == 1
 
 
 def confirm_enrolment(user: User, code: str, now: datetime) -> bool:

@@ -30,7 +30,7 @@ class VisitFilters:
     last_day: date | None = None
 
 
-def statement(actor: User, filters: VisitFilters) -> Select:
+def statement(actor: User, filters: VisitFilters) -> Select[tuple[Visit]]:
     """Return the query for a search, in start order (NotFound for a site not the user's)."""
     access.require(actor, "list_visits")
     site = access.get_site(actor, filters.site_id)
@@ -106,7 +106,7 @@ def export(actor: User, filters: VisitFilters, now: datetime) -> Iterator[VisitR
     return _rows(stmt)
 
 
-def _rows(stmt: Select) -> Iterator[VisitRow]:
+def _rows(stmt: Select[tuple[Visit]]) -> Iterator[VisitRow]:
     for visit in db.session.scalars(stmt.execution_options(yield_per=500)):
         yield _row(visit)
 

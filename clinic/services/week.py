@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from clinic.domain.availability import find_slots
 from clinic.domain.intervals import Interval
+from clinic.domain.visits import Status
 from clinic.extensions import db
 from clinic.models import Chair, Site, User, Visit
 from clinic.services import access
@@ -18,7 +19,7 @@ from clinic.services.booking import active_chair_ids, site_context
 from clinic.services.sites import local_day_bounds, opening_hours
 
 DAYS = 7
-NOT_ON_THE_BOARD = ("cancelled", "no_show")
+NOT_ON_THE_BOARD = (Status.CANCELLED, Status.NO_SHOW)
 
 
 @dataclass(frozen=True)

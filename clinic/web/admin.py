@@ -9,15 +9,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from clinic.domain.roles import SHIFT_ROLES, Role
 from clinic.models import Site
 from clinic.services import access, chair_moves, setup, staff
 from clinic.services.errors import Conflict, Invalid
 from clinic.services.sites import WEEKDAYS, today
 from clinic.types import utcnow
 from clinic.web.admin_forms import (
-    DAY_NAMES,
-    ROLE_LABELS,
-    SHIFT_ROLES,
     ActionForm,
     ChairForm,
     PasswordResetForm,
@@ -44,12 +42,6 @@ SITE_FIELD_FOR = {
 @role_required("administer")
 def require_admin():
     """Let only administrators in (403 for everyone else)."""
-
-
-@bp.context_processor
-def helpers() -> dict:
-    """Give the admin templates their labels."""
-    return {"role_labels": ROLE_LABELS, "day_names": DAY_NAMES, "weekdays": WEEKDAYS}
 
 
 def show_refusal(form, error: Invalid | Conflict, field_for: dict[str, str] | None = None) -> None:
@@ -267,7 +259,7 @@ def _staff_choices(site) -> list[SelectChoice]:
         if user.active and user.role in SHIFT_ROLES and site.id in user.site_ids
     ]
     people.sort(key=lambda user: (SHIFT_ROLES.index(user.role), user.name))
-    return [SelectChoice(user.id, f"{user.name} · {ROLE_LABELS[user.role]}") for user in people]
+    return [SelectChoice(user.id, f"{user.name} · {Role.label_of(user.role)}") for user in people]
 
 
 @bp.route("/sites/<int:site_id>/shifts", methods=["GET", "POST"])
@@ -319,9 +311,11 @@ def shifts(site_id: int):
                 "date": day,
                 "hours": hours,
                 "blocks": blocks,
-                "nurses": len({b["shift"].user_id for b in blocks if b["shift"].role == "nurse"}),
+                "nurses": len(
+                    {b["shift"].user_id for b in blocks if b["shift"].role == Role.NURSE}
+                ),
                 "practitioners": len(
-                    {b["shift"].user_id for b in blocks if b["shift"].role == "practitioner"}
+                    {b["shift"].user_id for b in blocks if b["shift"].role == Role.PRACTITIONER}
                 ),
                 "is_today": day == today(site, utcnow()),
             }

@@ -32,26 +32,13 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from clinic.models import ROLES
+from clinic.domain.booking import ChairKind, RecoveryMode, Weekday
+from clinic.domain.roles import SHIFT_ROLES, Role
 from clinic.services.setup import SITE_FIELDS, VITAL_FIELDS
 from clinic.services.site_settings import SITE_LIMITS, TIME_ZONES
 from clinic.services.sites import WEEKDAYS
 from clinic.services.staff import MIN_PASSWORD_LENGTH
 
-DAY_NAMES = dict(
-    zip(
-        WEEKDAYS,
-        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-        strict=True,
-    )
-)
-ROLE_LABELS = {
-    "front_desk": "Front desk",
-    "nurse": "Nurse",
-    "practitioner": "Practitioner",
-    "admin": "Administrator",
-}
-SHIFT_ROLES = ("nurse", "practitioner", "front_desk")
 # Offered first in the time-zone select; every other IANA name follows.
 COMMON_TIMEZONES = (
     "America/New_York",
@@ -136,13 +123,13 @@ class SiteForm(FlaskForm):
         validate_choice=False,  # validate_timezone says it in the clinic's words
         description="Local days, opening hours and shifts are counted in this zone.",
     )
-    mon = FormField(DayHoursForm, DAY_NAMES["mon"])
-    tue = FormField(DayHoursForm, DAY_NAMES["tue"])
-    wed = FormField(DayHoursForm, DAY_NAMES["wed"])
-    thu = FormField(DayHoursForm, DAY_NAMES["thu"])
-    fri = FormField(DayHoursForm, DAY_NAMES["fri"])
-    sat = FormField(DayHoursForm, DAY_NAMES["sat"])
-    sun = FormField(DayHoursForm, DAY_NAMES["sun"])
+    mon = FormField(DayHoursForm, Weekday.MON.label)
+    tue = FormField(DayHoursForm, Weekday.TUE.label)
+    wed = FormField(DayHoursForm, Weekday.WED.label)
+    thu = FormField(DayHoursForm, Weekday.THU.label)
+    fri = FormField(DayHoursForm, Weekday.FRI.label)
+    sat = FormField(DayHoursForm, Weekday.SAT.label)
+    sun = FormField(DayHoursForm, Weekday.SUN.label)
     nurse_ratio = _limited(
         "nurse_ratio",
         "Patients per nurse",
@@ -177,10 +164,7 @@ class SiteForm(FlaskForm):
     )
     recovery_mode = SelectField(
         "Recovery",
-        choices=[
-            SelectChoice("chair", "In the infusion chair"),
-            SelectChoice("bay", "In a separate recovery bay"),
-        ],
+        choices=[SelectChoice(mode.value, mode.label) for mode in RecoveryMode],
     )
     bp_high_systolic = _limited("bp_high_systolic", "Systolic at or above")
     bp_high_diastolic = _limited("bp_high_diastolic", "or diastolic at or above")
@@ -271,10 +255,7 @@ class ChairForm(FlaskForm):
     name = StringField("Name", filters=[_strip], validators=[DataRequired(), Length(max=60)])
     kind = SelectField(
         "Kind",
-        choices=[
-            SelectChoice("chair", "Infusion chair"),
-            SelectChoice("recovery_bay", "Recovery bay"),
-        ],
+        choices=[SelectChoice(kind.value, kind.label) for kind in ChairKind],
     )
     submit = SubmitField("Add")
 
@@ -292,7 +273,7 @@ class ShiftForm(FlaskForm):
     role = SelectField(
         "Role on this shift",
         choices=[SelectChoice("", "Their usual role")]
-        + [SelectChoice(role, ROLE_LABELS[role]) for role in SHIFT_ROLES],
+        + [SelectChoice(role.value, role.label) for role in SHIFT_ROLES],
     )
     day = DateField("Day", validators=[InputRequired(message="Enter a date.")])
     starts = TimeField("Starts", validators=[InputRequired(message="Enter a time.")])
@@ -311,7 +292,7 @@ class ShiftForm(FlaskForm):
 
 
 def _role_choices() -> list[SelectChoice]:
-    return [SelectChoice(role, ROLE_LABELS[role]) for role in ROLES]
+    return [SelectChoice(role.value, role.label) for role in Role]
 
 
 class UserForm(FlaskForm):
@@ -345,7 +326,7 @@ class UserForm(FlaskForm):
 
     def validate_site_ids(self, field) -> None:
         """Require a site for everyone but administrators (who see every site)."""
-        if self.role.data != "admin" and not field.data:
+        if self.role.data != Role.ADMIN and not field.data:
             raise ValidationError("Pick at least one site.")
 
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, jsonify, render_template
 from flask_login import current_user, login_required
 
-from clinic.domain.alarms import MAX_ATTEMPTS
+from clinic.domain.alarms import MAX_ATTEMPTS, AlertKind, Channel
 from clinic.extensions import db
 from clinic.models import Delivery
 from clinic.services import notifications
@@ -22,8 +22,6 @@ from clinic.web.api.serialize import instant
 from clinic.web.roles import role_required
 
 bp = Blueprint("alerts", __name__)
-
-TITLES = {"discharge_due": "Discharge due", "discharge_overdue": "Discharge overdue"}
 
 
 def scheduler_alive() -> tuple[bool, object]:
@@ -69,7 +67,7 @@ def alert_json(alert: notifications.Alert) -> dict:
     return {
         "id": alert.id,
         "kind": alert.kind,
-        "title": TITLES[alert.kind],
+        "title": AlertKind.label_of(alert.kind),
         "chair": alert.chair,
         "patient_initials": alert.patient_initials,
         "due_at": instant(alert.due_at),
@@ -121,7 +119,7 @@ def failed_deliveries():
 
 def shown_target(delivery: Delivery) -> str:
     """Show where a delivery goes without a webhook URL's path or query (they may hold keys)."""
-    if delivery.channel == "webhook":
+    if delivery.channel == Channel.WEBHOOK:
         parts = urlsplit(delivery.target)
         return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"
     return delivery.target

@@ -12,6 +12,7 @@ from wtforms import Form, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.fields import DateField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
+from clinic.domain.audit import Outcome
 from clinic.domain.ids import MAX_ID
 from clinic.models import AuditEvent
 from clinic.services import audit
@@ -83,7 +84,8 @@ class AuditFilterForm(Form):
     until = DateField("To (UTC)", validators=[Optional()])
     outcome = SelectField(
         "Outcome",
-        choices=[SelectChoice("", "Any outcome")] + [SelectChoice(o, o) for o in audit.OUTCOMES],
+        choices=[SelectChoice("", "Any outcome")]
+        + [SelectChoice(outcome.value, outcome.label) for outcome in Outcome],
         validators=[Optional()],
     )
 

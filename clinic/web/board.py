@@ -13,23 +13,14 @@ from math import ceil
 from zoneinfo import ZoneInfo
 
 from clinic.domain.intervals import Interval
+from clinic.domain.visits import Status
 from clinic.models import Chair, Visit
 from clinic.services.frontdesk import Day
 from clinic.web.dates import hm
 
 COLUMN = timedelta(minutes=5)
 CELL = timedelta(minutes=15)
-HIDDEN_STATUSES = ("cancelled", "no_show")
-
-STATUS_LABELS = {
-    "booked": "Booked",
-    "checked_in": "Checked in",
-    "infusing": "Infusing",
-    "recovering": "Recovering",
-    "discharged": "Discharged",
-    "cancelled": "Cancelled",
-    "no_show": "No-show",
-}
+HIDDEN_STATUSES = (Status.CANCELLED, Status.NO_SHOW)
 
 
 @dataclass(frozen=True)
@@ -203,7 +194,7 @@ def _hour_marks(start: datetime, end: datetime, columns: int, tz: ZoneInfo) -> l
 
 def status_counts(visits: list[Visit]) -> dict[str, int]:
     """Count a day's visits by status, in lifecycle order."""
-    counts = {status: 0 for status in STATUS_LABELS}
+    counts = {status.value: 0 for status in Status}
     for visit in visits:
         counts[visit.status] = counts.get(visit.status, 0) + 1
     return {status: n for status, n in counts.items() if n}

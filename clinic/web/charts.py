@@ -15,18 +15,11 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
+from clinic.domain.vitals import BP_FLAGS, HR_FLAGS, Flag
 from clinic.web.dates import hm
 
-BP_FLAGS = frozenset({"bp_high", "bp_critical", "bp_above_baseline"})
-HR_FLAGS = frozenset({"hr_high", "hr_low"})
-FLAG_LABELS = {
-    "bp_high": "BP high",
-    "bp_critical": "BP critical",
-    "hr_high": "HR high",
-    "hr_low": "HR low",
-    "spo2_low": "SpO₂ low",
-    "bp_above_baseline": "BP > 20 % over baseline",
-}
+# Read from the one declaration (clinic.domain.vitals.Flag); kept for the views that pass it on.
+FLAG_LABELS = {flag.value: flag.label for flag in Flag}
 COLOURS = {
     "systolic": "#2563eb",
     "diastolic": "#60a5fa",
@@ -82,7 +75,7 @@ class Frame:
 
 def flag_text(flags: Iterable[str]) -> str:
     """Return flags as the staff read them ("BP high, HR low")."""
-    return ", ".join(FLAG_LABELS.get(flag, flag) for flag in flags)
+    return ", ".join(Flag.label_of(flag) for flag in flags)
 
 
 def _floor(at: datetime, minutes: int, tz: ZoneInfo) -> datetime:

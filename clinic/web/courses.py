@@ -21,6 +21,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, NumberRange
 
+from clinic.domain.booking import Weekday
 from clinic.models import Patient
 from clinic.services import access, audit
 from clinic.services.booking import Request, active_chair_ids
@@ -39,10 +40,7 @@ bp = Blueprint("courses", __name__)
 # The course's own fields, carried with the choices so that the clerk can check again.
 COURSE_FIELDS = ("first_day", "start_time", "weekdays", "count", "chair_id")
 
-WEEKDAY_CHOICES = [
-    SelectChoice(str(i), name)
-    for i, name in enumerate(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
-]
+WEEKDAY_CHOICES = [SelectChoice(str(i), day.short) for i, day in enumerate(Weekday)]
 
 
 class CourseForm(FlaskForm):

@@ -26,7 +26,7 @@ from clinic.services.sites import today
 from clinic.services.timeline import EventLine, event_lines
 from clinic.types import utcnow
 from clinic.web.api.parsing import encodable
-from clinic.web.board import STATUS_LABELS, lay_out, status_counts
+from clinic.web.board import lay_out, status_counts
 from clinic.web.charts import FLAG_LABELS, vitals_chart
 from clinic.web.dates import day as day_label
 from clinic.web.dates import hm, when
@@ -70,7 +70,7 @@ FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2199, 12, 31)
 @bp.app_template_filter("status_label")
 def status_label(status: str) -> str:
     """Return a visit status as the desk says it."""
-    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+    return Status.label_of(status)
 
 
 # ---------------------------------------------------------------- parsing

@@ -18,13 +18,13 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from clinic.domain.roles import Role
 from clinic.extensions import db
-from clinic.models import ROLES, User
+from clinic.models import User
 from clinic.services import access, display_links, setup, staff, tokens, totp
 from clinic.services.auth import audit_event, unlock
 from clinic.services.errors import Invalid
 from clinic.types import utcnow
-from clinic.web.admin_forms import ROLE_LABELS
 from clinic.web.roles import role_required
 
 bp = Blueprint("security_admin", __name__, url_prefix="/admin")
@@ -37,7 +37,7 @@ class TotpRolesForm(FlaskForm):
 
     roles = SelectMultipleField(
         "Require two-factor sign-in for",
-        choices=[SelectChoice(role, ROLE_LABELS[role]) for role in ROLES],
+        choices=[SelectChoice(role.value, role.label) for role in Role],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )
@@ -106,7 +106,6 @@ def _security_page(roles_form=None, idle_forms=None):
         },
         locked=_locked_users(),
         action=ActionForm(formdata=None),
-        role_labels=ROLE_LABELS,
     )
 
 

@@ -25,7 +25,6 @@ from clinic.services import visit_list
 from clinic.services.sites import today
 from clinic.services.week import load_week
 from clinic.types import utcnow
-from clinic.web.board import STATUS_LABELS
 from clinic.web.csv_export import csv_download, csv_lines
 from clinic.web.pages import chosen_site, parse_id
 from clinic.web.roles import role_required
@@ -59,8 +58,7 @@ class VisitSearchForm(Form):
     q = StringField("Patient", validators=[Optional(), Length(max=100)])
     status = SelectField(
         "Status",
-        choices=[SelectChoice("", "Any status")]
-        + [SelectChoice(s.value, STATUS_LABELS.get(s.value, s.value)) for s in Status],
+        choices=[SelectChoice("", "Any status")] + [SelectChoice(s.value, s.label) for s in Status],
         validators=[Optional()],
     )
     chair_id = SelectField("Chair", validators=[Optional()])

@@ -3,7 +3,8 @@
 // notification for each new one, acknowledge on click. On the wall display (no feed URL)
 // the alerts come with the dashboard's feed instead: dashboard.js sends them in a
 // "recovery:alerts" event. A 401 (signed out) is announced as "clinic:signed-out".
-// Markup: templates/_alerts.html. Only textContent is written: nothing is parsed as HTML.
+// Markup: templates/_alerts.html; each kind's class comes from choices.js (AlertKind). Only
+// textContent is written: nothing is parsed as HTML.
 "use strict";
 
 (function () {
@@ -62,9 +63,7 @@
   function render(alert, isNew) {
     const node = template.content.firstElementChild.cloneNode(true);
     node.dataset.alertId = String(alert.id);
-    if (alert.kind === "discharge_overdue") {
-      node.classList.add("alerts-overdue");
-    }
+    node.classList.add(window.choices.css("alert_kind", alert.kind));
     if (isNew) {
       node.classList.add("alerts-new");
     }

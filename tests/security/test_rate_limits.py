@@ -97,3 +97,36 @@ def test_an_api_token_is_limited_with_the_json_error_body(app, client, clinic, r
 
 def test_the_suite_runs_with_raised_limits(app):
     assert app.config["RATELIMIT_SIGN_IN_PER_ACCOUNT"] != Config.RATELIMIT_SIGN_IN_PER_ACCOUNT
+
+
+def post_login_from(client, forwarded_for: str, n: int = 0):
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    data = {"email": f"guess{n}@clinic.test", "password": "wrong password!", "csrf_token": token}
+    return client.post("/login", data=data, headers={"X-Forwarded-For": forwarded_for})
+
+
+def test_a_forged_forwarded_address_does_not_escape_the_address_limit(
+    app, client, clinic, real_limits
+):
+    """With no trusted proxy (the default), X-Forwarded-For is the client's own word."""
+    assert app.config["TRUSTED_PROXIES"] == 0
+    for n in range(60):
+        assert post_login_from(client, f"203.0.113.{n}", n).status_code == 200
+    assert post_login_from(client, "198.51.100.7", 60).status_code == 429
+
+
+def test_behind_a_trusted_proxy_each_client_address_has_its_own_limit(app, clinic):
+    """TRUSTED_PROXIES=1: the proxy's X-Forwarded-For names the client, per-address limits
+    and the audit trail see it."""
+    from clinic import create_app
+    from config import TestConfig
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    proxied = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, TRUSTED_PROXIES=1)
+    proxied.config.update({name: getattr(Config, name) for name in LIMITS})
+    with proxied.app_context():
+        client = proxied.test_client()
+        for n in range(60):
+            assert post_login_from(client, "203.0.113.1", n).status_code == 200
+        assert post_login_from(client, "203.0.113.1", 60).status_code == 429
+        assert post_login_from(client, "203.0.113.2", 61).status_code == 200
