@@ -21,7 +21,8 @@ from marshmallow import (
 )
 
 from clinic.domain.accounts import AccountRule
-from clinic.domain.booking import RecoveryMode, Rule
+from clinic.domain.alarms import AlertKind
+from clinic.domain.booking import ChairKind, RecoveryMode, Rule
 from clinic.domain.phases import AMBER_MINUTES, Countdown
 from clinic.domain.visits import EventRule, EventType, HistoryType, Status
 from clinic.domain.vitals import RANGES, DueKind, DueState, validate_reading
@@ -149,7 +150,7 @@ class SiteSchema(ApiSchema):
     overdue_after_minutes = Whole(SITE_LIMITS["overdue_after_minutes"])
     turnover_minutes = Whole(SITE_LIMITS["turnover_minutes"])
     min_hours_between_infusions = Whole(SITE_LIMITS["min_hours_between_infusions"])
-    recovery_mode = fields.String(validate=validate.OneOf(list(RecoveryMode)))
+    recovery_mode = fields.String(validate=validate.OneOf(RecoveryMode.values()))
     check_in_open_minutes = Whole(SITE_LIMITS["check_in_open_minutes"])
     no_show_after_minutes = Whole(SITE_LIMITS["no_show_after_minutes"])
     vital_thresholds = _settings(VITAL_THRESHOLDS)
@@ -178,7 +179,7 @@ class ChairSchema(ApiSchema):
     id = fields.Integer(dump_only=True)
     site_id = Id(required=True)
     name = Text(60, required=True)
-    kind = fields.String(validate=validate.OneOf(["chair", "recovery_bay"]))
+    kind = fields.String(validate=validate.OneOf(ChairKind.values()))
     active = Bool()
 
 
@@ -276,7 +277,7 @@ class VoidSchema(ApiSchema):
 class EventSchema(ApiSchema):
     """A lifecycle event: type, at, by, recorded_at, then its extra data."""
 
-    type = fields.String(validate=validate.OneOf(list(EventType)))
+    type = fields.String(validate=validate.OneOf(EventType.values()))
     at = Instant()
     by = fields.Integer(attribute="by_id", allow_none=True)
     recorded_at = Instant()
@@ -304,7 +305,7 @@ class VisitSchema(ApiSchema):
     site_id = fields.Integer()
     chair_id = fields.Integer(allow_none=True)
     recovery_chair_id = fields.Integer(allow_none=True)
-    status = fields.String(validate=validate.OneOf(list(Status)))
+    status = fields.String(validate=validate.OneOf(Status.values()))
     infusion_start = Instant()
     infusion_end = Instant()
     observation_end = Instant()
@@ -356,7 +357,7 @@ class ChecklistSchema(ApiSchema):
 class EventInputSchema(ApiSchema):
     """A lifecycle event to record, with the extra fields its type takes."""
 
-    type = Text(40, required=True, validate=validate.OneOf(list(EventType)))
+    type = Text(40, required=True, validate=validate.OneOf(EventType.values()))
     at = Instant(allow_none=True)
     reason = Text(500, allow_none=True)
     override_reason = Text(500, allow_none=True)
@@ -391,7 +392,7 @@ class ObservationSchema(ApiSchema):
     recorded_at = Instant(dump_only=True)
     by = fields.Integer(attribute="by_id", dump_only=True, allow_none=True)
     note = Text(1000, allow_none=True)
-    flags = fields.List(fields.String(validate=validate.OneOf(list(VitalFlag))), dump_only=True)
+    flags = fields.List(fields.String(validate=validate.OneOf(VitalFlag.values())), dump_only=True)
 
     class Meta(ApiSchema.Meta):
         include = READINGS
@@ -409,7 +410,7 @@ class NotificationSchema(ApiSchema):
     """A discharge alarm and whether it has been acknowledged or resolved."""
 
     id = fields.Integer()
-    kind = fields.String(validate=validate.OneOf(["discharge_due", "discharge_overdue"]))
+    kind = fields.String(validate=validate.OneOf(AlertKind.values()))
     visit_id = fields.Integer()
     site_id = fields.Integer()
     due_at = Instant()
@@ -451,9 +452,9 @@ class AvailabilitySchema(ApiSchema):
 class DueSchema(ApiSchema):
     """A scheduled reading: kind, due_at, state (and the reading that satisfied it)."""
 
-    kind = fields.String(validate=validate.OneOf(list(DueKind)))
+    kind = fields.String(validate=validate.OneOf(DueKind.values()))
     due_at = Instant()
-    state = fields.String(validate=validate.OneOf(list(DueState)))
+    state = fields.String(validate=validate.OneOf(DueState.values()))
     reading_at = Instant(allow_none=True)
 
 
@@ -480,7 +481,7 @@ class DashboardVisitSchema(ApiSchema):
     id = _visit("id", fields.Integer())
     patient_label = fields.String()
     chair = fields.String(allow_none=True)
-    status = _visit("status", fields.String(validate=validate.OneOf(list(Status))))
+    status = _visit("status", fields.String(validate=validate.OneOf(Status.values())))
     infusion_started_at = _visit("infusion_started_at")
     infusion_ended_at = _visit("infusion_ended_at")
     discharge_due_at = _visit("discharge_due_at")
@@ -489,7 +490,7 @@ class DashboardVisitSchema(ApiSchema):
     latest_observation = fields.Nested(ObservationSchema, attribute="latest", allow_none=True)
     flags = fields.List(fields.String())
     vitals_due = fields.List(fields.Nested(DueSchema))
-    countdown = fields.String(validate=validate.OneOf(list(Countdown)))
+    countdown = fields.String(validate=validate.OneOf(Countdown.values()))
     chair_id = _visit("chair_id", fields.Integer(allow_none=True))
     recovery_chair = fields.String(allow_none=True)
     recovery_chair_id = _visit("recovery_chair_id", fields.Integer(allow_none=True))
