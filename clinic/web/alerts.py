@@ -16,8 +16,8 @@ from clinic.services.errors import ServiceError
 from clinic.services.heartbeat import scheduler_seen
 from clinic.types import utcnow
 from clinic.web.api.errors import error_response
+from clinic.web.api.fields import instant
 from clinic.web.api.parsing import query_int
-from clinic.web.api.serialize import instant
 from clinic.web.roles import role_required
 
 bp = Blueprint("alerts", __name__)

@@ -16,7 +16,7 @@ from clinic.services.errors import Conflict, Forbidden, Invalid, NotFound, Servi
 from clinic.services.sites import today
 from clinic.types import utcnow
 from clinic.web.api.errors import error_response
-from clinic.web.api.parsing import encodable
+from clinic.web.api.fields import encodable
 from clinic.web.dates import day as day_label
 from clinic.web.dates import hm
 from clinic.web.forms import ANY_CHAIR, BookingForm

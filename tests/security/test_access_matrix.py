@@ -46,6 +46,7 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "healthz": (ANYONE, False),
     "api.healthz": (ANYONE, False),
     "api.openapi": (ANYONE, False),
+    "api.docs": (ANYONE, False),
     "auth.login": (ANYONE, False),
     "display.link": (ANYONE, False),
     "display.claim": (DISPLAY, False),

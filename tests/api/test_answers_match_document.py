@@ -1,0 +1,285 @@
+"""Real answers of every operation, a success and an error each, hold the served document.
+
+The operations come from the document itself: one without a case here fails the test, so
+neither the document nor the answers can drift away from each other.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from clinic.extensions import db
+from clinic.models import Notification
+from clinic.services import tokens
+from clinic.services.events import record_event
+from clinic.types import utcnow
+from tests.conftest import MONDAY, chicago, issue_token
+
+METHODS = ("get", "post", "patch", "put", "delete")
+# (who: "admin", "clerk" ... or None, path with its query, JSON body or another method)
+Request = tuple[str | None, str, Any]
+
+
+@pytest.fixture
+def world(clinic, make_visit, make_shift, frozen):
+    """A visit booked for later today, one checked in, a notification, a spare shift."""
+    booked = make_visit(clinic.clerk, clinic.patient, chicago(MONDAY, 10))
+    present = make_visit(clinic.clerk, clinic.new_patient(mrn="MRN-2"), chicago(MONDAY, 8))
+    record_event(clinic.nurse, present.id, "check_in", utcnow())
+    alarm = Notification(
+        kind="discharge_due", visit_id=present.id, site_id=clinic.site.id, due_at=utcnow()
+    )
+    db.session.add(alarm)
+    db.session.commit()
+    ids = {
+        "site": clinic.site.id,
+        "chair": clinic.chairs[0].id,
+        "user": clinic.clerk.id,
+        "patient": clinic.patient.id,
+        "clearance": clinic.patient.clearances[0].id,
+        "booked": booked.id,
+        "present": present.id,
+        "notification": alarm.id,
+        "shift": make_shift(clinic.site, "nurse").id,
+        "token": tokens.issue(clinic.nurse, utcnow(), name="Spare")[0].id,
+    }
+    ids["present_start"] = present.infusion_start.isoformat()
+    return clinic, ids
+
+
+def cases(ids: dict[str, int]) -> dict[tuple[str, str], tuple[Request, Request]]:
+    """Return (success, error) requests for every operation, keyed as the document names it."""
+    site, patient, visit = ids["site"], ids["patient"], ids["booked"]
+    clearance = f"/patients/{patient}/clearances/{ids['clearance']}"
+    start = chicago(MONDAY + timedelta(days=2), 9).isoformat()
+    end = chicago(MONDAY + timedelta(days=2), 17).isoformat()
+    return {
+        ("get", "/sites"): (("clerk", "/sites", None), ("clerk", "/sites", "POST")),
+        ("post", "/sites"): (
+            ("admin", "/sites", {"name": "Dallas", "opening_hours": {"mon": ["08:00", "18:00"]}}),
+            ("admin", "/sites", {"nurse_ratio": 0}),
+        ),
+        ("get", "/sites/{id}"): (("clerk", f"/sites/{site}", None), ("clerk", "/sites/999", None)),
+        ("patch", "/sites/{id}"): (
+            ("admin", f"/sites/{site}", {"infusion_minutes": {"max": 90}}),
+            ("clerk", f"/sites/{site}", {"nurse_ratio": 5}),
+        ),
+        ("get", "/chairs"): (
+            ("clerk", f"/chairs?site_id={site}", None),
+            ("clerk", "/chairs?site_id=x", None),
+        ),
+        ("post", "/chairs"): (
+            ("admin", "/chairs", {"site_id": site, "name": "Bay 1", "kind": "recovery_bay"}),
+            ("admin", "/chairs", {"site_id": site, "kind": "sofa"}),
+        ),
+        ("patch", "/chairs/{id}"): (
+            ("admin", f"/chairs/{ids['chair']}", {"name": "Window chair"}),
+            ("admin", "/chairs/999", {"name": "Nowhere"}),
+        ),
+        ("get", "/shifts"): (
+            ("clerk", f"/shifts?site_id={site}&date={MONDAY}", None),
+            ("clerk", "/shifts?date=30-11-2026", None),
+        ),
+        ("post", "/shifts"): (
+            (
+                "admin",
+                "/shifts",
+                {
+                    "site_id": site,
+                    "user_id": ids["user"],
+                    "role": "nurse",
+                    "starts_at": start,
+                    "ends_at": end,
+                },
+            ),
+            ("admin", "/shifts", {"site_id": site, "starts_at": "tomorrow"}),
+        ),
+        ("delete", "/shifts/{id}"): (
+            ("admin", f"/shifts/{ids['shift']}", None),
+            ("clerk", f"/shifts/{ids['shift']}", None),
+        ),
+        ("get", "/me"): (("nurse", "/me", None), (None, "/me", None)),
+        ("get", "/users"): (("admin", "/users", None), ("nurse", "/users", None)),
+        ("post", "/users"): (
+            ("admin", "/users", {"email": "new@clinic.test", "name": "New", "role": "nurse"}),
+            ("admin", "/users", {"email": "new@clinic.test", "role": "janitor"}),
+        ),
+        ("patch", "/users/{id}"): (
+            ("admin", f"/users/{ids['user']}", {"name": "Desk"}),
+            ("admin", "/users/9999", {"name": "Nobody"}),
+        ),
+        ("get", "/tokens"): (
+            ("nurse", "/tokens", None),
+            ("nurse", f"/tokens?user_id={ids['user']}", None),
+        ),
+        ("delete", "/tokens/{id}"): (
+            ("nurse", f"/tokens/{ids['token']}", None),
+            ("nurse", "/tokens/9999", None),
+        ),
+        ("get", "/patients"): (("clerk", "/patients?q=MRN", None), (None, "/patients", None)),
+        ("post", "/patients"): (
+            (
+                "clerk",
+                "/patients",
+                {
+                    "mrn": "MRN-9",
+                    "given_name": "Ada",
+                    "family_name": "Lee",
+                    "birth_date": "1980-04-02",
+                },
+            ),
+            ("clerk", "/patients", ["not", "an", "object"]),
+        ),
+        ("get", "/patients/{id}"): (
+            ("clerk", f"/patients/{patient}", None),
+            ("clerk", "/patients/9999", None),
+        ),
+        ("patch", "/patients/{id}"): (
+            ("clerk", f"/patients/{patient}", {"phone": "+15125550100"}),
+            ("nurse", f"/patients/{patient}", {"phone": "+15125550100"}),
+        ),
+        ("get", "/patients/{id}/clearances"): (
+            ("clerk", f"/patients/{patient}/clearances", None),
+            ("clerk", "/patients/9999/clearances", None),
+        ),
+        ("post", "/patients/{id}/clearances"): (
+            (
+                "practitioner",
+                f"/patients/{patient}/clearances",
+                {
+                    "evaluated_on": str(MONDAY),
+                    "valid_until": str(MONDAY + timedelta(days=90)),
+                    "cleared": True,
+                    "consent_signed": True,
+                },
+            ),
+            ("practitioner", f"/patients/{patient}/clearances", {"cleared": "yes"}),
+        ),
+        ("patch", "/patients/{id}/clearances/{clearance_id}"): (
+            ("practitioner", clearance, {"notes": "Seen again."}),
+            ("practitioner", clearance, {"colour": "blue"}),
+        ),
+        ("post", "/patients/{id}/clearances/{clearance_id}/void"): (
+            ("practitioner", f"{clearance}/void", {"reason": "Entered for the wrong patient."}),
+            ("clerk", f"{clearance}/void", {"reason": "No."}),
+        ),
+        ("get", "/availability"): (
+            ("clerk", f"/availability?site_id={site}&date={MONDAY}&limit=3", None),
+            ("clerk", "/availability?days=99", None),
+        ),
+        ("get", "/visits"): (
+            ("clerk", f"/visits?site_id={site}&date={MONDAY}", None),
+            ("clerk", "/visits?site_id=9999", None),
+        ),
+        ("post", "/visits"): (
+            ("clerk", "/visits", {"patient_id": patient, "infusion_start": start}),
+            ("clerk", "/visits", {"patient_id": patient, "infusion_start": ids["present_start"]}),
+        ),
+        ("get", "/visits/{id}"): (
+            ("nurse", f"/visits/{visit}", None),
+            ("nurse", "/visits/0", None),
+        ),
+        ("patch", "/visits/{id}"): (
+            ("clerk", f"/visits/{visit}", {"infusion_start": chicago(MONDAY, 11).isoformat()}),
+            ("clerk", f"/visits/{visit}", {"infusion_start": "2026-11-30T11:00:00"}),
+        ),
+        ("post", "/visits/{id}/events"): (
+            ("nurse", f"/visits/{ids['present']}/events", {"type": "start_infusion"}),
+            ("nurse", f"/visits/{visit}/events", {"type": "discharge"}),
+        ),
+        ("get", "/visits/{id}/observations"): (
+            ("nurse", f"/visits/{ids['present']}/observations", None),
+            ("admin", "/visits/9999/observations", None),
+        ),
+        ("post", "/visits/{id}/observations"): (
+            (
+                "nurse",
+                f"/visits/{ids['present']}/observations",
+                {"systolic": 128, "diastolic": 82, "heart_rate": 72, "spo2": 98},
+            ),
+            ("nurse", f"/visits/{ids['present']}/observations", {"systolic": 400}),
+        ),
+        ("get", "/dashboard"): (
+            ("nurse", f"/dashboard?site_id={site}", None),
+            ("nurse", "/dashboard?site_id=-1", None),
+        ),
+        ("get", "/notifications"): (
+            ("nurse", "/notifications?unacknowledged=1", None),
+            ("nurse", "/notifications?unacknowledged=maybe", None),
+        ),
+        ("post", "/notifications/{id}/ack"): (
+            ("nurse", f"/notifications/{ids['notification']}/ack", None),
+            ("clerk", f"/notifications/{ids['notification']}/ack", None),
+        ),
+        ("get", "/healthz"): ((None, "/healthz", None), (None, "/healthz", "POST")),
+        ("get", "/openapi.json"): ((None, "/openapi.json", None), (None, "/openapi.json", "POST")),
+        ("get", "/docs"): ((None, "/docs", None), (None, "/docs", "POST")),
+    }
+
+
+def operations(document: dict[str, Any]) -> list[tuple[str, str]]:
+    """Return every (method, path) of the document."""
+    return [(m, path) for path, item in document["paths"].items() for m in METHODS if m in item]
+
+
+def answer_spec(document: dict[str, Any], op: dict[str, Any], status: int) -> dict[str, Any]:
+    """Return the documented answer for a status (or the default one), references resolved."""
+    spec = op["responses"].get(str(status)) or op["responses"].get("default")
+    assert spec is not None, f"status {status} is not documented"
+    if "$ref" in spec:
+        spec = document["components"]["responses"][spec["$ref"].rsplit("/", 1)[1]]
+    return spec
+
+
+def check(document: dict[str, Any], op: dict[str, Any], response) -> list[str]:
+    """Return what in the answer the document does not describe."""
+    spec = answer_spec(document, op, response.status_code)
+    content = spec.get("content", {})
+    if not content:
+        return []
+    if response.mimetype not in content:
+        return [f"{response.mimetype} is not among {sorted(content)}"]
+    schema = content[response.mimetype].get("schema")
+    if schema is None:
+        return []
+    validator = Draft202012Validator({**schema, "components": document["components"]})
+    return [error.message for error in validator.iter_errors(response.get_json())]
+
+
+def test_every_operation_answers_as_the_document_says(client, world):
+    clinic, ids = world
+    document = client.get("/api/v1/openapi.json").get_json()
+    headers = {
+        name: {"Authorization": f"Bearer {issue_token(getattr(clinic, attr))}"}
+        for name, attr in {
+            "admin": "admin",
+            "clerk": "clerk",
+            "nurse": "nurse",
+            "practitioner": "practitioner",
+        }.items()
+    }
+    table = cases(ids)
+    missing = [op for op in operations(document) if op not in table]
+    assert missing == [], "operations without a case here"
+    problems: list[str] = []
+    for method, path in operations(document):
+        op = document["paths"][path][method]
+        for kind, (who, url, body) in zip(("success", "error"), table[method, path], strict=True):
+            verb = body if isinstance(body, str) else method.upper()
+            response = client.open(
+                "/api/v1" + url,
+                method=verb,
+                json=None if isinstance(body, str) else body,
+                headers=headers.get(who, {}),
+            )
+            good = response.status_code < 400 if kind == "success" else response.status_code >= 400
+            if not good:
+                problems.append(
+                    f"{method} {path} {kind}: {response.status_code} {response.data[:200]!r}"
+                )
+            problems += [f"{method} {path} {kind}: {p}" for p in check(document, op, response)]
+    assert problems == []
