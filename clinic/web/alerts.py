@@ -17,7 +17,7 @@ from clinic.services.heartbeat import scheduler_seen
 from clinic.types import utcnow
 from clinic.web.api.errors import error_response
 from clinic.web.api.fields import instant
-from clinic.web.api.parsing import query_int
+from clinic.web.pages import query_id
 from clinic.web.roles import role_required
 
 bp = Blueprint("alerts", __name__)
@@ -39,7 +39,7 @@ def scheduler_banner() -> dict:
 def feed():
     """Return the unacknowledged alerts of the user's sites for the dashboard to show."""
     try:
-        site_id = query_int("site_id", high=2**31 - 1)
+        site_id = query_id("site_id")
         alerts = notifications.open_alerts(current_user, site_id)
     except ServiceError as error:
         return error_response(error.status, error.code, error.message, error.fields)

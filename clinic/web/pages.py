@@ -8,12 +8,24 @@ from flask_login import current_user
 from clinic.domain.ids import MAX_ID
 from clinic.models import Site
 from clinic.services import access
+from clinic.services.errors import Invalid
 
 
 def parse_id(raw: str | None) -> int | None:
     """Read a positive id from a query value; None when absent or not an id."""
     raw = (raw or "").strip()
     return int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_ID else None
+
+
+def query_id(name: str) -> int | None:
+    """Read an optional id from the query string for a JSON answer; a bad one is a 422."""
+    raw = request.args.get(name, "")
+    if raw == "":
+        return None
+    value = parse_id(raw)
+    if value is None:
+        raise Invalid(f"{name} is not an id.", {name: [f"Must be between 1 and {MAX_ID}."]})
+    return value
 
 
 def chosen_site(sites: list[Site]) -> Site | None:

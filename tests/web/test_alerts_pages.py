@@ -147,3 +147,11 @@ def test_a_display_link_has_the_cover_without_a_sign_in(client, clinic, display)
     html = client.get(f"{display}/").get_data(as_text=True)
     assert "Display link revoked: alerts have stopped" in html
     assert "data-signed-out-sign-in" not in html and 'data-display-link="1"' in html
+
+
+def test_the_alerts_feed_answers_a_bad_site_id_with_the_json_error_body(client, auth, clinic):
+    auth.login(clinic.nurse)
+    for bad in ("abc", "0", "-1", str(2**31)):
+        answer = client.get(f"/notifications/feed?site_id={bad}", headers=AUTO)
+        assert answer.status_code == 422
+        assert answer.get_json()["fields"] == {"site_id": ["Must be between 1 and 2147483647."]}
