@@ -1,13 +1,14 @@
-"""Small helpers the site-scoped pages share: reading ids and the chosen site."""
+"""Small helpers the site-scoped pages share: reading ids, the visible sites, the chosen site."""
 
 from __future__ import annotations
 
-from flask import abort, request
+from flask import abort, make_response, render_template, request
 from flask_login import current_user
 
 from clinic.domain.ids import MAX_ID
 from clinic.models import Site
 from clinic.services import access
+from clinic.services import frontdesk as desk
 from clinic.services.errors import Invalid
 
 
@@ -26,6 +27,14 @@ def query_id(name: str) -> int | None:
     if value is None:
         raise Invalid(f"{name} is not an id.", {name: [f"Must be between 1 and {MAX_ID}."]})
     return value
+
+
+def visible_sites() -> list[Site]:
+    """Return the sites the user may see; with none, stop with the page that says so."""
+    sites = desk.visible_sites(current_user)
+    if not sites:
+        abort(make_response(render_template("frontdesk/no_site.html")))
+    return sites
 
 
 def chosen_site(sites: list[Site]) -> Site | None:

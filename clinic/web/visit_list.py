@@ -26,7 +26,7 @@ from clinic.services.sites import today
 from clinic.services.week import load_week
 from clinic.types import utcnow
 from clinic.web.csv_export import csv_download, csv_lines
-from clinic.web.pages import chosen_site, parse_id
+from clinic.web.pages import chosen_site, parse_id, visible_sites
 from clinic.web.roles import role_required
 
 bp = Blueprint("visits", __name__)
@@ -82,12 +82,13 @@ class VisitSearchForm(Form):
         )
 
 
-def _bound_form(sites: list[Site]) -> tuple[VisitSearchForm, Site, bool]:
+def _bound_form() -> tuple[VisitSearchForm, Site, list[Site], bool]:
     """Bind the form to the posted search, or to the URL's filters (no search words).
 
-    Return the form, its site, and whether it validated. A first visit with no filters
-    lists the site's visits from today on.
+    Return the form, its site, the user's sites, and whether it validated. A first visit
+    with no filters lists the site's visits from today on.
     """
+    sites = visible_sites()
     if request.method == "POST":
         data = request.form
     else:
@@ -106,7 +107,7 @@ def _bound_form(sites: list[Site]) -> tuple[VisitSearchForm, Site, bool]:
     ]
     if request.method == "GET" and not data:
         form.first_day.data = today(site, utcnow())
-    return form, site, form.validate()
+    return form, site, sites, form.validate()
 
 
 def _chairs(site: Site) -> list[Chair]:
@@ -123,10 +124,7 @@ def _page() -> int:
 @role_required("list_visits")
 def index():
     """List a site's visits across days; search by patient (posted), status, chair, dates."""
-    sites = desk.visible_sites(current_user)
-    if not sites:
-        return render_template("frontdesk/no_site.html")
-    form, site, valid = _bound_form(sites)
+    form, site, sites, valid = _bound_form()
     found = None
     if valid:
         found = visit_list.search(current_user, form.filters(site), _page(), PER_PAGE, utcnow())
@@ -150,10 +148,7 @@ def _list_page(form, site: Site, sites: list[Site], found, searched: bool) -> st
 @role_required("list_visits")
 def export():
     """Download every visit the search matches as CSV (posted: the search may name a patient)."""
-    sites = desk.visible_sites(current_user)
-    if not sites:
-        return render_template("frontdesk/no_site.html")
-    form, site, valid = _bound_form(sites)
+    form, site, sites, valid = _bound_form()
     if not valid:
         return _list_page(form, site, sites, None, False), 422
     now = utcnow()
