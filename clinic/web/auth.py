@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
@@ -169,6 +171,29 @@ def login():
     return render_template("auth/login.html", form=form)
 
 
+def _code_step(
+    form: CodeForm,
+    user: User,
+    next_url: str | None,
+    accepts: Callable[[User, str, datetime], bool],
+    locks: Callable[[User, datetime], bool],
+    wrong: str,
+    done: str | None = None,
+):
+    """Check a posted code: finish signing in, start again once locked, or say it is wrong."""
+    if not form.validate_on_submit():
+        return None
+    now = utcnow()
+    if user.is_locked(now):
+        return _start_again(LOCKED_MESSAGE, "danger")
+    if accepts(user, form.code.data, now):
+        return _finish_sign_in(user, next_url, done)
+    if locks(user, now):
+        return _start_again(LOCKED_MESSAGE, "danger")
+    form.code.errors.append(wrong)
+    return None
+
+
 @bp.route("/login/two-factor", methods=["GET", "POST"])
 def two_factor():
     """Ask for the code of a user who has passed the password step."""
@@ -176,16 +201,9 @@ def two_factor():
     if user is None:
         return _start_again("Sign in with your e-mail and password first.")
     form = CodeForm()
-    if form.validate_on_submit():
-        now = utcnow()
-        if user.is_locked(now):
-            return _start_again(LOCKED_MESSAGE, "danger")
-        if totp.verify(user, form.code.data, now):
-            return _finish_sign_in(user, next_url)
-        if user.is_locked(now):
-            return _start_again(LOCKED_MESSAGE, "danger")
-        form.code.errors.append("That code is not right, or was used already. Try the next one.")
-    return render_template("auth/two_factor.html", form=form)
+    wrong = "That code is not right, or was used already. Try the next one."
+    answer = _code_step(form, user, next_url, totp.verify, User.is_locked, wrong)
+    return answer or render_template("auth/two_factor.html", form=form)
 
 
 @bp.route("/login/enrol", methods=["GET", "POST"])
@@ -196,16 +214,16 @@ def enrol():
     if user is None or not secret:
         return _start_again("Sign in with your e-mail and password first.")
     form = CodeForm()
-    if form.validate_on_submit():
-        now = utcnow()
-        if user.is_locked(now):
-            return _start_again(LOCKED_MESSAGE, "danger")
-        if totp.confirm_enrolment(user, form.code.data, now):
-            return _finish_sign_in(user, next_url, "Two-factor sign-in is on.")
-        if register_failure(user, now, "totp_enrol") or user.is_locked(now):
-            return _start_again(LOCKED_MESSAGE, "danger")
-        form.code.errors.append("That code is not right. Check the secret and try again.")
-    return render_template(
+    answer = _code_step(
+        form,
+        user,
+        next_url,
+        totp.confirm_enrolment,
+        lambda user, now: register_failure(user, now, "totp_enrol") or user.is_locked(now),
+        "That code is not right. Check the secret and try again.",
+        done="Two-factor sign-in is on.",
+    )
+    return answer or render_template(
         "auth/enrol.html",
         form=form,
         secret=secret,
