@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
@@ -61,6 +63,22 @@ def _show_service_error(form, error: Invalid | Conflict) -> None:
         show_refusal(form, error)
 
 
+def _saved(form, save: Callable[[], Any], done: str, patient: Patient | None = None):
+    """Save a valid form through the service, then show the patient (by default, the one saved).
+
+    A refusal goes on the form and the answer is None, as it is for a form not yet valid.
+    """
+    if not form.validate_on_submit():
+        return None
+    try:
+        saved = save()
+    except (Invalid, Conflict) as error:
+        _show_service_error(form, error)
+        return None
+    flash(done, "success")
+    return redirect(url_for("patients.detail", patient_id=(patient or saved).id))
+
+
 def _site_choices(form: PatientForm) -> None:
     """Offer a site select to users of several sites; drop it for the others."""
     sites = setup.list_sites(current_user)
@@ -106,18 +124,13 @@ def create():
     """Register a new patient."""
     form = PatientForm()
     _site_choices(form)
-    if form.validate_on_submit():
-        site_id = form.site_id.data if "site_id" in form else None
-        try:
-            patient = patient_service.create_patient(
-                current_user, site_id, form.values(), now=utcnow()
-            )
-        except (Invalid, Conflict) as error:
-            _show_service_error(form, error)
-        else:
-            flash("The patient is registered.", "success")
-            return redirect(url_for("patients.detail", patient_id=patient.id))
-    return render_template("patients/form.html", form=form, patient=None)
+    site_id = form.site_id.data if "site_id" in form else None
+    answer = _saved(
+        form,
+        lambda: patient_service.create_patient(current_user, site_id, form.values(), now=utcnow()),
+        "The patient is registered.",
+    )
+    return answer or render_template("patients/form.html", form=form, patient=None)
 
 
 @bp.route("/patients/<int:patient_id>")
@@ -150,18 +163,15 @@ def edit(patient_id: int):
         audit.viewed(current_user, patient.id, "patient", patient.id, now=utcnow())
     form = PatientForm(obj=patient)
     _site_choices(form)
-    if form.validate_on_submit():
+
+    def save() -> Patient:
         changes = form.values()
         if "site_id" in form:
             changes["site_id"] = form.site_id.data
-        try:
-            patient_service.update_patient(current_user, patient, changes, now=utcnow())
-        except (Invalid, Conflict) as error:
-            _show_service_error(form, error)
-        else:
-            flash("The patient's details are saved.", "success")
-            return redirect(url_for("patients.detail", patient_id=patient.id))
-    return render_template("patients/form.html", form=form, patient=patient)
+        return patient_service.update_patient(current_user, patient, changes, now=utcnow())
+
+    answer = _saved(form, save, "The patient's details are saved.", patient)
+    return answer or render_template("patients/form.html", form=form, patient=patient)
 
 
 @bp.route("/patients/<int:patient_id>/clearances/new", methods=["GET", "POST"])
@@ -174,48 +184,48 @@ def new_clearance(patient_id: int):
         today = site_today(patient.site, utcnow())
         form.evaluated_on.data = today
         form.valid_until.data = add_months(today, 6)
-    if form.validate_on_submit():
-        try:
-            patient_service.record_clearance(current_user, patient, form.values(), now=utcnow())
-        except Invalid as error:
-            _show_service_error(form, error)
-        else:
-            flash("The clearance is recorded.", "success")
-            return redirect(url_for("patients.detail", patient_id=patient.id))
-    return render_template("patients/clearance_form.html", form=form, patient=patient)
+    answer = _saved(
+        form,
+        lambda: patient_service.record_clearance(
+            current_user, patient, form.values(), now=utcnow()
+        ),
+        "The clearance is recorded.",
+        patient,
+    )
+    return answer or render_template("patients/clearance_form.html", form=form, patient=patient)
 
 
-def _live_clearance(patient_id: int, clearance_id: int) -> tuple[Patient, Clearance | None]:
-    """Load a clearance to change (its form's showing is audited); None when it is void."""
+def _live_clearance(patient_id: int, clearance_id: int, if_void: str) -> tuple[Patient, Clearance]:
+    """Load a clearance to change (its form's showing is audited); a void one goes back."""
     patient = access.get_patient(current_user, patient_id)
     clearance = patient_service.get_clearance(patient, clearance_id)
     if request.method == "GET":
         audit.viewed(current_user, patient.id, "clearance", clearance.id, now=utcnow())
-    return patient, None if clearance.voided else clearance
+    if clearance.voided:
+        flash(if_void, "warning")
+        abort(redirect(url_for("patients.detail", patient_id=patient.id)))
+    return patient, clearance
 
 
 @bp.route("/patients/<int:patient_id>/clearances/<int:clearance_id>/edit", methods=["GET", "POST"])
 @role_required("record_clearance")
 def correct_clearance(patient_id: int, clearance_id: int):
     """Correct a clearance that was recorded wrongly."""
-    patient, clearance = _live_clearance(patient_id, clearance_id)
-    if clearance is None:
-        flash("A voided clearance cannot be corrected; record a new one.", "warning")
-        return redirect(url_for("patients.detail", patient_id=patient.id))
+    patient, clearance = _live_clearance(
+        patient_id, clearance_id, "A voided clearance cannot be corrected; record a new one."
+    )
     form = ClearanceForm()
     if not form.is_submitted():
         fill_clearance_form(form, clearance)
-    if form.validate_on_submit():
-        try:
-            patient_service.correct_clearance(
-                current_user, patient, clearance.id, form.values(), utcnow()
-            )
-        except (Invalid, Conflict) as error:
-            _show_service_error(form, error)
-        else:
-            flash("The clearance is corrected.", "success")
-            return redirect(url_for("patients.detail", patient_id=patient.id))
-    return render_template(
+    answer = _saved(
+        form,
+        lambda: patient_service.correct_clearance(
+            current_user, patient, clearance.id, form.values(), utcnow()
+        ),
+        "The clearance is corrected.",
+        patient,
+    )
+    return answer or render_template(
         "patients/clearance_form.html", form=form, patient=patient, clearance=clearance
     )
 
@@ -224,21 +234,18 @@ def correct_clearance(patient_id: int, clearance_id: int):
 @role_required("record_clearance")
 def void_clearance(patient_id: int, clearance_id: int):
     """Void a clearance, with a reason; it stays on the patient's page, marked void."""
-    patient, clearance = _live_clearance(patient_id, clearance_id)
-    if clearance is None:
-        flash("This clearance is already void.", "warning")
-        return redirect(url_for("patients.detail", patient_id=patient.id))
+    patient, clearance = _live_clearance(
+        patient_id, clearance_id, "This clearance is already void."
+    )
     form = VoidClearanceForm()
-    if form.validate_on_submit():
-        try:
-            patient_service.void_clearance(
-                current_user, patient, clearance.id, form.reason.data, utcnow()
-            )
-        except (Invalid, Conflict) as error:
-            _show_service_error(form, error)
-        else:
-            flash("The clearance is void; it no longer clears the patient.", "success")
-            return redirect(url_for("patients.detail", patient_id=patient.id))
-    return render_template(
+    answer = _saved(
+        form,
+        lambda: patient_service.void_clearance(
+            current_user, patient, clearance.id, form.reason.data, utcnow()
+        ),
+        "The clearance is void; it no longer clears the patient.",
+        patient,
+    )
+    return answer or render_template(
         "patients/void_clearance.html", form=form, patient=patient, clearance=clearance
     )
