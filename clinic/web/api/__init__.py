@@ -146,6 +146,29 @@ def requires(permission: str) -> Callable[[Any], Any]:
     return guard(lambda **_: access.require(g.user, permission), 403)
 
 
+def writes(
+    method: str,
+    path: str,
+    allowed: str | Callable[..., Any],
+    body: Any,
+    answer: Any,
+    status: int = 200,
+    *,
+    conflict: bool = False,
+) -> Callable[[Any], Any]:
+    """Declare a write: its route, who may call it (a permission or a guard, checked before
+    the body is read), the body it reads, its answer and whether it may answer 409."""
+    check = requires(allowed) if isinstance(allowed, str) else guard(allowed, 403)
+
+    def decorate(view: Any) -> Any:
+        if conflict:
+            view = refuses(409)(view)
+        view = bp.arguments(body)(bp.response(status, answer)(view))
+        return bp.route(path, methods=[method])(check(view))
+
+    return decorate
+
+
 @bp.before_request
 def authenticate():
     """Identify the caller from its bearer token, or answer 401."""

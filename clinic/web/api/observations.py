@@ -10,7 +10,7 @@ from clinic.services import access, audit
 from clinic.services.observations import list_observations
 from clinic.services.observations import record_observation as record
 from clinic.types import utcnow
-from clinic.web.api import bp, guard, refuses
+from clinic.web.api import bp, writes
 from clinic.web.api.schemas import READINGS, ObservationSchema
 from clinic.web.api.visits import VISIT, visible_visit
 
@@ -31,11 +31,15 @@ def _clinician_of(visit_id: int) -> None:
     access.require(g.user, "clinical")
 
 
-@bp.route(f"{VISIT}/observations", methods=["POST"])
-@guard(_clinician_of, 403)
-@bp.arguments(ObservationSchema)
-@bp.response(201, ObservationSchema)
-@refuses(409)
+@writes(
+    "POST",
+    f"{VISIT}/observations",
+    _clinician_of,
+    ObservationSchema,
+    ObservationSchema,
+    status=201,
+    conflict=True,
+)
 def post_observation(reading: dict[str, Any], visit_id: int):
     """Record a reading (201); its flags come back with it."""
     values = {name: reading.get(name) for name in READINGS}

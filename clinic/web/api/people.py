@@ -13,7 +13,7 @@ from clinic.models import User
 from clinic.services import access, audit, patients, staff
 from clinic.services.errors import Invalid, NotFound
 from clinic.types import utcnow
-from clinic.web.api import bp, guard, refuses, requires
+from clinic.web.api import bp, requires, writes
 from clinic.web.api.schemas import (
     ClearanceSchema,
     PatientQuery,
@@ -24,6 +24,7 @@ from clinic.web.api.schemas import (
 )
 
 MAX_QUERY_LENGTH = 100
+USER = f"/users/<int(max={MAX_ID}):user_id>"
 PATIENT = f"/patients/<int(max={MAX_ID}):patient_id>"
 CLEARANCE = f"{PATIENT}/clearances/<int(max={MAX_ID}):clearance_id>"
 
@@ -45,11 +46,7 @@ def list_users():
     return staff.list_users()
 
 
-@bp.route("/users", methods=["POST"])
-@requires("administer")
-@bp.arguments(UserInputSchema)
-@bp.response(201, UserSchema)
-@refuses(409)
+@writes("POST", "/users", "administer", UserInputSchema, UserSchema, status=201, conflict=True)
 def create_user(user: dict[str, Any]):
     """Create a user (admin); a duplicate e-mail is a 409; no password: API tokens only."""
     return staff.create_user(
@@ -64,11 +61,7 @@ def create_user(user: dict[str, Any]):
     )
 
 
-@bp.route(f"/users/<int(max={MAX_ID}):user_id>", methods=["PATCH"])
-@requires("administer")
-@bp.arguments(UserInputSchema(partial=True))
-@bp.response(200, UserSchema)
-@refuses(409)
+@writes("PATCH", USER, "administer", UserInputSchema(partial=True), UserSchema, conflict=True)
 def update_user(changes: dict[str, Any], user_id: int):
     """Change a user's e-mail, name, role, sites, activity or password (admin)."""
     user = db.session.get(User, user_id)
@@ -82,11 +75,9 @@ def update_user(changes: dict[str, Any], user_id: int):
 # ---------------------------------------------------------------- patients
 
 
-@bp.route("/patients", methods=["POST"])
-@requires("edit_patients")
-@bp.arguments(PatientSchema)
-@bp.response(201, PatientSchema)
-@refuses(409)
+@writes(
+    "POST", "/patients", "edit_patients", PatientSchema, PatientSchema, status=201, conflict=True
+)
 def create_patient(values: dict[str, Any]):
     """Register a patient (front desk, practitioner); a duplicate MRN is a 409."""
     return patients.create_patient(g.user, values.pop("site_id", None), values, now=utcnow())
@@ -115,11 +106,9 @@ def _patient_editor(patient_id: int) -> None:
     access.get_patient(g.user, patient_id)
 
 
-@bp.route(PATIENT, methods=["PATCH"])
-@guard(_patient_editor, 403)
-@bp.arguments(PatientSchema(partial=True))
-@bp.response(200, PatientSchema)
-@refuses(409)
+@writes(
+    "PATCH", PATIENT, _patient_editor, PatientSchema(partial=True), PatientSchema, conflict=True
+)
 def update_patient(changes: dict[str, Any], patient_id: int):
     """Change some of a patient's details (front desk, practitioner); the others stay."""
     if "site_id" in changes and changes["site_id"] is None:
@@ -137,10 +126,9 @@ def _practitioner(patient_id: int, clearance_id: int | None = None) -> None:
     access.get_patient(g.user, patient_id)
 
 
-@bp.route(f"{PATIENT}/clearances", methods=["POST"])
-@guard(_practitioner, 403)
-@bp.arguments(ClearanceSchema)
-@bp.response(201, ClearanceSchema)
+@writes(
+    "POST", f"{PATIENT}/clearances", _practitioner, ClearanceSchema, ClearanceSchema, status=201
+)
 def record_clearance(values: dict[str, Any], patient_id: int):
     """Record a practitioner's evaluation of a patient (practitioner)."""
     patient = access.get_patient(g.user, patient_id)
@@ -148,21 +136,16 @@ def record_clearance(values: dict[str, Any], patient_id: int):
     return patients.record_clearance(g.user, patient, values, now=utcnow())
 
 
-@bp.route(CLEARANCE, methods=["PATCH"])
-@guard(_practitioner, 403)
-@bp.arguments(ClearanceSchema(partial=True, unknown=RAISE))
-@bp.response(200, ClearanceSchema)
+@writes(
+    "PATCH", CLEARANCE, _practitioner, ClearanceSchema(partial=True, unknown=RAISE), ClearanceSchema
+)
 def correct_clearance(changes: dict[str, Any], patient_id: int, clearance_id: int):
     """Correct some fields of a clearance (practitioner); the others stay."""
     patient = access.get_patient(g.user, patient_id)
     return patients.correct_clearance(g.user, patient, clearance_id, changes, utcnow())
 
 
-@bp.route(f"{CLEARANCE}/void", methods=["POST"])
-@guard(_practitioner, 403)
-@bp.arguments(VoidSchema)
-@bp.response(200, ClearanceSchema)
-@refuses(409)
+@writes("POST", f"{CLEARANCE}/void", _practitioner, VoidSchema, ClearanceSchema, conflict=True)
 def void_clearance(body: dict[str, Any], patient_id: int, clearance_id: int):
     """Void a clearance with a reason (practitioner); it stays listed, marked void."""
     patient = access.get_patient(g.user, patient_id)

@@ -13,7 +13,7 @@ from clinic.services import access, setup
 from clinic.services.errors import Invalid, NotFound
 from clinic.services.sites import WEEKDAYS
 from clinic.types import utcnow
-from clinic.web.api import bp, refuses, requires
+from clinic.web.api import bp, requires, writes
 from clinic.web.api.schemas import (  # noqa: F401  (the settings tables, for tests/web)
     SITE_MINUTES,
     SITE_NUMBERS,
@@ -26,6 +26,16 @@ from clinic.web.api.schemas import (  # noqa: F401  (the settings tables, for te
 )
 
 SITE = f"/sites/<int(max={MAX_ID}):site_id>"
+CHAIR = f"/chairs/<int(max={MAX_ID}):chair_id>"
+
+
+def _of_visible_site(model: type[Chair | Shift], row_id: int, name: str) -> Any:
+    """Return a chair or shift of a site the caller may see, or answer 404."""
+    row = db.session.get(model, row_id)
+    if row is None or not access.can_see_site(g.user, row.site_id):
+        raise NotFound(name)
+    return row
+
 
 # ---------------------------------------------------------------- sites
 
@@ -44,10 +54,7 @@ def get_site(site_id: int):
     return access.get_site(g.user, site_id)
 
 
-@bp.route("/sites", methods=["POST"])
-@requires("administer")
-@bp.arguments(SiteSchema)
-@bp.response(201, SiteSchema)
+@writes("POST", "/sites", "administer", SiteSchema, SiteSchema, status=201)
 def create_site(changes: dict[str, Any]):
     """Create a site (admin); unnamed settings take their defaults, days left out are closed."""
     if "opening_hours" in changes:
@@ -55,10 +62,7 @@ def create_site(changes: dict[str, Any]):
     return setup.save_site(None, changes, now=utcnow(), actor=g.user)
 
 
-@bp.route(SITE, methods=["PATCH"])
-@requires("administer")
-@bp.arguments(SiteSchema(partial=True))
-@bp.response(200, SiteSchema)
+@writes("PATCH", SITE, "administer", SiteSchema(partial=True), SiteSchema)
 def update_site(changes: dict[str, Any], site_id: int):
     """Change any subset of a site's settings (admin); the others, and days left out, stay."""
     site = access.get_site(g.user, site_id)
@@ -79,26 +83,17 @@ def list_chairs(query: dict[str, Any]):
     return setup.list_chairs(g.user, query.get("site_id"))
 
 
-@bp.route("/chairs", methods=["POST"])
-@requires("administer")
-@bp.arguments(ChairSchema)
-@bp.response(201, ChairSchema)
+@writes("POST", "/chairs", "administer", ChairSchema, ChairSchema, status=201)
 def create_chair(changes: dict[str, Any]):
     """Add a chair or recovery bay to a site (admin)."""
     changes["site_id"] = access.get_site(g.user, changes["site_id"]).id
     return setup.save_chair(None, changes, now=utcnow(), actor=g.user)
 
 
-@bp.route(f"/chairs/<int(max={MAX_ID}):chair_id>", methods=["PATCH"])
-@requires("administer")
-@bp.arguments(ChairSchema(partial=True))
-@bp.response(200, ChairSchema)
-@refuses(409)
+@writes("PATCH", CHAIR, "administer", ChairSchema(partial=True), ChairSchema, conflict=True)
 def update_chair(changes: dict[str, Any], chair_id: int):
     """Rename, retype or (de)activate a chair (admin)."""
-    chair = db.session.get(Chair, chair_id)
-    if chair is None or not access.can_see_site(g.user, chair.site_id):
-        raise NotFound("chair")
+    chair = _of_visible_site(Chair, chair_id, "chair")
     if changes.pop("site_id", chair.site_id) != chair.site_id:
         # Its visits were booked at this site; a chair never moves.
         raise Invalid("A chair stays at its site.", {"site_id": ["A chair stays at its site."]})
@@ -125,10 +120,7 @@ def list_shifts(query: dict[str, Any]):
     return sorted(shifts, key=lambda shift: (shift.starts_at, shift.id))
 
 
-@bp.route("/shifts", methods=["POST"])
-@requires("administer")
-@bp.arguments(ShiftSchema)
-@bp.response(201, ShiftSchema)
+@writes("POST", "/shifts", "administer", ShiftSchema, ShiftSchema, status=201)
 def create_shift(shift: dict[str, Any]):
     """Put someone on duty at a site (admin)."""
     return setup.add_shift(
@@ -147,8 +139,6 @@ def create_shift(shift: dict[str, Any]):
 @bp.response(204)
 def delete_shift(shift_id: int):
     """Take a shift off the roster (admin); answers 204 No Content."""
-    shift = db.session.get(Shift, shift_id)
-    if shift is None or not access.can_see_site(g.user, shift.site_id):
-        raise NotFound("shift")
+    shift = _of_visible_site(Shift, shift_id, "shift")
     setup.delete_shift(shift, now=utcnow(), actor=g.user)
     return Response(status=204)

@@ -14,7 +14,7 @@ from clinic.services.errors import Conflict, Forbidden, Invalid, NotFound
 from clinic.services.events import record_event
 from clinic.services.sites import today
 from clinic.types import utcnow
-from clinic.web.api import bp, guard, refuses, requires
+from clinic.web.api import bp, refuses, writes
 from clinic.web.api.fields import HORIZON
 from clinic.web.api.schemas import (
     RESCHEDULE_FIELDS,
@@ -61,10 +61,7 @@ def list_visits(query: dict[str, Any]):
     return visits
 
 
-@bp.route("/visits", methods=["POST"])
-@requires("book")
-@bp.arguments(BookingSchema)
-@bp.response(201, VisitSchema)
+@writes("POST", "/visits", "book", BookingSchema, VisitSchema, status=201)
 @bp.alt_response(200, schema=VisitSchema, description="The visit an Idempotency-Key booked.")
 @refuses(409)
 def create_visit(body: dict[str, Any]):
@@ -106,11 +103,7 @@ def _booker_of(visit_id: int) -> None:
     visible_visit(visit_id)
 
 
-@bp.route(VISIT, methods=["PATCH"])
-@guard(_booker_of, 403)
-@bp.arguments(RescheduleSchema(partial=True))
-@bp.response(200, VisitSchema)
-@refuses(409)
+@writes("PATCH", VISIT, _booker_of, RescheduleSchema(partial=True), VisitSchema, conflict=True)
 def reschedule_visit(changes: dict[str, Any], visit_id: int):
     """Move a booked visit to another time, chair or length under every booking rule."""
     now = utcnow()
@@ -153,11 +146,7 @@ def _event_recorder(visit_id: int) -> None:
         raise Forbidden()
 
 
-@bp.route(f"{VISIT}/events", methods=["POST"])
-@guard(_event_recorder, 403)
-@bp.arguments(EventInputSchema)
-@bp.response(200, VisitSchema)
-@refuses(409)
+@writes("POST", f"{VISIT}/events", _event_recorder, EventInputSchema, VisitSchema, conflict=True)
 def add_visit_event(event: dict[str, Any], visit_id: int):
     """Record a lifecycle event (check in, start, end, extend, discharge, no-show, cancel)."""
     extra = {
