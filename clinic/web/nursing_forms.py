@@ -12,6 +12,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from clinic.domain.discharge import PADSS_ITEMS, padss_total
 from clinic.domain.vitals import RANGES
+from clinic.services.timeline import SIDE_EFFECTS
 
 MAX_NOTE = 1000
 MAX_REASON = 500
@@ -27,11 +28,14 @@ PADSS_LABELS: dict[str, tuple[str, tuple[str, str, str]]] = {
     "pain": ("Pain", ("Minimal, acceptable", "Moderate", "Severe")),
     "bleeding": ("IV-site bleeding", ("Minimal", "Moderate", "Severe")),
 }
-# Side effect -> (label, highest score)
-SIDE_EFFECTS = {
-    "dissociation": ("Dissociation", RANGES["dissociation"][1]),
-    "nausea": ("Nausea", RANGES["nausea"][1]),
-    "dizziness": ("Dizziness", RANGES["dizziness"][1]),
+# Measurement (clinic.domain.vitals.RANGES) -> its field's label.
+READING_LABELS = {
+    "systolic": "Systolic",
+    "diastolic": "Diastolic",
+    "heart_rate": "Heart rate",
+    "spo2": "SpO₂",
+    "respiratory_rate": "Resp. rate",
+    **{name: label for name, (label, _high) in SIDE_EFFECTS.items()},
 }
 
 
@@ -59,17 +63,13 @@ class EventForm(_LateEntry, FlaskForm):
     """Start or end an infusion: only the time, which defaults to now."""
 
 
-class VitalsForm(_LateEntry, FlaskForm):
+# One field per measurement, in the domain's order.
+_Readings = type("_Readings", (), {name: _measure(READING_LABELS[name], name) for name in RANGES})
+
+
+class VitalsForm(_LateEntry, _Readings, FlaskForm):
     """Vital signs and side effects taken at the chair."""
 
-    systolic = _measure("Systolic", "systolic")
-    diastolic = _measure("Diastolic", "diastolic")
-    heart_rate = _measure("Heart rate", "heart_rate")
-    spo2 = _measure("SpO₂", "spo2")
-    respiratory_rate = _measure("Resp. rate", "respiratory_rate")
-    dissociation = _measure("Dissociation", "dissociation")
-    nausea = _measure("Nausea", "nausea")
-    dizziness = _measure("Dizziness", "dizziness")
     note = TextAreaField("Note", validators=[Optional(), Length(max=MAX_NOTE)])
 
     def values(self) -> dict[str, int | None]:
