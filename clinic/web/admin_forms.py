@@ -82,6 +82,22 @@ def _limited(name: str, label: str, **kwargs) -> IntegerField:
     )
 
 
+def _new_password(label: str) -> PasswordField:
+    """Return a field for a password an administrator sets, of the length staff passwords need."""
+    return PasswordField(
+        label,
+        validators=[
+            InputRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=200,
+                message=f"At least {MIN_PASSWORD_LENGTH} characters.",
+            ),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
 def timezone_choices() -> list[SelectChoice]:
     """Offer the common zones first, then every other IANA name in order."""
     common = [SelectChoice(tz, tz.replace("_", " "), optgroup="Common") for tz in COMMON_TIMEZONES]
@@ -113,7 +129,49 @@ class DayHoursForm(Form):
     closes = TimeField("Closes", validators=[Optional()])
 
 
-class SiteForm(FlaskForm):
+# Numeric setting (SITE_LIMITS) -> its field's label; a high and a critical pressure read alike.
+SETTING_LABELS = {
+    "nurse_ratio": "Patients per nurse",
+    "infusion_min": "Shortest infusion (min)",
+    "infusion_default": "Usual infusion (min)",
+    "infusion_max": "Longest infusion (min)",
+    "observation_min": "Shortest observation (min)",
+    "observation_default": "Usual observation (min)",
+    "overdue_after_minutes": "Overdue after (min)",
+    "turnover_minutes": "Turnover (min)",
+    "min_hours_between_infusions": "Hours between a patient's infusions",
+    "check_in_open_minutes": "Check-in opens (min before start)",
+    "no_show_after_minutes": "No-show after (min)",
+    **{f"bp_{level}_systolic": "Systolic at or above" for level in ("high", "critical")},
+    **{f"bp_{level}_diastolic": "or diastolic at or above" for level in ("high", "critical")},
+    "hr_high": "Heart rate above",
+    "hr_low": "Heart rate below",
+    "spo2_low": "SpO2 below (%)",
+    "bp_above_baseline_percent": "Rise over baseline (%)",
+}
+# The settings whose fields explain themselves further.
+SETTING_HINTS = {
+    "nurse_ratio": "Patients in infusion or recovery per nurse.",
+    "overdue_after_minutes": "Alert when discharge is this late.",
+    "turnover_minutes": "Cleaning time before the next patient.",
+    "check_in_open_minutes": "Earliest check-in and infusion start, before the planned start.",
+    "no_show_after_minutes": "Minutes past the planned start.",
+    "bp_above_baseline_percent": (
+        "Flag a pressure more than this far above the visit's first reading."
+    ),
+}
+# One whole-number field per numeric setting, within its limits.
+_Settings = type(
+    "_Settings",
+    (),
+    {
+        name: _limited(name, SETTING_LABELS[name], description=SETTING_HINTS.get(name, ""))
+        for name in SITE_LIMITS
+    },
+)
+
+
+class SiteForm(_Settings, FlaskForm):
     """Every setting of a site."""
 
     name = StringField("Name", filters=[_strip], validators=[DataRequired(), Length(max=120)])
@@ -130,53 +188,10 @@ class SiteForm(FlaskForm):
     fri = FormField(DayHoursForm, Weekday.FRI.label)
     sat = FormField(DayHoursForm, Weekday.SAT.label)
     sun = FormField(DayHoursForm, Weekday.SUN.label)
-    nurse_ratio = _limited(
-        "nurse_ratio",
-        "Patients per nurse",
-        description="Patients in infusion or recovery per nurse.",
-    )
     require_practitioner_on_site = BooleanField("A practitioner must be on site for infusions")
-    infusion_min = _limited("infusion_min", "Shortest infusion (min)")
-    infusion_default = _limited("infusion_default", "Usual infusion (min)")
-    infusion_max = _limited("infusion_max", "Longest infusion (min)")
-    observation_min = _limited("observation_min", "Shortest observation (min)")
-    observation_default = _limited("observation_default", "Usual observation (min)")
-    overdue_after_minutes = _limited(
-        "overdue_after_minutes",
-        "Overdue after (min)",
-        description="Alert when discharge is this late.",
-    )
-    turnover_minutes = _limited(
-        "turnover_minutes", "Turnover (min)", description="Cleaning time before the next patient."
-    )
-    min_hours_between_infusions = _limited(
-        "min_hours_between_infusions", "Hours between a patient's infusions"
-    )
-    check_in_open_minutes = _limited(
-        "check_in_open_minutes",
-        "Check-in opens (min before start)",
-        description="Earliest check-in and infusion start, before the planned start.",
-    )
-    no_show_after_minutes = _limited(
-        "no_show_after_minutes",
-        "No-show after (min)",
-        description="Minutes past the planned start.",
-    )
     recovery_mode = SelectField(
         "Recovery",
         choices=[SelectChoice(mode.value, mode.label) for mode in RecoveryMode],
-    )
-    bp_high_systolic = _limited("bp_high_systolic", "Systolic at or above")
-    bp_high_diastolic = _limited("bp_high_diastolic", "or diastolic at or above")
-    bp_critical_systolic = _limited("bp_critical_systolic", "Systolic at or above")
-    bp_critical_diastolic = _limited("bp_critical_diastolic", "or diastolic at or above")
-    hr_high = _limited("hr_high", "Heart rate above")
-    hr_low = _limited("hr_low", "Heart rate below")
-    spo2_low = _limited("spo2_low", "SpO2 below (%)")
-    bp_above_baseline_percent = _limited(
-        "bp_above_baseline_percent",
-        "Rise over baseline (%)",
-        description="Flag a pressure more than this far above the visit's first reading.",
     )
     submit = SubmitField("Save settings")
 
@@ -310,18 +325,7 @@ class UserForm(FlaskForm):
     role = SelectField("Role", choices=_role_choices())
     site_ids = MultiCheckboxField("Sites", coerce=int)
     active = BooleanField("Active (may sign in)", default=True)
-    password = PasswordField(
-        "Initial password",
-        validators=[
-            InputRequired(),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                max=200,
-                message=f"At least {MIN_PASSWORD_LENGTH} characters.",
-            ),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = _new_password("Initial password")
     submit = SubmitField("Save")
 
     def validate_site_ids(self, field) -> None:
@@ -333,18 +337,7 @@ class UserForm(FlaskForm):
 class PasswordResetForm(FlaskForm):
     """A new password, typed twice."""
 
-    password = PasswordField(
-        "New password",
-        validators=[
-            InputRequired(),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                max=200,
-                message=f"At least {MIN_PASSWORD_LENGTH} characters.",
-            ),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = _new_password("New password")
     confirm = PasswordField(
         "Repeat it",
         validators=[InputRequired(), EqualTo("password", message="The two entries differ.")],
