@@ -64,10 +64,7 @@ def _show_service_error(form, error: Invalid | Conflict) -> None:
 
 
 def _saved(form, save: Callable[[], Any], done: str, patient: Patient | None = None):
-    """Save a valid form through the service, then show the patient (by default, the one saved).
-
-    A refusal goes on the form and the answer is None, as it is for a form not yet valid.
-    """
+    """Save a valid form, then show the patient (or the one saved); None leaves the form shown."""
     if not form.validate_on_submit():
         return None
     try:

@@ -151,13 +151,12 @@ def writes(
     path: str,
     allowed: str | Callable[..., Any],
     body: Any,
+    status: int,
     answer: Any,
-    status: int = 200,
     *,
     conflict: bool = False,
 ) -> Callable[[Any], Any]:
-    """Declare a write: its route, who may call it (a permission or a guard, checked before
-    the body is read), the body it reads, its answer and whether it may answer 409."""
+    """Declare a write: route, who may call (checked before the body), body, answer, 409 or not."""
     check = requires(allowed) if isinstance(allowed, str) else guard(allowed, 403)
 
     def decorate(view: Any) -> Any:

@@ -36,8 +36,8 @@ def _clinician_of(visit_id: int) -> None:
     f"{VISIT}/observations",
     _clinician_of,
     ObservationSchema,
+    201,
     ObservationSchema,
-    status=201,
     conflict=True,
 )
 def post_observation(reading: dict[str, Any], visit_id: int):

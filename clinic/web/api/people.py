@@ -46,7 +46,7 @@ def list_users():
     return staff.list_users()
 
 
-@writes("POST", "/users", "administer", UserInputSchema, UserSchema, status=201, conflict=True)
+@writes("POST", "/users", "administer", UserInputSchema, 201, UserSchema, conflict=True)
 def create_user(user: dict[str, Any]):
     """Create a user (admin); a duplicate e-mail is a 409; no password: API tokens only."""
     return staff.create_user(
@@ -61,7 +61,7 @@ def create_user(user: dict[str, Any]):
     )
 
 
-@writes("PATCH", USER, "administer", UserInputSchema(partial=True), UserSchema, conflict=True)
+@writes("PATCH", USER, "administer", UserInputSchema(partial=True), 200, UserSchema, conflict=True)
 def update_user(changes: dict[str, Any], user_id: int):
     """Change a user's e-mail, name, role, sites, activity or password (admin)."""
     user = db.session.get(User, user_id)
@@ -75,9 +75,7 @@ def update_user(changes: dict[str, Any], user_id: int):
 # ---------------------------------------------------------------- patients
 
 
-@writes(
-    "POST", "/patients", "edit_patients", PatientSchema, PatientSchema, status=201, conflict=True
-)
+@writes("POST", "/patients", "edit_patients", PatientSchema, 201, PatientSchema, conflict=True)
 def create_patient(values: dict[str, Any]):
     """Register a patient (front desk, practitioner); a duplicate MRN is a 409."""
     return patients.create_patient(g.user, values.pop("site_id", None), values, now=utcnow())
@@ -107,7 +105,13 @@ def _patient_editor(patient_id: int) -> None:
 
 
 @writes(
-    "PATCH", PATIENT, _patient_editor, PatientSchema(partial=True), PatientSchema, conflict=True
+    "PATCH",
+    PATIENT,
+    _patient_editor,
+    PatientSchema(partial=True),
+    200,
+    PatientSchema,
+    conflict=True,
 )
 def update_patient(changes: dict[str, Any], patient_id: int):
     """Change some of a patient's details (front desk, practitioner); the others stay."""
@@ -126,9 +130,7 @@ def _practitioner(patient_id: int, clearance_id: int | None = None) -> None:
     access.get_patient(g.user, patient_id)
 
 
-@writes(
-    "POST", f"{PATIENT}/clearances", _practitioner, ClearanceSchema, ClearanceSchema, status=201
-)
+@writes("POST", f"{PATIENT}/clearances", _practitioner, ClearanceSchema, 201, ClearanceSchema)
 def record_clearance(values: dict[str, Any], patient_id: int):
     """Record a practitioner's evaluation of a patient (practitioner)."""
     patient = access.get_patient(g.user, patient_id)
@@ -137,7 +139,12 @@ def record_clearance(values: dict[str, Any], patient_id: int):
 
 
 @writes(
-    "PATCH", CLEARANCE, _practitioner, ClearanceSchema(partial=True, unknown=RAISE), ClearanceSchema
+    "PATCH",
+    CLEARANCE,
+    _practitioner,
+    ClearanceSchema(partial=True, unknown=RAISE),
+    200,
+    ClearanceSchema,
 )
 def correct_clearance(changes: dict[str, Any], patient_id: int, clearance_id: int):
     """Correct some fields of a clearance (practitioner); the others stay."""
@@ -145,7 +152,7 @@ def correct_clearance(changes: dict[str, Any], patient_id: int, clearance_id: in
     return patients.correct_clearance(g.user, patient, clearance_id, changes, utcnow())
 
 
-@writes("POST", f"{CLEARANCE}/void", _practitioner, VoidSchema, ClearanceSchema, conflict=True)
+@writes("POST", f"{CLEARANCE}/void", _practitioner, VoidSchema, 200, ClearanceSchema, conflict=True)
 def void_clearance(body: dict[str, Any], patient_id: int, clearance_id: int):
     """Void a clearance with a reason (practitioner); it stays listed, marked void."""
     patient = access.get_patient(g.user, patient_id)

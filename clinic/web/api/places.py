@@ -54,7 +54,7 @@ def get_site(site_id: int):
     return access.get_site(g.user, site_id)
 
 
-@writes("POST", "/sites", "administer", SiteSchema, SiteSchema, status=201)
+@writes("POST", "/sites", "administer", SiteSchema, 201, SiteSchema)
 def create_site(changes: dict[str, Any]):
     """Create a site (admin); unnamed settings take their defaults, days left out are closed."""
     if "opening_hours" in changes:
@@ -62,7 +62,7 @@ def create_site(changes: dict[str, Any]):
     return setup.save_site(None, changes, now=utcnow(), actor=g.user)
 
 
-@writes("PATCH", SITE, "administer", SiteSchema(partial=True), SiteSchema)
+@writes("PATCH", SITE, "administer", SiteSchema(partial=True), 200, SiteSchema)
 def update_site(changes: dict[str, Any], site_id: int):
     """Change any subset of a site's settings (admin); the others, and days left out, stay."""
     site = access.get_site(g.user, site_id)
@@ -83,14 +83,14 @@ def list_chairs(query: dict[str, Any]):
     return setup.list_chairs(g.user, query.get("site_id"))
 
 
-@writes("POST", "/chairs", "administer", ChairSchema, ChairSchema, status=201)
+@writes("POST", "/chairs", "administer", ChairSchema, 201, ChairSchema)
 def create_chair(changes: dict[str, Any]):
     """Add a chair or recovery bay to a site (admin)."""
     changes["site_id"] = access.get_site(g.user, changes["site_id"]).id
     return setup.save_chair(None, changes, now=utcnow(), actor=g.user)
 
 
-@writes("PATCH", CHAIR, "administer", ChairSchema(partial=True), ChairSchema, conflict=True)
+@writes("PATCH", CHAIR, "administer", ChairSchema(partial=True), 200, ChairSchema, conflict=True)
 def update_chair(changes: dict[str, Any], chair_id: int):
     """Rename, retype or (de)activate a chair (admin)."""
     chair = _of_visible_site(Chair, chair_id, "chair")
@@ -120,7 +120,7 @@ def list_shifts(query: dict[str, Any]):
     return sorted(shifts, key=lambda shift: (shift.starts_at, shift.id))
 
 
-@writes("POST", "/shifts", "administer", ShiftSchema, ShiftSchema, status=201)
+@writes("POST", "/shifts", "administer", ShiftSchema, 201, ShiftSchema)
 def create_shift(shift: dict[str, Any]):
     """Put someone on duty at a site (admin)."""
     return setup.add_shift(

@@ -61,7 +61,7 @@ def list_visits(query: dict[str, Any]):
     return visits
 
 
-@writes("POST", "/visits", "book", BookingSchema, VisitSchema, status=201)
+@writes("POST", "/visits", "book", BookingSchema, 201, VisitSchema)
 @bp.alt_response(200, schema=VisitSchema, description="The visit an Idempotency-Key booked.")
 @refuses(409)
 def create_visit(body: dict[str, Any]):
@@ -103,7 +103,7 @@ def _booker_of(visit_id: int) -> None:
     visible_visit(visit_id)
 
 
-@writes("PATCH", VISIT, _booker_of, RescheduleSchema(partial=True), VisitSchema, conflict=True)
+@writes("PATCH", VISIT, _booker_of, RescheduleSchema(partial=True), 200, VisitSchema, conflict=True)
 def reschedule_visit(changes: dict[str, Any], visit_id: int):
     """Move a booked visit to another time, chair or length under every booking rule."""
     now = utcnow()
@@ -146,7 +146,9 @@ def _event_recorder(visit_id: int) -> None:
         raise Forbidden()
 
 
-@writes("POST", f"{VISIT}/events", _event_recorder, EventInputSchema, VisitSchema, conflict=True)
+@writes(
+    "POST", f"{VISIT}/events", _event_recorder, EventInputSchema, 200, VisitSchema, conflict=True
+)
 def add_visit_event(event: dict[str, Any], visit_id: int):
     """Record a lifecycle event (check in, start, end, extend, discharge, no-show, cancel)."""
     extra = {
