@@ -90,8 +90,3 @@ def lock_site_for_writing(site_id: int) -> None:
         begin_write()
     else:
         db.session.execute(select(Site.id).where(Site.id == site_id).with_for_update())
-
-
-def is_postgres() -> bool:
-    """Tell whether the app runs on PostgreSQL."""
-    return db.session.get_bind().dialect.name == "postgresql"

@@ -87,11 +87,6 @@ def minutes_in_phase(now: datetime, since: datetime | None) -> int | None:
     return max(0, int((now - since).total_seconds() // 60))
 
 
-def overrun_minutes(planned_end: datetime, actual_or_now: datetime) -> int:
-    """Return how many minutes (rounded up) past its planned end something ran; 0 if not."""
-    return max(0, _ceil_minutes(actual_or_now - planned_end))
-
-
 def expected_chair_release(
     infusion_started_at: datetime | None,
     infusion_ended_at: datetime | None,

@@ -72,13 +72,6 @@ class PostgresLeaderLock:
             return False
         return True
 
-    @property
-    def backend_pid(self) -> int | None:
-        """Return the server process id of the lock connection (for tests and logs)."""
-        if self._conn is None:
-            return None
-        return self._conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
-
     def release(self) -> None:
         """Give the lock up (closing the connection releases it even if the unlock fails)."""
         if self._conn is not None:

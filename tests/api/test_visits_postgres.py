@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from clinic.database import is_postgres
+from clinic.extensions import db
 from clinic.services import booking
 from tests.api.conftest import assert_error, rules, visit_count
 from tests.conftest import MONDAY, chicago
@@ -23,7 +23,7 @@ def app(pg_app):
 
 
 def test_book_conflict_idempotency_and_reschedule(book, api_as, clinic):
-    assert is_postgres()
+    assert db.session.get_bind().dialect.name == "postgresql"
     key = {"Idempotency-Key": "pg-1"}
     first = book(chicago(TUESDAY, 8), chair_id=clinic.chairs[0].id, headers=key)
     assert first.status_code == 201

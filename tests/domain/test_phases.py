@@ -12,7 +12,6 @@ from clinic.domain.phases import (
     expected_chair_release,
     is_overdue,
     minutes_in_phase,
-    overrun_minutes,
     phase_started_at,
     seconds_to,
 )
@@ -95,13 +94,6 @@ def test_minutes_in_phase_are_whole_and_never_negative():
     assert minutes_in_phase(ENDED + 14 * M + 59 * S, ENDED) == 14
     assert minutes_in_phase(ENDED - M, ENDED) == 0
     assert minutes_in_phase(ENDED, None) is None
-
-
-@pytest.mark.parametrize(
-    ("actual", "minutes"), [(-5 * M, 0), (0 * M, 0), (S, 1), (M, 1), (10 * M + S, 11)]
-)
-def test_overrun_minutes_round_up(actual, minutes):
-    assert overrun_minutes(DUE, DUE + actual) == minutes
 
 
 START = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)

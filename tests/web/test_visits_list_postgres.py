@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from clinic.database import is_postgres
+from clinic.extensions import db
 from tests.api.conftest import rules
 from tests.conftest import MONDAY, chicago, csrf_token
 from tests.web.test_visits_list import listed, search, week_grid
@@ -23,7 +23,7 @@ def app(pg_app):
 
 
 def test_search_csv_and_week(client, auth, clinic, make_visit):
-    assert is_postgres()
+    assert db.session.get_bind().dialect.name == "postgresql"
     other = clinic.new_patient(given_name="Avery", family_name="O_kafor")
     mine = make_visit(clinic.clerk, clinic.patient, chicago(TUESDAY, 9))
     theirs = make_visit(clinic.clerk, other, chicago(TUESDAY, 9), chair_id=clinic.chairs[1].id)
