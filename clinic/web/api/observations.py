@@ -14,8 +14,10 @@ from clinic.web.api import bp, writes
 from clinic.web.api.schemas import READINGS, ObservationSchema
 from clinic.web.api.visits import VISIT, visible_visit
 
+OBSERVED = f"{VISIT}/observations"  # a visit's readings
 
-@bp.route(f"{VISIT}/observations", methods=["GET"])
+
+@bp.route(OBSERVED, methods=["GET"])
 @bp.response(200, ObservationSchema(many=True))
 def get_observations(visit_id: int):
     """List a visit's readings, oldest first."""
@@ -31,15 +33,7 @@ def _clinician_of(visit_id: int) -> None:
     access.require(g.user, "clinical")
 
 
-@writes(
-    "POST",
-    f"{VISIT}/observations",
-    _clinician_of,
-    ObservationSchema,
-    201,
-    ObservationSchema,
-    conflict=True,
-)
+@writes("POST", OBSERVED, _clinician_of, ObservationSchema, 201, ObservationSchema, conflict=True)
 def post_observation(reading: dict[str, Any], visit_id: int):
     """Record a reading (201); its flags come back with it."""
     values = {name: reading.get(name) for name in READINGS}
