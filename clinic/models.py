@@ -30,6 +30,7 @@ from clinic.domain.audit import Outcome
 from clinic.domain.booking import ChairKind, RecoveryMode
 from clinic.domain.choices import Choice
 from clinic.domain.roles import Role, SignInStep
+from clinic.domain.treatments import ObservationFrom, TreatmentKind
 from clinic.domain.visits import ACTIVE, Status
 from clinic.extensions import Model, db
 from clinic.types import UTCDateTime, utcnow
@@ -82,9 +83,61 @@ class Site(Model):
     check_in_open_minutes: Mapped[int] = mapped_column(Integer, default=120)
     # A no-show may be recorded once the planned start is this many minutes past.
     no_show_after_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    # The type a visit gets when booking names none (every site has one, made with the site).
+    default_treatment_type_id: Mapped[int | None] = mapped_column(
+        ForeignKey("treatment_types.id", use_alter=True)
+    )
+    # REMS certification of the setting (null: not certified).
+    rems_certified_on: Mapped[date | None] = mapped_column(Date)
+    rems_authorized_representative: Mapped[str | None] = mapped_column(String(120))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     chairs: Mapped[list[Chair]] = relationship(back_populates="site", order_by="Chair.id")
+
+
+class TreatmentType(Model):
+    """What a site gives: its administration and observation minutes, REMS, pre-dose BP limit."""
+
+    __tablename__ = "treatment_types"
+    __table_args__ = (
+        check_in("kind", TreatmentKind),
+        check_in("observation_from", ObservationFrom),
+        CheckConstraint(
+            "0 < administration_min AND administration_min <= administration_default "
+            "AND administration_default <= administration_max",
+            name="administration_range",
+        ),
+        CheckConstraint(
+            "0 <= observation_min AND observation_min <= observation_default",
+            name="observation_range",
+        ),
+        CheckConstraint(
+            "(predose_systolic_max IS NULL) = (predose_diastolic_max IS NULL)",
+            name="predose_bp_pair",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    administration_min: Mapped[int] = mapped_column(Integer)
+    administration_max: Mapped[int] = mapped_column(Integer)
+    administration_default: Mapped[int] = mapped_column(Integer)
+    observation_min: Mapped[int] = mapped_column(Integer)
+    observation_default: Mapped[int] = mapped_column(Integer)
+    observation_from: Mapped[str] = mapped_column(String(30))
+    rems: Mapped[bool] = mapped_column(Boolean, default=False)
+    predose_systolic_max: Mapped[int | None] = mapped_column(Integer)
+    predose_diastolic_max: Mapped[int | None] = mapped_column(Integer)
+
+
+def _site_default_type(context: Any) -> int | None:
+    """Give a new visit its site's default treatment type when none is named."""
+    site_id = context.get_current_parameters()["site_id"]
+    query = text("SELECT default_treatment_type_id FROM sites WHERE id = :id")
+    return context.connection.execute(query, {"id": site_id}).scalar()
 
 
 class Chair(Model):
@@ -291,6 +344,9 @@ class Visit(Model):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     chair_id: Mapped[int] = mapped_column(ForeignKey("chairs.id"))
     recovery_chair_id: Mapped[int | None] = mapped_column(ForeignKey("chairs.id"))
+    treatment_type_id: Mapped[int] = mapped_column(
+        ForeignKey("treatment_types.id"), default=_site_default_type
+    )
     status: Mapped[str] = mapped_column(String(20), default=Status.BOOKED.value, index=True)
     infusion_start: Mapped[datetime] = mapped_column(UTCDateTime)
     infusion_end: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -42,7 +42,7 @@ from clinic.models import (
     Visit,
     VisitEvent,
 )
-from clinic.services import access, audit
+from clinic.services import access, audit, treatment_types
 from clinic.services.errors import Conflict, Invalid, NotFound
 from clinic.services.patient_overview import clearance_span
 from clinic.services.sites import MAX_OBSERVATION_MINUTES, local_day_bounds, site_rules
@@ -64,10 +64,13 @@ class Request:
     infusion_minutes: int | None = None
     observation_minutes: int | None = None
     notes: str = ""
+    treatment_type_id: int | None = None  # None: the site's default type
 
     def digest(self) -> str:
         """Return a fingerprint of the request, for Idempotency-Key comparison."""
         body = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in vars(self).items()}
+        if body["treatment_type_id"] is None:  # fingerprints taken before types stay valid
+            del body["treatment_type_id"]
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
@@ -251,6 +254,7 @@ def evaluate(
 ) -> tuple[Site, Patient, Placement | None, list[Violation]]:
     """Check a request against every rule without writing anything."""
     site, patient, chair = _resolve(actor, req)
+    treatment_types.bookable_type_id(site, req.treatment_type_id)  # a wrong type is a 422 first
     infusion, observation = _durations(site, req.infusion_minutes, req.observation_minutes)
     plan = Plan(patient.id, chair.id if chair else 0, req.infusion_start, infusion, observation)
     ctx = site_context(site, plan.visit, now, exclude_visit_id)
@@ -383,6 +387,7 @@ def place(
     visit = Visit(
         patient_id=patient.id,
         site_id=site.id,
+        treatment_type_id=treatment_types.bookable_type_id(site, req.treatment_type_id),
         notes=req.notes,
         created_by_id=actor.id,
         series_id=series_id,

@@ -14,8 +14,8 @@ from clinic.domain.roles import SHIFT_ROLES
 from clinic.domain.text import Kind
 from clinic.domain.visits import Status
 from clinic.extensions import db
-from clinic.models import ACTIVE_STATUSES, Chair, Shift, Site, User, Visit
-from clinic.services import access, audit
+from clinic.models import ACTIVE_STATUSES, Chair, Shift, Site, TreatmentType, User, Visit
+from clinic.services import access, audit, treatment_types
 from clinic.services.errors import Conflict, Invalid, NotFound
 from clinic.services.observations import site_thresholds
 from clinic.services.site_settings import (
@@ -47,6 +47,8 @@ SITE_FIELDS = (
     "check_in_open_minutes",
     "no_show_after_minutes",
 )
+# The setting's REMS certification: both given, or both null (not certified).
+REMS_FIELDS = ("rems_certified_on", "rems_authorized_representative")
 # The vital-sign thresholds as flat settings (bp_high_systolic, ..., hr_low), stored together
 # in Site.vital_thresholds.
 VITAL_FIELDS = tuple(VITAL_SETTINGS)
@@ -118,28 +120,59 @@ def validate_site(values: dict[str, Any]) -> dict[str, list[str]]:
         bad("vital_thresholds", "The critical blood pressure must be at or above the high one.")
     if values["hr_low"] >= values["hr_high"]:
         bad("vital_thresholds", "The low heart rate must be below the high one.")
+    if (values.get("rems_certified_on") is None) != (
+        not values.get("rems_authorized_representative")
+    ):
+        bad("rems_certification", "Give the date and the authorized representative, or neither.")
     return errors
+
+
+def _rems_values(site: Site | None) -> dict[str, Any]:
+    """Return a site's REMS certification as flat settings (none for a new site)."""
+    return {field: getattr(site, field) if site else None for field in REMS_FIELDS}
+
+
+def _default_type_error(site: Site | None, type_id: Any) -> dict[str, list[str]]:
+    """Return why a site may not default to a treatment type (empty when it may)."""
+    chosen = db.session.get(TreatmentType, type_id) if site is not None else None
+    if site is None or chosen is None or chosen.site_id != site.id or not chosen.active:
+        return {"default_treatment_type_id": ["Not an active treatment type of this site."]}
+    return {}
 
 
 def save_site(
     site: Site | None, changes: dict[str, Any], *, now: datetime, actor: User | None = None
 ) -> Site:
     """Create a site or change some of its settings, keeping the others."""
-    names = (*SITE_FIELDS, *VITAL_FIELDS)
-    current = SITE_DEFAULTS | (site_values(site) if site else {})
-    changes = checked(changes, {"name": Kind.LINE, "timezone": Kind.LINE})
+    names = (*SITE_FIELDS, *VITAL_FIELDS, *REMS_FIELDS)
+    current = SITE_DEFAULTS | (site_values(site) if site else {}) | _rems_values(site)
+    kinds = {"name": Kind.LINE, "timezone": Kind.LINE, "rems_authorized_representative": Kind.LINE}
+    changes = checked(changes, kinds)
     values = current | {k: v for k, v in changes.items() if k in names}
     if not values.get("name"):
         raise Invalid("The site needs a name.", {"name": ["Required."]})
-    if errors := validate_site(values):
+    errors = validate_site(values)
+    if "default_treatment_type_id" in changes:
+        errors |= _default_type_error(site, changes["default_treatment_type_id"])
+    if errors:
         raise Invalid("Some site settings are invalid.", errors)
     action = "admin.site.update" if site else "admin.site.create"
     changed = sorted(f for f in names if f in changes and current.get(f) != values[f])
+    if site and changes.get("default_treatment_type_id", site.default_treatment_type_id) != (
+        site.default_treatment_type_id
+    ):
+        changed.append("default_treatment_type_id")
+    new = site is None
     site = site or Site()
-    for field in SITE_FIELDS:
+    for field in (*SITE_FIELDS, *REMS_FIELDS):
         setattr(site, field, values[field])
+    if "default_treatment_type_id" in changes:
+        site.default_treatment_type_id = changes["default_treatment_type_id"]
     site.vital_thresholds = stored_thresholds(values)
     db.session.add(site)
+    if new:
+        db.session.flush()
+        treatment_types.add_default_type(site)
     audit.record(actor, action, now, object_type="site", object_id=site, detail={"fields": changed})
     db.session.commit()
     return site

@@ -200,6 +200,7 @@ def init_app(app: Flask) -> None:
         people,
         places,
         tokens,
+        treatments,
         visits,
     )
 

@@ -24,6 +24,7 @@ from clinic.domain.accounts import AccountRule
 from clinic.domain.alarms import AlertKind
 from clinic.domain.booking import ChairKind, RecoveryMode, Rule
 from clinic.domain.phases import AMBER_MINUTES, Countdown
+from clinic.domain.treatments import TYPE_LIMITS, TYPE_MINUTES, ObservationFrom, TreatmentKind
 from clinic.domain.visits import EventRule, EventType, HistoryType, Status
 from clinic.domain.vitals import RANGES, DueKind, DueState, validate_reading
 from clinic.domain.vitals import Flag as VitalFlag
@@ -32,6 +33,7 @@ from clinic.services.patients import MAX_VOID_REASON
 from clinic.services.setup import site_values
 from clinic.services.site_settings import SITE_LIMITS, TIME_ZONES, VITAL_SETTINGS
 from clinic.services.sites import WEEKDAYS
+from clinic.services.treatment_types import type_values
 from clinic.types import utcnow
 from clinic.web.api.fields import (
     SPAN_DOC,
@@ -131,6 +133,12 @@ OpeningHours = Inline.from_dict(
 )
 
 
+RemsCertification = Inline.from_dict(
+    {"certified_on": Day(required=True), "authorized_representative": Text(120, required=True)},
+    name="RemsCertification",
+)
+
+
 class SiteSchema(ApiSchema):
     """A site and its settings; the ranges come from the settings table."""
 
@@ -154,6 +162,8 @@ class SiteSchema(ApiSchema):
     check_in_open_minutes = Whole(SITE_LIMITS["check_in_open_minutes"])
     no_show_after_minutes = Whole(SITE_LIMITS["no_show_after_minutes"])
     vital_thresholds = _settings(VITAL_THRESHOLDS)
+    default_treatment_type_id = Id()
+    rems_certification = fields.Nested(RemsCertification, allow_none=True)
 
     @pre_dump
     def arrange(self, site: Any, **kwargs: Any) -> dict[str, Any]:
@@ -161,8 +171,18 @@ class SiteSchema(ApiSchema):
         values = site_values(site)
         hours = site.opening_hours or {}
         nested = {field: _nest(keys, values) for field, keys in NESTED_SETTINGS.items()}
-        plain = {name: getattr(site, name) for name in self.fields if name not in nested}
-        return plain | nested | {"opening_hours": {day: hours.get(day) for day in WEEKDAYS}}
+        computed = {*nested, "opening_hours", "rems_certification"}
+        plain = {name: getattr(site, name) for name in self.fields if name not in computed}
+        certified = site.rems_certified_on is not None
+        rems = {"certified_on": site.rems_certified_on} if certified else None
+        if rems is not None:
+            rems["authorized_representative"] = site.rems_authorized_representative
+        return (
+            plain
+            | nested
+            | {"opening_hours": {day: hours.get(day) for day in WEEKDAYS}}
+            | {"rems_certification": rems}
+        )
 
     @post_load
     def flatten(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -170,6 +190,72 @@ class SiteSchema(ApiSchema):
         for field, keys in NESTED_SETTINGS.items():
             if field in data:
                 data |= _flatten(keys, data.pop(field))
+        if "rems_certification" in data:
+            rems = data.pop("rems_certification") or {}
+            data["rems_certified_on"] = rems.get("certified_on")
+            data["rems_authorized_representative"] = rems.get("authorized_representative")
+        return data
+
+
+def _type_limit(setting: str) -> Whole:
+    """A whole number within a treatment-type setting's limits."""
+    low, high = TYPE_LIMITS[setting]
+    return Whole(validate=validate.Range(low, high, error=f"Between {low} and {high}."))
+
+
+def _type_minutes(keys: dict[str, str]) -> type[Schema]:
+    """The object of some of a treatment type's minute settings."""
+    declared = {key: _type_limit(setting) for key, setting in keys.items()}
+    return Inline.from_dict(declared, name="TypeMinutes")
+
+
+PredoseBp = Inline.from_dict(
+    {
+        "systolic": _type_limit("predose_systolic_max"),
+        "diastolic": _type_limit("predose_diastolic_max"),
+    },
+    name="PredoseBp",
+)
+
+
+class TreatmentTypeSchema(ApiSchema):
+    """What a site gives: administration and observation minutes, REMS, pre-dose BP limit."""
+
+    id = fields.Integer(dump_only=True)
+    site_id = Id(required=True)
+    name = Text(80, required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(TreatmentKind.values()))
+    active = Bool()
+    administration_minutes = fields.Nested(
+        _type_minutes(TYPE_MINUTES["administration_minutes"]), required=True, validate=_not_empty
+    )
+    observation_minutes = fields.Nested(
+        _type_minutes(TYPE_MINUTES["observation_minutes"]), required=True, validate=_not_empty
+    )
+    observation_from = fields.String(validate=validate.OneOf(ObservationFrom.values()))
+    rems = Bool()
+    predose_bp_max = fields.Nested(PredoseBp, allow_none=True)
+
+    @pre_dump
+    def arrange(self, treatment_type: Any, **kwargs: Any) -> dict[str, Any]:
+        """Nest the type's flat settings as the API shows them."""
+        values = type_values(treatment_type)
+        nested = {field: _nest(keys, values) for field, keys in TYPE_MINUTES.items()}
+        systolic, diastolic = values["predose_systolic_max"], values["predose_diastolic_max"]
+        bp = None if systolic is None else {"systolic": systolic, "diastolic": diastolic}
+        plain = {"id": treatment_type.id, "site_id": treatment_type.site_id} | values
+        return plain | nested | {"predose_bp_max": bp}
+
+    @post_load
+    def flatten(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """Return the changes as the type's flat settings."""
+        for field, keys in TYPE_MINUTES.items():
+            if field in data:
+                data |= _flatten(keys, data.pop(field))
+        if "predose_bp_max" in data:
+            bp = data.pop("predose_bp_max") or {}
+            data["predose_systolic_max"] = bp.get("systolic")
+            data["predose_diastolic_max"] = bp.get("diastolic")
         return data
 
 
@@ -305,6 +391,7 @@ class VisitSchema(ApiSchema):
     site_id = fields.Integer()
     chair_id = fields.Integer(allow_none=True)
     recovery_chair_id = fields.Integer(allow_none=True)
+    treatment_type_id = fields.Integer()
     status = fields.String(validate=validate.OneOf(Status.values()))
     infusion_start = Instant()
     infusion_end = Instant()
@@ -331,6 +418,7 @@ class BookingSchema(ApiSchema):
     infusion_minutes = Minutes(allow_none=True)
     observation_minutes = Minutes(allow_none=True)
     notes = Text(2000, allow_none=True)
+    treatment_type_id = Id(allow_none=True)
 
 
 RESCHEDULE_FIELDS = ("infusion_start", "chair_id", "infusion_minutes", "observation_minutes")

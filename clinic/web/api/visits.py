@@ -80,6 +80,7 @@ def create_visit(body: dict[str, Any]):
         infusion_minutes=body.get("infusion_minutes"),
         observation_minutes=body.get("observation_minutes"),
         notes=body.get("notes") or "",
+        treatment_type_id=body.get("treatment_type_id"),
     )
     try:
         visit, created = booking.book(g.user, req, now, idempotency_key=key or None)

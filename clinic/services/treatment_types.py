@@ -1,0 +1,121 @@
+"""Treatment types per site: listed, created and changed by an administrator."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from clinic.domain.text import Kind
+from clinic.domain.treatments import TYPE_LIMITS, ObservationFrom, TreatmentKind, type_errors
+from clinic.extensions import db
+from clinic.models import Site, TreatmentType, User
+from clinic.services import access, audit
+from clinic.services.errors import Invalid, NotFound
+from clinic.services.text_input import checked
+
+TYPE_FIELDS = ("name", "kind", "active", "observation_from", "rems", *TYPE_LIMITS)
+NEW_TYPE: dict[str, Any] = {
+    "kind": TreatmentKind.OTHER.value,
+    "active": True,
+    "observation_from": ObservationFrom.ADMINISTRATION_END.value,
+    "rems": False,
+    "predose_systolic_max": None,
+    "predose_diastolic_max": None,
+}
+
+
+def type_values(treatment_type: TreatmentType) -> dict[str, Any]:
+    """Return every setting of a treatment type."""
+    return {field: getattr(treatment_type, field) for field in TYPE_FIELDS}
+
+
+def list_types(actor: User, site_id: int) -> list[TreatmentType]:
+    """Return a site's treatment types, the caller being allowed to see the site."""
+    site = access.get_site(actor, site_id)
+    stmt = select(TreatmentType).where(TreatmentType.site_id == site.id)
+    return list(db.session.scalars(stmt.order_by(TreatmentType.id)))
+
+
+def get_type(actor: User, type_id: int) -> TreatmentType:
+    """Return a treatment type of a site the caller may see, or raise NotFound."""
+    treatment_type = db.session.get(TreatmentType, type_id)
+    if treatment_type is None or not access.can_see_site(actor, treatment_type.site_id):
+        raise NotFound("treatment type")
+    return treatment_type
+
+
+def _choice_errors(values: dict[str, Any]) -> dict[str, list[str]]:
+    """Return the fields whose text is not one of their choices."""
+    errors: dict[str, list[str]] = {}
+    for field, choice in (("kind", TreatmentKind), ("observation_from", ObservationFrom)):
+        if values[field] not in choice.values():
+            errors[field] = ["One of " + ", ".join(choice.values()) + "."]
+    if not values.get("name"):
+        errors["name"] = ["Required."]
+    return errors
+
+
+def save_type(
+    treatment_type: TreatmentType | None,
+    site: Site,
+    changes: dict[str, Any],
+    *,
+    now: datetime,
+    actor: User | None = None,
+) -> TreatmentType:
+    """Create a site's treatment type or change some of its settings, keeping the others."""
+    changes = checked(changes, {"name": Kind.LINE})
+    current = type_values(treatment_type) if treatment_type else NEW_TYPE
+    values = current | {k: v for k, v in changes.items() if k in TYPE_FIELDS}
+    if errors := _choice_errors(values) | type_errors(values):
+        raise Invalid("Some treatment type settings are invalid.", errors)
+    is_default = treatment_type is not None and site.default_treatment_type_id == treatment_type.id
+    if is_default and not values["active"]:
+        message = "The site's default type stays active."
+        raise Invalid(message, {"active": [message]})
+    action = "admin.treatment_type.update" if treatment_type else "admin.treatment_type.create"
+    changed = sorted(f for f in TYPE_FIELDS if f in changes and current.get(f) != values[f])
+    treatment_type = treatment_type or TreatmentType(site_id=site.id)
+    for field in TYPE_FIELDS:
+        setattr(treatment_type, field, values[field])
+    db.session.add(treatment_type)
+    detail = {"site_id": site.id, "fields": changed}
+    audit.record(
+        actor, action, now, object_type="treatment_type", object_id=treatment_type, detail=detail
+    )
+    db.session.commit()
+    return treatment_type
+
+
+def add_default_type(site: Site) -> TreatmentType:
+    """Give a new site its default IV type, made from its minute settings (caller commits)."""
+    treatment_type = TreatmentType(
+        site_id=site.id,
+        name="IV ketamine",
+        kind=TreatmentKind.IV_KETAMINE.value,
+        active=True,
+        administration_min=site.infusion_min,
+        administration_max=site.infusion_max,
+        administration_default=site.infusion_default,
+        observation_min=site.observation_min,
+        observation_default=site.observation_default,
+        observation_from=ObservationFrom.ADMINISTRATION_END.value,
+        rems=False,
+    )
+    db.session.add(treatment_type)
+    db.session.flush()
+    site.default_treatment_type_id = treatment_type.id
+    return treatment_type
+
+
+def bookable_type_id(site: Site, type_id: int | None) -> int | None:
+    """Return the type a new visit gets: the one named (active, of the site) or the default."""
+    if type_id is None:
+        return site.default_treatment_type_id
+    treatment_type = db.session.get(TreatmentType, type_id)
+    if treatment_type is None or treatment_type.site_id != site.id or not treatment_type.active:
+        message = "Not an active treatment type of this site."
+        raise Invalid(message, {"treatment_type_id": [message]})
+    return treatment_type.id
