@@ -38,6 +38,7 @@ def world(clinic, make_visit, make_shift, frozen):
     ids = {
         "site": clinic.site.id,
         "chair": clinic.chairs[0].id,
+        "type": clinic.site.default_treatment_type_id,
         "user": clinic.clerk.id,
         "patient": clinic.patient.id,
         "clearance": clinic.patient.clearances[0].id,
@@ -67,6 +68,30 @@ def cases(ids: dict[str, int]) -> dict[tuple[str, str], tuple[Request, Request]]
         ("patch", "/sites/{id}"): (
             ("admin", f"/sites/{site}", {"infusion_minutes": {"max": 90}}),
             ("clerk", f"/sites/{site}", {"nurse_ratio": 5}),
+        ),
+        ("get", "/treatment-types"): (
+            ("nurse", f"/treatment-types?site_id={site}", None),
+            ("nurse", "/treatment-types?site_id=999", None),
+        ),
+        ("post", "/treatment-types"): (
+            (
+                "admin",
+                "/treatment-types",
+                {
+                    "site_id": site,
+                    "name": "Spravato",
+                    "kind": "esketamine",
+                    "administration_minutes": {"min": 10, "max": 15, "default": 15},
+                    "observation_minutes": {"min": 120, "default": 120},
+                    "observation_from": "administration_start",
+                    "rems": True,
+                },
+            ),
+            ("admin", "/treatment-types", {"site_id": site, "kind": "lozenge"}),
+        ),
+        ("patch", "/treatment-types/{id}"): (
+            ("admin", f"/treatment-types/{ids['type']}", {"name": "IV ketamine 0.5 mg/kg"}),
+            ("clerk", f"/treatment-types/{ids['type']}", {"name": "Mine"}),
         ),
         ("get", "/chairs"): (
             ("clerk", f"/chairs?site_id={site}", None),

@@ -12,6 +12,8 @@ import pytest
 CONTRACT = {
     "/sites": {"get", "post"},
     "/sites/{id}": {"get", "patch"},
+    "/treatment-types": {"get", "post"},
+    "/treatment-types/{id}": {"patch"},
     "/chairs": {"get", "post"},
     "/chairs/{id}": {"patch"},
     "/shifts": {"get", "post"},
@@ -125,6 +127,20 @@ def test_object_schemas_have_the_contract_fields(document):
         "check_in_open_minutes",
         "no_show_after_minutes",
         "vital_thresholds",
+        "default_treatment_type_id",
+        "rems_certification",
+    }
+    assert set(schemas["TreatmentType"]["properties"]) == {
+        "id",
+        "site_id",
+        "name",
+        "kind",
+        "active",
+        "administration_minutes",
+        "observation_minutes",
+        "observation_from",
+        "rems",
+        "predose_bp_max",
     }
     assert set(schemas["Chair"]["properties"]) == {"id", "site_id", "name", "kind", "active"}
     assert set(schemas["User"]["properties"]) == {
@@ -141,7 +157,7 @@ def test_object_schemas_have_the_contract_fields(document):
         "family_name",
         "birth_date",
     }
-    assert {"discharge_due_at", "events", "recovery_chair_id"} <= set(
+    assert {"discharge_due_at", "events", "recovery_chair_id", "treatment_type_id"} <= set(
         schemas["Visit"]["properties"]
     )
 

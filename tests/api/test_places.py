@@ -26,6 +26,8 @@ SITE_KEYS = {
     "check_in_open_minutes",
     "no_show_after_minutes",
     "vital_thresholds",
+    "default_treatment_type_id",
+    "rems_certification",
 }
 WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -106,7 +108,9 @@ def test_admin_creates_a_site_with_nested_settings(api_as, clinic):
     assert response.status_code == 201, response.get_json()
     site = response.get_json()
     assert set(site) == SITE_KEYS
-    shown = {"id", "opening_hours", "vital_thresholds"}
+    shown = {"id", "opening_hours", "vital_thresholds", "default_treatment_type_id"}
+    shown.add("rems_certification")
+    assert site["rems_certification"] is None
     assert {k: v for k, v in site.items() if k not in shown} == {
         k: v for k, v in body.items() if k != "opening_hours"
     }
