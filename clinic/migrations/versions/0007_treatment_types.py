@@ -36,7 +36,24 @@ UPDATE visits SET treatment_type_id =
 """
 
 
+def _sqlite_foreign_keys(on):
+    """SQLite: turn foreign keys off while batch mode rebuilds referenced tables, then check.
+
+    The pragma does nothing inside a transaction, so the one under way is committed first
+    (nothing has been written yet when it is turned off).
+    """
+    bind = op.get_bind()
+    if bind.dialect.name != 'sqlite':
+        return
+    if on and bind.exec_driver_sql('PRAGMA foreign_key_check').first() is not None:
+        raise RuntimeError('0007_treatment_types left a broken foreign key')
+    bind.exec_driver_sql('COMMIT')
+    bind.exec_driver_sql(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+    bind.exec_driver_sql('BEGIN IMMEDIATE')
+
+
 def upgrade():
+    _sqlite_foreign_keys(False)
     op.create_table(
         'treatment_types',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -83,9 +100,11 @@ def upgrade():
     with op.batch_alter_table('visits', schema=None) as batch_op:
         batch_op.alter_column('treatment_type_id', existing_type=sa.Integer(), nullable=False)
         batch_op.create_foreign_key(batch_op.f('fk_visits_treatment_type_id_treatment_types'), 'treatment_types', ['treatment_type_id'], ['id'])
+    _sqlite_foreign_keys(True)
 
 
 def downgrade():
+    _sqlite_foreign_keys(False)
     with op.batch_alter_table('visits', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_visits_treatment_type_id_treatment_types'), type_='foreignkey')
         batch_op.drop_column('treatment_type_id')
@@ -97,3 +116,4 @@ def downgrade():
     with op.batch_alter_table('treatment_types', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_treatment_types_site_id'))
     op.drop_table('treatment_types')
+    _sqlite_foreign_keys(True)
