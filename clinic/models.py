@@ -84,8 +84,9 @@ class Site(Model):
     # A no-show may be recorded once the planned start is this many minutes past.
     no_show_after_minutes: Mapped[int] = mapped_column(Integer, default=15)
     # The type a visit gets when booking names none (every site has one, made with the site).
+    # Sites and types refer to each other: SET NULL lets a whole schema be dropped.
     default_treatment_type_id: Mapped[int | None] = mapped_column(
-        ForeignKey("treatment_types.id", use_alter=True)
+        ForeignKey("treatment_types.id", use_alter=True, ondelete="SET NULL")
     )
     # REMS certification of the setting (null: not certified).
     rems_certified_on: Mapped[date | None] = mapped_column(Date)

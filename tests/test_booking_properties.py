@@ -28,6 +28,7 @@ from clinic.models import ACTIVE_STATUSES, Chair, Clearance, Patient, Shift, Sit
 from clinic.services import booking
 from clinic.services.errors import Conflict
 from clinic.services.events import record_event
+from clinic.services.treatment_types import add_default_type
 from config import TestConfig
 from tests.conftest import audit_triggers_lifted
 
@@ -121,6 +122,7 @@ class BookingMachine(RuleBasedStateMachine):
         )
         db.session.add(site)
         db.session.flush()
+        add_default_type(site)
         self.site_id = site.id
         chairs = [Chair(site_id=site.id, name=f"Chair {n}", kind="chair") for n in (1, 2, 3)]
         clerk = User(email="desk@p.test", name="Desk", role="front_desk", sites=[site])

@@ -20,6 +20,7 @@ VISIT_KEYS = {
     "site_id",
     "chair_id",
     "recovery_chair_id",
+    "treatment_type_id",
     "status",
     "infusion_start",
     "infusion_end",

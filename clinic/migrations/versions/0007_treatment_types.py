@@ -89,7 +89,7 @@ def upgrade():
         batch_op.add_column(sa.Column('default_treatment_type_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('rems_certified_on', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('rems_authorized_representative', sa.String(length=120), nullable=True))
-        batch_op.create_foreign_key(batch_op.f('fk_sites_default_treatment_type_id_treatment_types'), 'treatment_types', ['default_treatment_type_id'], ['id'])
+        batch_op.create_foreign_key(batch_op.f('fk_sites_default_treatment_type_id_treatment_types'), 'treatment_types', ['default_treatment_type_id'], ['id'], ondelete='SET NULL')
     with op.batch_alter_table('visits', schema=None) as batch_op:
         batch_op.add_column(sa.Column('treatment_type_id', sa.Integer(), nullable=True))
 
