@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from clinic.domain.booking import Plan, RecoveryMode, holds_for
 from clinic.extensions import db
 from clinic.models import Patient, Site, User, Visit, VisitEvent
-from clinic.services import booking, events, patients, setup, staff
+from clinic.services import booking, events, patients, setup, staff, treatment_types
 from clinic.services.errors import Conflict
 from clinic.services.sites import WEEKDAYS, parse_clock
 from clinic.types import utcnow
@@ -124,6 +124,27 @@ def seed_if_empty(echo: Callable[[str], object], around_now: bool = False) -> De
     return demo
 
 
+# The site's esketamine type: REMS, 2 h watched from the first device, BP limit before dosing.
+SPRAVATO = {
+    "name": "Spravato 56/84 mg",
+    "kind": "esketamine",
+    "administration_min": 10,
+    "administration_max": 15,
+    "administration_default": 15,
+    "observation_min": 120,
+    "observation_default": 120,
+    "observation_from": "administration_start",
+    "rems": True,
+    "predose_systolic_max": 140,
+    "predose_diastolic_max": 90,
+}
+
+
+def today_in(now: datetime) -> date:
+    """Return the demo site's local date at an instant."""
+    return now.astimezone(ZoneInfo(TIMEZONE)).date()
+
+
 def seed(now: datetime, around_now: bool = False) -> Demo:
     """Create the demo site, staff, roster, patients and this week's visits.
 
@@ -140,9 +161,12 @@ def seed(now: datetime, around_now: bool = False) -> Demo:
             "opening_hours": hours,
             "nurse_ratio": 4,
             "recovery_mode": "chair",
+            "rems_certified_on": today_in(now) - timedelta(days=90),
+            "rems_authorized_representative": "Dr. Elena Reyes",
         },
         now=now,
     )
+    treatment_types.save_type(None, site, SPRAVATO, now=now)
     chairs = [
         setup.save_chair(None, {"site_id": site.id, "name": name}, now=now) for name in CHAIRS
     ]

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from clinic.domain.booking import Plan, RecoveryMode, holds_for
 from clinic.extensions import db
-from clinic.models import Chair, Clearance, Patient, Shift, Site, User, Visit
+from clinic.models import Chair, Clearance, Patient, Shift, Site, TreatmentType, User, Visit
 from clinic.services.events import record_event
 from tests.conftest import MONDAY, chicago
 
@@ -69,6 +69,26 @@ def test_seed_creates_the_demo_clinic(runner):
     days = {v.infusion_start.astimezone(site_zone(site)).weekday() for v in visits}
     assert days == {0, 1, 2, 3, 4, 5}
     assert all(v.created_by_id is not None for v in visits)
+    assert {v.treatment_type_id for v in visits} == {site.default_treatment_type_id}
+
+
+def test_seed_gives_austin_a_spravato_type_and_a_rems_certification(runner):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    site = db.session.scalar(select(Site))
+    types = {t.name: t for t in db.session.scalars(select(TreatmentType))}
+    assert set(types) == {"IV ketamine", "Spravato 56/84 mg"}
+    assert types["IV ketamine"].id == site.default_treatment_type_id
+    spravato = types["Spravato 56/84 mg"]
+    assert (spravato.kind, spravato.rems, spravato.observation_from) == (
+        "esketamine",
+        True,
+        "administration_start",
+    )
+    minutes = (spravato.administration_min, spravato.administration_max)
+    assert (*minutes, spravato.administration_default) == (10, 15, 15)
+    assert (spravato.observation_min, spravato.observation_default) == (120, 120)
+    assert (spravato.predose_systolic_max, spravato.predose_diastolic_max) == (140, 90)
+    assert site.rems_certified_on < MONDAY and site.rems_authorized_representative
 
     # Nurses and the practitioner cover four weeks of opening hours from today.
     shifts = list(db.session.scalars(select(Shift)))
