@@ -56,7 +56,18 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount the web pages and the JSON API."""
-    from clinic.web import admin, alerts, api, audit, auth, courses, frontdesk, nursing, patients
+    from clinic.web import (
+        admin,
+        admin_treatments,  # noqa: F401  (its routes join admin's blueprint)
+        alerts,
+        api,
+        audit,
+        auth,
+        courses,
+        frontdesk,
+        nursing,
+        patients,
+    )
 
     for module in (auth, nursing, courses, patients, admin, alerts, audit):
         app.register_blueprint(module.bp)

@@ -16,6 +16,7 @@ from clinic.domain.booking import ChairKind, RecoveryMode, Rule, Weekday
 from clinic.domain.choices import Choice
 from clinic.domain.phases import Countdown
 from clinic.domain.roles import Role
+from clinic.domain.treatments import ObservationFrom, TreatmentKind
 from clinic.domain.visits import EventRule, EventType, HistoryType, Status
 from clinic.domain.vitals import DueKind, DueState, Flag
 
@@ -37,6 +38,8 @@ CHOICES: dict[str, type[Choice]] = {
     "delivery_status": DeliveryStatus,
     "outcome": Outcome,
     "weekday": Weekday,
+    "treatment_kind": TreatmentKind,
+    "observation_from": ObservationFrom,
 }
 
 

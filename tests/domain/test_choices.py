@@ -13,6 +13,7 @@ from clinic.domain.booking import ChairKind, RecoveryMode, Rule, Weekday
 from clinic.domain.choices import Choice
 from clinic.domain.phases import Countdown
 from clinic.domain.roles import Role, SignInStep
+from clinic.domain.treatments import ObservationFrom, TreatmentKind
 from clinic.domain.visits import EventRule, EventType, HistoryType, Status
 from clinic.domain.vitals import DueKind, DueState, Flag
 
@@ -36,6 +37,8 @@ ENUMERATIONS = (
     Channel,
     DeliveryStatus,
     Outcome,
+    TreatmentKind,
+    ObservationFrom,
 )
 
 
@@ -108,6 +111,8 @@ def _checks() -> dict[tuple[str, str], str]:
         ("deliveries", "status", DeliveryStatus),
         ("audit_events", "outcome", Outcome),
         ("pending_sign_ins", "step", SignInStep),
+        ("treatment_types", "kind", TreatmentKind),
+        ("treatment_types", "observation_from", ObservationFrom),
     ],
 )
 def test_the_models_check_constraints_list_exactly_the_members(table, column, choice):
@@ -119,7 +124,7 @@ def test_the_models_check_constraints_list_exactly_the_members(table, column, ch
 
 
 def test_every_in_list_constraint_comes_from_an_enumeration():
-    assert len(_checks()) == 7
+    assert len(_checks()) == 9
 
 
 def test_roles_refer_to_the_enumeration():

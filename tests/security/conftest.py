@@ -142,6 +142,7 @@ def world(app, clinic, make_site, make_user, make_chair, make_shift, make_visit)
     args = {
         "site_id": clinic.site.id,
         "chair_id": clinic.chairs[0].id,
+        "type_id": clinic.site.default_treatment_type_id,
         "shift_id": shift.id,
         "visit_id": visit.id,
         "patient_id": clinic.patient.id,

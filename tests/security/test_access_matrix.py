@@ -114,6 +114,8 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "admin.move_chair_visits": ("administer", True),
     "admin.shifts": ("administer", True),
     "admin.delete_shift": ("administer", True),
+    "admin.treatment_types": ("administer", True),
+    "admin.treatment_type": ("administer", True),
     "admin.users": ("administer", False),
     "admin.new_user": ("administer", False),
     "admin.user": ("administer", False),
@@ -136,6 +138,9 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.list_chairs": ("read", False),
     "api.create_chair": ("administer", False),
     "api.update_chair": ("administer", True),
+    "api.list_treatment_types": ("read", True),
+    "api.create_treatment_type": ("administer", False),
+    "api.update_treatment_type": ("administer", True),
     "api.list_shifts": ("read", False),
     "api.create_shift": ("administer", False),
     "api.delete_shift": ("administer", True),
@@ -173,6 +178,7 @@ QUERY = {
     "nursing.feed": {"site_id": "site_id"},
     "alerts.feed": {"site_id": "site_id"},
     "api.dashboard": {"site_id": "site_id"},
+    "api.list_treatment_types": {"site_id": "site_id"},
 }
 
 ACTORS = ("anonymous", *ROLES, *(f"other_{role}" for role in OTHER_ROLES))
