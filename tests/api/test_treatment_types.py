@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from clinic.extensions import db
-from clinic.models import Visit
+from clinic.models import AuditEvent, Visit
 from tests.api.conftest import assert_error
 from tests.conftest import MONDAY, chicago
 
@@ -84,6 +85,18 @@ def test_an_admin_creates_and_changes_a_type(api_as, clinic, spravato):
     assert body["administration_minutes"] == SPRAVATO["administration_minutes"]
     listed = api_as(clinic.nurse).get(f"/treatment-types?site_id={clinic.site.id}").get_json()
     assert [t["name"] for t in listed] == ["IV ketamine", "Spravato 56/84 mg"]
+    trail = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.object_type == "treatment_type")
+    ).all()
+    assert [(e.action, e.object_id, e.actor_id) for e in trail] == [
+        ("admin.treatment_type.create", spravato["id"], clinic.admin.id),
+        ("admin.treatment_type.update", spravato["id"], clinic.admin.id),
+    ]
+    assert trail[1].detail["fields"] == [
+        "observation_default",
+        "predose_diastolic_max",
+        "predose_systolic_max",
+    ]
 
 
 @pytest.mark.parametrize(
