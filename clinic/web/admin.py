@@ -36,6 +36,7 @@ SITE_FIELD_FOR = {
     "infusion_minutes": "infusion_default",
     "observation_minutes": "observation_default",
     "vital_thresholds": "bp_critical_systolic",
+    "rems_certification": "rems_certified_on",
 }
 
 

@@ -193,6 +193,10 @@ class SiteForm(_Settings, FlaskForm):
         "Recovery",
         choices=[SelectChoice(mode.value, mode.label) for mode in RecoveryMode],
     )
+    rems_certified_on = DateField("REMS certified on", validators=[Optional()])
+    rems_authorized_representative = StringField(
+        "Authorized representative", filters=[_strip], validators=[Length(max=120)]
+    )
     submit = SubmitField("Save settings")
 
     def validate_timezone(self, field) -> None:
@@ -255,6 +259,8 @@ class SiteForm(_Settings, FlaskForm):
         """Return the settings as the service takes them."""
         names = [name for name in (*SITE_FIELDS, *VITAL_FIELDS) if name != "opening_hours"]
         values = {name: self[name].data for name in names}
+        values["rems_certified_on"] = self.rems_certified_on.data
+        values["rems_authorized_representative"] = self.rems_authorized_representative.data or None
         values["opening_hours"] = {
             day: None
             if self[day].closed.data

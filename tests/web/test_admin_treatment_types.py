@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import TreatmentType
-from tests.web.test_admin import page, post_form
+from tests.web.test_admin import page, post_form, site_form
 
 SPRAVATO = {
     "name": "Spravato 56/84 mg",
@@ -120,3 +122,27 @@ def test_without_the_csrf_token_nothing_is_saved(client, admin, clinic):
 def test_other_roles_are_forbidden(client, auth, clinic):
     auth.login(clinic.nurse)
     assert client.get(_types_url(clinic)).status_code == 403
+
+
+def test_the_site_settings_record_and_refuse_a_half_rems_certification(client, admin, clinic):
+    site = clinic.site
+    url = f"/admin/sites/{site.id}"
+    assert "Spravato REMS certification" in page(client, url)
+    certified = site_form(site) | {
+        "rems_certified_on": "2026-10-01",
+        "rems_authorized_representative": "Dr. Reyes",
+    }
+    assert post_form(client, url, certified).status_code == 302
+    db.session.refresh(site)
+    assert (site.rems_certified_on, site.rems_authorized_representative) == (
+        date(2026, 10, 1),
+        "Dr. Reyes",
+    )
+    half = site_form(site) | {
+        "rems_certified_on": "2026-10-01",
+        "rems_authorized_representative": "",
+    }
+    html = post_form(client, url, half).get_data(as_text=True)
+    assert "Give the date and the authorized representative, or neither." in html
+    db.session.refresh(site)
+    assert site.rems_authorized_representative == "Dr. Reyes"
