@@ -178,6 +178,8 @@ def test_admin_pages(axe_page, day):
         f"/admin/sites/{site}",
         f"/admin/sites/{site}/chairs",
         f"/admin/sites/{site}/shifts",
+        f"/admin/sites/{site}/treatment-types",
+        f"/admin/sites/{site}/treatment-types/{day.site.default_treatment_type_id}",
         "/admin/sites/new",
         "/admin/users",
         f"/admin/users/{day.clerk.id}",
