@@ -13,6 +13,12 @@ from clinic.domain.booking import ChairKind, RecoveryMode, Rule, Weekday
 from clinic.domain.choices import Choice
 from clinic.domain.phases import Countdown
 from clinic.domain.roles import Role, SignInStep
+from clinic.domain.treatments import (
+    ObservationFrom,
+    SubmissionMethod,
+    SubmissionStatus,
+    TreatmentKind,
+)
 from clinic.domain.visits import EventRule, EventType, HistoryType, Status
 from clinic.domain.vitals import DueKind, DueState, Flag
 
@@ -36,6 +42,10 @@ ENUMERATIONS = (
     Channel,
     DeliveryStatus,
     Outcome,
+    TreatmentKind,
+    ObservationFrom,
+    SubmissionStatus,
+    SubmissionMethod,
 )
 
 
