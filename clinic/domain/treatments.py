@@ -69,6 +69,24 @@ MINUTES_RANGE = (1, 24 * 60)
 BP_LIMIT_RANGES = ((40, 300), (20, 200))
 
 
+# The words pages use for the start and the whole of a kind's administration.
+WORDS: dict[TreatmentKind, tuple[str, str]] = {
+    TreatmentKind.IV_KETAMINE: ("infusion start", "infusion"),
+    TreatmentKind.ESKETAMINE: ("first device", "administration"),
+    TreatmentKind.OTHER: ("administration start", "administration"),
+}
+
+
+def start_word(kind: TreatmentKind) -> str:
+    """Return what the pages call the start of this kind's administration."""
+    return WORDS[kind][0]
+
+
+def administration_word(kind: TreatmentKind) -> str:
+    """Return what the pages call this kind's administration."""
+    return WORDS[kind][1]
+
+
 @dataclass(frozen=True)
 class TreatmentPlan:
     """A treatment type's timing and gates, as the rules read it."""
@@ -407,6 +425,8 @@ FORM_FIELDS = tuple(FIELD_LABELS)
 STANDARD_DOSES_MG = (Decimal(56), Decimal(84))
 # The 40-minute BP is accepted 35 to 45 minutes after the first device, both included.
 BP_AT_40_WINDOW = (timedelta(minutes=35), timedelta(minutes=45))
+# The vitals-due schedule's peak window for a REMS type (clinic.domain.vitals.vitals_schedule).
+REMS_PEAK_WINDOW = BP_AT_40_WINDOW
 # Respiratory depression is read from the saturation and a respiratory rate below this.
 RESPIRATORY_RATE_LOW = 10
 
@@ -557,6 +577,19 @@ class FormState:
     def complete(self) -> bool:
         """Tell whether every field of the form is recorded."""
         return not self.missing
+
+    def nested(self) -> dict[str, object]:
+        """Return the values with `bp.*` and `concomitant.*` nested, as the API answers them."""
+        shaped: dict[str, object] = {}
+        groups: dict[str, dict[str, object]] = {}
+        for name, value in self.values.items():
+            group, _, key = name.rpartition(".")
+            if group:
+                shaped.setdefault(group, groups.setdefault(group, {}))
+                groups[group][key] = value
+            else:
+                shaped[name] = value
+        return shaped
 
 
 def rems_form(facts: SessionFacts) -> FormState:

@@ -9,6 +9,7 @@ import pytest
 from clinic.domain.booking import Rule
 from clinic.domain.treatments import (
     FORM_FIELDS,
+    REMS_PEAK_WINDOW,
     Dose,
     FieldsViolation,
     ObservationFrom,
@@ -16,6 +17,7 @@ from clinic.domain.treatments import (
     SubmissionStatus,
     TreatmentKind,
     TreatmentPlan,
+    administration_word,
     chair_hold,
     default_iv_plan,
     discharge_due_at,
@@ -33,6 +35,7 @@ from clinic.domain.treatments import (
     rems_form,
     rems_monitoring_until,
     start_refusals,
+    start_word,
     submission_due_on,
     submission_status,
 )
@@ -467,6 +470,19 @@ def test_rems_narrows_the_peak_reading_window():
         None,
         None,
         "infusing",
-        peak_window=(timedelta(minutes=35), timedelta(minutes=45)),
+        peak_window=REMS_PEAK_WINDOW,
     )[1]
     assert (peak.opens, peak.closes) == (utc("09:35"), utc("09:45"))
+
+
+def test_the_api_shape_nests_the_blood_pressures_and_the_medications():
+    shaped = rems_form(session()).nested()
+    assert shaped["bp"] == {"before": "128/82", "at_40": "138/88", "before_leaving": "124/80"}
+    assert shaped["concomitant"] == CONCOMITANT
+    assert list(shaped)[:4] == ["dose_mg", "lot", "total_minutes", "ready_to_leave_minutes"]
+
+
+def test_pages_use_the_kinds_own_words():
+    assert start_word(TreatmentKind.ESKETAMINE) == "first device"
+    assert administration_word(TreatmentKind.IV_KETAMINE) == "infusion"
+    assert all(start_word(kind) and administration_word(kind) for kind in TreatmentKind)
