@@ -46,6 +46,16 @@ class Rule(Choice):
     )
     NOT_CLEARED = "not_cleared", "Not cleared", "rule-not_cleared"
     IN_THE_PAST = "in_the_past", "In the past", "rule-in_the_past"
+    REMS_SITE_NOT_CERTIFIED = (
+        "rems_site_not_certified",
+        "Site not REMS-certified",
+        "rule-rems_site_not_certified",
+    )
+    REMS_PATIENT_NOT_ENROLLED = (
+        "rems_patient_not_enrolled",
+        "Patient not REMS-enrolled",
+        "rule-rems_patient_not_enrolled",
+    )
 
 
 # The order a refusal lists its reasons in: first what the desk can change on the spot

@@ -58,6 +58,23 @@ class EventRule(Choice):
         "Not ready for discharge",
         "rule-discharge_not_ready",
     )
+    PREDOSE_VITALS_MISSING = (
+        "predose_vitals_missing",
+        "No pre-dose vital signs",
+        "rule-predose_vitals_missing",
+    )
+    PREDOSE_BP_HIGH = "predose_bp_high", "Pre-dose BP too high", "rule-predose_bp_high"
+    DOSE_CONFIRMATION_REQUIRED = (
+        "dose_confirmation_required",
+        "Dose needs a practitioner's confirmation",
+        "rule-dose_confirmation_required",
+    )
+    REMS_MINIMUM_MONITORING = (
+        "rems_minimum_monitoring",
+        "REMS minimum monitoring not reached",
+        "rule-rems_minimum_monitoring",
+    )
+    REMS_INCOMPLETE = "rems_incomplete", "REMS form incomplete", "rule-rems_incomplete"
 
 
 # Undo events that put the visit back in its chair, so every booking rule applies again.

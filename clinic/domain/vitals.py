@@ -25,12 +25,15 @@ class Flag(Choice):
     HR_LOW = "hr_low", "HR low", "rc-flag-hr_low"
     SPO2_LOW = "spo2_low", "SpO₂ low", "rc-flag-spo2_low"
     BP_ABOVE_BASELINE = "bp_above_baseline", "BP > 20 % over baseline", "rc-flag-bp_above_baseline"
+    SEDATION = "sedation", "Sedation (MOAA/S ≤ 3)", "rc-flag-sedation"
 
 
 # Which reading each flag is about: the blood pressure, the heart rate or the saturation.
 BP_FLAGS = frozenset({Flag.BP_HIGH, Flag.BP_CRITICAL, Flag.BP_ABOVE_BASELINE})
 HR_FLAGS = frozenset({Flag.HR_HIGH, Flag.HR_LOW})
 SPO2_FLAGS = frozenset({Flag.SPO2_LOW})
+# MOAA/S (Modified Observer's Assessment of Alertness/Sedation) 0-5: sedated at 3 or below.
+SEDATION_MOAAS_AT_MOST = 3
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class Reading:
     dissociation: int | None = None
     nausea: int | None = None
     dizziness: int | None = None
+    moaas: int | None = None
 
 
 def _at_or_over(pressure: tuple[int, int], limit: tuple[int, int]) -> bool:
@@ -95,6 +99,8 @@ def flags(reading: Reading, baseline: Reading | None, t: Thresholds) -> list[str
             reading.diastolic, baseline.diastolic, percent
         ):
             raised.add(Flag.BP_ABOVE_BASELINE)
+    if reading.moaas is not None and reading.moaas <= SEDATION_MOAAS_AT_MOST:
+        raised.add(Flag.SEDATION)
     return [str(flag) for flag in Flag if flag in raised]
 
 
@@ -109,6 +115,18 @@ RANGES: dict[str, tuple[int, int, bool]] = {
     "nausea": (0, 3, False),
     "dizziness": (0, 3, False),
 }
+# MOAA/S is validated on its own until the readings table has its column; then it joins RANGES.
+MOAAS_RANGE = (0, 5)
+
+
+def moaas_errors(value: object) -> list[str]:
+    """Return the errors of a MOAA/S score (optional, a whole number 0-5); empty when valid."""
+    low, high = MOAAS_RANGE
+    if value is None:
+        return []
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        return [f"A whole number, {low}-{high}."]
+    return []
 
 
 def validate_reading(values: Mapping[str, object]) -> dict[str, list[str]]:
@@ -195,11 +213,13 @@ def vitals_schedule(
     discharge_due_at: datetime | None,
     status: str,
     discharged_at: datetime | None = None,
+    peak_window: tuple[timedelta, timedelta] = PEAK_WINDOW,
 ) -> list[DueReading]:
     """Return the visit's scheduled readings so far, in order of due time.
 
     Baseline: due at check-in, satisfied by any reading up to the start of the infusion.
-    Peak: due 40 min after the start, satisfied between 30 and 50 min after it.
+    Peak: due 40 min after the start, satisfied between 30 and 50 min after it (both
+    included; `peak_window` narrows it, e.g. to REMS's 35-45 min).
     Recovery: due every 15 min after the infusion's end, each satisfied within 7.5 min either
     side (half-open, so a reading counts once), up to the pre-discharge reading.
     Pre-discharge: due 15 min before discharge_due_at, satisfied by any reading from then
@@ -216,8 +236,8 @@ def vitals_schedule(
             DueReading(
                 DueKind.PEAK,
                 infusion_started_at + PEAK_AFTER,
-                infusion_started_at + PEAK_WINDOW[0],
-                infusion_started_at + PEAK_WINDOW[1],
+                infusion_started_at + peak_window[0],
+                infusion_started_at + peak_window[1],
             )
         )
     if infusion_ended_at is not None and discharge_due_at is not None:

@@ -8,21 +8,45 @@ from typing import Any
 from sqlalchemy import select
 
 from clinic.domain.text import Kind
-from clinic.domain.treatments import TYPE_LIMITS, ObservationFrom, TreatmentKind, type_errors
+from clinic.domain.treatments import (
+    BP_LIMIT_RANGES,
+    MINUTES_RANGE,
+    ObservationFrom,
+    TreatmentKind,
+    TreatmentPlan,
+)
 from clinic.extensions import db
 from clinic.models import Site, TreatmentType, User
 from clinic.services import access, audit
 from clinic.services.errors import Invalid, NotFound
 from clinic.services.text_input import checked
 
+# Setting -> (low, high): the whole numbers the schema and the form accept.
+TYPE_LIMITS: dict[str, tuple[int, int]] = {
+    "administration_min": MINUTES_RANGE,
+    "administration_default": MINUTES_RANGE,
+    "administration_max": MINUTES_RANGE,
+    "observation_min": MINUTES_RANGE,
+    "observation_default": MINUTES_RANGE,
+    "predose_systolic_max": BP_LIMIT_RANGES[0],
+    "predose_diastolic_max": BP_LIMIT_RANGES[1],
+}
+# The API's nested objects: field -> {key: setting}.
+TYPE_MINUTES: dict[str, dict[str, str]] = {
+    "administration_minutes": {
+        "min": "administration_min",
+        "max": "administration_max",
+        "default": "administration_default",
+    },
+    "observation_minutes": {"min": "observation_min", "default": "observation_default"},
+}
 TYPE_FIELDS = ("name", "kind", "active", "observation_from", "rems", *TYPE_LIMITS)
 NEW_TYPE: dict[str, Any] = {
+    **dict.fromkeys(TYPE_LIMITS),  # no minutes until they are given
     "kind": TreatmentKind.OTHER.value,
     "active": True,
     "observation_from": ObservationFrom.ADMINISTRATION_END.value,
     "rems": False,
-    "predose_systolic_max": None,
-    "predose_diastolic_max": None,
 }
 
 
@@ -46,15 +70,31 @@ def get_type(actor: User, type_id: int) -> TreatmentType:
     return treatment_type
 
 
-def _choice_errors(values: dict[str, Any]) -> dict[str, list[str]]:
-    """Return the fields whose text is not one of their choices."""
+def type_errors(values: dict[str, Any]) -> dict[str, list[str]]:
+    """Return what is wrong with a complete set of settings (the domain's rules), or nothing."""
     errors: dict[str, list[str]] = {}
     for field, choice in (("kind", TreatmentKind), ("observation_from", ObservationFrom)):
         if values[field] not in choice.values():
             errors[field] = ["One of " + ", ".join(choice.values()) + "."]
     if not values.get("name"):
         errors["name"] = ["Required."]
-    return errors
+    limit = (values["predose_systolic_max"], values["predose_diastolic_max"])
+    if (limit[0] is None) != (limit[1] is None):
+        errors["predose_bp_max"] = ["Give both limits, or neither."]
+    if errors:
+        return errors
+    plan = TreatmentPlan(
+        kind=TreatmentKind(values["kind"]),
+        administration_min=values["administration_min"],
+        administration_max=values["administration_max"],
+        administration_default=values["administration_default"],
+        observation_min=values["observation_min"],
+        observation_default=values["observation_default"],
+        observation_from=ObservationFrom(values["observation_from"]),
+        rems=bool(values["rems"]),
+        predose_bp_max=None if limit[0] is None else limit,
+    )
+    return plan.errors()
 
 
 def save_type(
@@ -69,7 +109,7 @@ def save_type(
     changes = checked(changes, {"name": Kind.LINE})
     current = type_values(treatment_type) if treatment_type else NEW_TYPE
     values = current | {k: v for k, v in changes.items() if k in TYPE_FIELDS}
-    if errors := _choice_errors(values) | type_errors(values):
+    if errors := type_errors(values):
         raise Invalid("Some treatment type settings are invalid.", errors)
     is_default = treatment_type is not None and site.default_treatment_type_id == treatment_type.id
     if is_default and not values["active"]:

@@ -10,10 +10,11 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from clinic.domain.treatments import TYPE_LIMITS, ObservationFrom, TreatmentKind
+from clinic.domain.treatments import ObservationFrom, TreatmentKind
 from clinic.models import Site, TreatmentType
 from clinic.services import access, treatment_types
 from clinic.services.errors import Invalid, NotFound
+from clinic.services.treatment_types import TYPE_LIMITS
 from clinic.types import utcnow
 from clinic.web.admin import bp
 from clinic.web.forms import show_refusal

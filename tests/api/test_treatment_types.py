@@ -118,6 +118,8 @@ def test_an_admin_creates_and_changes_a_type(api_as, clinic, spravato):
         ({"observation_minutes": {"min": -1, "default": 90}}, "observation_minutes"),
         ({"kind": "ketamine_lozenge"}, "kind"),
         ({"observation_from": "noon"}, "observation_from"),
+        ({"observation_from": "administration_end"}, "observation_from"),
+        ({"observation_minutes": {"min": 60, "default": 120}}, "observation_minutes"),
         ({"predose_bp_max": {"systolic": 140}}, "predose_bp_max"),
         ({"name": ""}, "name"),
     ],

@@ -13,7 +13,12 @@ from clinic.domain.booking import ChairKind, RecoveryMode, Rule, Weekday
 from clinic.domain.choices import Choice
 from clinic.domain.phases import Countdown
 from clinic.domain.roles import Role, SignInStep
-from clinic.domain.treatments import ObservationFrom, TreatmentKind
+from clinic.domain.treatments import (
+    ObservationFrom,
+    SubmissionMethod,
+    SubmissionStatus,
+    TreatmentKind,
+)
 from clinic.domain.visits import EventRule, EventType, HistoryType, Status
 from clinic.domain.vitals import DueKind, DueState, Flag
 
@@ -39,6 +44,8 @@ ENUMERATIONS = (
     Outcome,
     TreatmentKind,
     ObservationFrom,
+    SubmissionStatus,
+    SubmissionMethod,
 )
 
 

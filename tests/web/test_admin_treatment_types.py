@@ -63,10 +63,11 @@ def test_an_admin_adds_a_type(client, admin, clinic):
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"administration_default": "20"}, "Need min &lt;= default &lt;= max."),
-        ({"observation_default": "60"}, "Need min &lt;= default."),
+        ({"administration_default": "20"}, "Needs min ≤ default ≤ max."),
+        ({"observation_default": "60"}, "Needs min ≤ default."),
+        ({"observation_from": "administration_end"}, "counts the observation from the first"),
         ({"predose_diastolic_max": ""}, "Give both limits, or neither."),
-        ({"administration_min": "0"}, "A whole number between 1 and 240."),
+        ({"administration_min": "0"}, "A whole number between 1 and 1440."),
         ({"name": "  "}, "This field is required."),
     ],
 )
@@ -101,7 +102,7 @@ def test_the_default_type_cannot_be_deactivated(client, admin, clinic):
     url = f"{_types_url(clinic)}/{clinic.site.default_treatment_type_id}"
     form = SPRAVATO | {"kind": "iv_ketamine", "administration_min": "45"}
     form |= {"administration_default": "45", "administration_max": "60", "observation_min": "60"}
-    del form["active"]
+    del form["active"], form["rems"]
     html = post_form(client, url, form).get_data(as_text=True)
     assert "The site&#39;s default type stays active." in html
 

@@ -24,7 +24,7 @@ from clinic.domain.accounts import AccountRule
 from clinic.domain.alarms import AlertKind
 from clinic.domain.booking import ChairKind, RecoveryMode, Rule
 from clinic.domain.phases import AMBER_MINUTES, Countdown
-from clinic.domain.treatments import TYPE_LIMITS, TYPE_MINUTES, ObservationFrom, TreatmentKind
+from clinic.domain.treatments import ObservationFrom, TreatmentKind
 from clinic.domain.visits import EventRule, EventType, HistoryType, Status
 from clinic.domain.vitals import RANGES, DueKind, DueState, validate_reading
 from clinic.domain.vitals import Flag as VitalFlag
@@ -33,7 +33,7 @@ from clinic.services.patients import MAX_VOID_REASON
 from clinic.services.setup import site_values
 from clinic.services.site_settings import SITE_LIMITS, TIME_ZONES, VITAL_SETTINGS
 from clinic.services.sites import WEEKDAYS
-from clinic.services.treatment_types import type_values
+from clinic.services.treatment_types import TYPE_LIMITS, TYPE_MINUTES, type_values
 from clinic.types import utcnow
 from clinic.web.api.fields import (
     SPAN_DOC,
