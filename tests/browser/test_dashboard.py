@@ -423,13 +423,15 @@ HIDDEN_DIGITS = """dialog => [...dialog.querySelectorAll('input[type=number]')]
     .map(input => input.name + '=' + input.value)"""
 
 
-def test_a_refused_reading_shows_every_typed_digit(refusing_page, ward):
+@pytest.mark.parametrize("width", [900, 1440])  # a tablet's modal is narrower than a desktop's
+def test_a_refused_reading_shows_every_typed_digit(refusing_page, ward, width):
     page = refusing_page
+    page.set_viewport_size({"width": width, "height": 900})
     dialog = refuse_vitals(
         page, ward, systolic="500", diastolic="1000", heart_rate="1000", spo2="1000"
     )
     dialog.locator('[name="respiratory_rate"]').fill("1000")
-    page.screenshot(path=str(ARTIFACTS / "dialog-vitals-refused.png"))
+    page.screenshot(path=str(ARTIFACTS / f"dialog-vitals-refused-{width}.png"))
     assert dialog.locator('[name="systolic"]').get_attribute("class").count("is-invalid")
     assert dialog.evaluate(HIDDEN_DIGITS) == []
 
