@@ -21,7 +21,7 @@ class Stuck:
 
 
 class VisitsCannotMove(Conflict):
-    """Some visits found no other free chair at their time: nothing was moved."""
+    """Some visits cannot move to another chair at their time: nothing was moved."""
 
     def __init__(self, stuck: list[Stuck]) -> None:
         count = len(stuck)

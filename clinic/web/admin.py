@@ -24,6 +24,7 @@ from clinic.web.admin_forms import (
     SiteForm,
     UserForm,
 )
+from clinic.web.dates import hm, hm_until
 from clinic.web.forms import show_refusal
 from clinic.web.roles import role_required
 
@@ -298,8 +299,8 @@ def shifts(site_id: int):
             blocks.append(
                 {
                     "shift": shift,
-                    "start": local_start.strftime("%H:%M"),
-                    "end": local_end.strftime("%H:%M"),
+                    "start": hm(shift.starts_at, tz),
+                    "end": hm_until(shift.ends_at, tz, shift.starts_at),
                     "from_before": local_start.date() < day,
                     "past_midnight": local_end.date() > day
                     and local_end.time() != datetime.min.time(),

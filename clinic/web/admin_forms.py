@@ -105,9 +105,17 @@ def timezone_choices() -> list[SelectChoice]:
     return common + [SelectChoice(tz, tz.replace("_", " "), optgroup="Every zone") for tz in rest]
 
 
+MIDNIGHT = time(0)
+
+
 def _clock(value: str) -> time:
-    """Read a stored "HH:MM" (24:00 shows as 23:59, the closest a time input can show)."""
-    return time(23, 59) if value == "24:00" else time.fromisoformat(value)
+    """Read a stored "HH:MM"; a close at 24:00 shows as 00:00, midnight at the day's end."""
+    return MIDNIGHT if value == "24:00" else time.fromisoformat(value)
+
+
+def _closing(value: time) -> str:
+    """Write a closing time; 00:00 closes at midnight at the end of the day (24:00)."""
+    return "24:00" if value == MIDNIGHT else value.strftime("%H:%M")
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -214,7 +222,7 @@ class SiteForm(_Settings, FlaskForm):
             if hours.opens.data is None or hours.closes.data is None:
                 hours.form.opens.errors = [*hours.opens.errors, "Give both times, or tick closed."]
                 valid = False
-            elif hours.closes.data <= hours.opens.data:
+            elif _closing(hours.closes.data) <= hours.opens.data.strftime("%H:%M"):
                 hours.form.closes.errors = [*hours.closes.errors, "Must be after opening."]
                 valid = False
         low, usual, high = (
@@ -258,7 +266,7 @@ class SiteForm(_Settings, FlaskForm):
         values["opening_hours"] = {
             day: None
             if self[day].closed.data
-            else [self[day].opens.data.strftime("%H:%M"), self[day].closes.data.strftime("%H:%M")]
+            else [self[day].opens.data.strftime("%H:%M"), _closing(self[day].closes.data)]
             for day in WEEKDAYS
         }
         return values

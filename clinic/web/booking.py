@@ -234,6 +234,9 @@ def patient_search():
                 "mrn": m.patient.mrn,
                 "birth_date": m.patient.birth_date.isoformat(),
                 "cleared_until": m.cleared_until.isoformat() if m.cleared_until else None,
+                # As every page writes a day ("30 Jul 1979"): the script shows these.
+                "born": day_label(m.patient.birth_date, year=True, weekday=False),
+                "cleared_to": day_label(m.cleared_until, year=True, weekday=False),
                 "site_id": m.patient.site_id,
             }
             for m in matches

@@ -1,8 +1,8 @@
 """One way to write dates and times on every page: a 24-hour clock and "Mon 30 Nov" days.
 
-Templates use the filters registered by `init_app` (`hm`, `day`, `when`, `weekday`); Python
-code that writes a time into a message uses the same functions, so the desk reads one format
-everywhere.
+Templates use the filters registered by `init_app` (`hm`, `hm_until`, `day`, `when`,
+`weekday`); Python code that writes a time into a message uses the same functions, so the desk
+reads one format everywhere.
 """
 
 from __future__ import annotations
@@ -32,6 +32,16 @@ def hm(instant: datetime | None, tz: Zone = None, seconds: bool = False) -> str:
     if instant is None:
         return ""
     return f"{_local(instant, tz):%H:%M:%S}" if seconds else f"{_local(instant, tz):%H:%M}"
+
+
+def hm_until(end: datetime | None, tz: Zone, start: datetime) -> str:
+    """Write the end of a span begun at `start`: midnight closing that day reads "24:00"."""
+    if end is None:
+        return ""
+    local_end = _local(end, tz)
+    if local_end.time() == datetime.min.time() and local_end.date() > _local(start, tz).date():
+        return "24:00"
+    return hm(end, tz)
 
 
 def day(
@@ -65,6 +75,7 @@ def weekday(value: date, full: bool = True) -> str:
 def init_app(app: Flask) -> None:
     """Register the date filters for every template."""
     app.add_template_filter(hm, "hm")
+    app.add_template_filter(hm_until, "hm_until")
     app.add_template_filter(day, "day")
     app.add_template_filter(when, "when")
     app.add_template_filter(weekday, "weekday")

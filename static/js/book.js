@@ -36,8 +36,8 @@
     field("patient_id").value = String(patient.id);
     document.getElementById("patient-avatar").textContent = initials(patient.name);
     document.getElementById("patient-name").textContent = patient.name;
-    var meta = "MRN " + patient.mrn + " · born " + patient.birth_date;
-    meta += patient.cleared_until ? " · cleared until " + patient.cleared_until : " · not cleared";
+    var meta = "MRN " + patient.mrn + " · born " + patient.born;
+    meta += patient.cleared_until ? " · cleared until " + patient.cleared_to : " · not cleared";
     document.getElementById("patient-meta").textContent = meta;
     chosen.classList.remove("d-none");
     searchBox.classList.add("d-none");
@@ -58,11 +58,11 @@
       var top = el("div", "d-flex justify-content-between gap-2");
       top.appendChild(el("span", "fw-semibold", patient.name));
       var badge = patient.cleared_until
-        ? el("span", "badge cleared-badge", "cleared to " + patient.cleared_until)
+        ? el("span", "badge cleared-badge", "cleared to " + patient.cleared_to)
         : el("span", "badge not-cleared-badge", "not cleared");
       top.appendChild(badge);
       item.appendChild(top);
-      item.appendChild(el("div", "small text-secondary", "MRN " + patient.mrn + " · born " + patient.birth_date));
+      item.appendChild(el("div", "small text-secondary", "MRN " + patient.mrn + " · born " + patient.born));
       item.addEventListener("click", function () { choosePatient(patient); });
       results.appendChild(item);
     });

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import Visit
+from clinic.web.dates import day
 from tests.browser.conftest import sign_in
 from tests.conftest import MONDAY, PASSWORD, chicago
 
@@ -18,9 +19,12 @@ def test_a_clerk_books_a_visit_and_sees_it_on_the_day_board(page, clinic, screen
 
     page.goto(f"/book?date={TUESDAY.isoformat()}&time=09:00")
     page.fill("#patient-search", "Quil")
+    born = day(patient.birth_date, year=True, weekday=False)  # "2 Apr 1980", never ISO
+    assert f"born {born}" in page.inner_text(".patient-result")
     page.click(".patient-result")
     page.wait_for_selector("#patient-chosen:not(.d-none)")
     assert "Ada Quill" in page.inner_text("#patient-name")
+    assert f"born {born}" in page.inner_text("#patient-meta")
     page.select_option("select[name=chair_id]", str(clinic.chairs[1].id))
     screenshot("frontdesk-booking-form")
     page.click("#book-form [type=submit]")

@@ -465,3 +465,17 @@ def test_post_without_csrf_is_refused(client, admin, clinic):
     response = client.post(f"/admin/sites/{site.id}/chairs", data={"name": "Z", "kind": "chair"})
     assert response.status_code == 400
     assert client.post("/admin/users/new", data={"email": "x@y.z"}).status_code == 400
+
+
+def test_a_site_open_until_midnight_saves_back_unchanged(client, admin, clinic):
+    """24:00 shows as a close of 00:00 (a time input has no 24:00) and saves back as 24:00."""
+    site = clinic.site
+    site.opening_hours = {day: ["00:00", "24:00"] for day in WEEKDAYS}
+    db.session.commit()
+    url = f"/admin/sites/{site.id}"
+    html = page(client, url)
+    assert re.search(r'id="mon-closes"[^>]*value="00:00"|value="00:00"[^>]*id="mon-closes"', html)
+    data = site_form(site) | {f"{day}-closes": "00:00" for day in WEEKDAYS}
+    assert post_form(client, url, data).status_code == 302
+    db.session.refresh(site)
+    assert site.opening_hours == {day: ["00:00", "24:00"] for day in WEEKDAYS}

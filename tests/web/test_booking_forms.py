@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from clinic.extensions import db
 from clinic.models import Visit
 from clinic.services import booking
+from clinic.web.dates import day
 from tests.conftest import MONDAY, NOW, chicago, csrf_token
 
 TUESDAY = MONDAY + timedelta(days=1)
@@ -253,6 +254,8 @@ def test_search_finds_the_users_site_patients_only(signed_in, clinic, make_site,
         "mrn": "H-100",
         "birth_date": "1980-04-02",
         "cleared_until": (MONDAY + timedelta(days=180)).isoformat(),
+        "born": "2 Apr 1980",
+        "cleared_to": day(MONDAY + timedelta(days=180), year=True, weekday=False),
         "site_id": clinic.site.id,
     }
 
@@ -261,7 +264,7 @@ def test_search_by_mrn_and_uncleared_patients(signed_in, clinic, make_patient):
     uncleared = make_patient(clinic.site, mrn="Z-9")
     found = search(signed_in, "z-9").get_json()["patients"]
     assert [p["id"] for p in found] == [uncleared.id]
-    assert found[0]["cleared_until"] is None
+    assert found[0]["cleared_until"] is None and found[0]["cleared_to"] == ""
 
 
 def test_search_needs_csrf_and_a_json_body(signed_in):

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from clinic.web.dates import day, hm, weekday, when
+from clinic.web.dates import day, hm, hm_until, weekday, when
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 CHICAGO = ZoneInfo("America/Chicago")
@@ -20,6 +20,15 @@ def test_times_are_24_hour_in_the_sites_zone():
     assert hm(AFTERNOON) == "20:05"  # no zone: UTC
     assert hm(AFTERNOON, CHICAGO, seconds=True) == "14:05:00"
     assert hm(None, CHICAGO) == ""
+
+
+def test_a_span_ending_at_the_next_midnight_ends_at_24_00():
+    start = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # 00:00 in Austin
+    midnight = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)  # the next local midnight
+    assert hm_until(midnight, CHICAGO, start) == "24:00"
+    assert hm_until(AFTERNOON, CHICAGO, start) == "14:05"
+    assert hm_until(start, CHICAGO, start) == "00:00"  # an empty span does not end at 24:00
+    assert hm_until(None, CHICAGO, start) == ""
 
 
 def test_days_read_weekday_day_month():

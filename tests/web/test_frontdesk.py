@@ -441,3 +441,10 @@ def test_a_refused_reschedule_offers_the_closest_times_and_one_click_moves_there
     assert response.status_code == 302
     db.session.refresh(visit)
     assert visit.infusion_start == chicago(MONDAY, 13, 15) and visit.chair_id == third.id
+
+
+def test_print_view_of_a_site_open_until_midnight_says_24_00(signed_in, clinic):
+    clinic.site.opening_hours = {**clinic.site.opening_hours, "tue": ["00:00", "24:00"]}
+    db.session.commit()
+    html = signed_in.get(f"/print?date={TUESDAY.isoformat()}").get_data(as_text=True)
+    assert f"open 00:00{DASH}24:00" in html
