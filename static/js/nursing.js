@@ -33,6 +33,34 @@
     out.classList.toggle("is-fail", scored === items && total < 9);
   }
 
+  function firstField(modal) {
+    return modal.querySelector(
+      ".modal-body input:not([type=hidden]):not([type=radio]), .modal-body textarea"
+    );
+  }
+
+  // The first field whose message shows (a score's checked button, or its first), else the
+  // form's own message for a refusal that names no field.
+  function firstError(form) {
+    for (const error of form.querySelectorAll("[data-error-for].d-block")) {
+      const group = form.querySelectorAll('[name="' + CSS.escape(error.dataset.errorFor) + '"]');
+      const fields = Array.from(group).filter(function (field) {
+        return field.type !== "hidden";
+      });
+      const field = fields.find(function (each) {
+        return each.checked;
+      }) || fields[0];
+      if (field) {
+        return field;
+      }
+    }
+    const message = form.querySelector("[data-dialog-message]:not(.d-none)");
+    if (message) {
+      message.tabIndex = -1;
+    }
+    return message;
+  }
+
   // A dialog's refusals are forms to show again, not errors.
   document.addEventListener("htmx:beforeSwap", function (event) {
     const status = event.detail.xhr.status;
@@ -49,11 +77,10 @@
     }
     const form = modal.querySelector("[data-nursing-form]");
     padssTotal(form);
-    const invalid = form.querySelector(".is-invalid, [data-dialog-message]:not(.d-none)");
     if (modal.classList.contains("show")) {
-      if (invalid) {
-        invalid.focus();
-      }
+      // The refused form replaced the one that held the focus: keep the keyboard in the dialog
+      // (Bootstrap's Escape listens on it) on the first field in error.
+      (firstError(form) || firstField(modal) || modal).focus();
     } else {
       window.bootstrap.Modal.getOrCreateInstance(modal).show();
     }
@@ -99,9 +126,7 @@
   });
   frames.querySelectorAll("[data-nursing-dialog]").forEach(function (modal) {
     modal.addEventListener("shown.bs.modal", function () {
-      const first = modal.querySelector(
-        ".modal-body input:not([type=hidden]):not([type=radio]), .modal-body textarea"
-      );
+      const first = firstField(modal);
       if (first && modal.id !== "dialog-discharge") {
         first.focus();
       }

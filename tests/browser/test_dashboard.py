@@ -382,3 +382,64 @@ def test_the_visit_page_offers_the_same_dialogs(page, ward):
     page.wait_for_selector('[data-nursing-action="discharge"]')
     assert "Infusion ended" in page.inner_text(".timeline")
     assert page.locator("svg.vitals-chart .chart-due").count() == 1
+
+
+def refuse_vitals(page, ward, **typed: str):
+    """Open Chair 1's Vitals dialog from the keyboard, type the values and have them refused."""
+    open_dashboard(page, ward.nurse)
+    opener = page.locator(
+        f'.rc-card[data-visit-id="{ward.visits[0].id}"] [data-nursing-action="vitals"]'
+    )
+    opener.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#dialog-vitals.show:focus-within")
+    dialog = page.locator("#dialog-vitals")
+    for name, value in typed.items():
+        dialog.locator(f'[name="{name}"]').fill(value)
+    dialog.locator("[data-dialog-submit]").click()
+    dialog.locator(".is-invalid").first.wait_for(state="visible")
+    return dialog
+
+
+def test_a_refused_dialog_keeps_the_keyboard_on_its_first_error(refusing_page, ward):
+    page = refusing_page
+    dialog = refuse_vitals(page, ward, systolic="120", diastolic="80", heart_rate="500")
+    page.wait_for_selector(
+        "#vitals-heart_rate:focus", timeout=5000
+    )  # the first field in error, not the body
+    page.wait_for_timeout(100)
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+    page.wait_for_selector("[data-nursing-action]:focus")
+    focused = page.evaluate(
+        "[document.activeElement.dataset.nursingAction, document.activeElement.dataset.visitId]"
+    )
+    assert focused == ["vitals", str(ward.visits[0].id)]
+
+
+# An input whose text overflows the room its box leaves (padding, icon, spin buttons) scrolls.
+HIDDEN_DIGITS = """dialog => [...dialog.querySelectorAll('input[type=number]')]
+    .filter(input => input.scrollWidth > input.clientWidth)
+    .map(input => input.name + '=' + input.value)"""
+
+
+@pytest.mark.parametrize("width", [900, 1440])  # a tablet's modal is narrower than a desktop's
+def test_a_refused_reading_shows_every_typed_digit(refusing_page, ward, width):
+    page = refusing_page
+    page.set_viewport_size({"width": width, "height": 900})
+    dialog = refuse_vitals(
+        page, ward, systolic="500", diastolic="1000", heart_rate="1000", spo2="1000"
+    )
+    dialog.locator('[name="respiratory_rate"]').fill("1000")
+    page.screenshot(path=str(ARTIFACTS / f"dialog-vitals-refused-{width}.png"))
+    assert dialog.locator('[name="systolic"]').get_attribute("class").count("is-invalid")
+    assert dialog.evaluate(HIDDEN_DIGITS) == []
+
+
+def test_the_summary_names_the_phases_as_every_other_page_does(page, ward):
+    open_dashboard(page, ward.nurse)
+    chips = [
+        " ".join(t.split())
+        for t in page.locator("#recovery-summary .summary-chip").all_text_contents()
+    ]
+    assert chips[:3] == ["1 checked in", "1 infusing", "4 recovering"]
