@@ -65,6 +65,8 @@ class SubmissionMethod(Choice):
 REMS_MINIMUM_MINUTES = 120
 # Minutes an administration or an observation may be booked for, in any type.
 MINUTES_RANGE = (1, 24 * 60)
+# Observation may be zero, as a site's own setting may (a type migrated from such a site).
+OBSERVATION_RANGE = (0, 24 * 60)
 # (systolic, diastolic) a pre-dose limit may be set to.
 BP_LIMIT_RANGES = ((40, 300), (20, 200))
 
@@ -123,7 +125,7 @@ class TreatmentPlan:
 
     def _observation_errors(self) -> list[str]:
         numbers = (self.observation_min, self.observation_default)
-        errors = _minutes_errors(numbers)
+        errors = _minutes_errors(numbers, OBSERVATION_RANGE)
         if not errors and numbers[0] > numbers[1]:
             errors.append("Needs min ≤ default.")
         if not errors and self.rems and numbers[0] < REMS_MINIMUM_MINUTES:
@@ -146,8 +148,10 @@ class TreatmentPlan:
         return found
 
 
-def _minutes_errors(numbers: Iterable[object]) -> list[str]:
-    low, high = MINUTES_RANGE
+def _minutes_errors(
+    numbers: Iterable[object], limits: tuple[int, int] = MINUTES_RANGE
+) -> list[str]:
+    low, high = limits
     for number in numbers:
         if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
             return [f"Whole minutes, {low}-{high}."]

@@ -11,6 +11,7 @@ from clinic.domain.text import Kind
 from clinic.domain.treatments import (
     BP_LIMIT_RANGES,
     MINUTES_RANGE,
+    OBSERVATION_RANGE,
     ObservationFrom,
     TreatmentKind,
     TreatmentPlan,
@@ -26,8 +27,8 @@ TYPE_LIMITS: dict[str, tuple[int, int]] = {
     "administration_min": MINUTES_RANGE,
     "administration_default": MINUTES_RANGE,
     "administration_max": MINUTES_RANGE,
-    "observation_min": MINUTES_RANGE,
-    "observation_default": MINUTES_RANGE,
+    "observation_min": OBSERVATION_RANGE,
+    "observation_default": OBSERVATION_RANGE,
     "predose_systolic_max": BP_LIMIT_RANGES[0],
     "predose_diastolic_max": BP_LIMIT_RANGES[1],
 }

@@ -486,3 +486,10 @@ def test_pages_use_the_kinds_own_words():
     assert start_word(TreatmentKind.ESKETAMINE) == "first device"
     assert administration_word(TreatmentKind.IV_KETAMINE) == "infusion"
     assert all(start_word(kind) and administration_word(kind) for kind in TreatmentKind)
+
+
+def test_a_type_may_observe_zero_minutes_as_a_site_setting_may_but_not_negative():
+    """A site allowed an observation of 0 minutes; its migrated default type stays valid."""
+    assert replace(IV, observation_min=0, observation_default=0).errors() == {}
+    assert "observation_minutes" in replace(IV, observation_min=-1).errors()
+    assert "administration_minutes" in replace(IV, administration_min=0).errors()
