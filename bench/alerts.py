@@ -51,6 +51,7 @@ from clinic.models import (
     Patient,
     SchedulerHeartbeat,
     Shift,
+    Site,
     User,
     Visit,
 )
@@ -241,7 +242,8 @@ def write_visits(app, setup: dict, patient_ids: list[int], first_due: datetime, 
             }
         )
     with app.app_context():
-        db.session.execute(insert(Visit), rows)
+        type_id = db.session.get(Site, setup["site_id"]).default_treatment_type_id
+        db.session.execute(insert(Visit), [row | {"treatment_type_id": type_id} for row in rows])
         db.session.commit()
         return dict(
             db.session.execute(

@@ -34,7 +34,7 @@ from sqlalchemy import event, insert  # noqa: E402
 
 from clinic import create_app  # noqa: E402
 from clinic.extensions import db  # noqa: E402
-from clinic.models import Chair, Observation, Patient, Visit, VisitEvent  # noqa: E402
+from clinic.models import Chair, Observation, Patient, Site, Visit, VisitEvent  # noqa: E402
 from clinic.services import staff, tokens  # noqa: E402
 from clinic.services.setup import save_site  # noqa: E402
 from clinic.types import utcnow  # noqa: E402
@@ -217,10 +217,19 @@ def _reading(visit_id, at, user_id, rng) -> dict:
     }
 
 
+def with_default_type(visits: list) -> list:
+    """Give each visit row its site's default treatment type (a bulk insert skips the model)."""
+    for row in visits:
+        row.setdefault(
+            "treatment_type_id", db.session.get(Site, row["site_id"]).default_treatment_type_id
+        )
+    return visits
+
+
 def _flush(visits: list, events: list, readings: list) -> None:
     """Insert what has been gathered (executemany), then forget it."""
     if visits:
-        db.session.execute(insert(Visit), visits)
+        db.session.execute(insert(Visit), with_default_type(visits))
     if events:
         db.session.execute(insert(VisitEvent), events)
     if readings:

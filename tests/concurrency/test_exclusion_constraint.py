@@ -26,10 +26,10 @@ EXCLUSION_VIOLATION = "23P01"
 INSERT_VISIT = sa.text(
     "INSERT INTO visits (patient_id, site_id, chair_id, recovery_chair_id, status, "
     "infusion_start, infusion_end, observation_end, infusion_minutes, observation_minutes, "
-    "chair_released_at, extension_minutes, notes, created_at, updated_at) "
+    "chair_released_at, extension_minutes, notes, created_at, updated_at, treatment_type_id) "
     "VALUES (:patient, :site, :chair, :chair, :status, :start, :start + interval '45 minutes', "
     ":start + interval '165 minutes', 45, 120, :start + interval '180 minutes', 0, '', "
-    "now(), now()) RETURNING id"
+    "now(), now(), :treatment_type) RETURNING id"
 )
 
 
@@ -82,6 +82,7 @@ def pg_clinic(pg_app):
 def insert(site, chair, patient, start, status="booked") -> int:
     """Insert a visit with plain SQL, past every check of the application."""
     values = {"patient": patient.id, "site": site.id, "chair": chair.id, "status": status}
+    values["treatment_type"] = site.default_treatment_type_id
     row = db.session.execute(INSERT_VISIT, values | {"start": start})
     return row.scalar_one()
 
