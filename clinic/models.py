@@ -268,6 +268,8 @@ class Patient(Model):
     weight_kg: Mapped[float | None] = mapped_column(Float)
     escort_name: Mapped[str | None] = mapped_column(String(120))
     escort_phone: Mapped[str | None] = mapped_column(String(40))
+    rems_enrolled_on: Mapped[date | None] = mapped_column(Date)
+    rems_patient_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -285,6 +287,13 @@ class Patient(Model):
     def initials(self) -> str:
         """Return the initials shown where a full name would be too much."""
         return f"{self.given_name[:1]}{self.family_name[:1]}".upper()
+
+    @property
+    def rems_enrollment(self) -> dict[str, Any] | None:
+        """Return the REMS enrolment as the API shows it, or None when not enrolled."""
+        if self.rems_enrolled_on is None:
+            return None
+        return {"enrolled_on": self.rems_enrolled_on, "rems_patient_id": self.rems_patient_id}
 
 
 class Clearance(Model):

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypedDict
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Row, and_, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +29,7 @@ from clinic.domain.booking import (
 )
 from clinic.domain.intervals import Interval
 from clinic.domain.occupancy import IN_CARE, Progress, in_care
+from clinic.domain.treatments import rems_booking_violations
 from clinic.domain.visits import HistoryType
 from clinic.extensions import db
 from clinic.models import (
@@ -38,6 +40,7 @@ from clinic.models import (
     Patient,
     Shift,
     Site,
+    TreatmentType,
     User,
     Visit,
     VisitEvent,
@@ -251,10 +254,14 @@ def evaluate(
     now: datetime,
     exclude_visit_id: int | None = None,
     allow_past: bool = False,
+    visit_type_id: int | None = None,
 ) -> tuple[Site, Patient, Placement | None, list[Violation]]:
-    """Check a request against every rule without writing anything."""
+    """Check a request against every rule without writing anything.
+
+    visit_type_id: the type of the visit being moved, kept even if no longer bookable.
+    """
     site, patient, chair = _resolve(actor, req)
-    treatment_types.bookable_type_id(site, req.treatment_type_id)  # a wrong type is a 422 first
+    type_id = visit_type_id or treatment_types.bookable_type_id(site, req.treatment_type_id)
     infusion, observation = _durations(site, req.infusion_minutes, req.observation_minutes)
     plan = Plan(patient.id, chair.id if chair else 0, req.infusion_start, infusion, observation)
     ctx = site_context(site, plan.visit, now, exclude_visit_id)
@@ -267,7 +274,23 @@ def evaluate(
         if not chairs:
             return site, patient, None, [Violation(Rule.CHAIR_BUSY, "This site has no chairs.")]
         placement, violations = place_in_any_chair(plan, ctx, chairs)
+    rems = _rems_violations(site, patient, type_id, req.infusion_start)
+    if rems:
+        return site, patient, None, rems + [v for v in violations if v not in rems]
     return site, patient, placement, violations
+
+
+def _rems_violations(
+    site: Site, patient: Patient, type_id: int | None, start: datetime
+) -> list[Violation]:
+    """Return the REMS rules a booking of a REMS type breaks (none for other types)."""
+    treatment_type = db.session.get(TreatmentType, type_id) if type_id is not None else None
+    if treatment_type is None or not treatment_type.rems:
+        return []
+    local_day = start.astimezone(ZoneInfo(site.timezone)).date()
+    return rems_booking_violations(
+        True, site.rems_certified_on, patient.rems_enrolled_on, local_day
+    )
 
 
 def _apply_placement(visit: Visit, site: Site, placement: Placement) -> None:
@@ -436,7 +459,9 @@ def reschedule(actor: User, visit_id: int, changes: Changes, now: datetime) -> V
         infusion_minutes=changes.get("infusion_minutes", visit.infusion_minutes),
         observation_minutes=changes.get("observation_minutes", visit.observation_minutes),
     )
-    site, _, placement, violations = evaluate(actor, req, now, exclude_visit_id=visit.id)
+    site, _, placement, violations = evaluate(
+        actor, req, now, exclude_visit_id=visit.id, visit_type_id=visit.treatment_type_id
+    )
     if placement is None:
         db.session.rollback()
         _audit_refusal(actor, "visit.reschedule", now, req.patient_id, visit_id, violations)
@@ -475,7 +500,12 @@ def rebook(actor: User, visit: Visit, now: datetime, allow_past: bool = False) -
         observation_minutes=visit.observation_minutes,
     )
     site, _, placement, violations = evaluate(
-        actor, req, now, exclude_visit_id=visit.id, allow_past=allow_past
+        actor,
+        req,
+        now,
+        exclude_visit_id=visit.id,
+        allow_past=allow_past,
+        visit_type_id=visit.treatment_type_id,
     )
     if placement is None:
         raise _refuse(violations)

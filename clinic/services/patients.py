@@ -261,3 +261,32 @@ def visits_of(patient: Patient) -> list[Visit]:
     """Return a patient's visits, newest first."""
     stmt = select(Visit).where(Visit.patient_id == patient.id).order_by(Visit.infusion_start.desc())
     return list(db.session.scalars(stmt))
+
+
+def record_rems_enrollment(
+    actor: User, patient: Patient, enrolled_on: date, rems_patient_id: str, now: datetime
+) -> Patient:
+    """Record or correct the patient's REMS enrolment (practitioner)."""
+    access.require(actor, "record_clearance")
+    values = checked({"rems_patient_id": rems_patient_id}, {"rems_patient_id": Kind.LINE})
+    changed = sorted(
+        name
+        for name, value in (
+            ("rems_enrolled_on", enrolled_on),
+            ("rems_patient_id", values["rems_patient_id"]),
+        )
+        if getattr(patient, name) != value
+    )
+    patient.rems_enrolled_on = enrolled_on
+    patient.rems_patient_id = values["rems_patient_id"]
+    audit.record(
+        actor,
+        "patient.rems_enrollment",
+        now,
+        patient_id=patient.id,
+        object_type="patient",
+        object_id=patient.id,
+        detail={"fields": changed},
+    )
+    db.session.commit()
+    return patient

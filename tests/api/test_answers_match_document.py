@@ -167,6 +167,14 @@ def cases(ids: dict[str, int]) -> dict[tuple[str, str], tuple[Request, Request]]
             ("clerk", f"/patients/{patient}", {"phone": "+15125550100"}),
             ("nurse", f"/patients/{patient}", {"phone": "+15125550100"}),
         ),
+        ("post", "/patients/{id}/rems-enrollment"): (
+            (
+                "practitioner",
+                f"/patients/{patient}/rems-enrollment",
+                {"enrolled_on": str(MONDAY), "rems_patient_id": "RP-1001"},
+            ),
+            ("practitioner", f"/patients/{patient}/rems-enrollment", {"enrolled_on": "soon"}),
+        ),
         ("get", "/patients/{id}/clearances"): (
             ("clerk", f"/patients/{patient}/clearances", None),
             ("clerk", "/patients/9999/clearances", None),

@@ -22,6 +22,7 @@ PATIENT_KEYS = {
     "weight_kg",
     "escort_name",
     "escort_phone",
+    "rems_enrollment",
 }
 CLEARANCE_KEYS = {
     "id",

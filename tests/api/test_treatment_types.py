@@ -181,6 +181,8 @@ def test_a_visit_gets_the_sites_default_type_or_the_one_named(book, clinic, spra
     assert plain.status_code == 201, plain.get_data(as_text=True)
     assert plain.get_json()["treatment_type_id"] == clinic.site.default_treatment_type_id
     later = chicago(MONDAY + timedelta(days=2), 9)
+    clinic.site.rems_certified_on = clinic.patient.rems_enrolled_on = MONDAY  # the REMS gates
+    db.session.commit()
     named = book(later, treatment_type_id=spravato["id"])
     assert named.status_code == 201, named.get_data(as_text=True)
     assert named.get_json()["treatment_type_id"] == spravato["id"]

@@ -18,6 +18,7 @@ from clinic.web.api.schemas import (
     ClearanceSchema,
     PatientQuery,
     PatientSchema,
+    RemsEnrollmentSchema,
     UserInputSchema,
     UserSchema,
     VoidSchema,
@@ -166,3 +167,17 @@ def list_clearances(patient_id: int):
     patient = access.get_patient(g.user, patient_id)
     audit.viewed(g.user, patient.id, "patient", patient.id, now=utcnow())
     return patient.clearances
+
+
+# ---------------------------------------------------------------- REMS enrolment
+
+
+@writes(
+    "POST", f"{PATIENT}/rems-enrollment", _practitioner, RemsEnrollmentSchema, 200, PatientSchema
+)
+def record_rems_enrollment(values: dict[str, Any], patient_id: int):
+    """Record or correct a patient's REMS enrolment (practitioner); 200 with the patient."""
+    patient = access.get_patient(g.user, patient_id)
+    return patients.record_rems_enrollment(
+        g.user, patient, values["enrolled_on"], values["rems_patient_id"], now=utcnow()
+    )

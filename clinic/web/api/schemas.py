@@ -304,6 +304,13 @@ class UserInputSchema(UserSchema):
     password = fields.String(load_only=True, allow_none=True, validate=validate.Length(max=200))
 
 
+class RemsEnrollmentSchema(ApiSchema):
+    """A patient's REMS enrolment: the day and the REMS patient id."""
+
+    enrolled_on = Day(required=True)
+    rems_patient_id = Text(40, required=True)
+
+
 class PatientSchema(ApiSchema):
     """A patient; the optional details may be cleared with null or ""."""
 
@@ -318,6 +325,7 @@ class PatientSchema(ApiSchema):
     weight_kg = Number(allow_none=True, validate=validate.Range(1, 500))
     escort_name = Text(120, allow_none=True)
     escort_phone = Text(40, allow_none=True)
+    rems_enrollment = fields.Nested(RemsEnrollmentSchema, dump_only=True, allow_none=True)
 
     @post_load
     def blank_is_none(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
