@@ -165,6 +165,18 @@ class VoidClearanceForm(FlaskForm):
     submit = SubmitField("Void clearance")
 
 
+class RemsEnrollmentForm(FlaskForm):
+    """A practitioner's record of the patient's REMS enrolment."""
+
+    enrolled_on = DateField("Enrolled on", validators=[DataRequired(message="Enter a date.")])
+    rems_patient_id = StringField(
+        "REMS patient ID",
+        filters=[_strip],
+        validators=[DataRequired(message="Enter the REMS patient ID."), Length(max=40)],
+    )
+    submit = SubmitField("Record enrolment")
+
+
 def contraindication_label(code: str) -> str:
     """Return how a stored contraindication reads on a page."""
     if code.startswith(OTHER_PREFIX):

@@ -27,6 +27,7 @@ from clinic.web.patient_forms import (
     ClearanceForm,
     PatientForm,
     PatientSearchForm,
+    RemsEnrollmentForm,
     VoidClearanceForm,
     contraindication_label,
     fill_clearance_form,
@@ -148,7 +149,32 @@ def detail(patient_id: int):
         clearances=clearances_newest_first(patient),
         upcoming=upcoming,
         past=past,
+        rems_form=_enrolment_form(patient),
     )
+
+
+def _enrolment_form(patient: Patient) -> RemsEnrollmentForm:
+    """Return the REMS enrolment form, filled with the patient's enrolment if any."""
+    return RemsEnrollmentForm(
+        enrolled_on=patient.rems_enrolled_on, rems_patient_id=patient.rems_patient_id
+    )
+
+
+@bp.route("/patients/<int:patient_id>/rems-enrollment", methods=["GET", "POST"])
+@role_required("record_clearance")
+def rems_enrollment(patient_id: int):
+    """Record or correct the patient's REMS enrolment (practitioner)."""
+    patient = access.get_patient(current_user, patient_id)
+    form = _enrolment_form(patient)
+    answer = _saved(
+        form,
+        lambda: patient_service.record_rems_enrollment(
+            current_user, patient, form.enrolled_on.data, form.rems_patient_id.data, utcnow()
+        ),
+        "The REMS enrolment is recorded.",
+        patient,
+    )
+    return answer or render_template("patients/rems_enrollment.html", form=form, patient=patient)
 
 
 @bp.route("/patients/<int:patient_id>/edit", methods=["GET", "POST"])
