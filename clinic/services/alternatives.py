@@ -9,9 +9,16 @@ from clinic.domain.alternatives import DAYS_AROUND, nearest_alternatives
 from clinic.domain.availability import Slot
 from clinic.domain.booking import Plan
 from clinic.domain.intervals import Interval
-from clinic.models import User
-from clinic.services import access
-from clinic.services.booking import Request, active_chair_ids, patient_context, site_context
+from clinic.extensions import db
+from clinic.models import Site, User, Visit
+from clinic.services import access, treatment_types
+from clinic.services.booking import (
+    Request,
+    active_chair_ids,
+    patient_context,
+    rems_violations,
+    site_context,
+)
 from clinic.services.sites import local_day_bounds
 
 MAX_STARTS = 8  # distinct start times offered after a refusal
@@ -44,6 +51,22 @@ def suggest(
     window = Interval(*local_day_bounds(site, first, 2 * DAYS_AROUND + 1))
     ctx = site_context(site, window, now, exclude_visit_id)
     ctx = patient_context(ctx, patient, window, exclude_visit_id)
-    return nearest_alternatives(
+    type_id = _type_id(site, req, exclude_visit_id)
+    if rems_violations(site, patient, type_id, req.infusion_start):
+        gates = (site.rems_certified_on, patient.rems_enrolled_on)
+        if None in gates:
+            return []  # the site or the patient is not in the REMS on any day
+        first_day = max(day for day in gates if day is not None)
+        after_day = max(after_day or date.min, first_day - timedelta(days=1))
+    found = nearest_alternatives(
         plan, ctx, chairs, max_starts, after_day=after_day, include_asked=include_asked
     )
+    return [s for s in found if not rems_violations(site, patient, type_id, s.infusion_start)]
+
+
+def _type_id(site: Site, req: Request, exclude_visit_id: int | None) -> int | None:
+    """Return the treatment type of the visit being moved, or the one the request books."""
+    moved = db.session.get(Visit, exclude_visit_id) if exclude_visit_id is not None else None
+    if moved is not None and moved.treatment_type_id is not None:
+        return moved.treatment_type_id
+    return treatment_types.bookable_type_id(site, req.treatment_type_id)

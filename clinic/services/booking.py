@@ -274,16 +274,16 @@ def evaluate(
         if not chairs:
             return site, patient, None, [Violation(Rule.CHAIR_BUSY, "This site has no chairs.")]
         placement, violations = place_in_any_chair(plan, ctx, chairs)
-    rems = _rems_violations(site, patient, type_id, req.infusion_start)
+    rems = rems_violations(site, patient, type_id, req.infusion_start)
     if rems:
         return site, patient, None, rems + [v for v in violations if v not in rems]
     return site, patient, placement, violations
 
 
-def _rems_violations(
+def rems_violations(
     site: Site, patient: Patient, type_id: int | None, start: datetime
 ) -> list[Violation]:
-    """Return the REMS rules a booking of a REMS type breaks (none for other types)."""
+    """Return the REMS rules a booking of a REMS type breaks on its local day (none otherwise)."""
     treatment_type = db.session.get(TreatmentType, type_id) if type_id is not None else None
     if treatment_type is None or not treatment_type.rems:
         return []

@@ -154,3 +154,15 @@ def test_rescheduling_a_rems_visit_meets_the_gates(api_as, book, clinic, spravat
         json={"infusion_start": chicago(MONDAY, 9).isoformat()},
     )
     assert rules(moved) == ["rems_patient_not_enrolled"]
+
+
+def test_a_refused_rems_booking_offers_only_slots_that_meet_the_gates(
+    api_as, book, clinic, spravato
+):
+    response = book(chicago(WEDNESDAY, 9), treatment_type_id=spravato)
+    assert assert_error(response, 409, "conflict")["alternatives"] == []
+    certify(api_as, clinic)
+    enrol(api_as, clinic, body=ENROLMENT | {"enrolled_on": str(WEDNESDAY)})
+    early = book(chicago(MONDAY + timedelta(days=1), 9), treatment_type_id=spravato)
+    offered = assert_error(early, 409, "conflict")["alternatives"]
+    assert offered and all(slot["infusion_start"] >= str(WEDNESDAY) for slot in offered)
