@@ -216,6 +216,7 @@ def test_the_front_desk_registers_a_patient_at_its_only_site(api_as, clinic):
         "weight_kg": 72.5,
         "escort_name": "Kim",
         "escort_phone": None,
+        "rems_enrollment": None,
     }
     assert db.session.get(Patient, patient["id"]).family_name == "Lee"
 
