@@ -89,6 +89,7 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "patients.new_clearance": ("record_clearance", True),
     "patients.correct_clearance": ("record_clearance", True),
     "patients.void_clearance": ("record_clearance", True),
+    "patients.rems_enrollment": ("record_clearance", True),
     # nurses
     "nursing.dashboard": ("read", True),
     "nursing.feed": ("read", True),
@@ -156,6 +157,7 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.record_clearance": ("record_clearance", True),
     "api.correct_clearance": ("record_clearance", True),
     "api.void_clearance": ("record_clearance", True),
+    "api.record_rems_enrollment": ("record_clearance", True),
     "api.list_visits": ("read", False),
     "api.create_visit": ("book", False),
     "api.get_visit": ("read", True),
