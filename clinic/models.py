@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -494,7 +495,10 @@ class Observation(Model):
 
     __tablename__ = "observations"
     # (visit_id, at) also serves every look-up by visit alone.
-    __table_args__ = (Index("ix_observations_visit_at", "visit_id", "at"),)
+    __table_args__ = (
+        Index("ix_observations_visit_at", "visit_id", "at"),
+        CheckConstraint("moaas BETWEEN 0 AND 5", name="moaas_range"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"))
@@ -509,6 +513,7 @@ class Observation(Model):
     dissociation: Mapped[int | None] = mapped_column(Integer)
     nausea: Mapped[int | None] = mapped_column(Integer)
     dizziness: Mapped[int | None] = mapped_column(Integer)
+    moaas: Mapped[int | None] = mapped_column(SmallInteger)  # MOAA/S 0-5; 3 or less: sedated
     note: Mapped[str] = mapped_column(Text, default="")
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
 

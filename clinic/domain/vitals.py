@@ -114,9 +114,9 @@ RANGES: dict[str, tuple[int, int, bool]] = {
     "dissociation": (0, 4, False),
     "nausea": (0, 3, False),
     "dizziness": (0, 3, False),
+    "moaas": (0, 5, False),
 }
-# MOAA/S is validated on its own until the readings table has its column; then it joins RANGES.
-MOAAS_RANGE = (0, 5)
+MOAAS_RANGE = RANGES["moaas"][:2]
 
 
 def moaas_errors(value: object) -> list[str]:

@@ -20,7 +20,7 @@ from clinic.services.errors import Conflict, Invalid
 # A reading is taken while the patient is in the clinic's care.
 OBSERVABLE = frozenset({Status.CHECKED_IN.value, Status.INFUSING.value, Status.RECOVERING.value})
 MAX_NOTE = 1000
-READING_FIELDS = tuple(RANGES)  # systolic .. dizziness, in API order
+READING_FIELDS = tuple(RANGES)  # systolic .. moaas, in API order
 # Site.vital_thresholds keys: the Thresholds fields that are (systolic, diastolic) pairs,
 # and those that are single numbers.
 PAIR_THRESHOLDS = ("bp_high", "bp_critical")
@@ -58,6 +58,7 @@ def reading_of(observation: Observation) -> Reading:
         dissociation=observation.dissociation,
         nausea=observation.nausea,
         dizziness=observation.dizziness,
+        moaas=observation.moaas,
     )
 
 
@@ -81,7 +82,7 @@ def record_observation(
     """Record a reading on a visit in the clinic's care; its flags are fixed at write time.
 
     `values` holds the numbers (systolic, diastolic, heart_rate, spo2 and the optional
-    respiratory_rate, dissociation, nausea, dizziness). A reading taken before the visit's
+    respiratory_rate, dissociation, nausea, dizziness, moaas). A reading taken before the visit's
     first one becomes the baseline, and the later readings' flags are computed again.
     """
     visit = access.get_visit(actor, visit_id)

@@ -36,7 +36,18 @@ READING_LABELS = {
     "spo2": "SpO₂",
     "respiratory_rate": "Resp. rate",
     **{name: label for name, (label, _high) in SIDE_EFFECTS.items()},
+    "moaas": "Sedation (MOAA/S)",
 }
+# MOAA/S score -> what the patient does, in the published wording (Chernik et al. 1990, as
+# modified in the esketamine trials and label), from alert to unresponsive.
+MOAAS_LEVELS = (
+    (5, "Responds readily to name spoken in normal tone"),
+    (4, "Lethargic response to name spoken in normal tone"),
+    (3, "Responds only after name is called loudly and/or repeatedly"),
+    (2, "Responds only after mild prodding or shaking"),
+    (1, "Responds only after painful trapezius squeeze"),
+    (0, "No response after painful trapezius squeeze"),
+)
 
 
 def _measure(label: str, name: str) -> IntegerField:
@@ -71,6 +82,7 @@ class VitalsForm(_LateEntry, _Readings, FlaskForm):
     """Vital signs and side effects taken at the chair."""
 
     note = TextAreaField("Note", validators=[Optional(), Length(max=MAX_NOTE)])
+    moaas_levels = MOAAS_LEVELS
 
     def values(self) -> dict[str, int | None]:
         """Return the numbers as the observations service takes them."""

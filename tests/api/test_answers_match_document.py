@@ -232,7 +232,7 @@ def cases(ids: dict[str, int]) -> dict[tuple[str, str], tuple[Request, Request]]
             (
                 "nurse",
                 f"/visits/{ids['present']}/observations",
-                {"systolic": 128, "diastolic": 82, "heart_rate": 72, "spo2": 98},
+                {"systolic": 128, "diastolic": 82, "heart_rate": 72, "spo2": 98, "moaas": 3},
             ),
             ("nurse", f"/visits/{ids['present']}/observations", {"systolic": 400}),
         ),

@@ -78,6 +78,7 @@ def test_a_reading_answers_201_with_every_field(record, reach, clinic, visit_id)
         "dissociation": 2,
         "nausea": 1,
         "dizziness": 0,
+        "moaas": 4,
         "note": "Feels floaty",
     }
     response = record(body, at=chicago(MONDAY, 8, 45))
@@ -97,6 +98,7 @@ def test_a_reading_answers_201_with_every_field(record, reach, clinic, visit_id)
         "dissociation",
         "nausea",
         "dizziness",
+        "moaas",
         "note",
         "flags",
     ]
@@ -105,6 +107,7 @@ def test_a_reading_answers_201_with_every_field(record, reach, clinic, visit_id)
     assert about(answer["recorded_at"], CLOCK)
     assert answer["by"] == clinic.nurse.id
     assert answer["respiratory_rate"] == 16 and answer["dissociation"] == 2
+    assert answer["moaas"] == 4
     assert answer["note"] == "Feels floaty"
     assert answer["flags"] == []
 
@@ -114,6 +117,7 @@ def test_at_defaults_to_now_and_optional_fields_to_null(record, reach):
     answer = record().get_json()
     assert about(answer["at"], CLOCK) and answer["at"] == answer["recorded_at"]
     assert answer["respiratory_rate"] is None and answer["dissociation"] is None
+    assert answer["moaas"] is None and "sedation" not in answer["flags"]
     assert answer["note"] == ""
 
 
@@ -130,6 +134,11 @@ def test_at_defaults_to_now_and_optional_fields_to_null(record, reach):
         ({"heart_rate": 49}, ["hr_low"]),
         ({"spo2": 92}, []),
         ({"spo2": 91}, ["spo2_low"]),
+        ({"moaas": 5}, []),
+        ({"moaas": 4}, []),
+        ({"moaas": 3}, ["sedation"]),
+        ({"moaas": 0}, ["sedation"]),
+        ({"spo2": 91, "moaas": 2}, ["spo2_low", "sedation"]),
     ],
 )
 def test_flags_against_the_default_thresholds(record, reach, values, expected):
@@ -193,6 +202,11 @@ def test_site_thresholds_override_the_defaults(record, reach, clinic):
         ({"dissociation": 5}, "dissociation"),
         ({"nausea": -1}, "nausea"),
         ({"dizziness": 4}, "dizziness"),
+        ({"moaas": 6}, "moaas"),
+        ({"moaas": -1}, "moaas"),
+        ({"moaas": 2.5}, "moaas"),
+        ({"moaas": "3"}, "moaas"),
+        ({"moaas": False}, "moaas"),
         ({"note": "n" * 1001}, "note"),
         ({"note": 12}, "note"),
         ({"at": "2026-11-30T08:30:00"}, "at"),

@@ -443,3 +443,21 @@ def test_the_summary_names_the_phases_as_every_other_page_does(page, ward):
         for t in page.locator("#recovery-summary .summary-chip").all_text_contents()
     ]
     assert chips[:3] == ["1 checked in", "1 infusing", "4 recovering"]
+
+
+def test_a_moaas_of_3_from_the_dialog_puts_the_sedation_chip_on_the_card(page, ward):
+    open_dashboard(page, ward.nurse)
+    visit = ward.visits[0]
+    card = page.locator(f'.rc-card[data-visit-id="{visit.id}"]')
+    card.locator('[data-nursing-action="vitals"]').click()
+    dialog = page.locator("#dialog-vitals")
+    dialog.wait_for(state="visible")
+    for name, value in (("systolic", "126"), ("diastolic", "78"), ("heart_rate", "70")):
+        dialog.locator(f'[name="{name}"]').fill(value)
+    dialog.locator('[name="spo2"]').fill("97")
+    dialog.get_by_label("Sedation (MOAA/S)").select_option("3")
+    dialog.locator("[data-dialog-submit]").click()
+    dialog.wait_for(state="hidden")
+    chip = card.locator(".rc-flag-sedation")
+    chip.wait_for(state="visible")
+    assert chip.inner_text() == "Sedation (MOAA/S ≤ 3)"

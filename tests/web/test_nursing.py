@@ -626,3 +626,55 @@ def test_a_signed_out_dialog_says_so_in_place(client, ward):
     assert response.status_code == 401
     assert message_of(response) == "You are signed out: sign in again."
     assert client.get(f"/recovery/visits/{visit.id}/vitals").status_code == 302  # a page: sign in
+
+
+# ---------------------------------------------------------------- MOAA/S sedation score
+
+
+def test_the_vitals_dialog_offers_moaas_in_the_scales_words(as_nurse, ward):
+    visit = ward.seat("recovering")
+    html = as_nurse.get(f"/recovery/visits/{visit.id}/vitals", headers=HTMX).get_data(as_text=True)
+    select_ = re.search(r'<select name="moaas" id="vitals-moaas".*?</select>', html, re.S)
+    assert select_, "no MOAA/S select in the vitals dialog"
+    options = re.findall(r'<option value="(\d*)"[^>]*>([^<]*)<', select_.group(0))
+    assert [value for value, _ in options] == ["", "5", "4", "3", "2", "1", "0"]
+    assert options[1][1] == "5 · Responds readily to name spoken in normal tone"
+    assert options[-1][1] == "0 · No response after painful trapezius squeeze"
+    assert 'for="vitals-moaas">Sedation (MOAA/S)' in html
+
+
+def test_moaas_from_the_dialog_flags_sedation_on_the_card(as_nurse, ward):
+    visit = ward.seat("recovering")
+    response = as_nurse.post(
+        f"/recovery/visits/{visit.id}/vitals",
+        data={"csrf_token": token_of(as_nurse), **VITALS, "moaas": "3"},
+        headers=HTMX | {"X-Recovery-Board": "1"},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    reading = db.session.scalars(select(Observation)).one()
+    assert (reading.moaas, reading.flags) == (3, ["sedation"])
+    card = response.get_data(as_text=True)
+    assert '<span class="rc-flag rc-flag-sedation">Sedation (MOAA/S ≤ 3)</span>' in card
+
+
+def test_moaas_blank_is_not_taken_and_out_of_range_is_refused(as_nurse, ward):
+    visit = ward.seat("recovering")
+    path = f"/recovery/visits/{visit.id}/vitals"
+    refused = post(as_nurse, path, VITALS | {"moaas": "6"})
+    assert refused.status_code == 422
+    assert errors_of(refused) == {"moaas": ["A whole number, 0-5."]}
+    assert 'class="form-select form-select-lg is-invalid"' in refused.get_data(as_text=True)
+    blank = post(as_nurse, path, VITALS | {"moaas": ""})
+    assert blank.status_code == 200
+    reading = db.session.scalars(select(Observation)).one()
+    assert reading.moaas is None and reading.flags == []
+
+
+def test_the_record_shows_each_readings_moaas(as_nurse, ward):
+    visit = ward.seat("recovering")
+    put_reading(visit, EARLIER - timedelta(minutes=5), moaas=5)
+    put_reading(visit, EARLIER + timedelta(minutes=40), moaas=2, flags=["sedation"])
+    html = as_nurse.get(f"/visits/{visit.id}/record").get_data(as_text=True)
+    assert ">MOAA/S</th>" in html
+    assert '<td class="">5</td>' in html and '<td class="is-flagged">2</td>' in html
+    assert "Sedation (MOAA/S ≤ 3)</span>" in html
