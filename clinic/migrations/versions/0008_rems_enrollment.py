@@ -1,7 +1,7 @@
 """a patient's REMS enrolment: the day and the REMS patient id
 
 Revision ID: 0008_rems_enrollment
-Revises: 0007_treatment_types
+Revises: 0008_moaas
 Create Date: 2026-11-27 19:20:00.000000
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0008_rems_enrollment'
-down_revision = '0007_treatment_types'
+down_revision = '0008_moaas'
 branch_labels = None
 depends_on = None
 
