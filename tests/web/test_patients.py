@@ -207,6 +207,9 @@ def test_practitioner_records_a_clearance(client, auth, clinic):
     url = f"/patients/{clinic.patient.id}/clearances/new"
     html = page(client, url)
     assert 'value="2026-11-30"' in html and 'value="2027-05-30"' in html  # today, +6 months
+    # The page frame names the action in the title, the breadcrumb and the heading.
+    assert "<title>Record clearance" in html and '<h1 class="h3 mb-1">Record clearance</h1>' in html
+    assert 'aria-current="page">Record clearance</li>' in html
     response = post_form(
         client,
         url,
