@@ -103,6 +103,27 @@ def _nest(keys: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+REMS_CERTIFICATION = {
+    "certified_on": "rems_certified_on",
+    "authorized_representative": "rems_authorized_representative",
+}
+PREDOSE_BP = {"systolic": "predose_systolic_max", "diastolic": "predose_diastolic_max"}
+
+
+def _unnest(
+    data: dict[str, Any], nested: dict[str, dict[str, Any]], whole: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Replace each nested object in the input by its flat settings; a `whole` object (or
+    null) replaces every one of its settings, a key it leaves out becoming null."""
+    for field, keys in nested.items():
+        if field in data:
+            value = data.pop(field)
+            if field in whole:
+                value = dict.fromkeys(keys) | (value or {})
+            data |= _flatten(keys, value)
+    return data
+
+
 def _flatten(keys: dict[str, Any], value: dict[str, Any]) -> dict[str, Any]:
     """Turn a nested settings object back into flat settings."""
     flat: dict[str, Any] = {}
@@ -187,14 +208,8 @@ class SiteSchema(ApiSchema):
     @post_load
     def flatten(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """Return the changes as the site's flat settings."""
-        for field, keys in NESTED_SETTINGS.items():
-            if field in data:
-                data |= _flatten(keys, data.pop(field))
-        if "rems_certification" in data:
-            rems = data.pop("rems_certification") or {}
-            data["rems_certified_on"] = rems.get("certified_on")
-            data["rems_authorized_representative"] = rems.get("authorized_representative")
-        return data
+        nested = {**NESTED_SETTINGS, "rems_certification": REMS_CERTIFICATION}
+        return _unnest(data, nested, whole=("rems_certification",))
 
 
 def _type_limit(setting: str) -> Whole:
@@ -249,14 +264,8 @@ class TreatmentTypeSchema(ApiSchema):
     @post_load
     def flatten(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """Return the changes as the type's flat settings."""
-        for field, keys in TYPE_MINUTES.items():
-            if field in data:
-                data |= _flatten(keys, data.pop(field))
-        if "predose_bp_max" in data:
-            bp = data.pop("predose_bp_max") or {}
-            data["predose_systolic_max"] = bp.get("systolic")
-            data["predose_diastolic_max"] = bp.get("diastolic")
-        return data
+        nested = {**TYPE_MINUTES, "predose_bp_max": PREDOSE_BP}
+        return _unnest(data, nested, whole=("predose_bp_max",))
 
 
 class ChairSchema(ApiSchema):
