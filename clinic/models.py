@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from flask_login import UserMixin
@@ -16,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     SmallInteger,
     String,
     Table,
@@ -31,7 +33,7 @@ from clinic.domain.audit import Outcome
 from clinic.domain.booking import ChairKind, RecoveryMode
 from clinic.domain.choices import Choice
 from clinic.domain.roles import Role, SignInStep
-from clinic.domain.treatments import ObservationFrom, TreatmentKind
+from clinic.domain.treatments import ObservationFrom, SubmissionMethod, TreatmentKind
 from clinic.domain.visits import ACTIVE, Status
 from clinic.extensions import Model, db
 from clinic.types import UTCDateTime, utcnow
@@ -320,6 +322,8 @@ class Clearance(Model):
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     void_reason: Mapped[str | None] = mapped_column(Text)
+    # The practitioner's IV ketamine order: with the patient's weight, the expected dose.
+    mg_per_kg: Mapped[Decimal | None] = mapped_column(Numeric(5, 3))
 
     patient: Mapped[Patient] = relationship(back_populates="clearances")
     practitioner: Mapped[User] = relationship(foreign_keys=[practitioner_id])
@@ -376,6 +380,9 @@ class Visit(Model):
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str] = mapped_column(Text, default="")
     series_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    # The REMS monitoring form's answers the record cannot derive (null until recorded).
+    rems_concomitant: Mapped[dict[str, bool] | None] = mapped_column(JSON)
+    ready_to_leave_minutes: Mapped[int | None] = mapped_column(Integer)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -392,6 +399,44 @@ class Visit(Model):
     def is_active(self) -> bool:
         """Tell whether the visit still holds its chair."""
         return self.status in ACTIVE_STATUSES
+
+
+class Dose(Model):
+    """One dose given during a visit: a nasal device, or an infusion's drug."""
+
+    __tablename__ = "doses"
+    __table_args__ = (CheckConstraint("dose_mg > 0", name="dose_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    drug: Mapped[str] = mapped_column(String(80))
+    dose_mg: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+    lot: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    route: Mapped[str] = mapped_column(String(20), default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A practitioner who confirmed a dose more than 10 % off the order.
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    visit: Mapped[Visit] = relationship()
+
+
+class RemsSubmission(Model):
+    """A REMS session's Patient Monitoring Form, marked sent to the REMS (once per visit)."""
+
+    __tablename__ = "rems_submissions"
+    __table_args__ = (check_in("method", SubmissionMethod),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), unique=True)
+    method: Mapped[str] = mapped_column(String(10))
+    confirmation: Mapped[str] = mapped_column(String(60))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    visit: Mapped[Visit] = relationship()
 
 
 class VisitEvent(Model):

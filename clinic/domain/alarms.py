@@ -13,11 +13,13 @@ class AlertKind(Choice):
 
     DISCHARGE_DUE = "discharge_due", "Discharge due", "alerts-due"
     DISCHARGE_OVERDUE = "discharge_overdue", "Discharge overdue", "alerts-overdue"
+    REMS_FORM_DUE = "rems_form_due", "REMS form due", "alerts-rems"
 
 
 DISCHARGE_DUE = AlertKind.DISCHARGE_DUE
 DISCHARGE_OVERDUE = AlertKind.DISCHARGE_OVERDUE
-KINDS = tuple(AlertKind)
+# The discharge alarms the scheduler plans per recovering visit (the REMS reminder has its own).
+KINDS = (DISCHARGE_DUE, DISCHARGE_OVERDUE)
 
 
 class Channel(Choice):
