@@ -7,7 +7,7 @@ from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from clinic.database import lock_site_for_writing
-from clinic.domain import discharge
+from clinic.domain import discharge, treatments
 from clinic.domain.booking import Violation
 from clinic.domain.visits import (
     ACTIVE,
@@ -211,15 +211,31 @@ def _start_infusion(
     visit: Visit, at: datetime, data: dict[str, Any], actor: User
 ) -> dict[str, Any]:
     visit.infusion_started_at = at
+    _count_discharge_due(visit)
     return {}
 
 
 def _end_infusion(visit: Visit, at: datetime, data: dict[str, Any], actor: User) -> dict[str, Any]:
     visit.infusion_ended_at = at
-    visit.discharge_due_at = discharge.discharge_due_at(
-        at, visit.observation_minutes, visit.extension_minutes
-    )
+    _count_discharge_due(visit)
     return {}
+
+
+def _count_discharge_due(visit: Visit) -> None:
+    """Set when discharge is due from the real start and end, as the visit's type counts it.
+
+    Counted from the end (IV): unknown until the infusion ends. Counted from the start
+    (esketamine: from the first device): known once it starts, and never before the end.
+    """
+    counted_from = treatments.ObservationFrom(visit.treatment_type.observation_from)
+    started, ended = visit.infusion_started_at, visit.infusion_ended_at
+    if ended is None and counted_from is treatments.ObservationFrom.ADMINISTRATION_END:
+        return
+    started = started or ended
+    assert started is not None
+    visit.discharge_due_at = treatments.discharge_due_at(
+        counted_from, started, ended or started, visit.observation_minutes, visit.extension_minutes
+    )
 
 
 def _extend_observation(
@@ -230,10 +246,7 @@ def _extend_observation(
         raise Invalid("Extend by 1 to 240 minutes.", {"minutes": ["A whole number, 1-240."]})
     reason = _required_reason(data)
     visit.extension_minutes += minutes
-    assert visit.infusion_ended_at is not None
-    visit.discharge_due_at = discharge.discharge_due_at(
-        visit.infusion_ended_at, visit.observation_minutes, visit.extension_minutes
-    )
+    _count_discharge_due(visit)
     return {"minutes": minutes, "reason": reason}
 
 

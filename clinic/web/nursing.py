@@ -32,6 +32,7 @@ from clinic.services.errors import Conflict, Invalid, NotFound, ServiceError
 from clinic.types import utcnow
 from clinic.web.alerts import wall_alerts
 from clinic.web.charts import vitals_chart
+from clinic.web.frontdesk import administration_word, started_label
 from clinic.web.nursing_forms import (
     PADSS_LABELS,
     SIDE_EFFECTS,
@@ -337,7 +338,13 @@ def _event(event: str, done: str, doc: str) -> Act:
     def act(visit: Visit, form, now: datetime) -> str:
         at = _entry_time(form, visit, now)
         events.record_event(current_user, visit.id, event, now=now, at=at)
-        return done.format(chair=visit.chair.name, initials=visit.patient.initials)
+        return done.format(
+            chair=visit.chair.name,
+            initials=visit.patient.initials,
+            # The type's words: "Infusion started" / "First device" ...
+            started=started_label(visit.treatment_type),
+            administration=administration_word(visit.treatment_type).capitalize(),
+        )
 
     act.__doc__ = doc
     return act
@@ -345,12 +352,12 @@ def _event(event: str, done: str, doc: str) -> Act:
 
 VISIT = "/recovery/visits/<int:visit_id>"
 dialog(f"{VISIT}/start-infusion", "start_infusion", EventForm)(
-    _event("start_infusion", "Infusion started: {chair} · {initials}.", "Start the infusion.")
+    _event("start_infusion", "{started}: {chair} · {initials}.", "Start the infusion.")
 )
 dialog(f"{VISIT}/end-infusion", "end_infusion", EventForm)(
     _event(
         "end_infusion",
-        "Infusion ended: {chair} · {initials}.",
+        "{administration} ended: {chair} · {initials}.",
         "End the infusion: the observation window starts now (or at the time given).",
     )
 )
