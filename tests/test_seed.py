@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import time_machine
 from sqlalchemy import func, select
 
-from clinic.domain.booking import Plan, RecoveryMode, holds_for
+from clinic.domain.booking import ObservationFrom, Plan, RecoveryMode, holds_for
+from clinic.domain.treatments import discharge_due_at
 from clinic.extensions import db
 from clinic.models import Chair, Clearance, Patient, Shift, Site, TreatmentType, User, Visit
 from clinic.services.events import record_event
@@ -58,7 +59,8 @@ def test_seed_creates_the_demo_clinic(runner):
     assert count(Patient) == 22
     clearances = list(db.session.scalars(select(Clearance)))
     valid_today = [c for c in clearances if c.evaluated_on <= MONDAY <= c.valid_until]
-    assert sum(c.cleared and c.consent_signed for c in valid_today) == 18
+    # 18 of the 20 IV patients (one not cleared, one expired), and the 2 REMS patients.
+    assert sum(c.cleared and c.consent_signed for c in valid_today) == 20
     assert sum(not c.cleared for c in clearances) == 1
     assert sum(c.valid_until < MONDAY for c in clearances) == 1
 
@@ -69,7 +71,13 @@ def test_seed_creates_the_demo_clinic(runner):
     days = {v.infusion_start.astimezone(site_zone(site)).weekday() for v in visits}
     assert days == {0, 1, 2, 3, 4, 5}
     assert all(v.created_by_id is not None for v in visits)
-    assert {v.treatment_type_id for v in visits} == {site.default_treatment_type_id}
+    # IV visits of the default type, and the REMS patients' Spravato sessions.
+    kinds = {
+        v.treatment_type_id: db.session.get(TreatmentType, v.treatment_type_id).kind
+        for v in visits
+    }
+    assert kinds[site.default_treatment_type_id] == "iv_ketamine"
+    assert set(kinds.values()) == {"iv_ketamine", "esketamine"}
 
 
 def test_seed_gives_austin_a_spravato_type_and_a_rems_certification(runner):
@@ -159,7 +167,13 @@ def test_seed_midweek_has_history_and_patients_in_the_chairs(runner):
         if visit.status == "discharged":
             assert types[-4:] == ["check_in", "start_infusion", "end_infusion", "discharge"]
             assert visit.discharged_at >= visit.discharge_due_at
-            assert visit.discharge_due_at == visit.infusion_ended_at + timedelta(minutes=120)
+            # Counted as the visit's type says: IV from the end, Spravato from the first device.
+            assert visit.discharge_due_at == discharge_due_at(
+                ObservationFrom(visit.treatment_type.observation_from),
+                visit.infusion_started_at,
+                visit.infusion_ended_at,
+                120,
+            )
         if visit.status == "recovering":
             assert visit.discharge_due_at > now - timedelta(minutes=20)
         # The plan columns agree with the rules' own holds.
@@ -169,6 +183,7 @@ def test_seed_midweek_has_history_and_patients_in_the_chairs(runner):
             visit.infusion_start,
             visit.infusion_minutes,
             visit.observation_minutes,
+            ObservationFrom(visit.treatment_type.observation_from),
         )
         holds = holds_for(plan, RecoveryMode.CHAIR, 15)
         assert visit.chair_released_at == holds.chair.end

@@ -120,6 +120,7 @@ def _checks() -> dict[tuple[str, str], str]:
         ("pending_sign_ins", "step", SignInStep),
         ("treatment_types", "kind", TreatmentKind),
         ("treatment_types", "observation_from", ObservationFrom),
+        ("rems_submissions", "method", SubmissionMethod),
     ],
 )
 def test_the_models_check_constraints_list_exactly_the_members(table, column, choice):
@@ -131,7 +132,7 @@ def test_the_models_check_constraints_list_exactly_the_members(table, column, ch
 
 
 def test_every_in_list_constraint_comes_from_an_enumeration():
-    assert len(_checks()) == 9
+    assert len(_checks()) == 10
 
 
 def test_roles_refer_to_the_enumeration():
