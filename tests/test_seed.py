@@ -73,8 +73,7 @@ def test_seed_creates_the_demo_clinic(runner):
     assert all(v.created_by_id is not None for v in visits)
     # IV visits of the default type, and the REMS patients' Spravato sessions.
     kinds = {
-        v.treatment_type_id: db.session.get(TreatmentType, v.treatment_type_id).kind
-        for v in visits
+        v.treatment_type_id: db.session.get(TreatmentType, v.treatment_type_id).kind for v in visits
     }
     assert kinds[site.default_treatment_type_id] == "iv_ketamine"
     assert set(kinds.values()) == {"iv_ketamine", "esketamine"}
