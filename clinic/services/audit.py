@@ -61,6 +61,7 @@ ACTIONS = (
     "visit.event.cancel",
     "visit.discharge",
     "visit.discharge_override",
+    "visit.rems_form",
     "observation.create",
     "notification.ack",
     "admin.site.create",
