@@ -67,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
         frontdesk,
         nursing,
         patients,
+        rems_pages,  # noqa: F401  (its routes join nursing's blueprint)
     )
 
     for module in (auth, nursing, courses, patients, admin, alerts, audit):

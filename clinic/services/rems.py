@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -102,7 +103,7 @@ class RemsForm:
             "missing": list(self.state.missing),
             "treatment_date": self.treatment_date,
             **values,
-            "dose_option": None if dose is None else dose_option(dose),  # type: ignore[arg-type]
+            "dose_option": dose_option(dose) if isinstance(dose, Decimal) else None,
             "first_device_at": self.first_device_at,
             "ended_at": self.ended_at,
             "first_treatment": self.first_treatment,
@@ -203,10 +204,10 @@ def record_answers(actor: User, visit_id: int, changes: dict[str, Any], now: dat
         if visit.rems_concomitant != given:
             visit.rems_concomitant = given
             changed.append("concomitant")
-    if "ready_to_leave_minutes" in changes:
-        if visit.ready_to_leave_minutes != changes["ready_to_leave_minutes"]:
-            visit.ready_to_leave_minutes = changes["ready_to_leave_minutes"]
-            changed.append("ready_to_leave_minutes")
+    minutes = changes.get("ready_to_leave_minutes", visit.ready_to_leave_minutes)
+    if minutes != visit.ready_to_leave_minutes:
+        visit.ready_to_leave_minutes = minutes
+        changed.append("ready_to_leave_minutes")
     visit.updated_at = now
     audit.record(
         actor,

@@ -100,6 +100,8 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "nursing.discharge": ("clinical", True),
     "nursing.discharge_prefill": ("clinical", True),
     "nursing.record": ("read", True),
+    "nursing.rems_form": ("read", True),
+    "nursing.rems_answers": ("clinical", True),
     # alerts
     "alerts.feed": ("read", True),
     "alerts.acknowledge": ("acknowledge", True),
@@ -165,6 +167,8 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.add_visit_event": ("book", True),  # any role that may record some event
     "api.get_observations": ("read", True),
     "api.post_observation": ("clinical", True),
+    "api.get_rems_form": ("read", True),
+    "api.patch_rems": ("clinical", True),
     "api.dashboard": ("read", True),
     "api.list_notifications": ("read", False),
     "api.acknowledge_notification": ("acknowledge", True),
