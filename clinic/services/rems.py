@@ -231,8 +231,7 @@ def discharge_refusals(visit: Visit, at: datetime) -> list[Violation]:
     if not is_rems(visit):
         return []
     form = build_form(visit, ended_at=at)
-    first = form.first_device_at
-    if first is None:  # discharged without ever starting: the state machine forbids it
-        first = at
+    # The session's start is its first device (API.md: infusion_started_at + observation).
+    first = visit.infusion_started_at or form.first_device_at or at
     tz = ZoneInfo(visit.site.timezone)
     return rems_discharge_refusals(first, visit.observation_minutes, at, form.state.missing, tz)

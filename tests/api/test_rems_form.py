@@ -131,6 +131,22 @@ def test_nobody_discharges_before_two_hours_from_the_first_device(api_as, clinic
     assert "rems_minimum_monitoring" in refused.detail["rules"]
 
 
+def test_the_two_hours_run_from_the_sessions_start(api_as, clinic, session):
+    """API.md: infusion_started_at + observation_minutes, however late the first dose is noted."""
+    visit_id = session["visit"].id
+    for dose in db.session.scalars(select(Dose).where(Dose.visit_id == visit_id)):
+        dose.at += timedelta(minutes=5)  # 08:10, 08:15, 08:20
+    db.session.commit()
+    session["reading"](chicago(MONDAY, 8, 50))  # 40 minutes after the first dose
+    api_as(clinic.nurse).patch(f"/visits/{visit_id}/rems", json=ANSWERS)
+    practitioner = api_as(clinic.practitioner)
+    early = discharge(session, chicago(MONDAY, 10, 4), practitioner, override_reason="Stable")
+    assert rules(early) == ["rems_minimum_monitoring"]
+    on_time = discharge(session, chicago(MONDAY, 10, 5), practitioner, override_reason="Stable")
+    assert on_time.status_code == 200, on_time.get_data(as_text=True)
+    assert form(api_as, clinic.nurse, visit_id).get_json()["total_minutes"] == 115
+
+
 def test_an_incomplete_form_refuses_the_discharge_naming_its_fields(api_as, clinic, session):
     response = discharge(session, chicago(MONDAY, 10, 25))
     body = assert_error(response, 409, "conflict")
