@@ -63,6 +63,7 @@ ACTIONS = (
     "visit.discharge_override",
     "observation.create",
     "notification.ack",
+    "rems.submission",
     "admin.site.create",
     "admin.site.update",
     "admin.chair.create",
