@@ -168,6 +168,8 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.dashboard": ("read", True),
     "api.list_notifications": ("read", False),
     "api.acknowledge_notification": ("acknowledge", True),
+    "api.list_rems_submissions": ("track_rems", False),
+    "api.record_rems_submission": ("track_rems", True),
     "api.list_tokens": ("read", False),  # the caller's own (an admin may name a user)
     "api.revoke_token": (OWNER_OR_ADMIN, False),
 }
