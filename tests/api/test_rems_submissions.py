@@ -100,7 +100,8 @@ def test_every_staff_role_of_the_site_may_mark_a_form_no_one_of_another_site(
     visit = rems()
     assert_error(post(api_as, stranger, visit.id), 404, "not_found")
     assert_error(post(api_as, clinic.nurse, 999_999), 404, "not_found")
-    assert db.session.scalar(select(RemsSubmission).where(RemsSubmission.visit_id == visit.id)) is None
+    found = select(RemsSubmission).where(RemsSubmission.visit_id == visit.id)
+    assert db.session.scalar(found) is None
 
 
 def test_a_visit_with_no_form_to_send_is_refused_not_rems_session(api_as, clinic, rems):

@@ -104,6 +104,9 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "alerts.feed": ("read", True),
     "alerts.acknowledge": ("acknowledge", True),
     "alerts.failed_deliveries": ("administer", False),
+    # the REMS tracker
+    "rems.tracker": ("track_rems", True),
+    "rems.mark_submitted": ("track_rems", True),
     # administration (an administrator sees every site)
     "admin.index": ("administer", False),
     "admin.sites": ("administer", False),
@@ -181,6 +184,7 @@ QUERY = {
     "nursing.dashboard": {"site_id": "site_id"},
     "nursing.feed": {"site_id": "site_id"},
     "alerts.feed": {"site_id": "site_id"},
+    "rems.tracker": {"site_id": "site_id"},
     "api.dashboard": {"site_id": "site_id"},
     "api.list_treatment_types": {"site_id": "site_id"},
 }
