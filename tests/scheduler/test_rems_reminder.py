@@ -8,16 +8,19 @@ The reminder falls on a local midnight a week after the discharge, so the clock 
 
 from __future__ import annotations
 
+import email
 import time
 from datetime import UTC, date, datetime, timedelta
 
 import time_machine
+from sqlalchemy import select
 
 from clinic.domain.alarms import REMS_FORM_DUE
 from clinic.extensions import db
 from clinic.models import Delivery, Notification, RemsSubmission
+from clinic.notify import outbox
 from clinic.scheduler.jobs import job_id
-from clinic.services import rems_submissions
+from clinic.services import notifications, rems_submissions
 from clinic.types import utcnow
 from tests.conftest import CHICAGO, chicago
 from tests.rems_sessions import rems_type, session
@@ -143,3 +146,38 @@ def test_the_safety_net_never_resolves_an_open_reminder_of_a_discharged_visit(
         (reminder,) = notifications_of(visit.id)
         assert reminder.resolved_at is None
         stop_runner(runner)
+
+
+def test_the_reminder_is_emailed_to_the_administrators_without_patient_data(
+    app, clinic, make_shift, smtp_server
+):
+    app.config.update(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=smtp_server.port,
+        SMTP_TLS="none",
+        MAIL_FROM="alerts@clinic.test",
+        PUBLIC_BASE_URL="https://desk.clinic.test/",
+    )
+    with immediate_transactions():
+        spravato = rems_type(clinic.site)
+        patient = clinic.new_patient(given_name="Quentin", family_name="Zabriskie")
+        visit = session(patient, clinic.chairs[0], spravato, DISCHARGED)
+    now = REMINDER + timedelta(minutes=1)
+    make_shift(clinic.site, "nurse", starts_at=now - timedelta(hours=1), ends_at=now)
+
+    assert notifications.fire_reminders([visit.id], REMINDER - timedelta(seconds=1)) == []
+    (created,) = notifications.fire_reminders([visit.id], now)
+    assert notifications.fire_reminders([visit.id], now + timedelta(hours=1)) == []
+    targets = [d.target for d in db.session.scalars(select(Delivery))]
+    assert targets == [clinic.admin.email]  # the administrators, not the nurses on shift
+
+    assert outbox.deliver_due(now=now) == 1
+    (message,) = smtp_server.messages
+    mail = email.message_from_bytes(message.content)
+    raw = f"{mail['Subject']}\n{mail.get_payload(decode=True).decode()}"
+    assert mail["Subject"].startswith("A REMS monitoring form is due for submission")
+    assert f"Visit: {visit.id}" in raw
+    assert f"https://desk.clinic.test/rems/submissions?site_id={clinic.site.id}" in raw
+    for private in ("Quentin", "Zabriskie", "(QZ)", patient.mrn, clinic.chairs[0].name):
+        assert private not in raw
+    assert db.session.get(Notification, created).kind == "rems_form_due"
