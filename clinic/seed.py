@@ -13,15 +13,34 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from clinic.domain.booking import Plan, RecoveryMode, holds_for
+from clinic.domain.treatments import (
+    CONCOMITANT_CLASSES,
+    ObservationFrom,
+    chair_hold,
+    discharge_due_at,
+    planned_observation_end,
+)
+from clinic.domain.vitals import Reading, flags
 from clinic.extensions import db
-from clinic.models import Patient, Site, User, Visit, VisitEvent
+from clinic.models import (
+    Dose,
+    Observation,
+    Patient,
+    RemsSubmission,
+    Site,
+    TreatmentType,
+    User,
+    Visit,
+    VisitEvent,
+)
 from clinic.services import booking, events, patients, setup, staff, treatment_types
 from clinic.services.errors import Conflict
+from clinic.services.observations import site_thresholds
 from clinic.services.sites import WEEKDAYS, parse_clock
 from clinic.types import utcnow
 
@@ -76,6 +95,15 @@ PATIENTS = [
     ("Henry", "Foster", date(1973, 2, 2), 90.1, "Janet Foster"),  # clearance expired
 ]
 NOT_CLEARED, EXPIRED = 18, 19
+# Enrolled in the Spravato REMS: twice-weekly esketamine sessions this week.
+SPRAVATO_PATIENTS = [
+    ("Laura", "Bennett", date(1980, 5, 19), 68.4, "Mark Bennett"),
+    ("Noah", "Rivera", date(1990, 8, 2), 76.1, "Elena Rivera"),
+]
+# (day offsets in the week, chair index, local start): chairs the IV plan leaves free then.
+SPRAVATO_PLAN = [((0, 3), 1, time(12, 0)), ((1, 4), 5, time(13, 30))]
+SPRAVATO_DEVICE_MG = 28
+SPRAVATO_LOT = "SPR-24A117"
 
 # One local day of visits: (chair index, local start, infusion minutes). In chair mode a
 # 45-minute infusion holds its chair 45 + 120 + 15 = 180 minutes, so three fit in a weekday.
@@ -166,7 +194,7 @@ def seed(now: datetime, around_now: bool = False) -> Demo:
         },
         now=now,
     )
-    treatment_types.save_type(None, site, SPRAVATO, now=now)
+    spravato = treatment_types.save_type(None, site, SPRAVATO, now=now)
     chairs = [
         setup.save_chair(None, {"site_id": site.id, "name": name}, now=now) for name in CHAIRS
     ]
@@ -201,6 +229,8 @@ def seed(now: datetime, around_now: bool = False) -> Demo:
     _roster(site, tz, hours, first, today + timedelta(days=ROSTER_DAYS), users, now)
     people = _patients(site, clerk, practitioner, today, rng, now)
     _week_of_visits(site, tz, days, shift, chairs, people, clerk, users, now, rng)
+    enrolled = _rems_patients(site, clerk, practitioner, today, rng, now)
+    _spravato_sessions(site, tz, days, shift, chairs, enrolled, spravato, clerk, users, now, rng)
     return Demo(site=site, passwords=passwords)
 
 
@@ -230,11 +260,18 @@ def _roster(
 
 
 def _patients(
-    site: Site, clerk: User, practitioner: User, today: date, rng: random.Random, now: datetime
+    site: Site,
+    clerk: User,
+    practitioner: User,
+    today: date,
+    rng: random.Random,
+    now: datetime,
+    people: list[tuple[str, str, date, float, str]] = PATIENTS,
+    first: int = 0,
 ) -> list[Patient]:
-    """Register the patients and record their clearances."""
+    """Register the patients and record their clearances (numbered from `first`)."""
     created = []
-    for n, (given, family, born, weight, escort) in enumerate(PATIENTS):
+    for n, (given, family, born, weight, escort) in enumerate(people, start=first):
         patient = patients.create_patient(
             clerk,
             site.id,
@@ -312,13 +349,23 @@ def _week_of_visits(
 
 
 def _book(
-    clerk: User, patient: Patient, start: datetime, chair_id: int, infusion: int, now: datetime
+    clerk: User,
+    patient: Patient,
+    start: datetime,
+    chair_id: int,
+    infusion: int,
+    now: datetime,
+    treatment_type_id: int | None = None,
 ):
     """Book a demo visit in its chair, else in any free chair (its chair's patient may run
     late and hold it), else not at all."""
     for chair in (chair_id, None):
         request = booking.Request(
-            patient_id=patient.id, infusion_start=start, chair_id=chair, infusion_minutes=infusion
+            patient_id=patient.id,
+            infusion_start=start,
+            chair_id=chair,
+            infusion_minutes=infusion,
+            treatment_type_id=treatment_type_id,
         )
         try:
             return booking.book(clerk, request, now)[0]
@@ -337,24 +384,28 @@ def _happened(
     nurse: User,
     now: datetime,
     rng: random.Random,
+    treatment: TreatmentType | None = None,
 ) -> Visit:
-    """Write a visit that has already started, with the events of what happened so far."""
-    observation = site.observation_default
-    plan = Plan(patient.id, chair_id, start, infusion, observation)
-    holds = holds_for(plan, RecoveryMode(site.recovery_mode), site.turnover_minutes)
+    """Write a visit that has already started, with the events, readings and doses so far."""
+    treatment = treatment or db.session.get(TreatmentType, site.default_treatment_type_id)
+    assert treatment is not None
+    counted_from = ObservationFrom(treatment.observation_from)
+    observation = treatment.observation_default
+    observation_end = planned_observation_end(counted_from, start, infusion, observation)
     booked_at = start - timedelta(days=rng.randint(3, 10), hours=rng.randint(0, 6))
     visit = Visit(
         patient_id=patient.id,
         site_id=site.id,
         chair_id=chair_id,
         recovery_chair_id=chair_id,
+        treatment_type_id=treatment.id,
         status="booked",
-        infusion_start=plan.infusion.start,
-        infusion_end=plan.infusion.end,
-        observation_end=plan.recovery.end,
+        infusion_start=start,
+        infusion_end=start + timedelta(minutes=infusion),
+        observation_end=observation_end,
         infusion_minutes=infusion,
         observation_minutes=observation,
-        chair_released_at=holds.chair.end,
+        chair_released_at=chair_hold(start, observation_end, site.turnover_minutes).end,
         bay_released_at=None,
         created_by_id=clerk.id,
         created_at=booked_at,
@@ -367,9 +418,9 @@ def _happened(
             VisitEvent(visit=visit, type=type_, at=at, recorded_at=at, by_id=by.id, data=data)
         )
 
-    # One in ten past visits is a no-show, decided when the patient is half an hour late.
+    # One in ten past IV visits is a no-show, decided when the patient is half an hour late.
     no_show_at = start + timedelta(minutes=30)
-    if no_show_at <= now and rng.random() < 0.1:
+    if no_show_at <= now and not treatment.rems and rng.random() < 0.1:
         visit.status = "no_show"
         event("no_show", no_show_at, clerk)
         return visit
@@ -377,7 +428,7 @@ def _happened(
     checked_in = start - timedelta(minutes=rng.randint(5, 20))
     started = start + timedelta(minutes=rng.randint(0, 10))
     ended = started + timedelta(minutes=infusion + rng.randint(0, 5))
-    due = ended + timedelta(minutes=observation)
+    due = discharge_due_at(counted_from, started, ended, observation)
     discharged = due + timedelta(minutes=rng.randint(2, 15))
     steps = [
         ("checked_in", "check_in", checked_in, clerk, {}),
@@ -411,7 +462,132 @@ def _happened(
             visit.discharge_due_at = due
         elif type_ == "discharge":
             visit.discharged_at = at
+    if visit.checked_in_at is not None:
+        _readings(visit, site, started, discharged, nurse, now, rng)
+    if treatment.rems and visit.infusion_started_at is not None:
+        _devices(visit, started, nurse, now)
+        if visit.discharged_at is not None:
+            visit.rems_concomitant = dict.fromkeys(CONCOMITANT_CLASSES, False)
+            visit.ready_to_leave_minutes = rng.choice((75, 90, 105))
     return visit
+
+
+def _readings(
+    visit: Visit,
+    site: Site,
+    started: datetime,
+    discharged: datetime,
+    nurse: User,
+    now: datetime,
+    rng: random.Random,
+) -> None:
+    """Write the readings a nurse takes: a baseline before dosing, the 40-minute peak, and one
+    before the patient leaves (those whose time has come)."""
+    thresholds = site_thresholds(site)
+    baseline: Reading | None = None
+    plan = (
+        (started - timedelta(minutes=rng.randint(4, 12)), 0, 0, 5),
+        (started + timedelta(minutes=40), rng.randint(8, 16), rng.randint(1, 2), 4),
+        (discharged - timedelta(minutes=rng.randint(3, 10)), rng.randint(0, 4), 0, 5),
+    )
+    for at, rise, dissociation, moaas in plan:
+        if at > now:
+            break
+        values = {
+            "systolic": rng.randint(112, 128) + rise,
+            "diastolic": rng.randint(70, 80) + rise // 2,
+            "heart_rate": rng.randint(64, 82),
+            "spo2": rng.randint(96, 99),
+            "respiratory_rate": rng.randint(12, 16),
+            "dissociation": dissociation,
+            "moaas": moaas,
+        }
+        reading = Reading(at=at, **values)
+        db.session.add(
+            Observation(
+                visit=visit,
+                at=at,
+                recorded_at=at,
+                by_id=nurse.id,
+                flags=flags(reading, baseline, thresholds),
+                **values,
+            )
+        )
+        baseline = baseline or reading
+
+
+def _devices(visit: Visit, started: datetime, nurse: User, now: datetime) -> None:
+    """Write the three 28 mg nasal devices of an 84 mg session, five minutes apart."""
+    for n in range(3):
+        at = started + timedelta(minutes=5 * n)
+        if at > now:
+            return
+        db.session.add(
+            Dose(
+                visit=visit,
+                drug="Esketamine",
+                dose_mg=Decimal(SPRAVATO_DEVICE_MG),
+                lot=SPRAVATO_LOT,
+                at=at,
+                route="intranasal",
+                recorded_by_id=nurse.id,
+                created_at=at,
+            )
+        )
+
+
+def _rems_patients(
+    site: Site, clerk: User, practitioner: User, today: date, rng: random.Random, now: datetime
+) -> list[Patient]:
+    """Register the Spravato patients and enrol them in the REMS a month ago."""
+    enrolled = _patients(
+        site, clerk, practitioner, today, rng, now, SPRAVATO_PATIENTS, len(PATIENTS)
+    )
+    for n, patient in enumerate(enrolled):
+        patients.record_rems_enrollment(
+            practitioner, patient, today - timedelta(days=30 + 7 * n), f"RP-{58210 + n}", now
+        )
+    return enrolled
+
+
+def _spravato_sessions(
+    site: Site,
+    tz: ZoneInfo,
+    days: list[tuple[date, list[tuple[int, time, int]]]],
+    shift: timedelta,
+    chairs: list,
+    enrolled: list[Patient],
+    spravato: TreatmentType,
+    clerk: User,
+    users: dict[str, User],
+    now: datetime,
+    rng: random.Random,
+) -> None:
+    """Give each enrolled patient two esketamine sessions this week; the first form submitted."""
+    nurse = users["nurse2@demo.clinic"]
+    minutes = spravato.administration_default
+    for patient, (offsets, chair_index, at) in zip(enrolled, SPRAVATO_PLAN, strict=True):
+        for offset in offsets:
+            day = days[offset][0]
+            start = (datetime.combine(day, at, tzinfo=tz) + shift).astimezone(tz)
+            chair = chairs[chair_index]
+            if start > now:
+                _book(clerk, patient, start, chair.id, minutes, now, spravato.id)
+                continue
+            visit = _happened(
+                site, chair.id, patient, start, minutes, clerk, nurse, now, rng, spravato
+            )
+            if visit.discharged_at is not None and offset == offsets[0]:
+                db.session.add(
+                    RemsSubmission(
+                        visit=visit,
+                        method="online",
+                        confirmation=f"PMF-{rng.randint(100000, 999999)}",
+                        submitted_at=visit.discharged_at + timedelta(hours=3),
+                        recorded_by_id=nurse.id,
+                    )
+                )
+    db.session.commit()
 
 
 def _local(day: date, minute: int, tz: ZoneInfo) -> datetime:

@@ -55,7 +55,7 @@ def test_seed_creates_the_demo_clinic(runner):
     assert dict(kinds) == {"chair": 6, "recovery_bay": 2}
     roles = db.session.execute(select(User.role, func.count()).group_by(User.role)).all()
     assert dict(roles) == {"front_desk": 1, "nurse": 2, "practitioner": 1, "admin": 1}
-    assert count(Patient) == 20
+    assert count(Patient) == 22
     clearances = list(db.session.scalars(select(Clearance)))
     valid_today = [c for c in clearances if c.evaluated_on <= MONDAY <= c.valid_until]
     assert sum(c.cleared and c.consent_signed for c in valid_today) == 18

@@ -24,6 +24,7 @@ from clinic.domain.accounts import AccountRule
 from clinic.domain.alarms import AlertKind
 from clinic.domain.booking import ChairKind, RecoveryMode, Rule
 from clinic.domain.phases import AMBER_MINUTES, Countdown
+from clinic.domain.text import line_problem
 from clinic.domain.treatments import (
     ObservationFrom,
     SubmissionMethod,
@@ -718,10 +719,15 @@ class NotificationQuery(SiteQuery):
     unacknowledged = Flag(load_default=False)
 
 
-class PatientQuery(ApiSchema):
-    """?q= a name or MRN prefix."""
+def _one_line(value: str) -> None:
+    if problem := line_problem(value):
+        raise ValidationError(problem)
 
-    q = fields.String(load_default="")
+
+class PatientQuery(ApiSchema):
+    """?q= a name or MRN prefix (a control character is refused, not ignored)."""
+
+    q = fields.String(load_default="", validate=_one_line)
 
 
 class TokenQuery(ApiSchema):
