@@ -194,8 +194,10 @@ def record_submission(
     access.require(actor, "track_rems")
     visit = access.get_visit(actor, visit_id)
     method, text, sent = _checked_values(method, confirmation, submitted_at, now)
-    notifications.begin_write()  # SQLite: one writer from here, so the check below holds
-    db.session.refresh(visit)
+    # One writer from here (SQLite), the visit locked (PostgreSQL, as the scheduler locks it
+    # to raise the reminder): the checks below hold until the commit.
+    notifications.begin_write()
+    db.session.refresh(visit, with_for_update=True)
     existing = db.session.scalar(select(RemsSubmission).where(RemsSubmission.visit_id == visit.id))
     rems_session = is_rems_session(visit)
     if violations := submission_violations(rems_session, existing is not None):
