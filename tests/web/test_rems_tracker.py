@@ -12,6 +12,7 @@ from clinic.extensions import db
 from clinic.models import Notification, RemsSubmission
 from tests.conftest import CHICAGO, NOW, csrf_token
 from tests.rems_sessions import rems_type, session
+from tests.security.conftest import header_problems
 
 # Due on Monday 30 November 2026 (NOW's day in Austin), overdue from Tuesday 00:00 CST.
 DISCHARGED = datetime(2026, 11, 23, 16, 0, tzinfo=CHICAGO).astimezone(UTC)
@@ -72,7 +73,9 @@ def test_the_tracker_lists_the_sessions_of_each_status_with_links_and_a_form(
     submitted = page(client, "/rems/submissions?status=submitted")
     assert rows(submitted) == [sessions["submitted"].id]
     assert "RX-555" in submitted and "Mark submitted" not in submitted
-    every = page(client, "/rems/submissions?status=all")
+    response = client.get("/rems/submissions?status=all")
+    assert header_problems(response) == []  # no inline script or style, no caching
+    every = response.get_data(as_text=True)
     assert sorted(rows(every)) == sorted(
         [sessions["due"].id, sessions["overdue"].id, sessions["submitted"].id]
     )
