@@ -64,6 +64,7 @@ ACTIONS = (
     "visit.rems_form",
     "observation.create",
     "notification.ack",
+    "rems.submission",
     "admin.site.create",
     "admin.site.update",
     "admin.chair.create",
