@@ -63,7 +63,7 @@ def world(clinic, make_visit, make_shift, frozen):
 def rems_visit(clinic, make_visit):
     """Book a REMS session (a certified site, an enrolled patient) for later today."""
     spravato = treatment_types.save_type(None, clinic.site, SPRAVATO_SETTINGS, now=utcnow())
-    patient = clinic.new_patient(mrn="MRN-3")
+    patient = clinic.new_patient(mrn="MRN-4")
     clinic.site.rems_certified_on = patient.rems_enrolled_on = MONDAY
     patient.rems_patient_id = "RP-1003"
     clinic.site.rems_authorized_representative = "Dr. Rivera"
