@@ -53,6 +53,19 @@ def started_label(treatment_type: TreatmentType | None) -> str:
     return f"{treatments.administration_word(kind).capitalize()} started"
 
 
+@bp.app_template_filter("action_label")
+def action_label(action: str, kind: str | None) -> str:
+    """Return a nursing button's label in the type's words: "First device", "End infusion"."""
+    known = kind if kind in treatments.TreatmentKind.values() else None
+    treatment = treatments.TreatmentKind(known or treatments.TreatmentKind.IV_KETAMINE)
+    word = treatments.administration_word(treatment)
+    if action == "start_infusion":
+        if treatment is treatments.TreatmentKind.ESKETAMINE:
+            return treatments.start_word(treatment).capitalize()
+        return f"Start {word}"
+    return f"End {word}"
+
+
 @bp.app_template_filter("administration_word")
 def administration_word(treatment_type: TreatmentType | None) -> str:
     """Return what a type's pages call its administration ("infusion", "administration")."""

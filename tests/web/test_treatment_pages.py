@@ -160,3 +160,47 @@ def test_the_card_counts_down_from_the_first_device(client, auth, clinic, infusi
 def test_the_day_print_names_the_type(infusing, signed_in, clinic):
     html = signed_in.get(f"/print?site_id={clinic.site.id}&date={MONDAY.isoformat()}")
     assert "Spravato 56/84 mg" in html.get_data(as_text=True)
+
+
+def test_the_nurses_buttons_and_dialogs_use_the_types_words(client, auth, clinic, infusing):
+    auth.login(clinic.nurse)
+    html = client.get(f"/recovery?site_id={clinic.site.id}").get_data(as_text=True)
+    card = html[html.index(f'id="visit-card-{infusing.id}"') :]
+    card = card[: card.index("</article>")]
+    assert ">End administration</button>" in card
+    dialog = client.get(f"/recovery/visits/{infusing.id}/end-infusion").get_data(as_text=True)
+    assert "End administration" in dialog
+    assert "the observation still counts from the first device" in dialog
+
+
+def test_a_spravato_course_books_every_date_with_the_type_and_its_times(clinic, spravato):
+    from clinic.services import courses
+
+    starts = [chicago(MONDAY, 9), chicago(MONDAY + timedelta(days=2), 9)]
+    requests = [
+        booking.Request(
+            patient_id=clinic.patient.id, infusion_start=start, treatment_type_id=spravato.id
+        )
+        for start in starts
+    ]
+    results, _ = courses.check_course(clinic.clerk, requests, NOW)
+    assert all(r.ok for r in results)
+    visits = courses.book_course(clinic.clerk, requests, NOW)
+    assert {v.treatment_type_id for v in visits} == {spravato.id}
+    assert [v.observation_end for v in visits] == [s + timedelta(hours=2) for s in starts]
+
+
+def test_a_chair_taken_out_of_service_moves_its_visit_with_its_type(clinic, spravato):
+    from clinic.services import chair_moves
+
+    req = booking.Request(
+        patient_id=clinic.patient.id,
+        infusion_start=chicago(TUESDAY, 9),
+        chair_id=clinic.chairs[0].id,
+        treatment_type_id=spravato.id,
+    )
+    visit, _ = booking.book(clinic.clerk, req, now=NOW)
+    [moved] = chair_moves.move_visits_and_retire(clinic.admin, clinic.chairs[0], NOW)
+    assert moved.id == visit.id and moved.chair_id != clinic.chairs[0].id
+    assert moved.treatment_type_id == spravato.id
+    assert (moved.infusion_minutes, moved.observation_end) == (15, chicago(TUESDAY, 11))
