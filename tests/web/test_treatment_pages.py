@@ -204,3 +204,28 @@ def test_a_chair_taken_out_of_service_moves_its_visit_with_its_type(clinic, spra
     assert moved.id == visit.id and moved.chair_id != clinic.chairs[0].id
     assert moved.treatment_type_id == spravato.id
     assert (moved.infusion_minutes, moved.observation_end) == (15, chicago(TUESDAY, 11))
+
+
+def test_the_course_page_offers_the_types_and_checks_a_spravato_course(signed_in, clinic, spravato):
+    page = signed_in.get(f"/book/course?patient_id={clinic.patient.id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'name="treatment_type_id"' in html
+    checked = signed_in.post(
+        f"/book/course?patient_id={clinic.patient.id}",
+        data={
+            "csrf_token": csrf_token(html),
+            "patient_id": str(clinic.patient.id),
+            "first_day": TUESDAY.isoformat(),
+            "start_time": "09:00",
+            "weekdays": ["1", "3"],
+            "count": "2",
+            "chair_id": "0",
+            "treatment_type_id": str(spravato.id),
+            "infusion_minutes": "15",
+            "observation_minutes": "120",
+        },
+    )
+    result = checked.get_data(as_text=True)
+    assert checked.status_code == 200
+    assert "All 2 dates are free" in result
+    assert f'name="treatment_type_id" value="{spravato.id}"' in result  # carried to the booking
