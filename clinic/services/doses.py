@@ -276,3 +276,30 @@ def doses_by_visit(visit_ids: list[int]) -> dict[int, list[Dose]]:
     for dose in db.session.scalars(stmt):
         found.setdefault(dose.visit_id, []).append(dose)
     return found
+
+
+@dataclass(frozen=True)
+class DoseLine:
+    """A dose as the record prints it, with who recorded and who confirmed it."""
+
+    dose: Dose
+    by: str | None
+    confirmed_by: str | None
+
+
+def dose_lines(actor: User, visit_id: int) -> list[DoseLine]:
+    """Return a visit's doses by time with the names of who recorded and confirmed them."""
+    given = list_doses(actor, visit_id)
+    ids = {d.recorded_by_id for d in given} | {d.confirmed_by_id for d in given}
+    known = [i for i in ids if i is not None]
+    names: dict[int, str] = {}
+    if known:
+        names = {u.id: u.name for u in db.session.scalars(select(User).where(User.id.in_(known)))}
+    return [
+        DoseLine(
+            dose=d,
+            by=names.get(d.recorded_by_id) if d.recorded_by_id else None,
+            confirmed_by=names.get(d.confirmed_by_id) if d.confirmed_by_id else None,
+        )
+        for d in given
+    ]

@@ -216,7 +216,7 @@ def _start_infusion(
     override = data.get("override_reason")
     if override is not None and not isinstance(override, str):
         raise Invalid("The override reason must be text.", {"override_reason": ["Text."]})
-    broken = _predose_violations(visit, at)
+    broken = predose_violations(visit, at)
     refusals = treatments.with_override(broken, access.can(actor, "override_predose"), override)
     if refusals:
         raise Conflict(" ".join(v.message for v in refusals), refusals)
@@ -228,7 +228,7 @@ def _start_infusion(
     return {"override_reason": override.strip(), "overridden": [str(v.rule) for v in broken]}
 
 
-def _predose_violations(visit: Visit, at: datetime) -> list[Violation]:
+def predose_violations(visit: Visit, at: datetime) -> list[Violation]:
     """Return the pre-dose rules a start at `at` breaks: a baseline in the 30 minutes before,
     and the type's blood-pressure limit if it sets one (before any override)."""
     readings = [
