@@ -211,6 +211,8 @@ def order_mg_per_kg(raw: Any) -> Decimal | None:
     ):
         raise Invalid("The mg/kg order is invalid.", {"mg_per_kg": [message]})
     return value.quantize(Decimal(1).scaleb(-MG_PER_KG_PLACES))
+
+
 MAX_VOID_REASON = 1000
 
 

@@ -98,9 +98,7 @@ class DoseForm(_LateEntry, FlaskForm):
     """A dose given: drug, milligrams, lot and route; a practitioner may confirm one far off
     the order."""
 
-    drug = StringField(
-        "Drug", validators=[InputRequired("Name the drug."), Length(max=MAX_DRUG)]
-    )
+    drug = StringField("Drug", validators=[InputRequired("Name the drug."), Length(max=MAX_DRUG)])
     dose_mg = DecimalField(
         "Dose (mg)",
         places=None,

@@ -108,7 +108,7 @@ def test_the_card_offers_a_dose_while_in_care(client, auth, clinic, seated):
 def test_the_dose_dialog_shows_the_expected_dose_prefilled(client, auth, clinic, seated):
     auth.login(clinic.nurse)
     html = client.get(f"/recovery/visits/{seated.id}/dose", headers=HTMX).get_data(as_text=True)
-    assert "0.5 mg/kg × 80 kg = 40 mg" in unescape(html)
+    assert "0.5 mg/kg \u00d7 80 kg = 40 mg" in unescape(html)
     assert 'value="Ketamine"' in html
     assert re.search(r'<option selected value="IV">|<option value="IV" selected>', html)
     assert "data-dose-confirm" not in html
@@ -208,10 +208,11 @@ def test_the_practitioner_records_the_order_and_the_patient_page_shows_it(
         "mg_per_kg": "0.75",
     }
     assert client.post(url, data=form).status_code == 302
-    clearance = db.session.scalars(select(Clearance).where(Clearance.patient_id == patient.id)).one()
+    stmt = select(Clearance).where(Clearance.patient_id == patient.id)
+    clearance = db.session.scalars(stmt).one()
     assert clearance.mg_per_kg == Decimal("0.750")
     page = client.get(f"/patients/{patient.id}").get_data(as_text=True)
-    assert "IV ketamine order: 0.75 mg/kg × 80 kg" in unescape(page)
+    assert "IV ketamine order: 0.75 mg/kg \u00d7 80 kg" in unescape(page)
 
     bad = client.post(url, data=form | {"mg_per_kg": "3"})
     assert bad.status_code == 200 and "Between 0.05 and 2.0 mg/kg." in bad.get_data(as_text=True)
