@@ -13,14 +13,24 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from clinic.domain.booking import Plan, RecoveryMode, holds_for
+from clinic.domain.vitals import Thresholds, flags
 from clinic.extensions import db
-from clinic.models import Patient, Site, User, Visit, VisitEvent
-from clinic.services import booking, events, patients, setup, staff, treatment_types
+from clinic.models import Dose, Observation, Patient, Site, User, Visit, VisitEvent
+from clinic.services import (
+    booking,
+    events,
+    observations,
+    patients,
+    setup,
+    staff,
+    treatment_types,
+)
 from clinic.services.errors import Conflict
 from clinic.services.sites import WEEKDAYS, parse_clock
 from clinic.types import utcnow
@@ -259,6 +269,7 @@ def _patients(
             "consent_signed": True,
             "contraindications": [],
             "notes": "PHQ-9 baseline recorded; BP controlled. Induction course of 6 infusions.",
+            "mg_per_kg": ORDER_MG_PER_KG,
         }
         if n == NOT_CLEARED:
             values |= {
@@ -306,6 +317,11 @@ def _week_of_visits(
                     continue
                 if start - CHECK_IN_LEAD <= now:
                     events.record_event(clerk, visit.id, "check_in", now)
+                    # The nurse takes the baseline on arrival: the start may follow it.
+                    nurse = nurses[visit.id % len(nurses)]
+                    calm = random.Random(visit.id)
+                    thresholds = observations.site_thresholds(site)
+                    db.session.add(_calm(visit, nurse, now, calm, thresholds))
                 continue
             _happened(site, chair.id, patient, start, infusion, clerk, rng.choice(nurses), now, rng)
     db.session.commit()
@@ -411,7 +427,97 @@ def _happened(
             visit.discharge_due_at = due
         elif type_ == "discharge":
             visit.discharged_at = at
+    if visit.checked_in_at is not None:
+        _chart(site, visit, patient, nurse, now)
     return visit
+
+
+def _calm(
+    visit: Visit, nurse: User, at: datetime, rng: random.Random, thresholds: Thresholds
+) -> Observation:
+    """Return a calm baseline reading of a checked-in patient."""
+    reading = Observation(
+        visit=visit,
+        at=at,
+        recorded_at=at,
+        by_id=nurse.id,
+        systolic=rng.randint(112, 132),
+        diastolic=rng.randint(70, 84),
+        heart_rate=rng.randint(62, 80),
+        spo2=rng.randint(97, 99),
+        moaas=5,
+        note="",
+    )
+    reading.flags = flags(observations.reading_of(reading), None, thresholds)
+    return reading
+
+
+# The demo's IV order on every clearance, and the lots its ketamine comes from.
+ORDER_MG_PER_KG = Decimal("0.5")
+LOTS = ("KT-24A117", "KT-24B302", "KT-25A041")
+
+
+def _chart(site: Site, visit: Visit, patient: Patient, nurse: User, now: datetime) -> None:
+    """Write what the nurse charted: a baseline a few minutes before the start (the pre-dose
+    rule; soon after check-in for a patient still waiting), the dose given at the start, then
+    a reading every 15 minutes while in care."""
+    # A generator of its own, so that the week's other random choices stay as they were.
+    rng = random.Random(int(visit.infusion_start.timestamp()) + patient.id)
+    started = visit.infusion_started_at
+    if started is None:
+        assert visit.checked_in_at is not None
+        waiting = min(visit.checked_in_at + timedelta(minutes=3), now)
+        db.session.add(_calm(visit, nurse, waiting, rng, observations.site_thresholds(site)))
+        return
+    until = min(visit.discharged_at or now, now)
+    thresholds = observations.site_thresholds(site)
+    systolic, diastolic = rng.randint(112, 132), rng.randint(70, 84)
+    heart_rate = rng.randint(62, 80)
+
+    def reading(at: datetime, rise: int, during: bool) -> Observation:
+        return Observation(
+            visit=visit,
+            at=at,
+            recorded_at=at,
+            by_id=nurse.id,
+            systolic=systolic + rise + rng.randint(-4, 4),
+            diastolic=diastolic + rise // 2 + rng.randint(-3, 3),
+            heart_rate=heart_rate + rise // 2 + rng.randint(-4, 4),
+            spo2=rng.randint(96, 99),
+            respiratory_rate=rng.randint(12, 18),
+            dissociation=rng.randint(1, 3) if during else rng.randint(0, 1),
+            nausea=rng.choice((0, 0, 0, 1)),
+            dizziness=rng.choice((0, 0, 1)) if during else 0,
+            moaas=rng.choice((4, 5, 5)) if during else 5,
+            note="",
+        )
+
+    baseline = reading(started - timedelta(minutes=rng.randint(2, 6)), 0, False)
+    first = observations.reading_of(baseline)
+    baseline.flags = flags(first, None, thresholds)
+    db.session.add(baseline)
+    ended = visit.infusion_ended_at
+    at = started + timedelta(minutes=15)
+    while at <= until:
+        during = ended is None or at <= ended
+        later = reading(at, rng.randint(6, 18) if during else rng.randint(0, 6), during)
+        later.flags = flags(observations.reading_of(later), first, thresholds)
+        db.session.add(later)
+        at += timedelta(minutes=15)
+    weight = Decimal(str(patient.weight_kg)) if patient.weight_kg else None
+    if weight is not None:
+        db.session.add(
+            Dose(
+                visit=visit,
+                drug="Ketamine",
+                dose_mg=(ORDER_MG_PER_KG * weight).quantize(Decimal("0.01")),
+                lot=rng.choice(LOTS),
+                at=started,
+                route="IV",
+                recorded_by_id=nurse.id,
+                created_at=started,
+            )
+        )
 
 
 def _local(day: date, minute: int, tz: ZoneInfo) -> datetime:
