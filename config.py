@@ -66,6 +66,8 @@ class Config:
     MAIL_FROM = os.environ.get("MAIL_FROM", "infusion-desk@localhost")
     WEBHOOK_URLS = [u.strip() for u in os.environ.get("WEBHOOK_URLS", "").split(",") if u.strip()]
     WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "")
+    # The address of the app as staff reach it, for links in alert messages (optional).
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
     # The audit trail's HMAC key and where its signed checkpoints go (README, "Security").
     AUDIT_KEY = os.environ.get("AUDIT_KEY", "")  # empty outside production: a public dev key
     AUDIT_CHECKPOINT_DIR = os.environ.get("AUDIT_CHECKPOINT_DIR", "")  # default: instance/

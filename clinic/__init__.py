@@ -67,9 +67,10 @@ def register_blueprints(app: Flask) -> None:
         frontdesk,
         nursing,
         patients,
+        rems,
     )
 
-    for module in (auth, nursing, courses, patients, admin, alerts, audit):
+    for module in (auth, nursing, courses, patients, admin, alerts, audit, rems):
         app.register_blueprint(module.bp)
     frontdesk.init_app(app)
     api.init_app(app)

@@ -18,20 +18,29 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from clinic.domain.booking import Plan, RecoveryMode, holds_for
-from clinic.domain.vitals import Thresholds, flags
-from clinic.extensions import db
-from clinic.models import Dose, Observation, Patient, Site, User, Visit, VisitEvent
-from clinic.services import (
-    booking,
-    events,
-    observations,
-    patients,
-    setup,
-    staff,
-    treatment_types,
+from clinic.domain.treatments import (
+    CONCOMITANT_CLASSES,
+    ObservationFrom,
+    chair_hold,
+    discharge_due_at,
+    planned_observation_end,
 )
+from clinic.domain.vitals import Reading, flags
+from clinic.extensions import db
+from clinic.models import (
+    Dose,
+    Observation,
+    Patient,
+    RemsSubmission,
+    Site,
+    TreatmentType,
+    User,
+    Visit,
+    VisitEvent,
+)
+from clinic.services import booking, events, patients, setup, staff, treatment_types
 from clinic.services.errors import Conflict
+from clinic.services.observations import site_thresholds
 from clinic.services.sites import WEEKDAYS, parse_clock
 from clinic.types import utcnow
 
@@ -86,6 +95,15 @@ PATIENTS = [
     ("Henry", "Foster", date(1973, 2, 2), 90.1, "Janet Foster"),  # clearance expired
 ]
 NOT_CLEARED, EXPIRED = 18, 19
+# Enrolled in the Spravato REMS: twice-weekly esketamine sessions this week.
+SPRAVATO_PATIENTS = [
+    ("Laura", "Bennett", date(1980, 5, 19), 68.4, "Mark Bennett"),
+    ("Noah", "Rivera", date(1990, 8, 2), 76.1, "Elena Rivera"),
+]
+# (day offsets in the week, chair index, local start): chairs the IV plan leaves free then.
+SPRAVATO_PLAN = [((0, 3), 1, time(12, 0)), ((1, 4), 5, time(13, 30))]
+SPRAVATO_DEVICE_MG = 28
+SPRAVATO_LOT = "SPR-24A117"
 
 # One local day of visits: (chair index, local start, infusion minutes). In chair mode a
 # 45-minute infusion holds its chair 45 + 120 + 15 = 180 minutes, so three fit in a weekday.
@@ -176,7 +194,7 @@ def seed(now: datetime, around_now: bool = False) -> Demo:
         },
         now=now,
     )
-    treatment_types.save_type(None, site, SPRAVATO, now=now)
+    spravato = treatment_types.save_type(None, site, SPRAVATO, now=now)
     chairs = [
         setup.save_chair(None, {"site_id": site.id, "name": name}, now=now) for name in CHAIRS
     ]
@@ -211,6 +229,8 @@ def seed(now: datetime, around_now: bool = False) -> Demo:
     _roster(site, tz, hours, first, today + timedelta(days=ROSTER_DAYS), users, now)
     people = _patients(site, clerk, practitioner, today, rng, now)
     _week_of_visits(site, tz, days, shift, chairs, people, clerk, users, now, rng)
+    enrolled = _rems_patients(site, clerk, practitioner, today, rng, now)
+    _spravato_sessions(site, tz, days, shift, chairs, enrolled, spravato, clerk, users, now, rng)
     return Demo(site=site, passwords=passwords)
 
 
@@ -240,11 +260,18 @@ def _roster(
 
 
 def _patients(
-    site: Site, clerk: User, practitioner: User, today: date, rng: random.Random, now: datetime
+    site: Site,
+    clerk: User,
+    practitioner: User,
+    today: date,
+    rng: random.Random,
+    now: datetime,
+    people: list[tuple[str, str, date, float, str]] = PATIENTS,
+    first: int = 0,
 ) -> list[Patient]:
-    """Register the patients and record their clearances."""
+    """Register the patients and record their clearances (numbered from `first`)."""
     created = []
-    for n, (given, family, born, weight, escort) in enumerate(PATIENTS):
+    for n, (given, family, born, weight, escort) in enumerate(people, start=first):
         patient = patients.create_patient(
             clerk,
             site.id,
@@ -269,8 +296,9 @@ def _patients(
             "consent_signed": True,
             "contraindications": [],
             "notes": "PHQ-9 baseline recorded; BP controlled. Induction course of 6 infusions.",
-            "mg_per_kg": ORDER_MG_PER_KG,
         }
+        if people is PATIENTS:  # the IV patients: the practitioner's order for the infusion
+            values["mg_per_kg"] = ORDER_MG_PER_KG
         if n == NOT_CLEARED:
             values |= {
                 "cleared": False,
@@ -317,24 +345,30 @@ def _week_of_visits(
                     continue
                 if start - CHECK_IN_LEAD <= now:
                     events.record_event(clerk, visit.id, "check_in", now)
-                    # The nurse takes the baseline on arrival: the start may follow it.
-                    nurse = nurses[visit.id % len(nurses)]
-                    calm = random.Random(visit.id)
-                    thresholds = observations.site_thresholds(site)
-                    db.session.add(_calm(visit, nurse, now, calm, thresholds))
+                    _arrival_reading(visit, site, nurses[visit.id % len(nurses)], now)
                 continue
             _happened(site, chair.id, patient, start, infusion, clerk, rng.choice(nurses), now, rng)
     db.session.commit()
 
 
 def _book(
-    clerk: User, patient: Patient, start: datetime, chair_id: int, infusion: int, now: datetime
+    clerk: User,
+    patient: Patient,
+    start: datetime,
+    chair_id: int,
+    infusion: int,
+    now: datetime,
+    treatment_type_id: int | None = None,
 ):
     """Book a demo visit in its chair, else in any free chair (its chair's patient may run
     late and hold it), else not at all."""
     for chair in (chair_id, None):
         request = booking.Request(
-            patient_id=patient.id, infusion_start=start, chair_id=chair, infusion_minutes=infusion
+            patient_id=patient.id,
+            infusion_start=start,
+            chair_id=chair,
+            infusion_minutes=infusion,
+            treatment_type_id=treatment_type_id,
         )
         try:
             return booking.book(clerk, request, now)[0]
@@ -353,24 +387,28 @@ def _happened(
     nurse: User,
     now: datetime,
     rng: random.Random,
+    treatment: TreatmentType | None = None,
 ) -> Visit:
-    """Write a visit that has already started, with the events of what happened so far."""
-    observation = site.observation_default
-    plan = Plan(patient.id, chair_id, start, infusion, observation)
-    holds = holds_for(plan, RecoveryMode(site.recovery_mode), site.turnover_minutes)
+    """Write a visit that has already started, with the events, readings and doses so far."""
+    treatment = treatment or db.session.get(TreatmentType, site.default_treatment_type_id)
+    assert treatment is not None
+    counted_from = ObservationFrom(treatment.observation_from)
+    observation = treatment.observation_default
+    observation_end = planned_observation_end(counted_from, start, infusion, observation)
     booked_at = start - timedelta(days=rng.randint(3, 10), hours=rng.randint(0, 6))
     visit = Visit(
         patient_id=patient.id,
         site_id=site.id,
         chair_id=chair_id,
         recovery_chair_id=chair_id,
+        treatment_type_id=treatment.id,
         status="booked",
-        infusion_start=plan.infusion.start,
-        infusion_end=plan.infusion.end,
-        observation_end=plan.recovery.end,
+        infusion_start=start,
+        infusion_end=start + timedelta(minutes=infusion),
+        observation_end=observation_end,
         infusion_minutes=infusion,
         observation_minutes=observation,
-        chair_released_at=holds.chair.end,
+        chair_released_at=chair_hold(start, observation_end, site.turnover_minutes).end,
         bay_released_at=None,
         created_by_id=clerk.id,
         created_at=booked_at,
@@ -383,9 +421,9 @@ def _happened(
             VisitEvent(visit=visit, type=type_, at=at, recorded_at=at, by_id=by.id, data=data)
         )
 
-    # One in ten past visits is a no-show, decided when the patient is half an hour late.
+    # One in ten past IV visits is a no-show, decided when the patient is half an hour late.
     no_show_at = start + timedelta(minutes=30)
-    if no_show_at <= now and rng.random() < 0.1:
+    if no_show_at <= now and not treatment.rems and rng.random() < 0.1:
         visit.status = "no_show"
         event("no_show", no_show_at, clerk)
         return visit
@@ -393,7 +431,7 @@ def _happened(
     checked_in = start - timedelta(minutes=rng.randint(5, 20))
     started = start + timedelta(minutes=rng.randint(0, 10))
     ended = started + timedelta(minutes=infusion + rng.randint(0, 5))
-    due = ended + timedelta(minutes=observation)
+    due = discharge_due_at(counted_from, started, ended, observation)
     discharged = due + timedelta(minutes=rng.randint(2, 15))
     steps = [
         ("checked_in", "check_in", checked_in, clerk, {}),
@@ -428,96 +466,177 @@ def _happened(
         elif type_ == "discharge":
             visit.discharged_at = at
     if visit.checked_in_at is not None:
-        _chart(site, visit, patient, nurse, now)
+        _readings(visit, site, started, discharged, nurse, now, rng)
+    if not treatment.rems and visit.infusion_started_at is not None:
+        _infusion_dose(visit, patient, started, nurse, rng)
+    if treatment.rems and visit.infusion_started_at is not None:
+        _devices(visit, started, nurse, now)
+        if visit.discharged_at is not None:
+            visit.rems_concomitant = dict.fromkeys(CONCOMITANT_CLASSES, False)
+            visit.ready_to_leave_minutes = rng.choice((75, 90, 105))
     return visit
 
 
-def _calm(
-    visit: Visit, nurse: User, at: datetime, rng: random.Random, thresholds: Thresholds
-) -> Observation:
-    """Return a calm baseline reading of a checked-in patient."""
-    reading = Observation(
-        visit=visit,
-        at=at,
-        recorded_at=at,
-        by_id=nurse.id,
-        systolic=rng.randint(112, 132),
-        diastolic=rng.randint(70, 84),
-        heart_rate=rng.randint(62, 80),
-        spo2=rng.randint(97, 99),
-        moaas=5,
-        note="",
+def _readings(
+    visit: Visit,
+    site: Site,
+    started: datetime,
+    discharged: datetime,
+    nurse: User,
+    now: datetime,
+    rng: random.Random,
+) -> None:
+    """Write the readings a nurse takes: a baseline before dosing, the 40-minute peak, and one
+    before the patient leaves (those whose time has come)."""
+    thresholds = site_thresholds(site)
+    baseline: Reading | None = None
+    plan = (
+        (started - timedelta(minutes=rng.randint(4, 12)), 0, 0, 5),
+        (started + timedelta(minutes=40), rng.randint(8, 16), rng.randint(1, 2), 4),
+        (discharged - timedelta(minutes=rng.randint(3, 10)), rng.randint(0, 4), 0, 5),
     )
-    reading.flags = flags(observations.reading_of(reading), None, thresholds)
-    return reading
+    for at, rise, dissociation, moaas in plan:
+        if at > now:
+            break
+        values = {
+            "systolic": rng.randint(112, 128) + rise,
+            "diastolic": rng.randint(70, 80) + rise // 2,
+            "heart_rate": rng.randint(64, 82),
+            "spo2": rng.randint(96, 99),
+            "respiratory_rate": rng.randint(12, 16),
+            "dissociation": dissociation,
+            "moaas": moaas,
+        }
+        reading = Reading(at=at, **values)
+        db.session.add(
+            Observation(
+                visit=visit,
+                at=at,
+                recorded_at=at,
+                by_id=nurse.id,
+                flags=flags(reading, baseline, thresholds),
+                **values,
+            )
+        )
+        baseline = baseline or reading
 
 
 # The demo's IV order on every clearance, and the lots its ketamine comes from.
 ORDER_MG_PER_KG = Decimal("0.5")
-LOTS = ("KT-24A117", "KT-24B302", "KT-25A041")
+KETAMINE_LOTS = ("KT-24A117", "KT-24B302", "KT-25A041")
 
 
-def _chart(site: Site, visit: Visit, patient: Patient, nurse: User, now: datetime) -> None:
-    """Write what the nurse charted: a baseline a few minutes before the start (the pre-dose
-    rule; soon after check-in for a patient still waiting), the dose given at the start, then
-    a reading every 15 minutes while in care."""
-    # A generator of its own, so that the week's other random choices stay as they were.
-    rng = random.Random(int(visit.infusion_start.timestamp()) + patient.id)
-    started = visit.infusion_started_at
-    if started is None:
-        assert visit.checked_in_at is not None
-        waiting = min(visit.checked_in_at + timedelta(minutes=3), now)
-        db.session.add(_calm(visit, nurse, waiting, rng, observations.site_thresholds(site)))
+def _infusion_dose(
+    visit: Visit, patient: Patient, started: datetime, nurse: User, rng: random.Random
+) -> None:
+    """Write the IV ketamine dose of an infusion: the clearance's mg/kg for the weight."""
+    if not patient.weight_kg:
         return
-    until = min(visit.discharged_at or now, now)
-    thresholds = observations.site_thresholds(site)
-    systolic, diastolic = rng.randint(112, 132), rng.randint(70, 84)
-    heart_rate = rng.randint(62, 80)
-
-    def reading(at: datetime, rise: int, during: bool) -> Observation:
-        return Observation(
+    dose = ORDER_MG_PER_KG * Decimal(str(patient.weight_kg))
+    db.session.add(
+        Dose(
             visit=visit,
-            at=at,
-            recorded_at=at,
-            by_id=nurse.id,
-            systolic=systolic + rise + rng.randint(-4, 4),
-            diastolic=diastolic + rise // 2 + rng.randint(-3, 3),
-            heart_rate=heart_rate + rise // 2 + rng.randint(-4, 4),
-            spo2=rng.randint(96, 99),
-            respiratory_rate=rng.randint(12, 18),
-            dissociation=rng.randint(1, 3) if during else rng.randint(0, 1),
-            nausea=rng.choice((0, 0, 0, 1)),
-            dizziness=rng.choice((0, 0, 1)) if during else 0,
-            moaas=rng.choice((4, 5, 5)) if during else 5,
-            note="",
+            drug="Ketamine",
+            dose_mg=dose.quantize(Decimal("0.01")),
+            lot=KETAMINE_LOTS[visit.patient_id % len(KETAMINE_LOTS)],
+            at=started,
+            route="IV",
+            recorded_by_id=nurse.id,
+            created_at=started,
         )
+    )
 
-    baseline = reading(started - timedelta(minutes=rng.randint(2, 6)), 0, False)
-    first = observations.reading_of(baseline)
-    baseline.flags = flags(first, None, thresholds)
-    db.session.add(baseline)
-    ended = visit.infusion_ended_at
-    at = started + timedelta(minutes=15)
-    while at <= until:
-        during = ended is None or at <= ended
-        later = reading(at, rng.randint(6, 18) if during else rng.randint(0, 6), during)
-        later.flags = flags(observations.reading_of(later), first, thresholds)
-        db.session.add(later)
-        at += timedelta(minutes=15)
-    weight = Decimal(str(patient.weight_kg)) if patient.weight_kg else None
-    if weight is not None:
+
+def _arrival_reading(visit: Visit, site: Site, nurse: User, at: datetime) -> None:
+    """Write the baseline a nurse takes when a patient arrives: the start may follow it."""
+    rng = random.Random(visit.id)  # its own: the week's other random choices stay as they were
+    values = {
+        "systolic": rng.randint(112, 128),
+        "diastolic": rng.randint(70, 80),
+        "heart_rate": rng.randint(64, 82),
+        "spo2": rng.randint(96, 99),
+        "respiratory_rate": rng.randint(12, 16),
+        "moaas": 5,
+    }
+    reading = Reading(at=at, **values)
+    flagged = flags(reading, None, site_thresholds(site))
+    db.session.add(
+        Observation(visit=visit, at=at, recorded_at=at, by_id=nurse.id, flags=flagged, **values)
+    )
+
+
+def _devices(visit: Visit, started: datetime, nurse: User, now: datetime) -> None:
+    """Write the three 28 mg nasal devices of an 84 mg session, five minutes apart."""
+    for n in range(3):
+        at = started + timedelta(minutes=5 * n)
+        if at > now:
+            return
         db.session.add(
             Dose(
                 visit=visit,
-                drug="Ketamine",
-                dose_mg=(ORDER_MG_PER_KG * weight).quantize(Decimal("0.01")),
-                lot=rng.choice(LOTS),
-                at=started,
-                route="IV",
+                drug="Esketamine",
+                dose_mg=Decimal(SPRAVATO_DEVICE_MG),
+                lot=SPRAVATO_LOT,
+                at=at,
+                route="intranasal",
                 recorded_by_id=nurse.id,
-                created_at=started,
+                created_at=at,
             )
         )
+
+
+def _rems_patients(
+    site: Site, clerk: User, practitioner: User, today: date, rng: random.Random, now: datetime
+) -> list[Patient]:
+    """Register the Spravato patients and enrol them in the REMS a month ago."""
+    enrolled = _patients(
+        site, clerk, practitioner, today, rng, now, SPRAVATO_PATIENTS, len(PATIENTS)
+    )
+    for n, patient in enumerate(enrolled):
+        patients.record_rems_enrollment(
+            practitioner, patient, today - timedelta(days=30 + 7 * n), f"RP-{58210 + n}", now
+        )
+    return enrolled
+
+
+def _spravato_sessions(
+    site: Site,
+    tz: ZoneInfo,
+    days: list[tuple[date, list[tuple[int, time, int]]]],
+    shift: timedelta,
+    chairs: list,
+    enrolled: list[Patient],
+    spravato: TreatmentType,
+    clerk: User,
+    users: dict[str, User],
+    now: datetime,
+    rng: random.Random,
+) -> None:
+    """Give each enrolled patient two esketamine sessions this week; the first form submitted."""
+    nurse = users["nurse2@demo.clinic"]
+    minutes = spravato.administration_default
+    for patient, (offsets, chair_index, at) in zip(enrolled, SPRAVATO_PLAN, strict=True):
+        for offset in offsets:
+            day = days[offset][0]
+            start = (datetime.combine(day, at, tzinfo=tz) + shift).astimezone(tz)
+            chair = chairs[chair_index]
+            if start > now:
+                _book(clerk, patient, start, chair.id, minutes, now, spravato.id)
+                continue
+            visit = _happened(
+                site, chair.id, patient, start, minutes, clerk, nurse, now, rng, spravato
+            )
+            if visit.discharged_at is not None and offset == offsets[0]:
+                db.session.add(
+                    RemsSubmission(
+                        visit=visit,
+                        method="online",
+                        confirmation=f"PMF-{rng.randint(100000, 999999)}",
+                        submitted_at=visit.discharged_at + timedelta(hours=3),
+                        recorded_by_id=nurse.id,
+                    )
+                )
+    db.session.commit()
 
 
 def _local(day: date, minute: int, tz: ZoneInfo) -> datetime:

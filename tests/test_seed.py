@@ -59,7 +59,7 @@ def test_seed_creates_the_demo_clinic(runner):
     assert dict(kinds) == {"chair": 6, "recovery_bay": 2}
     roles = db.session.execute(select(User.role, func.count()).group_by(User.role)).all()
     assert dict(roles) == {"front_desk": 1, "nurse": 2, "practitioner": 1, "admin": 1}
-    assert count(Patient) == 20
+    assert count(Patient) == 22
     clearances = list(db.session.scalars(select(Clearance)))
     valid_today = [c for c in clearances if c.evaluated_on <= MONDAY <= c.valid_until]
     assert sum(c.cleared and c.consent_signed for c in valid_today) == 18
@@ -151,6 +151,7 @@ def test_seed_midweek_has_history_and_patients_in_the_chairs(runner):
     statuses = {v.status for v in visits}
     assert {"discharged", "booked"} <= statuses
     assert statuses & {"checked_in", "infusing", "recovering"}
+    iv_type = db.session.scalars(select(Site)).one().default_treatment_type_id
 
     for visit in visits:
         types = [e.type for e in visit.events]
@@ -166,20 +167,19 @@ def test_seed_midweek_has_history_and_patients_in_the_chairs(runner):
             assert visit.discharge_due_at == visit.infusion_ended_at + timedelta(minutes=120)
         if visit.status == "recovering":
             assert visit.discharge_due_at > now - timedelta(minutes=20)
-        # Every start had a baseline in the 30 minutes before it and the ordered dose at it;
-        # a patient still waiting has had the baseline taken.
+        # Every start had a baseline in the 30 minutes before it (the pre-dose rule); an
+        # infusion had the clearance's 0.5 mg/kg for the patient's weight at its start.
         readings = [reading_of(o) for o in observations_by_visit([visit.id]).get(visit.id, [])]
         assert all(r.at <= now for r in readings)
         given = doses_by_visit([visit.id]).get(visit.id, [])
-        if visit.infusion_started_at is not None:
+        if visit.infusion_started_at is None:
+            assert given == []
+        else:
             assert predose_violations(readings, visit.infusion_started_at, None) == []
+        if visit.infusion_started_at is not None and visit.treatment_type_id == iv_type:
             assert [(d.at, d.route) for d in given] == [(visit.infusion_started_at, "IV")]
             weight = Decimal(str(visit.patient.weight_kg))
             assert given[0].dose_mg == (Decimal("0.5") * weight).quantize(Decimal("0.01"))
-        else:
-            assert given == []
-        if visit.status == "checked_in":
-            assert readings
         # The plan columns agree with the rules' own holds.
         plan = Plan(
             visit.patient_id,

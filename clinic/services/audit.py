@@ -66,6 +66,7 @@ ACTIONS = (
     "dose.confirm",
     "observation.create",
     "notification.ack",
+    "rems.submission",
     "admin.site.create",
     "admin.site.update",
     "admin.chair.create",

@@ -16,7 +16,12 @@ from clinic.domain.booking import ChairKind, RecoveryMode, Rule, Weekday
 from clinic.domain.choices import Choice
 from clinic.domain.phases import Countdown
 from clinic.domain.roles import Role
-from clinic.domain.treatments import ObservationFrom, TreatmentKind
+from clinic.domain.treatments import (
+    ObservationFrom,
+    SubmissionMethod,
+    SubmissionStatus,
+    TreatmentKind,
+)
 from clinic.domain.visits import EventRule, EventType, HistoryType, Status
 from clinic.domain.vitals import DueKind, DueState, Flag
 
@@ -40,6 +45,8 @@ CHOICES: dict[str, type[Choice]] = {
     "weekday": Weekday,
     "treatment_kind": TreatmentKind,
     "observation_from": ObservationFrom,
+    "submission_status": SubmissionStatus,
+    "submission_method": SubmissionMethod,
 }
 
 

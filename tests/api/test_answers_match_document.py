@@ -18,6 +18,7 @@ from clinic.services import tokens
 from clinic.services.events import record_event
 from clinic.types import utcnow
 from tests.conftest import MONDAY, add_baseline, chicago, issue_token
+from tests.rems_sessions import rems_type, session
 
 METHODS = ("get", "post", "patch", "put", "delete")
 # (who: "admin", "clerk" ... or None, path with its query, JSON body or another method)
@@ -50,6 +51,11 @@ def world(clinic, make_visit, make_shift, frozen):
         "token": tokens.issue(clinic.nurse, utcnow(), name="Spare")[0].id,
     }
     ids["present_start"] = present.infusion_start.isoformat()
+    rems_patient = clinic.new_patient(mrn="MRN-3")
+    discharged = utcnow() - timedelta(days=2)
+    ids["rems_session"] = session(
+        rems_patient, clinic.chairs[2], rems_type(clinic.site), discharged
+    ).id
     return clinic, ids
 
 
@@ -260,6 +266,18 @@ def cases(ids: dict[str, int]) -> dict[tuple[str, str], tuple[Request, Request]]
         ("post", "/notifications/{id}/ack"): (
             ("nurse", f"/notifications/{ids['notification']}/ack", None),
             ("clerk", f"/notifications/{ids['notification']}/ack", None),
+        ),
+        ("post", "/visits/{id}/rems-submission"): (
+            (
+                "nurse",
+                f"/visits/{ids['rems_session']}/rems-submission",
+                {"method": "online", "confirmation": "RX-1", "submitted_at": utcnow().isoformat()},
+            ),
+            ("nurse", f"/visits/{visit}/rems-submission", {"method": "email"}),
+        ),
+        ("get", "/rems/submissions"): (
+            ("admin", f"/rems/submissions?site_id={site}&status=due", None),
+            ("nurse", "/rems/submissions?status=late", None),
         ),
         ("get", "/healthz"): ((None, "/healthz", None), (None, "/healthz", "POST")),
         ("get", "/openapi.json"): ((None, "/openapi.json", None), (None, "/openapi.json", "POST")),

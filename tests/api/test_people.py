@@ -288,6 +288,14 @@ def test_search_finds_patients_of_my_sites(api_as, clinic, dallas, make_patient)
     assert api_as(clinic.nurse).get("/patients?q=" + "z" * 3000).get_json() == []
 
 
+def test_a_search_with_a_control_character_is_refused_not_widened(api_as, clinic, make_patient):
+    # "%00" once became "" after stripping, and "" lists every patient of the sites.
+    make_patient(clinic.site, given_name="Avery", family_name="Stone", mrn="S-1")
+    response = api_as(clinic.nurse).get("/patients?q=%00")
+    assert response.status_code == 422
+    assert "q" in response.get_json()["fields"]
+
+
 def test_another_sites_patient_is_404(api_as, clinic, dallas, make_patient):
     theirs = make_patient(dallas)
     for role in ("clerk", "nurse", "practitioner"):

@@ -105,6 +105,9 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "alerts.feed": ("read", True),
     "alerts.acknowledge": ("acknowledge", True),
     "alerts.failed_deliveries": ("administer", False),
+    # the REMS tracker
+    "rems.tracker": ("track_rems", True),
+    "rems.mark_submitted": ("track_rems", True),
     # administration (an administrator sees every site)
     "admin.index": ("administer", False),
     "admin.sites": ("administer", False),
@@ -171,6 +174,8 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.dashboard": ("read", True),
     "api.list_notifications": ("read", False),
     "api.acknowledge_notification": ("acknowledge", True),
+    "api.list_rems_submissions": ("track_rems", False),
+    "api.record_rems_submission": ("track_rems", True),
     "api.list_tokens": ("read", False),  # the caller's own (an admin may name a user)
     "api.revoke_token": (OWNER_OR_ADMIN, False),
 }
@@ -182,6 +187,7 @@ QUERY = {
     "nursing.dashboard": {"site_id": "site_id"},
     "nursing.feed": {"site_id": "site_id"},
     "alerts.feed": {"site_id": "site_id"},
+    "rems.tracker": {"site_id": "site_id"},
     "api.dashboard": {"site_id": "site_id"},
     "api.list_treatment_types": {"site_id": "site_id"},
 }

@@ -200,6 +200,7 @@ def init_app(app: Flask) -> None:
         observations,
         people,
         places,
+        rems,
         tokens,
         treatments,
         visits,

@@ -87,7 +87,7 @@ def create_patient(values: dict[str, Any]):
 @bp.response(200, PatientSchema(many=True))
 def search_patients(query: dict[str, Any]):
     """Find patients of the caller's sites by name or MRN prefix (?q=)."""
-    return patients.search(g.user, query["q"].replace("\x00", "")[:MAX_QUERY_LENGTH], now=utcnow())
+    return patients.search(g.user, query["q"][:MAX_QUERY_LENGTH], now=utcnow())
 
 
 @bp.route(PATIENT, methods=["GET"])

@@ -24,7 +24,14 @@ from clinic.domain.accounts import AccountRule
 from clinic.domain.alarms import AlertKind
 from clinic.domain.booking import ChairKind, RecoveryMode, Rule
 from clinic.domain.phases import AMBER_MINUTES, Countdown
-from clinic.domain.treatments import ObservationFrom, TreatmentKind
+from clinic.domain.text import line_problem
+from clinic.domain.treatments import (
+    ObservationFrom,
+    SubmissionMethod,
+    SubmissionRule,
+    SubmissionStatus,
+    TreatmentKind,
+)
 from clinic.domain.visits import EventRule, EventType, HistoryType, Status
 from clinic.domain.vitals import RANGES, DueKind, DueState, validate_reading
 from clinic.domain.vitals import Flag as VitalFlag
@@ -82,7 +89,7 @@ SITE_NUMBERS = tuple(
     and all(name not in keys.values() for keys in SITE_MINUTES.values())
 )
 NESTED_SETTINGS = {**SITE_MINUTES, "vital_thresholds": VITAL_THRESHOLDS}
-RULES = [*Rule, *EventRule, *AccountRule]
+RULES = [*Rule, *EventRule, *AccountRule, *SubmissionRule]
 
 
 class ApiSchema(Schema):
@@ -551,6 +558,27 @@ class NotificationSchema(ApiSchema):
     resolved_reason = fields.String(allow_none=True)
 
 
+class RemsSubmissionSchema(ApiSchema):
+    """A REMS session on the 7-day tracker; as a request, the form marked submitted.
+
+    `due_on` is the site-local discharge date + 7 days; `status` is due, overdue (from the
+    site-local midnight after `due_on`) or submitted.
+    """
+
+    visit_id = fields.Integer(dump_only=True)
+    due_on = Day(dump_only=True)
+    status = fields.String(dump_only=True, validate=validate.OneOf(SubmissionStatus.values()))
+    site_id = fields.Integer(dump_only=True, attribute="visit.site_id")
+    patient_id = fields.Integer(dump_only=True, attribute="visit.patient_id")
+    patient_initials = fields.String(dump_only=True)
+    discharged_at = Instant(dump_only=True)
+    method = fields.String(
+        required=True, allow_none=True, validate=validate.OneOf(SubmissionMethod.values())
+    )
+    confirmation = Text(60, required=True, allow_none=True)
+    submitted_at = Instant(required=True, allow_none=True)
+
+
 class TokenSchema(ApiSchema):
     """An API token (never the token itself: only its digest is kept)."""
 
@@ -716,13 +744,24 @@ class NotificationQuery(SiteQuery):
     unacknowledged = Flag(load_default=False)
 
 
-class PatientQuery(ApiSchema):
-    """?q= a name or MRN prefix."""
+def _one_line(value: str) -> None:
+    if problem := line_problem(value):
+        raise ValidationError(problem)
 
-    q = fields.String(load_default="")
+
+class PatientQuery(ApiSchema):
+    """?q= a name or MRN prefix (a control character is refused, not ignored)."""
+
+    q = fields.String(load_default="", validate=_one_line)
 
 
 class TokenQuery(ApiSchema):
     """?user_id= another user's tokens (administrators)."""
 
     user_id = Id(strict=False)
+
+
+class RemsSubmissionQuery(SiteQuery):
+    """?site_id=&status=due|overdue|submitted."""
+
+    status = fields.String(validate=validate.OneOf(SubmissionStatus.values()))
