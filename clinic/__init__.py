@@ -68,6 +68,7 @@ def register_blueprints(app: Flask) -> None:
         nursing,
         patients,
         rems,
+        rems_pages,  # noqa: F401  (its routes join nursing's blueprint)
     )
 
     for module in (auth, nursing, courses, patients, admin, alerts, audit, rems):

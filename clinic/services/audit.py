@@ -64,6 +64,7 @@ ACTIONS = (
     "visit.predose_override",
     "dose.create",
     "dose.confirm",
+    "visit.rems_form",
     "observation.create",
     "notification.ack",
     "rems.submission",

@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 
 from clinic.extensions import db
 from clinic.models import Notification
-from clinic.services import tokens
+from clinic.services import tokens, treatment_types
 from clinic.services.events import record_event
 from clinic.types import utcnow
 from tests.conftest import MONDAY, add_baseline, chicago, issue_token
@@ -37,6 +37,7 @@ def world(clinic, make_visit, make_shift, frozen):
     )
     db.session.add(alarm)
     db.session.commit()
+    rems = rems_visit(clinic, make_visit)
     ids = {
         "site": clinic.site.id,
         "chair": clinic.chairs[0].id,
@@ -49,6 +50,7 @@ def world(clinic, make_visit, make_shift, frozen):
         "notification": alarm.id,
         "shift": make_shift(clinic.site, "nurse").id,
         "token": tokens.issue(clinic.nurse, utcnow(), name="Spare")[0].id,
+        "rems": rems.id,
     }
     ids["present_start"] = present.infusion_start.isoformat()
     rems_patient = clinic.new_patient(mrn="MRN-3")
@@ -57,6 +59,30 @@ def world(clinic, make_visit, make_shift, frozen):
         rems_patient, clinic.chairs[2], rems_type(clinic.site), discharged
     ).id
     return clinic, ids
+
+
+def rems_visit(clinic, make_visit):
+    """Book a REMS session (a certified site, an enrolled patient) for later today."""
+    spravato = treatment_types.save_type(None, clinic.site, SPRAVATO_SETTINGS, now=utcnow())
+    patient = clinic.new_patient(mrn="MRN-4")
+    clinic.site.rems_certified_on = patient.rems_enrolled_on = MONDAY
+    patient.rems_patient_id = "RP-1003"
+    clinic.site.rems_authorized_representative = "Dr. Rivera"
+    db.session.commit()
+    return make_visit(clinic.clerk, patient, chicago(MONDAY, 12), treatment_type_id=spravato.id)
+
+
+SPRAVATO_SETTINGS = {
+    "name": "Spravato",
+    "kind": "esketamine",
+    "administration_min": 10,
+    "administration_max": 15,
+    "administration_default": 15,
+    "observation_min": 120,
+    "observation_default": 120,
+    "observation_from": "administration_start",
+    "rems": True,
+}
 
 
 def cases(ids: dict[str, int]) -> dict[tuple[str, str], tuple[Request, Request]]:
@@ -254,6 +280,14 @@ def cases(ids: dict[str, int]) -> dict[tuple[str, str], tuple[Request, Request]]
                 {"drug": "Ketamine", "dose_mg": 40.5, "lot": "KT-2291", "route": "IV"},
             ),
             ("clerk", f"/visits/{ids['present']}/doses", {"drug": "Ketamine"}),
+        ),
+        ("get", "/visits/{id}/rems-form"): (
+            ("clerk", f"/visits/{ids['rems']}/rems-form", None),
+            ("nurse", f"/visits/{visit}/rems-form", None),
+        ),
+        ("patch", "/visits/{id}/rems"): (
+            ("nurse", f"/visits/{ids['rems']}/rems", {"ready_to_leave_minutes": 60}),
+            ("nurse", f"/visits/{ids['rems']}/rems", {"ready_to_leave_minutes": -1}),
         ),
         ("get", "/dashboard"): (
             ("nurse", f"/dashboard?site_id={site}", None),

@@ -101,6 +101,8 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "nursing.discharge": ("clinical", True),
     "nursing.discharge_prefill": ("clinical", True),
     "nursing.record": ("read", True),
+    "nursing.rems_form": ("read", True),
+    "nursing.rems_answers": ("clinical", True),
     # alerts
     "alerts.feed": ("read", True),
     "alerts.acknowledge": ("acknowledge", True),
@@ -171,6 +173,8 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.post_observation": ("clinical", True),
     "api.get_doses": ("read", True),
     "api.post_dose": ("clinical", True),
+    "api.get_rems_form": ("read", True),
+    "api.patch_rems": ("clinical", True),
     "api.dashboard": ("read", True),
     "api.list_notifications": ("read", False),
     "api.acknowledge_notification": ("acknowledge", True),

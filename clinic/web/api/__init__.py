@@ -201,6 +201,7 @@ def init_app(app: Flask) -> None:
         people,
         places,
         rems,
+        rems_form,
         tokens,
         treatments,
         visits,

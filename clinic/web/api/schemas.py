@@ -26,6 +26,8 @@ from clinic.domain.booking import ChairKind, RecoveryMode, Rule
 from clinic.domain.phases import AMBER_MINUTES, Countdown
 from clinic.domain.text import line_problem
 from clinic.domain.treatments import (
+    CONCOMITANT_CLASSES,
+    FORM_FIELDS,
     ObservationFrom,
     SubmissionMethod,
     SubmissionRule,
@@ -38,6 +40,7 @@ from clinic.domain.vitals import Flag as VitalFlag
 from clinic.models import ROLES
 from clinic.services.doses import MAX_DOSE_MG, MAX_DRUG, MAX_LOT, MAX_ROUTE
 from clinic.services.patients import MAX_VOID_REASON, MG_PER_KG_RANGE
+from clinic.services.rems import READY_TO_LEAVE_RANGE
 from clinic.services.setup import site_values
 from clinic.services.site_settings import SITE_LIMITS, TIME_ZONES, VITAL_SETTINGS
 from clinic.services.sites import WEEKDAYS
@@ -543,6 +546,53 @@ class DoseSchema(ApiSchema):
     confirm = Bool(load_only=True, allow_none=True)
 
 
+Concomitant = Inline.from_dict(
+    {name: Bool(required=True) for name in CONCOMITANT_CLASSES}, name="Concomitant"
+)
+FormConcomitant = Inline.from_dict(
+    {name: Bool(allow_none=True) for name in CONCOMITANT_CLASSES}, name="FormConcomitant"
+)
+FormBp = Inline.from_dict(
+    {name: fields.String(allow_none=True) for name in ("before", "at_40", "before_leaving")},
+    name="FormBp",
+)
+
+
+class RemsAnswersSchema(ApiSchema):
+    """The monitoring form's answers the record cannot give; at least one of the two."""
+
+    concomitant = fields.Nested(Concomitant)
+    ready_to_leave_minutes = Whole(validate=validate.Range(*READY_TO_LEAVE_RANGE))
+
+
+class RemsFormSchema(ApiSchema):
+    """A REMS session's Patient Monitoring Form: every field, null while unknown."""
+
+    visit_id = fields.Integer()
+    patient_id = fields.Integer()
+    complete = fields.Boolean()
+    missing = fields.List(fields.String(validate=validate.OneOf(FORM_FIELDS)))
+    treatment_date = fields.Date()
+    dose_mg = fields.Float(allow_none=True)
+    dose_option = fields.String(allow_none=True, validate=validate.OneOf(["56", "84", "other"]))
+    lot = fields.String(allow_none=True)
+    total_minutes = fields.Integer(allow_none=True)
+    ready_to_leave_minutes = fields.Integer(allow_none=True)
+    vitals_acceptable_before = fields.Boolean(allow_none=True)
+    vitals_acceptable_after = fields.Boolean(allow_none=True)
+    bp = fields.Nested(FormBp)
+    sedation = fields.Boolean(allow_none=True)
+    dissociation = fields.Boolean(allow_none=True)
+    respiratory_depression = fields.Boolean(allow_none=True)
+    concomitant = fields.Nested(FormConcomitant)
+    first_device_at = Instant(allow_none=True)
+    ended_at = Instant(allow_none=True)
+    first_treatment = fields.Boolean()
+    enrolled = fields.Boolean()
+    rems_patient_id = fields.String(allow_none=True)
+    site_certification = fields.Nested(RemsCertification, allow_none=True)
+
+
 class NotificationSchema(ApiSchema):
     """A discharge alarm and whether it has been acknowledged or resolved."""
 
@@ -700,6 +750,8 @@ class ReasonSchema(ApiSchema):
 
     rule = fields.String(required=True, validate=validate.OneOf(RULES))
     message = fields.String(required=True)
+    # The fields a rule is about (rems_incomplete: the monitoring form's missing fields).
+    fields_ = fields.List(fields.String(), data_key="fields")
 
 
 class ErrorSchema(ApiSchema):
