@@ -50,14 +50,7 @@ SITE_TYPE_MINUTES: dict[str, str] = {
     "observation_min": "observation_min",
     "observation_default": "observation_default",
 }
-# The API's field that names each minute setting of a site (as its errors name it).
-SITE_MINUTE_FIELDS = {
-    "infusion_min": "infusion_minutes",
-    "infusion_max": "infusion_minutes",
-    "infusion_default": "infusion_minutes",
-    "observation_min": "observation_minutes",
-    "observation_default": "observation_minutes",
-}
+# The API's field that names each minute setting of a type (as its errors name it).
 TYPE_MINUTE_FIELDS = {
     setting: field for field, keys in TYPE_MINUTES.items() for setting in keys.values()
 }
