@@ -476,6 +476,7 @@ def record(visit_id: int):
             infusion=(visit.infusion_started_at, visit.infusion_ended_at),
             discharge_due_at=visit.discharge_due_at,
             now=now,
+            band=administration_word(visit.treatment_type).capitalize(),
             width=720,
             height=220,
         ),

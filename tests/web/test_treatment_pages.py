@@ -143,6 +143,9 @@ def test_the_visit_page_uses_the_types_words_and_name(infusing, signed_in):
     assert 'semibold">Infusion started</span>' not in html
     assert "120 min from the first device" in html
     assert "Administration</dt>" in html
+    # The chart shades the administration, not an "infusion".
+    assert 'fill="#6d28d9">Administration</text>' in html
+    assert 'fill="#6d28d9">Infusion</text>' not in html
 
 
 def test_the_card_counts_down_from_the_first_device(client, auth, clinic, infusing):
