@@ -390,6 +390,7 @@ def add_baseline(visit_id: int, at: datetime, **values: int) -> Observation:
     For tests about something else than the readings: no audit row, no flags recomputed.
     A test about readings records them through the service or the API instead.
     """
+    begin_write()  # beside a running scheduler process, SQLite's write lock is waited for
     reading = Observation(visit_id=visit_id, at=at, recorded_at=at, flags=[], **(BASELINE | values))
     db.session.add(reading)
     db.session.commit()
