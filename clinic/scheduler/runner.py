@@ -24,7 +24,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from clinic.domain.alarms import KINDS
-from clinic.notify import outbox
+from clinic.notify import outbox, patient_outbox
 from clinic.scheduler import jobs, leader
 from clinic.services import heartbeat, notifications
 from clinic.types import utcnow
@@ -139,7 +139,7 @@ class Reconciler:
 
 
 class OutboxWorker(threading.Thread):
-    """Send due deliveries every second, and at once when an alarm has just fired."""
+    """Send due deliveries and patient messages every second (alerts at once when fired)."""
 
     def __init__(self, app: Flask) -> None:
         super().__init__(name="outbox", daemon=True)
@@ -159,6 +159,10 @@ class OutboxWorker(threading.Thread):
                     outbox.deliver_due()
                 except Exception:
                     log.exception("the outbox run failed; the next one retries")
+                try:
+                    patient_outbox.send_due()
+                except Exception:
+                    log.exception("sending patient messages failed; the next run retries")
 
     def stop(self) -> None:
         """Finish the current run and stop."""

@@ -150,6 +150,7 @@ SETTING_LABELS = {
     "min_hours_between_infusions": "Hours between a patient's infusions",
     "check_in_open_minutes": "Check-in opens (min before start)",
     "no_show_after_minutes": "No-show after (min)",
+    "cancel_window_hours": "Cancellation window (hours)",
     **{f"bp_{level}_systolic": "Systolic at or above" for level in ("high", "critical")},
     **{f"bp_{level}_diastolic": "or diastolic at or above" for level in ("high", "critical")},
     "hr_high": "Heart rate above",
@@ -164,6 +165,10 @@ SETTING_HINTS = {
     "turnover_minutes": "Cleaning time before the next patient.",
     "check_in_open_minutes": "Earliest check-in and infusion start, before the planned start.",
     "no_show_after_minutes": "Minutes past the planned start.",
+    "cancel_window_hours": (
+        "A patient's \"I can't come\" this close to the visit asks the desk; earlier, it "
+        "cancels the visit."
+    ),
     "bp_above_baseline_percent": (
         "Flag a pressure more than this far above the visit's first reading."
     ),

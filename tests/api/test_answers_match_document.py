@@ -220,6 +220,10 @@ def cases(ids: dict[str, int]) -> dict[tuple[str, str], tuple[Request, Request]]
             ("clerk", f"/visits/{visit}", {"infusion_start": chicago(MONDAY, 11).isoformat()}),
             ("clerk", f"/visits/{visit}", {"infusion_start": "2026-11-30T11:00:00"}),
         ),
+        ("get", "/visits/{id}/messages"): (
+            ("clerk", f"/visits/{visit}/messages", None),
+            ("clerk", "/visits/9999/messages", None),
+        ),
         ("post", "/visits/{id}/events"): (
             ("nurse", f"/visits/{ids['present']}/events", {"type": "start_infusion"}),
             ("nurse", f"/visits/{visit}/events", {"type": "discharge"}),

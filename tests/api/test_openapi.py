@@ -31,6 +31,7 @@ CONTRACT = {
     "/visits/{id}": {"get", "patch"},
     "/visits/{id}/events": {"post"},
     "/visits/{id}/observations": {"get", "post"},
+    "/visits/{id}/messages": {"get"},
     "/dashboard": {"get"},
     "/notifications": {"get"},
     "/notifications/{id}/ack": {"post"},
@@ -129,6 +130,8 @@ def test_object_schemas_have_the_contract_fields(document):
         "vital_thresholds",
         "default_treatment_type_id",
         "rems_certification",
+        "reminders",
+        "cancel_window_hours",
     }
     assert set(schemas["TreatmentType"]["properties"]) == {
         "id",
@@ -157,9 +160,21 @@ def test_object_schemas_have_the_contract_fields(document):
         "family_name",
         "birth_date",
     }
-    assert {"discharge_due_at", "events", "recovery_chair_id", "treatment_type_id"} <= set(
-        schemas["Visit"]["properties"]
-    )
+    assert {
+        "discharge_due_at",
+        "events",
+        "recovery_chair_id",
+        "treatment_type_id",
+        "confirmation",
+    } <= set(schemas["Visit"]["properties"])
+    assert set(schemas["Message"]["properties"]) == {
+        "id",
+        "channel",
+        "kind",
+        "status",
+        "scheduled_for",
+        "sent_at",
+    }
 
 
 def test_every_reference_resolves(document):

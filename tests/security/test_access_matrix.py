@@ -161,6 +161,7 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.list_visits": ("read", False),
     "api.create_visit": ("book", False),
     "api.get_visit": ("read", True),
+    "api.visit_messages": ("read", True),
     "api.reschedule_visit": ("book", True),
     "api.add_visit_event": ("book", True),  # any role that may record some event
     "api.get_observations": ("read", True),
