@@ -223,7 +223,8 @@ def cant_come_cancels(now: datetime, start: datetime, window_hours: int) -> bool
 def line_problem_free(text: str) -> bool:
     """Tell whether a multi-line text holds no control character but line breaks and tabs."""
     return not any(
-        (ord(char) < 32 and char not in "\n\r\t") or 0x7F <= ord(char) < 0xA0
+        (ord(char) < 32 and char not in "\n\r\t")
+        or 0x7F <= ord(char) < 0xA0
         or char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
         for char in text
     )

@@ -33,9 +33,7 @@ def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-def send(
-    config: Any, to: str, subject: str, text: str, calendar: bytes | None = None
-) -> None:
+def send(config: Any, to: str, subject: str, text: str, calendar: bytes | None = None) -> None:
     """Send one message through the configured SMTP server; raise on any failure."""
     host, port = config["SMTP_HOST"], int(config["SMTP_PORT"])
     mode = (config.get("SMTP_TLS") or "starttls").lower()

@@ -194,7 +194,9 @@ def attempt(outgoing: Outgoing, config: Any, now: datetime | None = None) -> str
             provider.send(outgoing.to, outgoing.body, outgoing.message_id, timestamp)
     except Exception as error:  # any failure is retried; its cause is recorded
         reason = f"{type(error).__name__}: {error}"[:MAX_ERROR]
-        log.warning("patient message %s via %s failed: %s", outgoing.message_id, outgoing.channel, reason)
+        log.warning(
+            "patient message %s via %s failed: %s", outgoing.message_id, outgoing.channel, reason
+        )
         return reason
     return None
 

@@ -146,20 +146,26 @@ def _plan_reminders(visit: Visit, now: datetime) -> None:
             wanted.setdefault(key, MessageStatus.SKIPPED.value)
         else:
             wanted[(channel.value, at)] = MessageStatus.SCHEDULED.value
-    existing = {(row.channel, row.scheduled_for): row for row in _rows(visit, [MessageKind.REMINDER])}
-    for key, row in existing.items():
-        if row.status == MessageStatus.SCHEDULED and wanted.get(key) != MessageStatus.SCHEDULED:
-            row.status = MessageStatus.SKIPPED.value
-            row.error = "the visit moved"
-    for (channel, at), status in wanted.items():
-        row = existing.get((channel, at))
+    existing = {
+        (row.channel, row.scheduled_for): row for row in _rows(visit, [MessageKind.REMINDER])
+    }
+    for key, old in existing.items():
+        if old.status == MessageStatus.SCHEDULED and wanted.get(key) != MessageStatus.SCHEDULED:
+            old.status = MessageStatus.SKIPPED.value
+            old.error = "the visit moved"
+    for (name, at), status in wanted.items():
+        row = existing.get((name, at))
         if row is None:
-            skipped = _new(visit, MessageKind.REMINDER, channel, at, now, status)
+            added = _new(visit, MessageKind.REMINDER, name, at, now, status)
             if status == MessageStatus.SKIPPED:
-                skipped.error = "its time had passed when the visit was booked"
-        elif status == MessageStatus.SCHEDULED and row.status == MessageStatus.SKIPPED:
-            if row.sent_at is None and row.attempts == 0:
-                row.status, row.error = MessageStatus.SCHEDULED.value, None
+                added.error = "its time had passed when the visit was booked"
+        elif (
+            status == MessageStatus.SCHEDULED
+            and row.status == MessageStatus.SKIPPED
+            and row.sent_at is None
+            and row.attempts == 0
+        ):
+            row.status, row.error = MessageStatus.SCHEDULED.value, None
 
 
 def _plan_pickup(visit: Visit, now: datetime) -> None:

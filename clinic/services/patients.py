@@ -74,7 +74,10 @@ def set_consents(
 
 
 def _audit_consents(
-    actor: User | str, patient: Patient | int, changed: list[str], wanted: dict[str, bool],
+    actor: User | str,
+    patient: Patient | int,
+    changed: list[str],
+    wanted: dict[str, bool],
     now: datetime,
 ) -> None:
     if changed:

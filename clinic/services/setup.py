@@ -21,11 +21,11 @@ from clinic.services.observations import site_thresholds
 from clinic.services.site_settings import (
     DEFAULT_VITALS,
     TIME_ZONES,
-    reminders_errors,
-    reminders_of,
     VITAL_SETTINGS,
     flat_thresholds,
     range_errors,
+    reminders_errors,
+    reminders_of,
     stored_thresholds,
 )
 from clinic.services.sites import WEEKDAYS, local_day_bounds, parse_clock

@@ -30,7 +30,7 @@ from tests.conftest import MONDAY, NOW, chicago
 from tests.scheduler.conftest import WebhookReceiver, free_port, smtp_server  # noqa: F401
 
 CHICAGO = ZoneInfo("America/Chicago")
-SECRET = "sms-secret"  # noqa: S105
+SECRET = "sms-secret"
 # The booked messages of a visit booked at (about) NOW are due by then.
 SETTLED = NOW + timedelta(minutes=3, seconds=30)
 
@@ -109,11 +109,11 @@ def test_consent_is_given_per_channel_with_when_and_who_and_audited(api_as, clin
     assert patient.sms_consent_at is None and patient.email_consent_by_id == clinic.clerk.id
 
 
-@pytest.mark.parametrize(
-    "contact", [{"sms": "yes"}, {"email": 1}, "all", {"fax": True}], ids=str
-)
+@pytest.mark.parametrize("contact", [{"sms": "yes"}, {"email": 1}, "all", {"fax": True}], ids=str)
 def test_bad_consent_is_422(api_as, clinic, contact):
-    response = api_as(clinic.clerk).patch(f"/patients/{clinic.patient.id}", json={"contact": contact})
+    response = api_as(clinic.clerk).patch(
+        f"/patients/{clinic.patient.id}", json={"contact": contact}
+    )
     assert_error(response, 422, "invalid")
 
 
@@ -141,8 +141,13 @@ def test_site_reminder_settings_and_cancel_window(api_as, clinic):
         f"/sites/{clinic.site.id}",
         json={
             "cancel_window_hours": 48,
-            "reminders": {"offsets_minutes": [1440], "channels": ["sms"], "quiet_start": None,
-                          "quiet_end": None, "instructions": "Bring a friend."},
+            "reminders": {
+                "offsets_minutes": [1440],
+                "channels": ["sms"],
+                "quiet_start": None,
+                "quiet_end": None,
+                "instructions": "Bring a friend.",
+            },
         },
     )
     assert changed.status_code == 200, changed.get_json()
@@ -257,7 +262,10 @@ def test_the_24h_reminder_holds_the_wall_clock_across_the_dst_change(
     shift_start = chicago(day, 7)
     make_shift(clinic.site, "nurse", starts_at=shift_start, ends_at=chicago(day, 19))
     make_shift(
-        clinic.site, "practitioner", user=clinic.practitioner, starts_at=shift_start,
+        clinic.site,
+        "practitioner",
+        user=clinic.practitioner,
+        starts_at=shift_start,
         ends_at=chicago(day, 19),
     )
     patient = consent(make_patient(clinic.site))
@@ -274,15 +282,15 @@ def test_the_24h_reminder_holds_the_wall_clock_across_the_dst_change(
     assert reminders["email"] == datetime(2026, 10, 30, 9, tzinfo=CHICAGO)  # 09:00 CDT
 
 
-def test_a_reschedule_within_the_settle_sends_only_the_final_state(
-    api_as, clinic, book, channels
-):
-    smtp, sms = channels
+def test_a_reschedule_within_the_settle_sends_only_the_final_state(api_as, clinic, book, channels):
+    smtp, _sms = channels
     consent(clinic.patient, sms=False)
     start = chicago(MONDAY + timedelta(days=8), 10)
     visit = book(start).get_json()
     later = chicago(MONDAY + timedelta(days=8), 13)
-    moved = api_as(clinic.clerk).patch(f"/visits/{visit['id']}", json={"infusion_start": iso(later)})
+    moved = api_as(clinic.clerk).patch(
+        f"/visits/{visit['id']}", json={"infusion_start": iso(later)}
+    )
     assert moved.status_code == 200, moved.get_json()
     kinds = [(m.kind, m.status, m.scheduled_for) for m in messages(visit["id"])]
     assert ("changed", "scheduled") not in [(k, s) for k, s, _ in kinds]
@@ -392,7 +400,8 @@ def test_a_reschedule_raises_the_sequence_and_keeps_the_uid(api_as, clinic, book
     patient_outbox.send_due(SETTLED)
     with time_machine.travel(NOW + timedelta(minutes=10), tick=False):
         moved = api_as(clinic.clerk).patch(
-            f"/visits/{visit['id']}", json={"infusion_start": iso(chicago(MONDAY + timedelta(days=9), 11))}
+            f"/visits/{visit['id']}",
+            json={"infusion_start": iso(chicago(MONDAY + timedelta(days=9), 11))},
         )
         assert moved.status_code == 200, moved.get_json()
     assert patient_outbox.send_due(NOW + timedelta(minutes=13)) == 1
@@ -453,7 +462,7 @@ def test_a_reminder_missed_until_the_visit_began_is_skipped(clinic, book, channe
 
 
 def test_withdrawn_consent_skips_what_was_planned(clinic, book, channels):
-    smtp, sms = channels
+    _smtp, sms = channels
     consent(clinic.patient)
     visit = book(chicago(MONDAY + timedelta(days=8), 10)).get_json()
     set_consents("patient", clinic.patient, {"sms": False}, NOW)
