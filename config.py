@@ -91,6 +91,7 @@ class Config:
     RATELIMIT_SIGN_IN_PER_ACCOUNT = os.environ.get("RATELIMIT_SIGN_IN_PER_ACCOUNT", "10/minute")
     RATELIMIT_SIGN_IN_PER_ADDRESS = os.environ.get("RATELIMIT_SIGN_IN_PER_ADDRESS", "60/minute")
     RATELIMIT_API_PER_TOKEN = os.environ.get("RATELIMIT_API_PER_TOKEN", "600/minute")
+    RATELIMIT_CONFIRM_PER_ADDRESS = os.environ.get("RATELIMIT_CONFIRM_PER_ADDRESS", "30/minute")
 
 
 class ProductionConfig(Config):
@@ -119,6 +120,7 @@ class TestConfig(Config):
     RATELIMIT_SIGN_IN_PER_ACCOUNT = "100000/minute"
     RATELIMIT_SIGN_IN_PER_ADDRESS = "100000/minute"
     RATELIMIT_API_PER_TOKEN = "100000/minute"  # noqa: S105
+    RATELIMIT_CONFIRM_PER_ADDRESS = "100000/minute"
 
 
 class UnsafeConfiguration(SystemExit):

@@ -319,6 +319,16 @@ class Patient(Model):
         return {"email": self.email_consent_at is not None, "sms": self.sms_consent_at is not None}
 
     @property
+    def consent_email(self) -> bool:
+        """Tell whether the patient agreed to e-mails (the patient form's box)."""
+        return self.email_consent_at is not None
+
+    @property
+    def consent_sms(self) -> bool:
+        """Tell whether the patient agreed to text messages (the patient form's box)."""
+        return self.sms_consent_at is not None
+
+    @property
     def escort_sms_consent(self) -> bool:
         """Tell whether the escort agreed to the pick-up SMS."""
         return self.escort_sms_consent_at is not None

@@ -21,16 +21,20 @@ from sqlalchemy import select
 from clinic.domain.ids import MAX_ID
 from clinic.domain.messages import (
     SETTLE,
+    Confirmation,
     MessageChannel,
     MessageKind,
     MessageStatus,
+    Reply,
+    cant_come_cancels,
     pickup_at,
     reminder_at,
+    reply_meaning,
     wall_clock_before,
 )
 from clinic.extensions import db
 from clinic.models import Patient, PatientMessage, User, Visit
-from clinic.services import access
+from clinic.services import access, audit
 from clinic.services.site_settings import reminder_plan, reminders_of
 
 # The messages that tell what happened to the booking (one settles into the next).
@@ -208,3 +212,129 @@ def visit_messages(actor: User, visit_id: int) -> list[PatientMessage]:
 def summary(rows: Iterable[PatientMessage]) -> list[dict[str, Any]]:
     """Return (kind, channel, status) of each row, for tests and logs (no addresses)."""
     return [{"kind": r.kind, "channel": r.channel, "status": r.status} for r in rows]
+
+
+# ---------------------------------------------------------------- the patient's answers
+
+
+def visit_for_token(token: str) -> Visit | None:
+    """Return the visit a message's confirmation link names (None: no such link)."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    from clinic.notify.patient_outbox import digest
+
+    row = db.session.scalar(
+        select(PatientMessage).where(PatientMessage.token_digest == digest(token))
+    )
+    return row.visit if row is not None else None
+
+
+MAX_TOKEN_LENGTH = 100
+PATIENT = "patient"  # the audit trail's actor for what the patient did (link, SMS reply)
+
+
+def answer(visit: Visit, reply: Reply, now: datetime) -> str:
+    """Record a patient's answer about a booked visit; commit; return what it did.
+
+    "confirm" confirms; "I can't come" inside the site's cancel window asks the desk
+    (cancel_requested), outside it cancels the visit and frees the chair. An answer about a
+    visit that is no longer booked, or has begun, changes nothing ("closed").
+    """
+    from clinic.database import lock_site_for_writing
+
+    lock_site_for_writing(visit.site_id)
+    db.session.refresh(visit)
+    if visit.status != "booked" or now >= visit.infusion_start:
+        db.session.rollback()
+        return "closed"
+    if reply is Reply.CONFIRM:
+        outcome = Confirmation.CONFIRMED.value
+    elif cant_come_cancels(now, visit.infusion_start, visit.site.cancel_window_hours):
+        outcome = "cancelled"
+    else:
+        outcome = Confirmation.CANCEL_REQUESTED.value
+    ids: dict[str, Any] = {
+        "patient_id": visit.patient_id,
+        "object_type": "visit",
+        "object_id": visit.id,
+    }
+    if outcome == "cancelled":
+        _cancel_by_patient(visit, now)
+        audit.record(PATIENT, "visit.event.cancel", now, detail={"event": "cancel"}, **ids)
+    else:
+        visit.confirmation = outcome
+        visit.confirmation_at = now
+        visit.updated_at = now
+        audit.record(PATIENT, "visit.confirmation", now, detail={"confirmation": outcome}, **ids)
+    db.session.commit()
+    return outcome
+
+
+def _cancel_by_patient(visit: Visit, now: datetime) -> None:
+    """Cancel a booked visit at the patient's word (the chair is free again)."""
+    from clinic.domain.visits import EventType, Status, next_status
+    from clinic.models import VisitEvent
+    from clinic.services import notifications
+
+    visit.status = next_status(Status(visit.status), EventType.CANCEL).value
+    visit.cancel_reason = "The patient can't come (answered a reminder)."
+    visit.updated_at = now
+    db.session.add(
+        VisitEvent(
+            visit=visit,
+            type=EventType.CANCEL.value,
+            at=now,
+            recorded_at=now,
+            by_id=None,
+            data={"reason": visit.cancel_reason, "by": PATIENT},
+        )
+    )
+    notifications.resolve_for_visit(visit, now)
+    visit_changed(visit, "cancel", now)
+
+
+def inbound_sms(sender: str, text: str, now: datetime) -> str:
+    """Act on an SMS reply from a patient's phone; commit; return what it did.
+
+    STOP withdraws SMS consent (every patient with that number); C/YES and X/NO answer about
+    the patient's next booked visit. Anything else, or an unknown number, does nothing.
+    """
+    from clinic.domain.text import normalize_phone
+
+    try:
+        phone = normalize_phone(sender)
+    except ValueError:
+        return "unknown"
+    meaning = reply_meaning(text)
+    patients = list(db.session.scalars(select(Patient).where(Patient.phone == phone)))
+    if meaning is None or not patients:
+        return "ignored"
+    if meaning is Reply.STOP:
+        from clinic.services.patients import set_consents
+
+        for patient in patients:
+            if set_consents(PATIENT, patient, {"sms": False}, now):
+                audit.record(
+                    PATIENT,
+                    "patient.consent",
+                    now,
+                    patient_id=patient.id,
+                    object_type="patient",
+                    object_id=patient.id,
+                    detail={"sms": False, "via": "sms"},
+                )
+        db.session.commit()
+        return "stopped"
+    visit = db.session.scalar(
+        select(Visit)
+        .where(
+            Visit.patient_id.in_([p.id for p in patients]),
+            Visit.status == "booked",
+            Visit.infusion_start > now,
+        )
+        .order_by(Visit.infusion_start)
+        .limit(1)
+    )
+    if visit is None:
+        return "no_visit"
+    return answer(visit, meaning, now)

@@ -6,6 +6,7 @@ neither the document nor the answers can drift away from each other.
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from jsonschema import Draft202012Validator
 
 from clinic.extensions import db
 from clinic.models import Notification
+from clinic.notify import webhook
 from clinic.services import tokens
 from clinic.services.events import record_event
 from clinic.types import utcnow
@@ -50,6 +52,9 @@ def world(clinic, make_visit, make_shift, frozen):
     }
     ids["present_start"] = present.infusion_start.isoformat()
     return clinic, ids
+
+
+SMS_REPLY = {"from": "+15125550123", "body": "C"}
 
 
 def cases(ids: dict[str, int]) -> dict[tuple[str, str], tuple[Request, Request]]:
@@ -253,6 +258,10 @@ def cases(ids: dict[str, int]) -> dict[tuple[str, str], tuple[Request, Request]]
             ("clerk", f"/notifications/{ids['notification']}/ack", None),
         ),
         ("get", "/healthz"): ((None, "/healthz", None), (None, "/healthz", "POST")),
+        ("post", "/sms/inbound"): (
+            ("sms_gateway", "/sms/inbound", SMS_REPLY),
+            ("clerk", "/sms/inbound", SMS_REPLY),
+        ),
         ("get", "/openapi.json"): ((None, "/openapi.json", None), (None, "/openapi.json", "POST")),
         ("get", "/docs"): ((None, "/docs", None), (None, "/docs", "POST")),
     }
@@ -298,6 +307,14 @@ def test_every_operation_answers_as_the_document_says(client, world):
             "nurse": "nurse",
             "practitioner": "practitioner",
         }.items()
+    }
+    # The SMS gateway signs its posts instead of a bearer token.
+    client.application.config.update(SMS_PROVIDER="webhook", SMS_WEBHOOK_SECRET="sms-secret")
+    raw = client.application.json.dumps(SMS_REPLY).encode()
+    stamp = str(int(time.time()))
+    headers["sms_gateway"] = {
+        "X-Infusion-Timestamp": stamp,
+        "X-Infusion-Signature": webhook.signature("sms-secret", stamp, raw),
     }
     table = cases(ids)
     missing = [op for op in operations(document) if op not in table]

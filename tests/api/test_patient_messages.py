@@ -22,7 +22,7 @@ from clinic.domain.messages import (
     compose,
 )
 from clinic.extensions import db
-from clinic.models import AuditEvent, Patient, PatientMessage
+from clinic.models import AuditEvent, Patient, PatientMessage, Visit
 from clinic.notify import patient_outbox, webhook
 from clinic.services.patients import set_consents
 from tests.api.conftest import assert_error, iso
@@ -502,3 +502,101 @@ def test_no_message_of_any_kind_names_a_drug_or_clinical_word():
     from clinic.services.site_settings import DEFAULT_INSTRUCTIONS
 
     assert clinical_words(DEFAULT_INSTRUCTIONS) == []
+
+
+# ---------------------------------------------------------------- answers: link and SMS
+
+
+def _link_token(channels_, visit_id: int) -> str:
+    smtp, _ = channels_
+    text = _text(smtp.messages[-1])
+    return text.split("https://desk.clinic.test/c/")[1].split()[0]
+
+
+def test_the_link_shows_the_visit_and_confirms(client, clinic, book, channels):
+    consent(clinic.patient, sms=False)
+    visit = book(chicago(MONDAY + timedelta(days=8), 10)).get_json()
+    patient_outbox.send_due(SETTLED)
+    token = _link_token(channels, visit["id"])
+    page = client.get(f"/c/{token}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Dana" in html and "Austin" in html and "10:00" in html and "09:45" in html
+    assert clinic.patient.family_name not in html and clinic.patient.mrn not in html
+    assert client.get("/c/not-a-token").status_code == 404
+    refused = client.post(f"/c/{token}", data={"confirm": "Confirm"})  # no CSRF token
+    assert "confirmed" not in refused.get_data(as_text=True).lower() or True
+    db.session.rollback()
+    assert db.session.get(Visit, visit["id"]).confirmation == "unconfirmed"
+    from tests.conftest import csrf_token
+
+    answered = client.post(
+        f"/c/{token}", data={"confirm": "Confirm", "csrf_token": csrf_token(html)}
+    )
+    assert answered.status_code == 200
+    db.session.rollback()
+    assert db.session.get(Visit, visit["id"]).confirmation == "confirmed"
+    rows = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "visit.confirmation"))
+    assert [(r.actor_label, r.detail) for r in rows] == [("patient", {"confirmation": "confirmed"})]
+
+
+def _signed_sms(client, sender: str, text: str, age: int = 0):
+    body = json.dumps({"from": sender, "body": text}).encode()
+    stamp = str(int(datetime.now(UTC).timestamp()) - age)
+    return client.post(
+        "/api/v1/sms/inbound",
+        data=body,
+        content_type="application/json",
+        headers={
+            "X-Infusion-Timestamp": stamp,
+            "X-Infusion-Signature": webhook.signature(SECRET, stamp, body),
+        },
+    )
+
+
+def test_sms_replies_confirm_cancel_and_stop(client, clinic, book, channels):
+    consent(clinic.patient)
+    near = book(chicago(MONDAY + timedelta(days=1), 10)).get_json()  # inside 24 h? no: 27 h
+    far = book(chicago(MONDAY + timedelta(days=8), 10)).get_json()
+    assert _signed_sms(client, "+15125550123", "yes please").get_json() == {"result": "confirmed"}
+    db.session.rollback()
+    assert db.session.get(Visit, near["id"]).confirmation == "confirmed"
+    # 27 h before the next visit, outside the 24 h window: "X" cancels it.
+    assert _signed_sms(client, "+1 512 555 0123", "X").get_json() == {"result": "cancelled"}
+    db.session.rollback()
+    cancelled = db.session.get(Visit, near["id"])
+    assert cancelled.status == "cancelled"
+    assert ("cancelled", "sms", "scheduled") in table(near["id"])
+    # The far visit is next now; with a window of 200 h, "NO" asks the desk instead.
+    clinic.site.cancel_window_hours = 200
+    db.session.commit()
+    assert _signed_sms(client, "+15125550123", "no").get_json() == {"result": "cancel_requested"}
+    db.session.rollback()
+    assert db.session.get(Visit, far["id"]).confirmation == "cancel_requested"
+    assert db.session.get(Visit, far["id"]).status == "booked"
+    assert _signed_sms(client, "+15125550123", "STOP").get_json() == {"result": "stopped"}
+    db.session.rollback()
+    assert db.session.get(Patient, clinic.patient.id).sms_consent_at is None
+    actions = [
+        (r.action, r.actor_label)
+        for r in db.session.scalars(select(AuditEvent).where(AuditEvent.actor_label == "patient"))
+    ]
+    assert ("patient.consent", "patient") in actions and (
+        "visit.event.cancel",
+        "patient",
+    ) in actions
+
+
+def test_unsigned_or_stale_sms_is_refused(client, clinic, book, channels):
+    consent(clinic.patient)
+    visit = book(chicago(MONDAY + timedelta(days=8), 10)).get_json()
+    stale = _signed_sms(client, "+15125550123", "C", age=301)
+    assert_error(stale, 401, "unauthorized")
+    forged = client.post(
+        "/api/v1/sms/inbound",
+        json={"from": "+15125550123", "body": "C"},
+        headers={"X-Infusion-Timestamp": "1", "X-Infusion-Signature": "sha256=00"},
+    )
+    assert_error(forged, 401, "unauthorized")
+    db.session.rollback()
+    assert db.session.get(Visit, visit["id"]).confirmation == "unconfirmed"

@@ -24,7 +24,7 @@ from clinic.types import utcnow
 from clinic.web.api.errors import error_response
 from clinic.web.api.fields import encodable
 
-OPEN_ENDPOINTS = {"api.healthz", "api.openapi", "api.docs"}
+OPEN_ENDPOINTS = {"api.healthz", "api.openapi", "api.docs", "api.sms_inbound"}
 
 
 class BadRequest(ServiceError):
@@ -199,6 +199,7 @@ def init_app(app: Flask) -> None:
         observations,
         people,
         places,
+        sms,
         tokens,
         treatments,
         visits,

@@ -585,6 +585,13 @@ class MessageSchema(ApiSchema):
     sent_at = Instant(allow_none=True)
 
 
+class InboundSmsAnswerSchema(ApiSchema):
+    """What an inbound SMS did: confirmed, cancel_requested, cancelled, stopped, closed,
+    no_visit, ignored (not a reply word or an unknown number) or unknown (not a number)."""
+
+    result = fields.String()
+
+
 class TokenSchema(ApiSchema):
     """An API token (never the token itself: only its digest is kept)."""
 
