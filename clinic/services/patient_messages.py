@@ -307,24 +307,10 @@ def inbound_sms(sender: str, text: str, now: datetime) -> str:
         return "unknown"
     meaning = reply_meaning(text)
     patients = list(db.session.scalars(select(Patient).where(Patient.phone == phone)))
+    if meaning is Reply.STOP:
+        return _stop(phone, patients, now)
     if meaning is None or not patients:
         return "ignored"
-    if meaning is Reply.STOP:
-        from clinic.services.patients import set_consents
-
-        for patient in patients:
-            if set_consents(PATIENT, patient, {"sms": False}, now):
-                audit.record(
-                    PATIENT,
-                    "patient.consent",
-                    now,
-                    patient_id=patient.id,
-                    object_type="patient",
-                    object_id=patient.id,
-                    detail={"sms": False, "via": "sms"},
-                )
-        db.session.commit()
-        return "stopped"
     visit = db.session.scalar(
         select(Visit)
         .where(
@@ -338,3 +324,24 @@ def inbound_sms(sender: str, text: str, now: datetime) -> str:
     if visit is None:
         return "no_visit"
     return answer(visit, meaning, now)
+
+
+def _stop(phone: str, patients: list[Patient], now: datetime) -> str:
+    """Withdraw SMS consent of every patient with this number, and of every escort with it."""
+    from clinic.services.patients import set_consents
+
+    escorted = list(db.session.scalars(select(Patient).where(Patient.escort_phone == phone)))
+    stopped = [(p, "sms") for p in patients] + [(p, "escort_sms") for p in escorted]
+    for patient, channel in stopped:
+        if set_consents(PATIENT, patient, {channel: False}, now):
+            audit.record(
+                PATIENT,
+                "patient.consent",
+                now,
+                patient_id=patient.id,
+                object_type="patient",
+                object_id=patient.id,
+                detail={channel: False, "via": "sms"},
+            )
+    db.session.commit()
+    return "stopped" if stopped else "ignored"

@@ -600,3 +600,92 @@ def test_unsigned_or_stale_sms_is_refused(client, clinic, book, channels):
     assert_error(forged, 401, "unauthorized")
     db.session.rollback()
     assert db.session.get(Visit, visit["id"]).confirmation == "unconfirmed"
+
+
+# ---------------------------------------------------------------- escort pick-up, failures
+
+
+def _event(api, visit_id: int, kind: str, **fields):
+    response = api.post(f"/visits/{visit_id}/events", json={"type": kind, **fields})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_the_escort_hears_15_minutes_before_discharge_moved_by_an_extension_once(
+    api_as, clinic, book, channels
+):
+    _, sms = channels
+    patient = clinic.patient
+    patient.escort_phone = "+15125550188"
+    set_consents("patient", patient, {"escort_sms": True}, NOW)
+    db.session.commit()
+    visit = book(chicago(MONDAY, 8)).get_json()
+    nurse = api_as(clinic.nurse)
+    _event(nurse, visit["id"], "check_in")
+    _event(nurse, visit["id"], "start_infusion")
+    ended = _event(nurse, visit["id"], "end_infusion")
+    due = datetime.fromisoformat(ended["discharge_due_at"].replace("Z", "+00:00"))
+    [pickup] = [m for m in messages(visit["id"]) if m.kind == "pickup"]
+    assert (pickup.channel, pickup.status, pickup.scheduled_for) == (
+        "sms",
+        "scheduled",
+        due - timedelta(minutes=15),
+    )
+    _event(nurse, visit["id"], "extend_observation", minutes=30, reason="still drowsy")
+    pickups = [(m.status, m.scheduled_for) for m in messages(visit["id"]) if m.kind == "pickup"]
+    assert pickups == [
+        ("skipped", due - timedelta(minutes=15)),
+        ("scheduled", due + timedelta(minutes=15)),
+    ]
+    assert patient_outbox.send_due(due) == 0  # the old instant sends nothing
+    assert patient_outbox.send_due(due + timedelta(minutes=15)) == 1
+    assert patient_outbox.send_due(due + timedelta(minutes=20)) == 0
+    [request] = sms.requests
+    body = json.loads(request["body"])
+    ready = (due + timedelta(minutes=30)).astimezone(CHICAGO)
+    assert body["to"] == "+15125550188"
+    assert f"ready for pick-up around {ready:%H:%M}" in body["body"]
+    assert clinical_words(body["body"]) == []
+    # Another extension after it was sent: never a second pick-up message.
+    _event(nurse, visit["id"], "extend_observation", minutes=10, reason="waiting")
+    assert [m.status for m in messages(visit["id"]) if m.kind == "pickup"] == ["skipped", "sent"]
+
+
+def test_no_escort_consent_no_pickup_message(api_as, clinic, book, channels):
+    visit = book(chicago(MONDAY, 8)).get_json()
+    nurse = api_as(clinic.nurse)
+    for kind in ("check_in", "start_infusion", "end_infusion"):
+        _event(nurse, visit["id"], kind)
+    assert [m for m in messages(visit["id"]) if m.kind == "pickup"] == []
+
+
+def test_a_message_that_keeps_failing_is_given_up_and_shown_to_admins(
+    client, auth, clinic, book, channels
+):
+    from clinic.domain.alarms import MAX_ATTEMPTS
+
+    _, sms = channels
+    sms.status = 500
+    consent(clinic.patient, email_=False)
+    visit = book(chicago(MONDAY + timedelta(days=8), 10)).get_json()
+    now = SETTLED
+    for _ in range(MAX_ATTEMPTS):
+        patient_outbox.send_due(now)
+        now += timedelta(minutes=11)
+    [booked] = [m for m in messages(visit["id"]) if m.kind == "booked"]
+    assert (booked.status, booked.attempts) == ("failed", MAX_ATTEMPTS)
+    assert len(sms.requests) == MAX_ATTEMPTS
+    auth.login(clinic.admin)
+    html = client.get("/admin/deliveries").get_data(as_text=True)
+    assert f"#{booked.id}" in html and f"visit {visit['id']}" in html
+    assert "+15125550123" not in html and clinic.patient.family_name not in html
+
+
+def test_stop_from_the_escort_withdraws_the_escort_consent(client, clinic, channels):
+    patient = clinic.patient
+    patient.escort_phone = "+15125550188"
+    set_consents("patient", patient, {"escort_sms": True}, NOW)
+    db.session.commit()
+    assert _signed_sms(client, "+15125550188", "stop").get_json() == {"result": "stopped"}
+    db.session.rollback()
+    assert db.session.get(Patient, patient.id).escort_sms_consent_at is None
