@@ -46,7 +46,7 @@ ANNOUNCE = {
     "reinstate": MessageKind.BOOKED,
     "cancel": MessageKind.CANCELLED,
 }
-REPLAN_REMINDERS = ("book", "reschedule", "reinstate", "undo_no_show")
+REPLAN_REMINDERS = ("book", "course", "reschedule", "reinstate", "undo_no_show")
 STOP_REMINDERS = ("cancel", "no_show", "check_in", "start_infusion")
 PICKUP_CHANGES = ("end_infusion", "extend_observation", "discharge", "start_infusion")
 
@@ -345,3 +345,29 @@ def _stop(phone: str, patients: list[Patient], now: datetime) -> str:
             )
     db.session.commit()
     return "stopped" if stopped else "ignored"
+
+
+def to_call(actor: User, site_id: int, now: datetime) -> list[Visit]:
+    """Return the desk's "to call" list: tomorrow's booked visits not confirmed (site-local),
+    those whose patient asked to cancel first."""
+    from datetime import timedelta
+
+    from sqlalchemy.orm import selectinload
+
+    from clinic.services.sites import local_day_bounds, today
+
+    site = access.get_site(actor, site_id)
+    start, end = local_day_bounds(site, today(site, now) + timedelta(days=1))
+    visits = db.session.scalars(
+        select(Visit)
+        .options(selectinload(Visit.patient))
+        .where(
+            Visit.site_id == site.id,
+            Visit.status == "booked",
+            Visit.confirmation != Confirmation.CONFIRMED.value,
+            Visit.infusion_start >= start,
+            Visit.infusion_start < end,
+        )
+        .order_by(Visit.infusion_start, Visit.id)
+    )
+    return sorted(visits, key=lambda v: v.confirmation != Confirmation.CANCEL_REQUESTED.value)

@@ -14,6 +14,7 @@ from clinic.domain.alarms import AlertKind, Channel, DeliveryStatus
 from clinic.domain.audit import Outcome
 from clinic.domain.booking import ChairKind, RecoveryMode, Rule, Weekday
 from clinic.domain.choices import Choice
+from clinic.domain.messages import Confirmation
 from clinic.domain.phases import Countdown
 from clinic.domain.roles import Role
 from clinic.domain.treatments import ObservationFrom, TreatmentKind
@@ -40,6 +41,7 @@ CHOICES: dict[str, type[Choice]] = {
     "weekday": Weekday,
     "treatment_kind": TreatmentKind,
     "observation_from": ObservationFrom,
+    "confirmation": Confirmation,
 }
 
 

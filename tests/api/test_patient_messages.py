@@ -689,3 +689,33 @@ def test_stop_from_the_escort_withdraws_the_escort_consent(client, clinic, chann
     assert _signed_sms(client, "+15125550188", "stop").get_json() == {"result": "stopped"}
     db.session.rollback()
     assert db.session.get(Patient, patient.id).escort_sms_consent_at is None
+
+
+def test_the_day_board_shows_answers_and_the_desk_gets_tomorrows_to_call_list(
+    client, auth, clinic, book, channels
+):
+    tomorrow = MONDAY + timedelta(days=1)
+    consent(clinic.patient)
+    unconfirmed = book(chicago(tomorrow, 9)).get_json()
+    confirmed = book(
+        chicago(tomorrow, 9), chair_id=clinic.chairs[1].id, patient=clinic.new_patient(mrn="T-2")
+    ).get_json()
+    asked = book(
+        chicago(tomorrow, 9), chair_id=clinic.chairs[2].id, patient=clinic.new_patient(mrn="T-3")
+    ).get_json()
+    for visit_id, state in ((confirmed["id"], "confirmed"), (asked["id"], "cancel_requested")):
+        db.session.get(Visit, visit_id).confirmation = state
+    db.session.commit()
+    auth.login(clinic.clerk)
+    html = client.get(f"/?site_id={clinic.site.id}&date={tomorrow.isoformat()}").get_data(
+        as_text=True
+    )
+    assert (
+        'data-confirmation="confirmed"' in html and 'data-confirmation="cancel_requested"' in html
+    )
+    today_page = client.get(f"/?site_id={clinic.site.id}").get_data(as_text=True)
+    section = today_page.split('id="to-call-title"')[1].split("</section>")[0]
+    assert "(2)" in section
+    assert f"/visits/{unconfirmed['id']}" in section and f"/visits/{asked['id']}" in section
+    assert f"/visits/{confirmed['id']}" not in section
+    assert section.index(f"/visits/{asked['id']}") < section.index(f"/visits/{unconfirmed['id']}")

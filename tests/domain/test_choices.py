@@ -11,6 +11,13 @@ from clinic.domain.alarms import AlertKind, Channel, DeliveryStatus
 from clinic.domain.audit import Outcome
 from clinic.domain.booking import ChairKind, RecoveryMode, Rule, Weekday
 from clinic.domain.choices import Choice
+from clinic.domain.messages import (
+    Confirmation,
+    MessageChannel,
+    MessageKind,
+    MessageStatus,
+    Reply,
+)
 from clinic.domain.phases import Countdown
 from clinic.domain.roles import Role, SignInStep
 from clinic.domain.treatments import (
@@ -46,6 +53,11 @@ ENUMERATIONS = (
     ObservationFrom,
     SubmissionStatus,
     SubmissionMethod,
+    MessageKind,
+    MessageChannel,
+    MessageStatus,
+    Confirmation,
+    Reply,
 )
 
 
@@ -120,6 +132,10 @@ def _checks() -> dict[tuple[str, str], str]:
         ("pending_sign_ins", "step", SignInStep),
         ("treatment_types", "kind", TreatmentKind),
         ("treatment_types", "observation_from", ObservationFrom),
+        ("rems_submissions", "method", SubmissionMethod),
+        ("patient_messages", "kind", MessageKind),
+        ("patient_messages", "channel", MessageChannel),
+        ("patient_messages", "status", MessageStatus),
     ],
 )
 def test_the_models_check_constraints_list_exactly_the_members(table, column, choice):
@@ -131,7 +147,7 @@ def test_the_models_check_constraints_list_exactly_the_members(table, column, ch
 
 
 def test_every_in_list_constraint_comes_from_an_enumeration():
-    assert len(_checks()) == 9
+    assert len(_checks()) == 13
 
 
 def test_roles_refer_to_the_enumeration():
