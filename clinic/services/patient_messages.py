@@ -73,15 +73,17 @@ def visit_changed(visit: Visit, change: str, now: datetime) -> None:
     `change` is "book", "reschedule" or a visit event's type ("cancel", "reinstate",
     "end_infusion", "extend_observation", ...); other changes send nothing.
     """
-    db.session.flush()
-    if change in ANNOUNCE:
-        _announce(visit, ANNOUNCE[change], now)
-    if change in REPLAN_REMINDERS:
-        _plan_reminders(visit, now)
-    elif change in STOP_REMINDERS:
-        _skip(visit, (MessageKind.REMINDER,), "visit " + change.replace("_", " "))
-    if change in PICKUP_CHANGES:
-        _plan_pickup(visit, now)
+    # No flush here: the caller's commit is where a booking clash (the exclusion constraint)
+    # turns into a 409; the visit itself is already flushed (it has its id).
+    with db.session.no_autoflush:
+        if change in ANNOUNCE:
+            _announce(visit, ANNOUNCE[change], now)
+        if change in REPLAN_REMINDERS:
+            _plan_reminders(visit, now)
+        elif change in STOP_REMINDERS:
+            _skip(visit, (MessageKind.REMINDER,), "visit " + change.replace("_", " "))
+        if change in PICKUP_CHANGES:
+            _plan_pickup(visit, now)
 
 
 def _rows(visit: Visit, kinds: Iterable[str], status: str | None = None) -> list[PatientMessage]:
