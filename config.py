@@ -66,15 +66,16 @@ class Config:
     MAIL_FROM = os.environ.get("MAIL_FROM", "infusion-desk@localhost")
     WEBHOOK_URLS = [u.strip() for u in os.environ.get("WEBHOOK_URLS", "").split(",") if u.strip()]
     WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "")
+    # The address of the app as staff reach it, for links in alert messages (optional).
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
     # Messages to patients: SMS by "webhook" (signed JSON to SMS_WEBHOOK_URL) or "twilio";
-    # empty: no SMS. PUBLIC_URL is where the confirmation links (/c/<token>) point.
+    # empty: no SMS. Confirmation links (/c/<token>) point to PUBLIC_BASE_URL.
     SMS_PROVIDER = os.environ.get("SMS_PROVIDER", "")
     SMS_WEBHOOK_URL = os.environ.get("SMS_WEBHOOK_URL", "")
     SMS_WEBHOOK_SECRET = os.environ.get("SMS_WEBHOOK_SECRET", "")
     TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
     TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
     TWILIO_FROM = os.environ.get("TWILIO_FROM", "")
-    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://localhost:5000")
     # The audit trail's HMAC key and where its signed checkpoints go (README, "Security").
     AUDIT_KEY = os.environ.get("AUDIT_KEY", "")  # empty outside production: a public dev key
     AUDIT_CHECKPOINT_DIR = os.environ.get("AUDIT_CHECKPOINT_DIR", "")  # default: instance/

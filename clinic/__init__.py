@@ -67,9 +67,11 @@ def register_blueprints(app: Flask) -> None:
         frontdesk,
         nursing,
         patients,
+        rems,
+        rems_pages,  # noqa: F401  (its routes join nursing's blueprint)
     )
 
-    for module in (auth, nursing, courses, patients, admin, alerts, audit):
+    for module in (auth, nursing, courses, patients, admin, alerts, audit, rems):
         app.register_blueprint(module.bp)
     frontdesk.init_app(app)
     api.init_app(app)

@@ -18,8 +18,12 @@ class AlertKind(Choice):
 
 DISCHARGE_DUE = AlertKind.DISCHARGE_DUE
 DISCHARGE_OVERDUE = AlertKind.DISCHARGE_OVERDUE
+REMS_FORM_DUE = AlertKind.REMS_FORM_DUE
 # The discharge alarms the scheduler plans per recovering visit (the REMS reminder has its own).
+# They are the nurses' bedside alarms: the recovery board shows them and rings for them.
 KINDS = (DISCHARGE_DUE, DISCHARGE_OVERDUE)
+# The administrative reminders: listed on the REMS tracker, never rung on the recovery board.
+REMINDER_KINDS = (REMS_FORM_DUE,)
 
 
 class Channel(Choice):
@@ -58,7 +62,14 @@ def alarm_instants(
 
 # Why an alert no longer applies, by the status its visit has left recovery for.
 LEFT_RECOVERY = {s.value: s.value for s in (Status.DISCHARGED, Status.CANCELLED, Status.NO_SHOW)}
-RESOLVED_REASONS = ("extended", "rescheduled", *LEFT_RECOVERY.values(), "left_recovery")
+SUBMITTED = "submitted"
+RESOLVED_REASONS = (
+    "extended",
+    "rescheduled",
+    *LEFT_RECOVERY.values(),
+    "left_recovery",
+    SUBMITTED,
+)
 
 
 def resolution(
@@ -79,6 +90,15 @@ def resolution(
         return LEFT_RECOVERY.get(status, "left_recovery")
     at = alarm_instants(status, discharge_due_at, overdue_after_minutes).get(kind)
     return None if at == due_at else "rescheduled"
+
+
+def reminder_resolution(submitted: bool) -> str | None:
+    """Return why a REMS form reminder no longer applies ("submitted"), or None while it does.
+
+    The reminder holds from its instant until the form is marked submitted, overdue or not:
+    a form past its seven days still has to be sent.
+    """
+    return SUBMITTED if submitted else None
 
 
 def retry_delay(attempts: int) -> timedelta:

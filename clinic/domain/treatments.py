@@ -638,6 +638,28 @@ def submission_status(
     return SubmissionStatus.DUE
 
 
+class SubmissionRule(Choice):
+    """Why a submission cannot be recorded, named as the API reports it."""
+
+    NOT_REMS_SESSION = "not_rems_session", "Not a REMS session", "rule-not_rems_session"
+    ALREADY_SUBMITTED = "already_submitted", "Already submitted", "rule-already_submitted"
+
+
+def submission_violations(rems_session: bool, submitted: bool) -> list[Violation]:
+    """Return why a session's form cannot be marked submitted now (empty: it can).
+
+    Only a discharged visit of a REMS treatment type is a session with a form to send, and
+    a form is sent once: a wrong entry is corrected by the REMS, not by a second one here.
+    """
+    if not rems_session:
+        message = "Only a discharged visit of a REMS treatment type has a form to submit."
+        return [Violation(SubmissionRule.NOT_REMS_SESSION, message)]
+    if submitted:
+        message = "This session's monitoring form is already marked submitted."
+        return [Violation(SubmissionRule.ALREADY_SUBMITTED, message)]
+    return []
+
+
 # The IV dose check --------------------------------------------------------------------------
 
 DOSE_TOLERANCE_PERCENT = Decimal(10)

@@ -4,7 +4,8 @@ A delivery is claimed by pushing its next attempt a lease into the future in a s
 transaction (FOR UPDATE SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on SQLite), so two
 scheduler processes never send the same one at once, and one that crashed mid-send is
 retried when the lease runs out. Messages carry the chair, the patient's initials, the kind,
-the due time and the visit id: nothing else about the patient.
+the due time and the visit id: nothing else about the patient. A REMS form reminder carries
+not even the chair or the initials: its kind, the visit id and a link to the tracker.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from clinic.types import utcnow
 
 log = logging.getLogger(__name__)
 
+REMINDER_HEADLINE = "A REMS monitoring form is due for submission"
 BATCH = 50
 SENDERS = 8
 # A claimed delivery whose sender died is tried again after this long.
@@ -47,6 +49,8 @@ class Message:
     patient_initials: str
     due_at: datetime
     timezone: str
+    # The app's address for links in messages (PUBLIC_BASE_URL; empty: a path only).
+    base_url: str = ""
 
     @property
     def due_local(self) -> datetime:
@@ -58,14 +62,34 @@ class Message:
         """Return what happened, in the clinic's words."""
         return AlertKind.label_of(self.kind)
 
+    @property
+    def is_reminder(self) -> bool:
+        """Tell whether this is a REMS form reminder (an administrative task, not an alarm)."""
+        return self.kind == AlertKind.REMS_FORM_DUE
+
+    @property
+    def link(self) -> str:
+        """Return where the reminder is dealt with: the site's REMS tracker (no patient in it)."""
+        return f"{self.base_url}/rems/submissions?site_id={self.site_id}"
+
     def subject(self) -> str:
         """Return the e-mail subject line."""
         local = self.due_local
+        if self.is_reminder:
+            return f"{REMINDER_HEADLINE} (visit {self.visit_id})"
         return f"{self.headline}: {self.chair} ({self.patient_initials}) at {local:%H:%M %Z}"
 
     def text(self) -> str:
         """Return the e-mail body."""
         local = self.due_local
+        if self.is_reminder:
+            # No patient, no chair: the link leads a signed-in user to the session.
+            return (
+                f"{REMINDER_HEADLINE}.\n\n"
+                f"Reminder since: {local:%Y-%m-%d %H:%M %Z}\n"
+                f"Visit: {self.visit_id}\n\n"
+                f"Mark it submitted on the REMS tracker: {self.link}\n"
+            )
         utc = self.due_at.astimezone(UTC)
         return (
             f"{self.headline}\n\n"
@@ -78,6 +102,19 @@ class Message:
 
     def payload(self, sent_at: datetime) -> dict[str, Any]:
         """Return the webhook's JSON body."""
+        if self.is_reminder:
+            return {
+                "event": self.kind,
+                "notification_id": self.notification_id,
+                "visit_id": self.visit_id,
+                "site_id": self.site_id,
+                "message": REMINDER_HEADLINE,
+                "link": self.link,
+                "due_at": _zulu(self.due_at),
+                "due_at_local": self.due_local.isoformat(),
+                "timezone": self.timezone,
+                "sent_at": _zulu(sent_at),
+            }
         return {
             "event": self.kind,
             "notification_id": self.notification_id,
@@ -138,7 +175,8 @@ def claim(now: datetime, limit: int = BATCH) -> list[Outgoing]:
     if not deliveries:
         session.commit()
         return []
-    messages = _messages({d.notification_id for d in deliveries})
+    base_url = str(current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    messages = _messages({d.notification_id for d in deliveries}, base_url)
     claimed = []
     for delivery in deliveries:
         delivery.attempts += 1
@@ -152,7 +190,7 @@ def claim(now: datetime, limit: int = BATCH) -> list[Outgoing]:
     return claimed
 
 
-def _messages(notification_ids: set[int]) -> dict[int, Message]:
+def _messages(notification_ids: set[int], base_url: str = "") -> dict[int, Message]:
     """Build the message of each notification from the few facts it may carry."""
     rows = db.session.execute(
         select(
@@ -182,6 +220,7 @@ def _messages(notification_ids: set[int]) -> dict[int, Message]:
             patient_initials=f"{row.given_name[:1]}{row.family_name[:1]}".upper(),
             due_at=row.due_at,
             timezone=row.timezone,
+            base_url=base_url,
         )
         for row in rows
     }

@@ -115,6 +115,11 @@ def _sequence(visit: Visit) -> int:
     return int(moves or 0) + (1 if visit.status == "cancelled" else 0)
 
 
+def _base_url(config: Any) -> str:
+    """Return the app's public address, which the confirmation links point to."""
+    return (config.get("PUBLIC_BASE_URL") or "http://localhost:5000").rstrip("/")
+
+
 def claim(now: datetime, config: Any, limit: int = BATCH) -> list[Outgoing]:
     """Take up to `limit` due messages for this process and write them out."""
     postgres = not begin_write()
@@ -142,7 +147,7 @@ def claim(now: datetime, config: Any, limit: int = BATCH) -> list[Outgoing]:
             continue
         assert to is not None
         token = secrets.token_urlsafe(24)
-        link = f"{config.get('PUBLIC_URL', '').rstrip('/')}/c/{token}"
+        link = f"{_base_url(config)}/c/{token}"
         settings = reminders_of(visit.site.reminders)
         facts = Facts(
             site=visit.site.name,
@@ -159,7 +164,7 @@ def claim(now: datetime, config: Any, limit: int = BATCH) -> list[Outgoing]:
             sender = config.get("MAIL_FROM", "infusion-desk@localhost")
             ics = calendar.build(
                 visit_id=visit.id,
-                domain=urlsplit(config.get("PUBLIC_URL", "")).hostname or "localhost",
+                domain=urlsplit(_base_url(config)).hostname or "localhost",
                 sequence=_sequence(visit),
                 cancelled=kind is MessageKind.CANCELLED,
                 site=visit.site.name,

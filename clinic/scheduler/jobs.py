@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from clinic.domain.alarms import DISCHARGE_DUE, DISCHARGE_OVERDUE
+from clinic.domain.alarms import DISCHARGE_DUE, DISCHARGE_OVERDUE, REMS_FORM_DUE
 from clinic.notify import outbox
 from clinic.services import notifications
 from clinic.types import utcnow
@@ -21,11 +21,16 @@ log = logging.getLogger(__name__)
 FIRE = {
     DISCHARGE_DUE: "clinic.scheduler.jobs:fire_discharge_due",
     DISCHARGE_OVERDUE: "clinic.scheduler.jobs:fire_discharge_overdue",
+    REMS_FORM_DUE: "clinic.scheduler.jobs:fire_rems_form_due",
 }
 DELIVER = "clinic.scheduler.jobs:deliver_outbox"
 AUDIT_CHECKPOINT = "clinic.scheduler.jobs:write_audit_checkpoint"
 AUDIT_CHECKPOINT_JOB_ID = "audit-checkpoint"
-JOB_PREFIX = {DISCHARGE_DUE: "discharge-due:", DISCHARGE_OVERDUE: "discharge-overdue:"}
+JOB_PREFIX = {
+    DISCHARGE_DUE: "discharge-due:",
+    DISCHARGE_OVERDUE: "discharge-overdue:",
+    REMS_FORM_DUE: "rems-form-due:",
+}
 
 _app: Flask | None = None
 _after_fire: Callable[[], None] | None = None
@@ -38,7 +43,7 @@ def bind(app: Flask, after_fire: Callable[[], None] | None = None) -> None:
 
 
 def job_id(kind: str, visit_id: int) -> str:
-    """Return the job id of a visit's alarm: discharge-due:<visit> or discharge-overdue:<visit>."""
+    """Return the job id of a visit's alarm: discharge-due:<visit>, rems-form-due:<visit> ..."""
     return f"{JOB_PREFIX[kind]}{visit_id}"
 
 
@@ -52,11 +57,19 @@ def fire_discharge_overdue(visit_id: int) -> None:
     _fire(DISCHARGE_OVERDUE, visit_id)
 
 
+def fire_rems_form_due(visit_id: int) -> None:
+    """Raise a REMS session's form reminder unless raised already or the form is submitted."""
+    _fire(REMS_FORM_DUE, visit_id)
+
+
 def _fire(kind: str, visit_id: int) -> None:
     assert _app is not None, "jobs.bind(app) first"
     with _app.app_context():
         try:
-            created = notifications.fire([visit_id], kind, now=utcnow())
+            if kind == REMS_FORM_DUE:
+                created = notifications.fire_reminders([visit_id], now=utcnow())
+            else:
+                created = notifications.fire([visit_id], kind, now=utcnow())
         except Exception:
             log.exception("firing %s for visit %s failed; the reconcile will retry", kind, visit_id)
             return

@@ -4,6 +4,11 @@ APScheduler is only the alarm clock; the visits table is the truth. A reconcile 
 start and every few seconds, reads the visits changed since its watermark and adds, moves or
 removes their alarms, then fires at once whatever is due and has no notification yet. So a
 web worker's change needs no message to this process, and a restart loses nothing.
+
+The REMS form reminder (site-local midnight two days before a form falls overdue) is planned
+the same way: a date job per discharged REMS session without a submission or a reminder,
+set by the full reconcile (at start and every minute) and by the discharge that changes the
+visit; one already due is raised at once, so a restart after downtime raises it then.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
-from clinic.domain.alarms import KINDS
+from clinic.domain.alarms import KINDS, REMS_FORM_DUE
 from clinic.notify import outbox, patient_outbox
 from clinic.scheduler import jobs, leader
 from clinic.services import heartbeat, notifications
@@ -85,6 +90,7 @@ class Reconciler:
         wanted: set[str] = set()
         for visit in notifications.visit_alarms():
             wanted |= self._apply(visit, now)
+        wanted |= self._plan_reminders(notifications.reminders(now), now)
         for job in self.scheduler.get_jobs():
             if job.id.startswith(tuple(jobs.JOB_PREFIX.values())) and job.id not in wanted:
                 self._remove(job.id)
@@ -97,6 +103,39 @@ class Reconciler:
             self._apply(visit, now)
             if self.watermark is None or visit.updated_at > self.watermark:
                 self.watermark = visit.updated_at
+        # A discharge changes the visit: a REMS session's reminder is planned as it ends.
+        self._plan_reminders(notifications.reminders(now, changed_since=since), now)
+
+    def _plan_reminders(self, reminders: list[notifications.Reminder], now: datetime) -> set[str]:
+        """Raise the REMS form reminders already due, set the others; return the ids set.
+
+        The sessions listed have neither a reminder nor a submission yet. Firing skips a
+        session reminded or submitted meanwhile, so a job left set for one is harmless (the
+        next full reconcile removes it).
+        """
+        kept = set()
+        due = [reminder.visit_id for reminder in reminders if reminder.due_at <= now]
+        for reminder in reminders:
+            job_id = jobs.job_id(REMS_FORM_DUE, reminder.visit_id)
+            if reminder.due_at <= now:
+                self._remove(job_id)
+                continue
+            kept.add(job_id)
+            job = self.scheduler.get_job(job_id)
+            if job is None or job.next_run_time != reminder.due_at:
+                self.scheduler.add_job(
+                    jobs.FIRE[REMS_FORM_DUE],
+                    "date",
+                    run_date=reminder.due_at,
+                    args=[reminder.visit_id],
+                    id=job_id,
+                    replace_existing=True,
+                )
+        for start in range(0, len(due), FIRE_CHUNK):
+            if notifications.fire_reminders(due[start : start + FIRE_CHUNK], now=utcnow()):
+                log.info("raised REMS form reminder(s) already due")
+                self.on_fired()
+        return kept
 
     def _apply(self, visit: notifications.VisitAlarms, now: datetime) -> set[str]:
         """Set a visit's future alarms and remove the others; return the ids set."""

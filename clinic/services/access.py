@@ -26,6 +26,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "administer": frozenset({Role.ADMIN}),
     # The visits list and its CSV: names across days, for the staff who run the chairs.
     "list_visits": frozenset({Role.FRONT_DESK, Role.NURSE, Role.PRACTITIONER}),
+    # The REMS tracker: any staff member may see the forms due and mark one sent (admins,
+    # who get the reminder; nurses and practitioners, who fill the form; the desk, which
+    # often faxes it).
+    "track_rems": frozenset(Role),
 }
 
 

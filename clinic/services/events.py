@@ -26,7 +26,7 @@ from clinic.domain.visits import (
 )
 from clinic.extensions import db
 from clinic.models import User, Visit, VisitEvent
-from clinic.services import access, audit, booking, notifications, patient_messages
+from clinic.services import access, audit, booking, notifications, patient_messages, rems
 from clinic.services.errors import Conflict, Invalid
 
 # Which permission each event needs (API.md, "Roles").
@@ -247,9 +247,11 @@ def _discharge(visit: Visit, at: datetime, data: dict[str, Any], actor: User) ->
     refusals = discharge.discharge_refusals(
         checklist, at, visit.discharge_due_at, access.can(actor, "discharge_early"), override
     )
-    if refusals:
-        reasons = [Violation(EventRule.DISCHARGE_NOT_READY, refusal) for refusal in refusals]
-        raise Conflict(" ".join(refusals), reasons)
+    # A REMS session's own gates come first: no role and no override passes them.
+    reasons = rems.discharge_refusals(visit, at)
+    reasons += [Violation(EventRule.DISCHARGE_NOT_READY, refusal) for refusal in refusals]
+    if reasons:
+        raise Conflict(" ".join(reason.message for reason in reasons), reasons)
     visit.discharged_at = at
     payload: dict[str, Any] = {"checklist": _checklist_record(checklist, data["checklist"])}
     if discharge.is_early(at, visit.discharge_due_at):

@@ -1,24 +1,48 @@
-"""Discharge alarms: which visits need one, firing them once, reading and acknowledging them."""
+"""Alarms: which visits need one, firing them once, reading and acknowledging them.
+
+The discharge alarms of recovering visits, and the REMS form reminder of a discharged REMS
+session (an administrative task, raised once, two days before its form falls overdue).
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypedDict, cast
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import CursorResult, Row, func, select, update
+from sqlalchemy import CursorResult, Row, Select, exists, func, select, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects import postgresql, sqlite
 
 from clinic import database
-from clinic.domain.alarms import KINDS, alarm_instants, resolution
+from clinic.domain.alarms import (
+    KINDS,
+    REMS_FORM_DUE,
+    alarm_instants,
+    reminder_resolution,
+    resolution,
+)
 from clinic.domain.ids import MAX_ID
+from clinic.domain.roles import Role
+from clinic.domain.treatments import reminder_at, submission_due_on
+from clinic.domain.visits import Status
 from clinic.extensions import db
-from clinic.models import Chair, Delivery, Notification, Patient, Shift, Site, User, Visit
+from clinic.models import (
+    Chair,
+    Delivery,
+    Notification,
+    Patient,
+    RemsSubmission,
+    Shift,
+    Site,
+    TreatmentType,
+    User,
+    Visit,
+)
 from clinic.services import access, audit
 from clinic.services.errors import NotFound
 
@@ -143,6 +167,11 @@ def fire(
                     "created_at": now,
                 }
             )
+    return _insert(values, channels, now)
+
+
+def _insert(values: list[dict[str, Any]], channels: Channels, now: datetime) -> list[int]:
+    """Insert the notifications not there yet and their deliveries; commit; return new ids."""
     if not values:
         db.session.commit()
         return []
@@ -152,14 +181,114 @@ def fire(
     stmt = (
         insert(table)
         .on_conflict_do_nothing(index_elements=["visit_id", "kind", "due_at"])
-        .returning(table.c.id, table.c.site_id)
+        .returning(table.c.id, table.c.site_id, table.c.kind)
     )
     created = db.session.execute(stmt, values).all()
     deliveries = _deliveries(created, channels, now)
     if deliveries:
         db.session.execute(sa_insert(Delivery.__table__), deliveries)
     db.session.commit()
-    return [notification_id for notification_id, _ in created]
+    return [notification_id for notification_id, _, _ in created]
+
+
+# ---------------------------------------------------------------- the REMS form reminder
+
+# Sessions infused longer ago than this get no reminder any more: their forms are long
+# overdue and the tracker lists them so. It keeps the scheduler's look-up to recent visits.
+REMINDER_LOOKBACK = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """When a REMS session's form reminder is due: site-local midnight, two days ahead."""
+
+    visit_id: int
+    site_id: int
+    due_at: datetime
+
+
+def _reminder_candidates(now: datetime) -> Select[Any]:
+    """Select the discharged REMS sessions with no submission and no reminder yet."""
+    reminded = exists().where(
+        Notification.visit_id == Visit.id, Notification.kind == REMS_FORM_DUE.value
+    )
+    submitted = exists().where(RemsSubmission.visit_id == Visit.id)
+    return (
+        select(Visit.id, Visit.site_id, Visit.discharged_at, Site.timezone)
+        .join(TreatmentType, TreatmentType.id == Visit.treatment_type_id)
+        .join(Site, Site.id == Visit.site_id)
+        .where(
+            TreatmentType.rems.is_(True),
+            Visit.status == Status.DISCHARGED.value,
+            Visit.discharged_at.is_not(None),
+            Visit.infusion_start >= now - REMINDER_LOOKBACK,
+            ~submitted,
+            ~reminded,
+        )
+    )
+
+
+def reminders(
+    now: datetime,
+    changed_since: datetime | None = None,
+    visit_ids: Sequence[int] | None = None,
+) -> list[Reminder]:
+    """Return the REMS form reminders still to raise (of the visits changed since an instant)."""
+    stmt = _reminder_candidates(now)
+    if changed_since is not None:
+        stmt = stmt.where(Visit.updated_at > changed_since)
+    if visit_ids is not None:
+        stmt = stmt.where(Visit.id.in_(list(visit_ids)))
+    return [
+        Reminder(visit_id, site_id, reminder_at(submission_due_on(discharged, tz), tz))
+        for visit_id, site_id, discharged, tz in (
+            (row[0], row[1], row[2], ZoneInfo(row[3]))
+            for row in db.session.execute(stmt.order_by(Visit.id))
+        )
+    ]
+
+
+def fire_reminders(
+    visit_ids: Iterable[int], now: datetime, channels: Channels | None = None
+) -> list[int]:
+    """Raise the REMS form reminder of each session whose instant has come; return new ids.
+
+    Exactly once per session: under the visits' lock, a session with a reminder of any
+    instant already (or with its form submitted) is left alone, and the unique key (visit,
+    kind, instant) makes a concurrent second firing insert nothing and deliver nothing.
+    """
+    ids = sorted(set(visit_ids))
+    if not ids:
+        return []
+    channels = channels or Channels.from_config(current_app.config)
+    _lock_visits(ids)
+    values = [
+        {
+            "kind": REMS_FORM_DUE.value,
+            "visit_id": reminder.visit_id,
+            "site_id": reminder.site_id,
+            "due_at": reminder.due_at,
+            "created_at": now,
+        }
+        for reminder in reminders(now, visit_ids=ids)
+        if now >= reminder.due_at
+    ]
+    return _insert(values, channels, now)
+
+
+def resolve_reminders(visit_id: int, now: datetime) -> int:
+    """Resolve a session's open form reminder as its form is submitted (caller commits)."""
+    result = db.session.execute(
+        update(Notification)
+        .where(
+            Notification.visit_id == visit_id,
+            Notification.kind == REMS_FORM_DUE.value,
+            Notification.resolved_at.is_(None),
+        )
+        .values(resolved_at=now, resolved_reason=reminder_resolution(True))
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], result).rowcount
 
 
 def _dialect() -> str:
@@ -229,15 +358,34 @@ class _DeliveryRow(TypedDict):
     created_at: datetime
 
 
+def admin_emails() -> list[str]:
+    """Return the e-mail addresses of the active administrators (they see every site)."""
+    return list(
+        db.session.scalars(
+            select(User.email)
+            .where(User.role == Role.ADMIN.value, User.active.is_(True))
+            .order_by(User.email)
+        )
+    )
+
+
 def _deliveries(
-    created: Sequence[Row[tuple[int, int]]], channels: Channels, now: datetime
+    created: Sequence[Row[tuple[int, int, str]]], channels: Channels, now: datetime
 ) -> list[_DeliveryRow]:
-    """Return the outbox rows for new notifications (id, site id): one per channel target."""
+    """Return the outbox rows for new notifications (id, site id, kind): one per target.
+
+    A discharge alarm is e-mailed to the nurses on shift at its site; a REMS form reminder,
+    an administrative task, to the administrators.
+    """
     rows: list[_DeliveryRow] = []
     emails: dict[int, list[str]] = {}
-    for notification_id, site_id in created:
+    admins: list[str] | None = None
+    for notification_id, site_id, kind in created:
         targets = [("webhook", url) for url in channels.webhook_urls]
-        if channels.email:
+        if channels.email and kind == REMS_FORM_DUE:
+            admins = admin_emails() if admins is None else admins
+            targets += [("email", address) for address in admins]
+        elif channels.email:
             if site_id not in emails:
                 emails[site_id] = nurse_emails_on_shift(site_id, now)
             targets += [("email", address) for address in emails[site_id]]
@@ -269,7 +417,9 @@ def resolve_for_visit(visit: Visit, now: datetime, reason: str | None = None) ->
     db.session.flush()
     rows = db.session.scalars(
         select(Notification).where(
-            Notification.visit_id == visit.id, Notification.resolved_at.is_(None)
+            Notification.visit_id == visit.id,
+            Notification.resolved_at.is_(None),
+            Notification.kind.in_(KINDS),  # a REMS reminder ends with its submission only
         )
     ).all()
     resolved = 0
@@ -301,12 +451,20 @@ def _stale_alerts() -> dict[str, list[int]]:
         )
         .join(Visit, Visit.id == Notification.visit_id)
         .join(Site, Site.id == Visit.site_id)
-        .where(Notification.resolved_at.is_(None))
+        .where(Notification.resolved_at.is_(None), Notification.kind.in_(KINDS))
     ).all()
     stale: dict[str, list[int]] = defaultdict(list)
     for notification_id, kind, due_at, status, discharge_due_at, overdue_after in rows:
         why = resolution(kind, due_at, status, discharge_due_at, overdue_after)
         if why is not None:
+            stale[why].append(notification_id)
+    reminders_open = db.session.execute(
+        select(Notification.id, RemsSubmission.id)
+        .outerjoin(RemsSubmission, RemsSubmission.visit_id == Notification.visit_id)
+        .where(Notification.resolved_at.is_(None), Notification.kind == REMS_FORM_DUE.value)
+    ).all()
+    for notification_id, submission_id in reminders_open:
+        if (why := reminder_resolution(submission_id is not None)) is not None:
             stale[why].append(notification_id)
     return dict(stale)
 
@@ -416,15 +574,25 @@ class Alert:
         return self.due_at.astimezone(ZoneInfo(self.timezone))
 
 
-def open_alerts(user: User, site_id: int | None = None) -> list[Alert]:
-    """Return the open alerts (unacknowledged, unresolved) of the user's sites, oldest due first."""
+def open_alerts(
+    user: User, site_id: int | None = None, kinds: Sequence[str] = KINDS
+) -> list[Alert]:
+    """Return the open alerts (unacknowledged, unresolved) of the user's sites, oldest due first.
+
+    By default the discharge alarms only, the ones the recovery board shows and rings for;
+    the REMS form reminders (`kinds=REMINDER_KINDS`) are listed on the REMS tracker.
+    """
     stmt = (
         select(Notification, Chair.name, Patient.given_name, Patient.family_name, Site.timezone)
         .join(Visit, Visit.id == Notification.visit_id)
         .join(Chair, Chair.id == func.coalesce(Visit.recovery_chair_id, Visit.chair_id))
         .join(Patient, Patient.id == Visit.patient_id)
         .join(Site, Site.id == Notification.site_id)
-        .where(Notification.acknowledged_at.is_(None), Notification.resolved_at.is_(None))
+        .where(
+            Notification.acknowledged_at.is_(None),
+            Notification.resolved_at.is_(None),
+            Notification.kind.in_([str(kind) for kind in kinds]),
+        )
         .order_by(Notification.due_at, Notification.id)
     )
     if site_id is not None:

@@ -17,7 +17,12 @@ from clinic.domain.choices import Choice
 from clinic.domain.messages import Confirmation
 from clinic.domain.phases import Countdown
 from clinic.domain.roles import Role
-from clinic.domain.treatments import ObservationFrom, TreatmentKind
+from clinic.domain.treatments import (
+    ObservationFrom,
+    SubmissionMethod,
+    SubmissionStatus,
+    TreatmentKind,
+)
 from clinic.domain.visits import EventRule, EventType, HistoryType, Status
 from clinic.domain.vitals import DueKind, DueState, Flag
 
@@ -41,6 +46,8 @@ CHOICES: dict[str, type[Choice]] = {
     "weekday": Weekday,
     "treatment_kind": TreatmentKind,
     "observation_from": ObservationFrom,
+    "submission_status": SubmissionStatus,
+    "submission_method": SubmissionMethod,
     "confirmation": Confirmation,
 }
 

@@ -24,7 +24,7 @@ from clinic.domain.visits import EventType, Status, allowed_events
 from clinic.domain.vitals import BP_FLAGS, HR_FLAGS
 from clinic.extensions import db
 from clinic.models import Visit
-from clinic.services import access, audit, events, observations
+from clinic.services import access, audit, events, observations, rems
 from clinic.services import frontdesk as desk
 from clinic.services.dashboard import Dashboard, load_dashboard
 from clinic.services.discharge_record import discharge_record
@@ -420,4 +420,5 @@ def record(visit_id: int):
         printed_at=now,
         padss_labels=PADSS_LABELS,
         side_effects=SIDE_EFFECTS,
+        has_rems_form=rems.is_rems(visit),
     )

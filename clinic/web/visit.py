@@ -22,6 +22,7 @@ from clinic.web.dates import hm, when
 from clinic.web.forms import CancelForm, RescheduleForm, UndoForm
 from clinic.web.frontdesk import bp, local
 from clinic.web.nursing import clinical_actions, dialog_forms
+from clinic.web.rems_pages import panel_context
 from clinic.web.roles import role_required
 
 # Undo event -> (endpoint, title, what it does, button, done message).
@@ -144,6 +145,7 @@ def _visit_page(visit_id: int, **forms):
         undo_form=forms.get("undo") or UndoForm(formdata=None, prefix="undo"),
         reasons=forms.get("reasons", []),
         alternatives=forms.get("alternatives"),
+        **panel_context(visit),
     )
 
 

@@ -16,10 +16,11 @@ from jsonschema import Draft202012Validator
 from clinic.extensions import db
 from clinic.models import Notification
 from clinic.notify import webhook
-from clinic.services import tokens
+from clinic.services import tokens, treatment_types
 from clinic.services.events import record_event
 from clinic.types import utcnow
 from tests.conftest import MONDAY, chicago, issue_token
+from tests.rems_sessions import rems_type, session
 
 METHODS = ("get", "post", "patch", "put", "delete")
 # (who: "admin", "clerk" ... or None, path with its query, JSON body or another method)
@@ -37,6 +38,7 @@ def world(clinic, make_visit, make_shift, frozen):
     )
     db.session.add(alarm)
     db.session.commit()
+    rems = rems_visit(clinic, make_visit)
     ids = {
         "site": clinic.site.id,
         "chair": clinic.chairs[0].id,
@@ -49,12 +51,42 @@ def world(clinic, make_visit, make_shift, frozen):
         "notification": alarm.id,
         "shift": make_shift(clinic.site, "nurse").id,
         "token": tokens.issue(clinic.nurse, utcnow(), name="Spare")[0].id,
+        "rems": rems.id,
     }
     ids["present_start"] = present.infusion_start.isoformat()
+    rems_patient = clinic.new_patient(mrn="MRN-3")
+    discharged = utcnow() - timedelta(days=2)
+    ids["rems_session"] = session(
+        rems_patient, clinic.chairs[2], rems_type(clinic.site), discharged
+    ).id
     return clinic, ids
 
 
 SMS_REPLY = {"from": "+15125550123", "body": "C"}
+
+
+def rems_visit(clinic, make_visit):
+    """Book a REMS session (a certified site, an enrolled patient) for later today."""
+    spravato = treatment_types.save_type(None, clinic.site, SPRAVATO_SETTINGS, now=utcnow())
+    patient = clinic.new_patient(mrn="MRN-4")
+    clinic.site.rems_certified_on = patient.rems_enrolled_on = MONDAY
+    patient.rems_patient_id = "RP-1003"
+    clinic.site.rems_authorized_representative = "Dr. Rivera"
+    db.session.commit()
+    return make_visit(clinic.clerk, patient, chicago(MONDAY, 12), treatment_type_id=spravato.id)
+
+
+SPRAVATO_SETTINGS = {
+    "name": "Spravato",
+    "kind": "esketamine",
+    "administration_min": 10,
+    "administration_max": 15,
+    "administration_default": 15,
+    "observation_min": 120,
+    "observation_default": 120,
+    "observation_from": "administration_start",
+    "rems": True,
+}
 
 
 def cases(ids: dict[str, int]) -> dict[tuple[str, str], tuple[Request, Request]]:
@@ -245,6 +277,14 @@ def cases(ids: dict[str, int]) -> dict[tuple[str, str], tuple[Request, Request]]
             ),
             ("nurse", f"/visits/{ids['present']}/observations", {"systolic": 400}),
         ),
+        ("get", "/visits/{id}/rems-form"): (
+            ("clerk", f"/visits/{ids['rems']}/rems-form", None),
+            ("nurse", f"/visits/{visit}/rems-form", None),
+        ),
+        ("patch", "/visits/{id}/rems"): (
+            ("nurse", f"/visits/{ids['rems']}/rems", {"ready_to_leave_minutes": 60}),
+            ("nurse", f"/visits/{ids['rems']}/rems", {"ready_to_leave_minutes": -1}),
+        ),
         ("get", "/dashboard"): (
             ("nurse", f"/dashboard?site_id={site}", None),
             ("nurse", "/dashboard?site_id=-1", None),
@@ -256,6 +296,18 @@ def cases(ids: dict[str, int]) -> dict[tuple[str, str], tuple[Request, Request]]
         ("post", "/notifications/{id}/ack"): (
             ("nurse", f"/notifications/{ids['notification']}/ack", None),
             ("clerk", f"/notifications/{ids['notification']}/ack", None),
+        ),
+        ("post", "/visits/{id}/rems-submission"): (
+            (
+                "nurse",
+                f"/visits/{ids['rems_session']}/rems-submission",
+                {"method": "online", "confirmation": "RX-1", "submitted_at": utcnow().isoformat()},
+            ),
+            ("nurse", f"/visits/{visit}/rems-submission", {"method": "email"}),
+        ),
+        ("get", "/rems/submissions"): (
+            ("admin", f"/rems/submissions?site_id={site}&status=due", None),
+            ("nurse", "/rems/submissions?status=late", None),
         ),
         ("get", "/healthz"): ((None, "/healthz", None), (None, "/healthz", "POST")),
         ("post", "/sms/inbound"): (

@@ -54,7 +54,7 @@ def channels(app, smtp_server, sms_gateway):  # noqa: F811
         SMS_PROVIDER="webhook",
         SMS_WEBHOOK_URL=sms_gateway.url,
         SMS_WEBHOOK_SECRET=SECRET,
-        PUBLIC_URL="https://desk.clinic.test",
+        PUBLIC_BASE_URL="https://desk.clinic.test",
     )
     return smtp_server, sms_gateway
 

@@ -6,7 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from clinic.domain.alarms import DISCHARGE_DUE, DISCHARGE_OVERDUE, RESOLVED_REASONS, resolution
+from clinic.domain.alarms import (
+    DISCHARGE_DUE,
+    DISCHARGE_OVERDUE,
+    RESOLVED_REASONS,
+    reminder_resolution,
+    resolution,
+)
 
 DUE = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
 OVERDUE = DUE + timedelta(minutes=15)
@@ -45,3 +51,9 @@ def test_a_moved_due_instant_resolves_the_alarms_of_the_old_one():
 def test_a_changed_overdue_setting_moves_only_the_overdue_alarm():
     assert resolution(DISCHARGE_DUE, DUE, "recovering", DUE, 30) is None
     assert resolution(DISCHARGE_OVERDUE, OVERDUE, "recovering", DUE, 30) == "rescheduled"
+
+
+def test_a_rems_reminder_holds_until_the_form_is_submitted():
+    assert reminder_resolution(False) is None
+    assert reminder_resolution(True) == "submitted"
+    assert "submitted" in RESOLVED_REASONS

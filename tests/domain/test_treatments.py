@@ -14,6 +14,7 @@ from clinic.domain.treatments import (
     FieldsViolation,
     ObservationFrom,
     SessionFacts,
+    SubmissionRule,
     SubmissionStatus,
     TreatmentKind,
     TreatmentPlan,
@@ -38,6 +39,7 @@ from clinic.domain.treatments import (
     start_word,
     submission_due_on,
     submission_status,
+    submission_violations,
 )
 from clinic.domain.visits import EventRule
 from clinic.domain.vitals import Flag, Reading, Thresholds, flags, moaas_errors, vitals_schedule
@@ -493,3 +495,13 @@ def test_a_type_may_observe_zero_minutes_as_a_site_setting_may_but_not_negative(
     assert replace(IV, observation_min=0, observation_default=0).errors() == {}
     assert "observation_minutes" in replace(IV, observation_min=-1).errors()
     assert "administration_minutes" in replace(IV, administration_min=0).errors()
+
+
+def test_only_a_discharged_rems_session_not_yet_submitted_may_be_marked_submitted():
+    assert submission_violations(True, False) == []
+    assert [v.rule for v in submission_violations(False, False)] == [
+        SubmissionRule.NOT_REMS_SESSION
+    ]
+    assert [v.rule for v in submission_violations(True, True)] == [SubmissionRule.ALREADY_SUBMITTED]
+    # Not a session at all is the reason given, submitted or not.
+    assert [v.rule for v in submission_violations(False, True)] == [SubmissionRule.NOT_REMS_SESSION]

@@ -103,10 +103,15 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "nursing.discharge": ("clinical", True),
     "nursing.discharge_prefill": ("clinical", True),
     "nursing.record": ("read", True),
+    "nursing.rems_form": ("read", True),
+    "nursing.rems_answers": ("clinical", True),
     # alerts
     "alerts.feed": ("read", True),
     "alerts.acknowledge": ("acknowledge", True),
     "alerts.failed_deliveries": ("administer", False),
+    # the REMS tracker
+    "rems.tracker": ("track_rems", True),
+    "rems.mark_submitted": ("track_rems", True),
     # administration (an administrator sees every site)
     "admin.index": ("administer", False),
     "admin.sites": ("administer", False),
@@ -169,9 +174,13 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.add_visit_event": ("book", True),  # any role that may record some event
     "api.get_observations": ("read", True),
     "api.post_observation": ("clinical", True),
+    "api.get_rems_form": ("read", True),
+    "api.patch_rems": ("clinical", True),
     "api.dashboard": ("read", True),
     "api.list_notifications": ("read", False),
     "api.acknowledge_notification": ("acknowledge", True),
+    "api.list_rems_submissions": ("track_rems", False),
+    "api.record_rems_submission": ("track_rems", True),
     "api.list_tokens": ("read", False),  # the caller's own (an admin may name a user)
     "api.revoke_token": (OWNER_OR_ADMIN, False),
 }
@@ -183,6 +192,7 @@ QUERY = {
     "nursing.dashboard": {"site_id": "site_id"},
     "nursing.feed": {"site_id": "site_id"},
     "alerts.feed": {"site_id": "site_id"},
+    "rems.tracker": {"site_id": "site_id"},
     "api.dashboard": {"site_id": "site_id"},
     "api.list_treatment_types": {"site_id": "site_id"},
 }

@@ -47,7 +47,11 @@ def test_every_page_hands_the_scripts_one_json_block(client, auth, clinic):
         "label": "Checked in",
         "css": "status-checked_in",
     }
-    assert [c["value"] for c in block["alert_kind"]] == ["discharge_due", "discharge_overdue"]
+    assert [c["value"] for c in block["alert_kind"]] == [
+        "discharge_due",
+        "discharge_overdue",
+        "rems_form_due",
+    ]
     # It is data, not a script: the CSP forbids inline scripts.
     assert not re.search(r"<script(?![^>]*\bsrc=)", html)
     assert 'src="/static/js/choices.js"' in html

@@ -199,6 +199,8 @@ def init_app(app: Flask) -> None:
         observations,
         people,
         places,
+        rems,
+        rems_form,
         sms,
         tokens,
         treatments,

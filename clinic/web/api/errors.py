@@ -2,6 +2,8 @@
 
 from flask import jsonify
 
+from clinic.domain.booking import Violation
+from clinic.domain.treatments import FIELD_LABELS, FieldsViolation
 from clinic.services.errors import Conflict, ServiceError
 
 CODES = {
@@ -45,7 +47,8 @@ def error_response(
         "fields": fields or {},
     }
     if isinstance(error, Conflict) and error.reasons:
-        body["reasons"] = [{"rule": str(r.rule), "message": r.message} for r in error.reasons]
+        body["reasons"] = [reason_body(r) for r in error.reasons]
+        body["fields"] = body["fields"] | reason_fields(error.reasons)
     if isinstance(error, Conflict) and error.alternatives is not None:
         body["alternatives"] = error.alternatives
     if isinstance(error, Conflict):
@@ -55,3 +58,20 @@ def error_response(
     if status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
     return response
+
+
+def reason_body(reason: Violation) -> dict:
+    """Return a broken rule as the API shows it; a rule about fields names them in `fields`."""
+    shown: dict = {"rule": str(reason.rule), "message": reason.message}
+    if isinstance(reason, FieldsViolation):
+        shown["fields"] = list(reason.fields)
+    return shown
+
+
+def reason_fields(reasons) -> dict[str, list[str]]:
+    """Return the fields the broken rules name, for the body's `fields` (e.g. rems_incomplete)."""
+    found: dict[str, list[str]] = {}
+    for reason in reasons:
+        for name in getattr(reason, "fields", ()):
+            found.setdefault(name, []).append(f"Missing: {FIELD_LABELS.get(name, name)}.")
+    return found

@@ -33,12 +33,21 @@ from clinic.domain.messages import (
 )
 from clinic.domain.phases import AMBER_MINUTES, Countdown
 from clinic.domain.text import line_problem
-from clinic.domain.treatments import ObservationFrom, TreatmentKind
+from clinic.domain.treatments import (
+    CONCOMITANT_CLASSES,
+    FORM_FIELDS,
+    ObservationFrom,
+    SubmissionMethod,
+    SubmissionRule,
+    SubmissionStatus,
+    TreatmentKind,
+)
 from clinic.domain.visits import EventRule, EventType, HistoryType, Status
 from clinic.domain.vitals import RANGES, DueKind, DueState, validate_reading
 from clinic.domain.vitals import Flag as VitalFlag
 from clinic.models import ROLES
 from clinic.services.patients import MAX_VOID_REASON
+from clinic.services.rems import READY_TO_LEAVE_RANGE
 from clinic.services.setup import site_values
 from clinic.services.site_settings import (
     MAX_INSTRUCTIONS,
@@ -96,7 +105,7 @@ SITE_NUMBERS = tuple(
     and all(name not in keys.values() for keys in SITE_MINUTES.values())
 )
 NESTED_SETTINGS = {**SITE_MINUTES, "vital_thresholds": VITAL_THRESHOLDS}
-RULES = [*Rule, *EventRule, *AccountRule]
+RULES = [*Rule, *EventRule, *AccountRule, *SubmissionRule]
 CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
@@ -559,6 +568,53 @@ class ObservationSchema(ApiSchema):
             raise ValidationError(errors)
 
 
+Concomitant = Inline.from_dict(
+    {name: Bool(required=True) for name in CONCOMITANT_CLASSES}, name="Concomitant"
+)
+FormConcomitant = Inline.from_dict(
+    {name: Bool(allow_none=True) for name in CONCOMITANT_CLASSES}, name="FormConcomitant"
+)
+FormBp = Inline.from_dict(
+    {name: fields.String(allow_none=True) for name in ("before", "at_40", "before_leaving")},
+    name="FormBp",
+)
+
+
+class RemsAnswersSchema(ApiSchema):
+    """The monitoring form's answers the record cannot give; at least one of the two."""
+
+    concomitant = fields.Nested(Concomitant)
+    ready_to_leave_minutes = Whole(validate=validate.Range(*READY_TO_LEAVE_RANGE))
+
+
+class RemsFormSchema(ApiSchema):
+    """A REMS session's Patient Monitoring Form: every field, null while unknown."""
+
+    visit_id = fields.Integer()
+    patient_id = fields.Integer()
+    complete = fields.Boolean()
+    missing = fields.List(fields.String(validate=validate.OneOf(FORM_FIELDS)))
+    treatment_date = fields.Date()
+    dose_mg = fields.Float(allow_none=True)
+    dose_option = fields.String(allow_none=True, validate=validate.OneOf(["56", "84", "other"]))
+    lot = fields.String(allow_none=True)
+    total_minutes = fields.Integer(allow_none=True)
+    ready_to_leave_minutes = fields.Integer(allow_none=True)
+    vitals_acceptable_before = fields.Boolean(allow_none=True)
+    vitals_acceptable_after = fields.Boolean(allow_none=True)
+    bp = fields.Nested(FormBp)
+    sedation = fields.Boolean(allow_none=True)
+    dissociation = fields.Boolean(allow_none=True)
+    respiratory_depression = fields.Boolean(allow_none=True)
+    concomitant = fields.Nested(FormConcomitant)
+    first_device_at = Instant(allow_none=True)
+    ended_at = Instant(allow_none=True)
+    first_treatment = fields.Boolean()
+    enrolled = fields.Boolean()
+    rems_patient_id = fields.String(allow_none=True)
+    site_certification = fields.Nested(RemsCertification, allow_none=True)
+
+
 class NotificationSchema(ApiSchema):
     """A discharge alarm and whether it has been acknowledged or resolved."""
 
@@ -572,6 +628,27 @@ class NotificationSchema(ApiSchema):
     acknowledged_by = fields.Integer(attribute="acknowledged_by_id", allow_none=True)
     resolved_at = Instant(allow_none=True)
     resolved_reason = fields.String(allow_none=True)
+
+
+class RemsSubmissionSchema(ApiSchema):
+    """A REMS session on the 7-day tracker; as a request, the form marked submitted.
+
+    `due_on` is the site-local discharge date + 7 days; `status` is due, overdue (from the
+    site-local midnight after `due_on`) or submitted.
+    """
+
+    visit_id = fields.Integer(dump_only=True)
+    due_on = Day(dump_only=True)
+    status = fields.String(dump_only=True, validate=validate.OneOf(SubmissionStatus.values()))
+    site_id = fields.Integer(dump_only=True, attribute="visit.site_id")
+    patient_id = fields.Integer(dump_only=True, attribute="visit.patient_id")
+    patient_initials = fields.String(dump_only=True)
+    discharged_at = Instant(dump_only=True)
+    method = fields.String(
+        required=True, allow_none=True, validate=validate.OneOf(SubmissionMethod.values())
+    )
+    confirmation = Text(60, required=True, allow_none=True)
+    submitted_at = Instant(required=True, allow_none=True)
 
 
 class MessageSchema(ApiSchema):
@@ -713,6 +790,8 @@ class ReasonSchema(ApiSchema):
 
     rule = fields.String(required=True, validate=validate.OneOf(RULES))
     message = fields.String(required=True)
+    # The fields a rule is about (rems_incomplete: the monitoring form's missing fields).
+    fields_ = fields.List(fields.String(), data_key="fields")
 
 
 class ErrorSchema(ApiSchema):
@@ -772,3 +851,9 @@ class TokenQuery(ApiSchema):
     """?user_id= another user's tokens (administrators)."""
 
     user_id = Id(strict=False)
+
+
+class RemsSubmissionQuery(SiteQuery):
+    """?site_id=&status=due|overdue|submitted."""
+
+    status = fields.String(validate=validate.OneOf(SubmissionStatus.values()))
