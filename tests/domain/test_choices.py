@@ -23,6 +23,7 @@ from clinic.domain.roles import Role, SignInStep
 from clinic.domain.treatments import (
     ObservationFrom,
     SubmissionMethod,
+    SubmissionRule,
     SubmissionStatus,
     TreatmentKind,
 )
@@ -53,6 +54,7 @@ ENUMERATIONS = (
     ObservationFrom,
     SubmissionStatus,
     SubmissionMethod,
+    SubmissionRule,
     MessageKind,
     MessageChannel,
     MessageStatus,
