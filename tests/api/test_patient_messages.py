@@ -719,3 +719,9 @@ def test_the_day_board_shows_answers_and_the_desk_gets_tomorrows_to_call_list(
     assert f"/visits/{unconfirmed['id']}" in section and f"/visits/{asked['id']}" in section
     assert f"/visits/{confirmed['id']}" not in section
     assert section.index(f"/visits/{asked['id']}") < section.index(f"/visits/{unconfirmed['id']}")
+
+
+def test_the_link_page_is_rate_limited_per_address(app, client):
+    app.config["RATELIMIT_CONFIRM_PER_ADDRESS"] = "3/minute"
+    answers = [client.get(f"/c/guess-{n}").status_code for n in range(5)]
+    assert answers == [404, 404, 404, 429, 429]
