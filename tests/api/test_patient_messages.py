@@ -725,3 +725,14 @@ def test_the_link_page_is_rate_limited_per_address(app, client):
     app.config["RATELIMIT_CONFIRM_PER_ADDRESS"] = "3/minute"
     answers = [client.get(f"/c/guess-{n}").status_code for n in range(5)]
     assert answers == [404, 404, 404, 429, 429]
+
+
+def test_the_visit_page_shows_the_answer_and_the_messages(client, auth, clinic, book):
+    consent(clinic.patient, sms=False)
+    visit = book(chicago(MONDAY + timedelta(days=8), 10)).get_json()
+    auth.login(clinic.clerk)
+    html = client.get(f"/visits/{visit['id']}").get_data(as_text=True)
+    assert 'id="visit-confirmation">Unconfirmed<' in html
+    messages_list = html.split('id="visit-messages"')[1].split("</ul>")[0]
+    assert "Booked by e-mail: scheduled" in messages_list
+    assert "Reminder by e-mail: scheduled" in messages_list
