@@ -736,3 +736,38 @@ def test_the_visit_page_shows_the_answer_and_the_messages(client, auth, clinic, 
     messages_list = html.split('id="visit-messages"')[1].split("</ul>")[0]
     assert "Booked by e-mail: scheduled" in messages_list
     assert "Reminder by e-mail: scheduled" in messages_list
+
+
+def test_the_admin_site_page_sets_the_reminders(client, auth, clinic):
+    from tests.web.test_admin import page, post_form, site_form
+
+    auth.login(clinic.admin)
+    url = f"/admin/sites/{clinic.site.id}"
+    html = page(client, url)
+    assert 'name="reminder_hours"' in html and 'value="72, 24"' in html
+    data = site_form(clinic.site) | {
+        "reminders_shown": "1",
+        "reminder_hours": "48, 2.5",
+        "reminder_sms": "y",
+        "quiet_start": "22:00",
+        "quiet_end": "07:30",
+        "instructions": "Eat nothing after midnight.",
+    }
+    assert post_form(client, url, data).status_code == 302
+    db.session.refresh(clinic.site)
+    assert clinic.site.reminders == {
+        "offsets_minutes": [2880, 150],
+        "channels": ["sms"],
+        "quiet_start": "22:00",
+        "quiet_end": "07:30",
+        "instructions": "Eat nothing after midnight.",
+    }
+    refused = post_form(client, url, data | {"instructions": "Before your ketamine session"})
+    assert refused.status_code == 200
+    assert "no message may name ketamine" in refused.get_data(as_text=True)
+    bad = post_form(client, url, data | {"reminder_hours": "soon"})
+    assert "Numbers of hours" in bad.get_data(as_text=True)
+    # A post from a page without these fields leaves the reminders as they are.
+    assert post_form(client, url, site_form(clinic.site)).status_code == 302
+    db.session.refresh(clinic.site)
+    assert clinic.site.reminders["channels"] == ["sms"]
