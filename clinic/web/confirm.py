@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, render_template, request
 from flask_wtf import FlaskForm
 from wtforms import SubmitField
 
@@ -37,8 +37,13 @@ def page(token: str):
     form = AnswerForm()
     outcome = None
     if form.validate_on_submit():
-        reply = Reply.CONFIRM if form.confirm.data else Reply.CANT_COME
-        outcome = patient_messages.answer(visit, reply, utcnow())
+        # The button pressed, or an `answer` field (confirm / cant_come) from a plain form.
+        answer = request.form.get("answer", "")
+        reply = Reply.CONFIRM if form.confirm.data or answer == "confirm" else None
+        if reply is None and (form.cant_come.data or answer == "cant_come"):
+            reply = Reply.CANT_COME
+        if reply is not None:
+            outcome = patient_messages.answer(visit, reply, utcnow())
     tz = ZoneInfo(visit.site.timezone)
     response = render_template(
         "confirm/page.html",

@@ -771,3 +771,43 @@ def test_the_admin_site_page_sets_the_reminders(client, auth, clinic):
     assert post_form(client, url, site_form(clinic.site)).status_code == 302
     db.session.refresh(clinic.site)
     assert clinic.site.reminders["channels"] == ["sms"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "words"),
+    [
+        (
+            {"SMS_PROVIDER": "webhook", "SMS_WEBHOOK_URL": "https://gw.test/sms"},
+            "SMS_WEBHOOK_SECRET",
+        ),
+        ({"SMS_PROVIDER": "twilio", "TWILIO_ACCOUNT_SID": "AC1"}, "TWILIO_AUTH_TOKEN, TWILIO_FROM"),
+        ({"SMS_PROVIDER": "pigeon"}, "webhook, twilio or empty"),
+    ],
+    ids=["webhook", "twilio", "unknown"],
+)
+def test_an_incomplete_sms_provider_refuses_to_start(settings, words):
+    from clinic import create_app
+    from clinic.startup import ConfigurationError
+    from config import TestConfig
+
+    with pytest.raises(ConfigurationError, match=words):
+        create_app(TestConfig, **settings)
+
+
+def test_i_cant_come_by_link_inside_the_window_asks_the_desk(client, clinic, book, channels):
+    from tests.conftest import csrf_token
+
+    consent(clinic.patient, sms=False)
+    clinic.site.cancel_window_hours = 24 * 10
+    db.session.commit()
+    visit = book(chicago(MONDAY + timedelta(days=8), 10)).get_json()
+    patient_outbox.send_due(SETTLED)
+    token = _link_token(channels, visit["id"])
+    html = client.get(f"/c/{token}").get_data(as_text=True)
+    answered = client.post(
+        f"/c/{token}", data={"answer": "cant_come", "csrf_token": csrf_token(html)}
+    )
+    assert "the front desk will call you" in answered.get_data(as_text=True)
+    db.session.rollback()
+    stored = db.session.get(Visit, visit["id"])
+    assert (stored.status, stored.confirmation) == ("booked", "cancel_requested")
