@@ -811,3 +811,51 @@ def test_i_cant_come_by_link_inside_the_window_asks_the_desk(client, clinic, boo
     db.session.rollback()
     stored = db.session.get(Visit, visit["id"])
     assert (stored.status, stored.confirmation) == ("booked", "cancel_requested")
+
+
+def test_twilio_replies_are_checked_with_twilios_signature(app, client, clinic, book):
+    from twilio.request_validator import RequestValidator
+
+    app.config.update(
+        SMS_PROVIDER="twilio", TWILIO_AUTH_TOKEN="twilio-token", TWILIO_ACCOUNT_SID="AC1"
+    )
+    consent(clinic.patient)
+    visit = book(chicago(MONDAY + timedelta(days=8), 10)).get_json()
+    url = "http://localhost/api/v1/sms/inbound"
+    form = {"From": "+15125550123", "Body": "YES", "MessageSid": "SM1"}
+    signature = RequestValidator("twilio-token").compute_signature(url, form)
+    forged = client.post(url, data=form, headers={"X-Twilio-Signature": "bogus"})
+    assert_error(forged, 401, "unauthorized")
+    answered = client.post(url, data=form, headers={"X-Twilio-Signature": signature})
+    assert answered.get_json() == {"result": "confirmed"}
+    db.session.rollback()
+    assert db.session.get(Visit, visit["id"]).confirmation == "confirmed"
+
+
+def test_twilio_sends_through_its_client(app, clinic, book, monkeypatch):
+    from clinic.notify import sms
+
+    sent = []
+
+    class Messages:
+        def create(self, **fields):
+            sent.append(fields)
+
+    class Client:
+        def __init__(self, sid, token):
+            self.messages = Messages()
+
+    monkeypatch.setattr("twilio.rest.Client", Client)
+    app.config.update(
+        SMS_PROVIDER="twilio",
+        TWILIO_ACCOUNT_SID="AC1",
+        TWILIO_AUTH_TOKEN="t",
+        TWILIO_FROM="+15125550999",
+    )
+    assert isinstance(sms.provider(app.config), sms.TwilioSms)
+    consent(clinic.patient, email_=False)
+    book(chicago(MONDAY + timedelta(days=8), 10))
+    assert patient_outbox.send_due(SETTLED) == 1
+    [fields] = sent
+    assert fields["to"] == "+15125550123" and fields["from_"] == "+15125550999"
+    assert clinical_words(fields["body"]) == []
