@@ -35,6 +35,7 @@ from clinic.domain.messages import (
 from clinic.extensions import db
 from clinic.models import Patient, PatientMessage, User, Visit
 from clinic.services import access, audit
+from clinic.services.errors import NotFound
 from clinic.services.site_settings import reminder_plan, reminders_of
 
 # The messages that tell what happened to the booking (one settles into the next).
@@ -199,8 +200,6 @@ def _plan_pickup(visit: Visit, now: datetime) -> None:
 def visit_messages(actor: User, visit_id: int) -> list[PatientMessage]:
     """Return the messages of a visit the actor may see, in planned order."""
     if not 1 <= visit_id <= MAX_ID:
-        from clinic.services.errors import NotFound
-
         raise NotFound("visit")
     visit = access.get_visit(actor, visit_id)
     stmt = (

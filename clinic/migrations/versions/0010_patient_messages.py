@@ -17,7 +17,24 @@ depends_on = None
 CONSENTS = ('email', 'sms', 'escort_sms')
 
 
+def _sqlite_foreign_keys(on):
+    """SQLite: turn foreign keys off while batch mode rebuilds the patients table (visits
+    refer to it), then check them (as 0007_treatment_types does).
+
+    The pragma does nothing inside a transaction, so the one under way is committed first.
+    """
+    bind = op.get_bind()
+    if bind.dialect.name != 'sqlite':
+        return
+    if on and bind.exec_driver_sql('PRAGMA foreign_key_check').first() is not None:
+        raise RuntimeError('0010_patient_messages left a broken foreign key')
+    bind.exec_driver_sql('COMMIT')
+    bind.exec_driver_sql(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+    bind.exec_driver_sql('BEGIN IMMEDIATE')
+
+
 def upgrade():
+    _sqlite_foreign_keys(False)
     with op.batch_alter_table('patients', schema=None) as batch_op:
         for channel in CONSENTS:
             batch_op.add_column(sa.Column(f'{channel}_consent_at', sa.DateTime(timezone=True), nullable=True))
@@ -66,9 +83,11 @@ def upgrade():
     op.create_index(op.f('ix_patient_messages_visit_id'), 'patient_messages', ['visit_id'], unique=False)
     op.create_index(op.f('ix_patient_messages_patient_id'), 'patient_messages', ['patient_id'], unique=False)
     op.create_index('ix_patient_messages_status_next', 'patient_messages', ['status', 'next_attempt_at'], unique=False)
+    _sqlite_foreign_keys(True)
 
 
 def downgrade():
+    _sqlite_foreign_keys(False)
     op.drop_index('ix_patient_messages_status_next', table_name='patient_messages')
     op.drop_index(op.f('ix_patient_messages_patient_id'), table_name='patient_messages')
     op.drop_index(op.f('ix_patient_messages_visit_id'), table_name='patient_messages')
@@ -84,3 +103,4 @@ def downgrade():
             batch_op.drop_constraint(op.f(f'fk_patients_{channel}_consent_by_id_users'), type_='foreignkey')
             batch_op.drop_column(f'{channel}_consent_by_id')
             batch_op.drop_column(f'{channel}_consent_at')
+    _sqlite_foreign_keys(True)
