@@ -297,6 +297,8 @@ def _patients(
             "contraindications": [],
             "notes": "PHQ-9 baseline recorded; BP controlled. Induction course of 6 infusions.",
         }
+        if people is PATIENTS:  # the IV patients: the practitioner's order for the infusion
+            values["mg_per_kg"] = ORDER_MG_PER_KG
         if n == NOT_CLEARED:
             values |= {
                 "cleared": False,
@@ -343,6 +345,7 @@ def _week_of_visits(
                     continue
                 if start - CHECK_IN_LEAD <= now:
                     events.record_event(clerk, visit.id, "check_in", now)
+                    _arrival_reading(visit, site, nurses[visit.id % len(nurses)], now)
                 continue
             _happened(site, chair.id, patient, start, infusion, clerk, rng.choice(nurses), now, rng)
     db.session.commit()
@@ -464,6 +467,8 @@ def _happened(
             visit.discharged_at = at
     if visit.checked_in_at is not None:
         _readings(visit, site, started, discharged, nurse, now, rng)
+    if not treatment.rems and visit.infusion_started_at is not None:
+        _infusion_dose(visit, patient, started, nurse, rng)
     if treatment.rems and visit.infusion_started_at is not None:
         _devices(visit, started, nurse, now)
         if visit.discharged_at is not None:
@@ -514,6 +519,50 @@ def _readings(
             )
         )
         baseline = baseline or reading
+
+
+# The demo's IV order on every clearance, and the lots its ketamine comes from.
+ORDER_MG_PER_KG = Decimal("0.5")
+KETAMINE_LOTS = ("KT-24A117", "KT-24B302", "KT-25A041")
+
+
+def _infusion_dose(
+    visit: Visit, patient: Patient, started: datetime, nurse: User, rng: random.Random
+) -> None:
+    """Write the IV ketamine dose of an infusion: the clearance's mg/kg for the weight."""
+    if not patient.weight_kg:
+        return
+    dose = ORDER_MG_PER_KG * Decimal(str(patient.weight_kg))
+    db.session.add(
+        Dose(
+            visit=visit,
+            drug="Ketamine",
+            dose_mg=dose.quantize(Decimal("0.01")),
+            lot=KETAMINE_LOTS[visit.patient_id % len(KETAMINE_LOTS)],
+            at=started,
+            route="IV",
+            recorded_by_id=nurse.id,
+            created_at=started,
+        )
+    )
+
+
+def _arrival_reading(visit: Visit, site: Site, nurse: User, at: datetime) -> None:
+    """Write the baseline a nurse takes when a patient arrives: the start may follow it."""
+    rng = random.Random(visit.id)  # its own: the week's other random choices stay as they were
+    values = {
+        "systolic": rng.randint(112, 128),
+        "diastolic": rng.randint(70, 80),
+        "heart_rate": rng.randint(64, 82),
+        "spo2": rng.randint(96, 99),
+        "respiratory_rate": rng.randint(12, 16),
+        "moaas": 5,
+    }
+    reading = Reading(at=at, **values)
+    flagged = flags(reading, None, site_thresholds(site))
+    db.session.add(
+        Observation(visit=visit, at=at, recorded_at=at, by_id=nurse.id, flags=flagged, **values)
+    )
 
 
 def _devices(visit: Visit, started: datetime, nurse: User, now: datetime) -> None:

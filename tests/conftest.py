@@ -24,7 +24,17 @@ from flask.testing import FlaskClient
 from clinic import create_app
 from clinic.database import begin_write
 from clinic.extensions import db
-from clinic.models import AUDIT_TRIGGERS, AuditEvent, Chair, Clearance, Patient, Shift, Site, User
+from clinic.models import (
+    AUDIT_TRIGGERS,
+    AuditEvent,
+    Chair,
+    Clearance,
+    Observation,
+    Patient,
+    Shift,
+    Site,
+    User,
+)
 from clinic.services import booking, staff, tokens, totp
 from clinic.types import utcnow
 from config import TestConfig
@@ -368,6 +378,22 @@ def clinic(make_site, make_chair, make_shift, make_user, make_patient, make_clea
         patient=new_patient(),
         new_patient=new_patient,
     )
+
+
+# A calm pre-dose reading: every start needs one in the 30 minutes before (predose rules).
+BASELINE = {"systolic": 122, "diastolic": 78, "heart_rate": 72, "spo2": 98}
+
+
+def add_baseline(visit_id: int, at: datetime, **values: int) -> Observation:
+    """Write a pre-dose reading taken at `at` straight to the database and commit.
+
+    For tests about something else than the readings: no audit row, no flags recomputed.
+    A test about readings records them through the service or the API instead.
+    """
+    reading = Observation(visit_id=visit_id, at=at, recorded_at=at, flags=[], **(BASELINE | values))
+    db.session.add(reading)
+    db.session.commit()
+    return reading
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
@@ -11,9 +12,12 @@ import time_machine
 from sqlalchemy import func, select
 
 from clinic.domain.booking import Plan, RecoveryMode, holds_for
+from clinic.domain.treatments import predose_violations
 from clinic.extensions import db
 from clinic.models import Chair, Clearance, Patient, Shift, Site, TreatmentType, User, Visit
+from clinic.services.doses import doses_by_visit
 from clinic.services.events import record_event
+from clinic.services.observations import observations_by_visit, reading_of
 from tests.conftest import MONDAY, chicago
 
 DEMO_EMAILS = [
@@ -147,6 +151,7 @@ def test_seed_midweek_has_history_and_patients_in_the_chairs(runner):
     statuses = {v.status for v in visits}
     assert {"discharged", "booked"} <= statuses
     assert statuses & {"checked_in", "infusing", "recovering"}
+    iv_type = db.session.scalars(select(Site)).one().default_treatment_type_id
 
     for visit in visits:
         types = [e.type for e in visit.events]
@@ -162,6 +167,19 @@ def test_seed_midweek_has_history_and_patients_in_the_chairs(runner):
             assert visit.discharge_due_at == visit.infusion_ended_at + timedelta(minutes=120)
         if visit.status == "recovering":
             assert visit.discharge_due_at > now - timedelta(minutes=20)
+        # Every start had a baseline in the 30 minutes before it (the pre-dose rule); an
+        # infusion had the clearance's 0.5 mg/kg for the patient's weight at its start.
+        readings = [reading_of(o) for o in observations_by_visit([visit.id]).get(visit.id, [])]
+        assert all(r.at <= now for r in readings)
+        given = doses_by_visit([visit.id]).get(visit.id, [])
+        if visit.infusion_started_at is None:
+            assert given == []
+        else:
+            assert predose_violations(readings, visit.infusion_started_at, None) == []
+        if visit.infusion_started_at is not None and visit.treatment_type_id == iv_type:
+            assert [(d.at, d.route) for d in given] == [(visit.infusion_started_at, "IV")]
+            weight = Decimal(str(visit.patient.weight_kg))
+            assert given[0].dose_mg == (Decimal("0.5") * weight).quantize(Decimal("0.01"))
         # The plan columns agree with the rules' own holds.
         plan = Plan(
             visit.patient_id,

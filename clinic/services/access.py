@@ -22,6 +22,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "book": frozenset({Role.FRONT_DESK, Role.NURSE, Role.PRACTITIONER}),
     "clinical": frozenset({Role.NURSE, Role.PRACTITIONER}),
     "discharge_early": frozenset({Role.PRACTITIONER}),
+    # Start a dose without a baseline, or above the type's BP limit, giving a reason.
+    "override_predose": frozenset({Role.PRACTITIONER}),
+    # Record a dose more than 10 % off the practitioner's mg/kg order.
+    "confirm_dose": frozenset({Role.PRACTITIONER}),
     "acknowledge": frozenset({Role.NURSE, Role.PRACTITIONER}),
     "administer": frozenset({Role.ADMIN}),
     # The visits list and its CSV: names across days, for the staff who run the chairs.

@@ -7,7 +7,7 @@ from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from clinic.database import lock_site_for_writing
-from clinic.domain import discharge
+from clinic.domain import discharge, treatments
 from clinic.domain.booking import Violation
 from clinic.domain.visits import (
     ACTIVE,
@@ -25,8 +25,16 @@ from clinic.domain.visits import (
     window_refusal,
 )
 from clinic.extensions import db
-from clinic.models import User, Visit, VisitEvent
-from clinic.services import access, audit, booking, notifications, patient_messages, rems
+from clinic.models import TreatmentType, User, Visit, VisitEvent
+from clinic.services import (
+    access,
+    audit,
+    booking,
+    notifications,
+    observations,
+    patient_messages,
+    rems,
+)
 from clinic.services.errors import Conflict, Invalid
 
 # Which permission each event needs (API.md, "Roles").
@@ -154,9 +162,12 @@ def _audit_refused(
 
 
 def _action(event_type: EventType, early: bool = False) -> str:
-    """Return the audit action of an event; an early discharge is an override of its own."""
+    """Return the audit action of an event; an early discharge, or a start without the
+    pre-dose checks, is an override of its own."""
     if event_type is EventType.DISCHARGE:
         return "visit.discharge_override" if early else "visit.discharge"
+    if event_type is EventType.START_INFUSION and early:
+        return "visit.predose_override"
     return f"visit.event.{event_type.value}"
 
 
@@ -211,8 +222,34 @@ APPLY = {
 def _start_infusion(
     visit: Visit, at: datetime, data: dict[str, Any], actor: User
 ) -> dict[str, Any]:
+    override = data.get("override_reason")
+    if override is not None and not isinstance(override, str):
+        raise Invalid("The override reason must be text.", {"override_reason": ["Text."]})
+    broken = predose_violations(visit, at)
+    refusals = treatments.with_override(broken, access.can(actor, "override_predose"), override)
+    if refusals:
+        raise Conflict(" ".join(v.message for v in refusals), refusals)
     visit.infusion_started_at = at
-    return {}
+    if not broken:
+        return {}
+    assert override is not None  # with_override let the start go ahead: a practitioner's reason
+    # The override is audited as one of its own (_action), as an early discharge is.
+    return {"override_reason": override.strip(), "overridden": [str(v.rule) for v in broken]}
+
+
+def predose_violations(visit: Visit, at: datetime) -> list[Violation]:
+    """Return the pre-dose rules a start at `at` breaks: a baseline in the 30 minutes before,
+    and the type's blood-pressure limit if it sets one (before any override)."""
+    readings = [
+        observations.reading_of(o)
+        for o in observations.observations_by_visit([visit.id]).get(visit.id, [])
+    ]
+    type_ = db.session.get(TreatmentType, visit.treatment_type_id)
+    limit = None
+    if type_ is not None and type_.predose_systolic_max is not None:
+        assert type_.predose_diastolic_max is not None  # the pair is set together (a check)
+        limit = (type_.predose_systolic_max, type_.predose_diastolic_max)
+    return treatments.predose_violations(readings, at, limit)
 
 
 def _end_infusion(visit: Visit, at: datetime, data: dict[str, Any], actor: User) -> dict[str, Any]:

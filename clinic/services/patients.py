@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
@@ -211,7 +212,9 @@ def record_clearance(
             "The clearance ends before it starts.",
             {"valid_until": ["Must be on or after evaluated_on."]},
         )
+    mg_per_kg = order_mg_per_kg(values.get("mg_per_kg"))
     clearance = Clearance(
+        mg_per_kg=mg_per_kg,
         patient_id=patient.id,
         evaluated_on=values["evaluated_on"],
         valid_until=values["valid_until"],
@@ -241,7 +244,35 @@ CLEARANCE_FIELDS = (
     "consent_signed",
     "contraindications",
     "notes",
+    "mg_per_kg",
 )
+# The practitioner's IV ketamine order on a clearance, in mg per kg of body weight.
+MG_PER_KG_RANGE = (Decimal("0.05"), Decimal("2.0"))
+MG_PER_KG_PLACES = 3
+
+
+def order_mg_per_kg(raw: Any) -> Decimal | None:
+    """Return a clearance's mg/kg order as an exact decimal (None: no order), or raise a 422."""
+    if raw is None or raw == "":
+        return None
+    low, high = MG_PER_KG_RANGE
+    message = f"A number of mg/kg, {low}-{high}, at most {MG_PER_KG_PLACES} decimals."
+    if isinstance(raw, bool) or not isinstance(raw, int | float | Decimal | str):
+        raise Invalid("The mg/kg order is invalid.", {"mg_per_kg": [message]})
+    try:
+        value = raw if isinstance(raw, Decimal) else Decimal(str(raw).strip())
+    except InvalidOperation:
+        raise Invalid("The mg/kg order is invalid.", {"mg_per_kg": [message]}) from None
+    exponent = value.as_tuple().exponent
+    if (
+        not value.is_finite()
+        or not low <= value <= high
+        or (isinstance(exponent, int) and -exponent > MG_PER_KG_PLACES)
+    ):
+        raise Invalid("The mg/kg order is invalid.", {"mg_per_kg": [message]})
+    return value.quantize(Decimal(1).scaleb(-MG_PER_KG_PLACES))
+
+
 MAX_VOID_REASON = 1000
 
 
@@ -264,6 +295,7 @@ def correct_clearance(
     values = {f: getattr(clearance, f) for f in CLEARANCE_FIELDS} | {
         f: changes[f] for f in CLEARANCE_FIELDS if f in changes
     }
+    values["mg_per_kg"] = order_mg_per_kg(values["mg_per_kg"])
     if values["valid_until"] < values["evaluated_on"]:
         raise Invalid(
             "The clearance ends before it starts.",

@@ -104,6 +104,8 @@ def _detail(type_: str, data: dict[str, Any], tz: ZoneInfo, chairs: dict[int, st
         if data.get("override_reason"):
             detail += f" · early, practitioner's override: {data['override_reason']}"
         return detail
+    if type_ == "start_infusion" and data.get("override_reason"):
+        return f"pre-dose checks overridden by a practitioner: {data['override_reason']}"
     return str(data.get("reason") or data.get("override_reason") or "")
 
 

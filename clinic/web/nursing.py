@@ -24,7 +24,7 @@ from clinic.domain.visits import EventType, Status, allowed_events
 from clinic.domain.vitals import BP_FLAGS, HR_FLAGS
 from clinic.extensions import db
 from clinic.models import Visit
-from clinic.services import access, audit, events, observations, rems
+from clinic.services import access, audit, doses, events, observations, rems
 from clinic.services import frontdesk as desk
 from clinic.services.dashboard import Dashboard, load_dashboard
 from clinic.services.discharge_record import discharge_record
@@ -36,8 +36,10 @@ from clinic.web.nursing_forms import (
     PADSS_LABELS,
     SIDE_EFFECTS,
     DischargeForm,
+    DoseForm,
     EventForm,
     ExtendForm,
+    StartForm,
     VitalsForm,
 )
 from clinic.web.pages import MAX_ID, chosen_site, parse_id
@@ -197,6 +199,7 @@ def clinical_actions(visit) -> list[str]:
         "start_infusion": EventType.START_INFUSION in allowed,
         "end_infusion": EventType.END_INFUSION in allowed,
         "vitals": visit.status in observations.OBSERVABLE,
+        "dose": visit.status in doses.DOSABLE,
         "extend": EventType.EXTEND_OBSERVATION in allowed,
         "discharge": EventType.DISCHARGE in allowed,
     }
@@ -252,11 +255,41 @@ def _discharge_context(visit: Visit, form: DischargeForm, fill: bool) -> dict:
     }
 
 
+def _start_context(visit: Visit, form: StartForm) -> dict:
+    """Return the pre-dose checks a start now would break, and whether the user may override."""
+    broken = events.predose_violations(visit, utcnow())
+    return {
+        "predose": [v.message for v in broken],
+        "can_override": access.can(current_user, "override_predose"),
+        "show_override": bool(broken or form.override_reason.data),
+    }
+
+
+def _dose_context(visit: Visit, form: DoseForm, fill: bool, message: str) -> dict:
+    """Return the order's expected dose, the doses so far, and prefill drug and route."""
+    if fill:
+        form.drug.data = doses.default_drug(visit)
+        form.route.data = doses.default_route(visit) or doses.IV
+    order = doses.order_for(visit.patient, utcnow())
+    confirm_needed = "confirm" in message or bool(form.confirm.data)
+    return {
+        "order": order.text(),
+        "weight_missing": order.mg_per_kg is not None and order.weight_kg is None,
+        "given": doses.list_doses(current_user, visit.id),
+        "can_confirm": access.can(current_user, "confirm_dose"),
+        "confirm_needed": confirm_needed,
+    }
+
+
 def _form(visit: Visit, action: str, form, status: int = 200, message: str = ""):
     """Render a dialog's form for a visit, with its errors and a message if any."""
     extra = {}
     if action == "discharge":
         extra = _discharge_context(visit, form, fill=request.method == "GET")
+    elif action == "start_infusion":
+        extra = _start_context(visit, form)
+    elif action == "dose":
+        extra = _dose_context(visit, form, request.method == "GET", message)
     html = render_template(
         "nursing/dialog.html",
         action=action,
@@ -344,9 +377,20 @@ def _event(event: str, done: str, doc: str) -> Act:
 
 
 VISIT = "/recovery/visits/<int:visit_id>"
-dialog(f"{VISIT}/start-infusion", "start_infusion", EventForm)(
-    _event("start_infusion", "Infusion started: {chair} · {initials}.", "Start the infusion.")
-)
+
+
+@dialog(f"{VISIT}/start-infusion", "start_infusion", StartForm)
+def start_infusion(visit: Visit, form: StartForm, now: datetime) -> str:
+    """Start the infusion: a baseline reading in the 30 minutes before (and the type's BP
+    limit) or a practitioner's override with a reason."""
+    at = _entry_time(form, visit, now)
+    override = (form.override_reason.data or "").strip() or None
+    events.record_event(
+        current_user, visit.id, "start_infusion", now=now, at=at, override_reason=override
+    )
+    return f"Infusion started: {visit.chair.name} · {visit.patient.initials}."
+
+
 dialog(f"{VISIT}/end-infusion", "end_infusion", EventForm)(
     _event(
         "end_infusion",
@@ -363,6 +407,15 @@ def record_vitals(visit: Visit, form: VitalsForm, now: datetime) -> str:
     note = (form.note.data or "").strip()
     observations.record_observation(current_user, visit.id, form.values(), now, at=at, note=note)
     return f"Vitals recorded: {visit.chair.name} · {visit.patient.initials}."
+
+
+@dialog(f"{VISIT}/dose", "dose", DoseForm)
+def record_dose(visit: Visit, form: DoseForm, now: datetime) -> str:
+    """Record a dose given: drug, mg, lot, route (an IV dose is checked against the order)."""
+    at = _entry_time(form, visit, now)
+    confirm = bool(form.confirm.data)
+    given = doses.record_dose(current_user, visit.id, form.values(), now, at=at, confirm=confirm)
+    return f"Dose recorded: {given.drug} {given.dose_mg.normalize():f} mg · {visit.chair.name}."
 
 
 @dialog(f"{VISIT}/extend", "extend", ExtendForm)
@@ -418,6 +471,7 @@ def record(visit_id: int):
             height=220,
         ),
         printed_at=now,
+        doses=doses.dose_lines(current_user, visit.id),
         padss_labels=PADSS_LABELS,
         side_effects=SIDE_EFFECTS,
         has_rems_form=rems.is_rems(visit),

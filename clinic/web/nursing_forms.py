@@ -7,11 +7,22 @@ included; the server validates it here, then the services apply the clinical rul
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, StringField, TextAreaField, TimeField
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+    ValidationError,
+)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from clinic.domain.discharge import PADSS_ITEMS, padss_total
 from clinic.domain.vitals import RANGES
+from clinic.services.doses import MAX_DOSE_MG, MAX_DRUG, MAX_LOT, ROUTES
 from clinic.services.timeline import SIDE_EFFECTS
 
 MAX_NOTE = 1000
@@ -72,6 +83,51 @@ class _LateEntry:
 
 class EventForm(_LateEntry, FlaskForm):
     """Start or end an infusion: only the time, which defaults to now."""
+
+
+class StartForm(EventForm):
+    """Start an infusion; a practitioner may start without the pre-dose checks, with a reason."""
+
+    override_reason = TextAreaField(
+        "Reason for starting without the pre-dose checks",
+        validators=[Optional(), Length(max=MAX_REASON)],
+    )
+
+
+class DoseForm(_LateEntry, FlaskForm):
+    """A dose given: drug, milligrams, lot and route; a practitioner may confirm one far off
+    the order."""
+
+    drug = StringField("Drug", validators=[InputRequired("Name the drug."), Length(max=MAX_DRUG)])
+    dose_mg = DecimalField(
+        "Dose (mg)",
+        places=None,
+        validators=[
+            InputRequired("Give the dose in mg."),
+            NumberRange(min=0.01, max=float(MAX_DOSE_MG), message="More than 0 mg."),
+        ],
+    )
+    lot = StringField("Lot", validators=[InputRequired("Give the lot."), Length(max=MAX_LOT)])
+    route = SelectField("Route", choices=[SelectChoice(route, route) for route in ROUTES])
+    confirm = BooleanField("I confirm this dose although it is more than 10 % off the order")
+
+    def validate_dose_mg(self, field) -> None:
+        """Refuse "nan" and more than two decimals (the service says the same)."""
+        value = field.data
+        if value is None:
+            return
+        exponent = value.as_tuple().exponent
+        if not value.is_finite() or (isinstance(exponent, int) and exponent < -2):
+            raise ValidationError("At most 2 decimals.")
+
+    def values(self) -> dict:
+        """Return the dose as the doses service takes it."""
+        return {
+            "drug": (self.drug.data or "").strip(),
+            "dose_mg": self.dose_mg.data,
+            "lot": (self.lot.data or "").strip(),
+            "route": self.route.data,
+        }
 
 
 # One field per measurement, in the domain's order.

@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    DecimalField,
     FloatField,
     SelectChoice,
     SelectField,
@@ -21,7 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from clinic.services.patients import PATIENT_FIELDS
+from clinic.services.patients import MG_PER_KG_RANGE, PATIENT_FIELDS
 
 # DESIGN.md, "Screening": the contraindications a practitioner checks for.
 CONTRAINDICATIONS = (
@@ -124,7 +125,30 @@ class ClearanceForm(FlaskForm):
         "Other contraindication", filters=[_strip], validators=[Optional(), Length(max=200)]
     )
     notes = TextAreaField("Notes", filters=[_strip], validators=[Length(max=4000)])
+    mg_per_kg = DecimalField(
+        "IV ketamine order (mg/kg)",
+        places=None,
+        validators=[
+            Optional(),
+            NumberRange(
+                min=MG_PER_KG_RANGE[0],
+                max=MG_PER_KG_RANGE[1],
+                message=f"Between {MG_PER_KG_RANGE[0]} and {MG_PER_KG_RANGE[1]} mg/kg.",
+            ),
+        ],
+        description="Optional. With the patient's weight it gives the nurse the expected dose; "
+        "a dose more than 10 % off needs a practitioner's confirmation.",
+    )
     submit = SubmitField("Record clearance")
+
+    def validate_mg_per_kg(self, field) -> None:
+        """Refuse more than three decimals, and "nan" that every range check lets through."""
+        value = field.data
+        if value is None:
+            return
+        exponent = value.as_tuple().exponent
+        if not value.is_finite() or (isinstance(exponent, int) and exponent < -3):
+            raise ValidationError("At most 3 decimals, e.g. 0.5 or 0.75.")
 
     def validate_valid_until(self, field) -> None:
         """Refuse a clearance that ends before it starts."""
@@ -143,6 +167,7 @@ class ClearanceForm(FlaskForm):
             "consent_signed": bool(self.consent_signed.data),
             "contraindications": found,
             "notes": self.notes.data or "",
+            "mg_per_kg": self.mg_per_kg.data,
         }
 
 
@@ -157,6 +182,8 @@ def fill_clearance_form(form: ClearanceForm, clearance) -> None:
     others = [c.removeprefix(OTHER_PREFIX) for c in found if c.startswith(OTHER_PREFIX)]
     form.other.data = "; ".join(others)
     form.notes.data = clearance.notes or ""
+    order = clearance.mg_per_kg
+    form.mg_per_kg.data = order.normalize() if order is not None else None
 
 
 class VoidClearanceForm(FlaskForm):

@@ -19,7 +19,7 @@ from clinic.notify import webhook
 from clinic.services import tokens, treatment_types
 from clinic.services.events import record_event
 from clinic.types import utcnow
-from tests.conftest import MONDAY, chicago, issue_token
+from tests.conftest import MONDAY, add_baseline, chicago, issue_token
 from tests.rems_sessions import rems_type, session
 
 METHODS = ("get", "post", "patch", "put", "delete")
@@ -33,6 +33,7 @@ def world(clinic, make_visit, make_shift, frozen):
     booked = make_visit(clinic.clerk, clinic.patient, chicago(MONDAY, 10))
     present = make_visit(clinic.clerk, clinic.new_patient(mrn="MRN-2"), chicago(MONDAY, 8))
     record_event(clinic.nurse, present.id, "check_in", utcnow())
+    add_baseline(present.id, utcnow())  # the pre-dose reading its start needs
     alarm = Notification(
         kind="discharge_due", visit_id=present.id, site_id=clinic.site.id, due_at=utcnow()
     )
@@ -276,6 +277,18 @@ def cases(ids: dict[str, int]) -> dict[tuple[str, str], tuple[Request, Request]]
                 {"systolic": 128, "diastolic": 82, "heart_rate": 72, "spo2": 98, "moaas": 3},
             ),
             ("nurse", f"/visits/{ids['present']}/observations", {"systolic": 400}),
+        ),
+        ("get", "/visits/{id}/doses"): (
+            ("nurse", f"/visits/{ids['present']}/doses", None),
+            ("admin", "/visits/9999/doses", None),
+        ),
+        ("post", "/visits/{id}/doses"): (
+            (
+                "nurse",
+                f"/visits/{ids['present']}/doses",
+                {"drug": "Ketamine", "dose_mg": 40.5, "lot": "KT-2291", "route": "IV"},
+            ),
+            ("clerk", f"/visits/{ids['present']}/doses", {"drug": "Ketamine"}),
         ),
         ("get", "/visits/{id}/rems-form"): (
             ("clerk", f"/visits/{ids['rems']}/rems-form", None),

@@ -20,7 +20,7 @@ from clinic.services import treatment_types
 from clinic.types import utcnow
 from tests.api.conftest import assert_error, iso, rules
 from tests.api.test_treatment_types import SPRAVATO
-from tests.conftest import MONDAY, chicago
+from tests.conftest import MONDAY, add_baseline, chicago
 
 CHECKLIST = {"padss": 10, "escort_name": "Sam Rivera", "vitals_stable": True}
 CHECK_IN = chicago(MONDAY, 8)
@@ -201,6 +201,7 @@ def test_a_session_without_doses_lacks_the_dose_and_the_lot(api_as, clinic, sess
 
 def test_an_iv_visit_is_discharged_as_before(api_as, clinic, make_visit, frozen):
     visit = make_visit(clinic.clerk, clinic.new_patient(mrn="MRN-IV"), chicago(MONDAY, 8))
+    add_baseline(visit.id, chicago(MONDAY, 8, 2))  # the pre-dose reading its start needs
     frozen.move_to(CLOCK)
     nurse = api_as(clinic.nurse)
     for type_, at in (

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.api.conftest import assert_error, event_count, iso, zulu
-from tests.conftest import MONDAY, chicago
+from tests.conftest import MONDAY, add_baseline, chicago
 
 TUESDAY = MONDAY + timedelta(days=1)
 CHECKLIST = {"padss": 10, "escort_name": "Sam Rivera", "vitals_stable": True}
@@ -61,6 +61,7 @@ PATHS = {
 def visit_id(clinic, make_visit, frozen):
     """A visit booked for Monday 08:00; the clock then moves to Monday 09:00."""
     visit = make_visit(clinic.clerk, clinic.patient, chicago(MONDAY, 8))
+    add_baseline(visit.id, chicago(MONDAY, 8, 1))  # the pre-dose reading before START
     frozen.move_to(chicago(MONDAY, 9))
     return visit.id
 
@@ -375,6 +376,7 @@ def test_event_body_not_an_object_is_400(api_as, clinic, visit_id, raw):
 def tuesday_visit(clinic, make_visit, frozen, api_as):
     """A visit for Tuesday 08:00 with the clock at Tuesday 08:00; returns a poster."""
     visit = make_visit(clinic.clerk, clinic.patient, chicago(TUESDAY, 8))
+    add_baseline(visit.id, chicago(TUESDAY, 7, 40))  # before any start these tests try
     frozen.move_to(chicago(TUESDAY, 8))
 
     def call(body: dict, at=None):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from clinic.extensions import db
 from clinic.models import AuditEvent
 from tests.api.conftest import assert_error, event_count, iso, rules, zulu
-from tests.conftest import MONDAY, chicago
+from tests.conftest import MONDAY, add_baseline, chicago
 
 FRIDAY_BEFORE = MONDAY - timedelta(days=3)
 TUESDAY = MONDAY + timedelta(days=1)
@@ -109,6 +109,7 @@ def test_a_wider_window_set_by_the_admin_is_used(monday_13, event, frozen, api_a
 def test_start_infusion_after_the_planned_observation_end_is_409(monday_13, event, frozen, clinic):
     frozen.move_to(chicago(MONDAY, 12))
     assert event(monday_13, "check_in").status_code == 200
+    add_baseline(monday_13.id, chicago(MONDAY, 13))
     frozen.move_to(chicago(MONDAY, 16))  # planned observation end: 15:45
     assert rules(event(monday_13, "start_infusion", user=clinic.nurse)) == ["not_today"]
     late_entry = event(monday_13, "start_infusion", user=clinic.nurse, at=chicago(MONDAY, 13, 5))
@@ -163,6 +164,7 @@ def test_undo_check_in_puts_the_visit_back_to_booked_and_audits_it(monday_13, ev
 def test_undo_check_in_only_before_the_infusion_starts(monday_13, event, frozen, clinic):
     frozen.move_to(chicago(MONDAY, 12, 30))
     event(monday_13, "check_in")
+    add_baseline(monday_13.id, chicago(MONDAY, 12, 30))
     event(monday_13, "start_infusion", user=clinic.nurse)
     assert rules(event(monday_13, "undo_check_in", reason="Oops")) == ["illegal_transition"]
 
@@ -237,6 +239,7 @@ def test_a_late_infusion_keeps_its_chair_busy_for_availability_and_booking(
     frozen.move_to(chicago(MONDAY, 12, 50))
     event(monday_13, "check_in")
     frozen.move_to(chicago(MONDAY, 14))
+    add_baseline(monday_13.id, chicago(MONDAY, 13, 55))
     event(monday_13, "start_infusion", user=clinic.nurse)
     slots = api_as(clinic.clerk).get(
         f"/availability?site_id={clinic.site.id}&date={MONDAY.isoformat()}&limit=1000"

@@ -10,7 +10,7 @@ import pytest
 from clinic.extensions import db
 from clinic.services import booking
 from tests.api.conftest import assert_error, rules, visit_count
-from tests.conftest import MONDAY, chicago
+from tests.conftest import MONDAY, add_baseline, chicago
 
 TUESDAY = MONDAY + timedelta(days=1)
 CHECKLIST = {"padss": 10, "escort_name": "Sam Rivera", "vitals_stable": True}
@@ -54,6 +54,7 @@ def test_nul_characters_are_422_not_500(book, api_as, clinic):
 
 def test_lifecycle(make_visit, api_as, clinic, frozen):
     visit = make_visit(clinic.clerk, clinic.patient, chicago(MONDAY, 8))
+    add_baseline(visit.id, chicago(MONDAY, 8, 2))
     frozen.move_to(chicago(MONDAY, 9))
     api = api_as(clinic.practitioner)
     for body in (

@@ -113,8 +113,10 @@ def test_every_event_is_audited_and_an_early_discharge_is_an_override(clinic, ma
     visit = make_visit(clinic.clerk, clinic.patient, chicago(MONDAY, 8))
     now = chicago(MONDAY, 9)
     record_event(clinic.clerk, visit.id, "check_in", now, chicago(MONDAY, 8))
+    with pytest.raises(Conflict):  # no baseline reading in the 30 minutes before
+        record_event(clinic.nurse, visit.id, "start_infusion", now, chicago(MONDAY, 8, 5))
+    record_observation(clinic.nurse, visit.id, READING, now, at=chicago(MONDAY, 8, 2))
     record_event(clinic.nurse, visit.id, "start_infusion", now, chicago(MONDAY, 8, 5))
-    record_observation(clinic.nurse, visit.id, READING, now, at=chicago(MONDAY, 8, 10))
     record_event(clinic.nurse, visit.id, "end_infusion", now, chicago(MONDAY, 8, 50))
     with pytest.raises(Conflict):  # a nurse may not discharge before the window ends
         record_event(clinic.nurse, visit.id, "discharge", now, checklist=CHECKLIST)
@@ -134,8 +136,9 @@ def test_every_event_is_audited_and_an_early_discharge_is_an_override(clinic, ma
     assert trail == [
         ("visit.book", "ok", clinic.clerk.id),
         ("visit.event.check_in", "ok", clinic.clerk.id),
-        ("visit.event.start_infusion", "ok", clinic.nurse.id),
+        ("visit.event.start_infusion", "refused", clinic.nurse.id),
         ("observation.create", "ok", clinic.nurse.id),
+        ("visit.event.start_infusion", "ok", clinic.nurse.id),
         ("visit.event.end_infusion", "ok", clinic.nurse.id),
         ("visit.discharge", "refused", clinic.nurse.id),
         ("visit.discharge_override", "ok", clinic.practitioner.id),
@@ -147,6 +150,33 @@ def test_every_event_is_audited_and_an_early_discharge_is_an_override(clinic, ma
         visit.id,
     )
     assert only("observation.create").detail == {"visit_id": visit.id}
+    refused = audit_rows("visit.event.start_infusion")[0]
+    assert refused.detail == {"event": "start_infusion", "rules": ["predose_vitals_missing"]}
+    assert audit.verify().ok
+
+
+def test_a_start_without_a_baseline_is_a_practitioners_override(clinic, make_visit):
+    visit = make_visit(clinic.clerk, clinic.patient, chicago(MONDAY, 8))
+    now = chicago(MONDAY, 9)
+    record_event(clinic.clerk, visit.id, "check_in", now, chicago(MONDAY, 8))
+    record_event(
+        clinic.practitioner,
+        visit.id,
+        "start_infusion",
+        now,
+        chicago(MONDAY, 8, 5),
+        override_reason="Monitor failed, manual BP 118/76",
+    )
+    row = only("visit.predose_override")
+    assert (row.outcome, row.actor_id, row.patient_id, row.object_type, row.object_id) == (
+        "ok",
+        clinic.practitioner.id,
+        clinic.patient.id,
+        "visit",
+        visit.id,
+    )
+    assert row.detail == {"event": "start_infusion"}  # the reason stays on the event, not here
+    assert audit_rows("visit.event.start_infusion") == []
     assert audit.verify().ok
 
 
@@ -345,10 +375,15 @@ def test_no_patient_name_escort_or_note_appears_in_any_audit_row(api_as, clinic,
     nurse = api_as(clinic.nurse)
     for body in (
         {"type": "check_in", "at": iso(NOW)},
+        None,  # the pre-dose reading
         {"type": "start_infusion"},
         {"type": "end_infusion"},
         {"type": "extend_observation", "minutes": 10, "reason": secrets[3]},
     ):
+        if body is None:
+            reading = nurse.post(f"/visits/{booked['id']}/observations", json=READING)
+            assert reading.status_code == 201
+            continue
         assert nurse.post(f"/visits/{booked['id']}/events", json=body).status_code == 200
     nurse.post(f"/visits/{booked['id']}/observations", json=READING | {"note": secrets[3]})
     api_as(clinic.practitioner).post(

@@ -142,7 +142,7 @@ def test_nurse_pages_and_dialogs(axe_page, day):
     audit = Audit(axe_page)
     audit.sign_in(day.nurse)
     audit.visit("/recovery", ".rc-card")
-    for action in ("end_infusion", "vitals", "extend", "discharge"):
+    for action in ("start_infusion", "end_infusion", "vitals", "dose", "extend", "discharge"):
         button = axe_page.locator(f"[data-nursing-action='{action}']").first
         if button.count():
             button.click()

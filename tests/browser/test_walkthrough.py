@@ -7,12 +7,13 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from clinic.extensions import db
-from clinic.models import Notification, Visit
+from clinic.models import Dose, Notification, Visit
 from clinic.services import heartbeat, notifications
 from clinic.types import utcnow
 from tests.browser.conftest import ARTIFACTS, sign_in
@@ -167,7 +168,9 @@ def test_a_clinic_day_from_booking_to_discharge(person, clinic, make_visit, make
     rota_end = chicago(MONDAY + timedelta(days=13), 19)
     for user, role in ((clinic.nurse, "nurse"), (clinic.practitioner, "practitioner")):
         make_shift(clinic.site, role, rota_end, rota_end + timedelta(days=14), user=user)
-    ada = clinic.new_patient(given_name="Ada", family_name="Quill")
+    ada = clinic.new_patient(given_name="Ada", family_name="Quill", weight_kg=70.0)
+    ada.clearances[0].mg_per_kg = Decimal("0.5")  # the practitioner's IV order: 35 mg for her
+    db.session.commit()
     chair1 = clinic.chairs[0]
     # Someone else already holds Chair 1 on Friday at 10:00: the course will clash there.
     make_visit(clinic.clerk, clinic.new_patient(), chicago(FRIDAY, 10), chair_id=chair1.id)
@@ -267,6 +270,21 @@ def test_a_clinic_day_from_booking_to_discharge(person, clinic, make_visit, make
         submit(dialog)
         wait_phase(nurse, visit_id, "infusing")
         assert "Infusing" in card(nurse, visit_id).inner_text()
+
+        # The dose, against the order on her clearance.
+        dialog = act(nurse, visit_id, "dose", "dialog-dose")
+        assert "0.5 mg/kg \u00d7 70 kg = 35 mg" in dialog.locator("[data-dose-order]").inner_text()
+        assert dialog.locator('[name="drug"]').input_value() == "Ketamine"
+        dialog.locator('[name="dose_mg"]').fill("35")
+        dialog.locator('[name="lot"]').fill("KT-24A117")
+        submit(dialog)
+        fresh_read()
+        [dose] = db.session.scalars(select(Dose).where(Dose.visit_id == visit_id)).all()
+        assert (dose.dose_mg, dose.route, dose.recorded_by_id) == (
+            Decimal("35"),
+            "IV",
+            clinic.nurse.id,
+        )
 
         at(10, 12)
         vitals(nurse, visit_id, (138, 86), 84, dissociation=2, nausea=1, note="Floaty, calm")

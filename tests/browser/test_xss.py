@@ -17,7 +17,7 @@ import pytest
 from clinic.domain.text import line_problem
 from clinic.extensions import db
 from clinic.models import Patient, User, Visit
-from clinic.services import audit, booking, events, patients, staff
+from clinic.services import audit, booking, events, observations, patients, staff
 from clinic.services.auth import hash_password
 from clinic.types import utcnow
 from tests.browser.conftest import sign_in
@@ -178,6 +178,8 @@ def corpus(clinic, make_user) -> Corpus:
     # In care now: they show on the nurses' dashboard and their timelines have entries.
     for visit_id in visits[:3]:
         events.record_event(nurse, visit_id, "check_in", utcnow())
+    baseline = {"systolic": 122, "diastolic": 78, "heart_rate": 72, "spo2": 98}
+    observations.record_observation(nurse, visits[0], baseline, utcnow())  # the pre-dose reading
     events.record_event(nurse, visits[0], "start_infusion", utcnow())
     # So that the odd e-mail is on the audit page.
     audit.viewed(odd, ids[0], "patient", ids[0], now=utcnow())

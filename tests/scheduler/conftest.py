@@ -29,7 +29,7 @@ from clinic.scheduler.runner import SchedulerRunner
 from clinic.services.events import record_event
 from clinic.types import utcnow
 from config import TestConfig
-from tests.conftest import _pg_admin_url, chicago, require_env
+from tests.conftest import _pg_admin_url, add_baseline, chicago, require_env
 
 ROOT = Path(__file__).resolve().parents[2]
 # Booking days: weekdays inside the clinic fixture's two weeks of shifts (after NOW).
@@ -114,6 +114,7 @@ def recovering(clinic, make_visit, make_chair):
         ended = now + due_in - timedelta(minutes=observation)
         nurse = clinic.nurse
         record_event(nurse, visit.id, "check_in", now, at=ended - timedelta(minutes=50))
+        add_baseline(visit.id, ended - timedelta(minutes=48))
         record_event(nurse, visit.id, "start_infusion", now, at=ended - timedelta(minutes=45))
         return record_event(nurse, visit.id, "end_infusion", now, at=ended)
 

@@ -99,6 +99,7 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "nursing.start_infusion": ("clinical", True),
     "nursing.end_infusion": ("clinical", True),
     "nursing.vitals": ("clinical", True),
+    "nursing.dose": ("clinical", True),
     "nursing.extend": ("clinical", True),
     "nursing.discharge": ("clinical", True),
     "nursing.discharge_prefill": ("clinical", True),
@@ -174,6 +175,8 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.add_visit_event": ("book", True),  # any role that may record some event
     "api.get_observations": ("read", True),
     "api.post_observation": ("clinical", True),
+    "api.get_doses": ("read", True),
+    "api.post_dose": ("clinical", True),
     "api.get_rems_form": ("read", True),
     "api.patch_rems": ("clinical", True),
     "api.dashboard": ("read", True),

@@ -16,7 +16,7 @@ from clinic.scheduler.runner import Reconciler, make_scheduler
 from clinic.services import notifications
 from clinic.services.events import record_event
 from clinic.services.observations import record_observation
-from tests.conftest import MONDAY, chicago
+from tests.conftest import MONDAY, add_baseline, chicago
 
 CHECK_IN = chicago(MONDAY, 8)
 END = chicago(MONDAY, 8, 50)
@@ -32,6 +32,7 @@ def recovering(clinic, make_visit):
     visit = make_visit(clinic.clerk, clinic.patient, CHECK_IN, observation_minutes=60)
     now = chicago(MONDAY, 9)
     record_event(clinic.clerk, visit.id, "check_in", now, CHECK_IN)
+    add_baseline(visit.id, chicago(MONDAY, 8, 2))
     record_event(clinic.nurse, visit.id, "start_infusion", now, chicago(MONDAY, 8, 5))
     record_event(clinic.nurse, visit.id, "end_infusion", now, END)
     assert visit.discharge_due_at == DUE

@@ -36,7 +36,10 @@ def recovering(clinic, make_visit):
     visit = make_visit(clinic.clerk, clinic.patient, CHECK_IN)
     now = chicago(MONDAY, 9)
     record_event(clinic.clerk, visit.id, "check_in", now, CHECK_IN)
-    record_event(clinic.nurse, visit.id, "start_infusion", now, START)
+    # The readings are these tests' own: the practitioner starts without a baseline.
+    record_event(
+        clinic.practitioner, visit.id, "start_infusion", now, START, override_reason="On paper"
+    )
     record_event(clinic.nurse, visit.id, "end_infusion", now, END)
     return visit
 

@@ -234,6 +234,7 @@ def test_an_infusion_running_into_the_next_booking_is_flagged(as_nurse, ward, ma
 
 def test_start_and_end_the_infusion_through_the_dialogs(as_nurse, ward):
     visit = ward.seat("checked_in", start=NOW)
+    assert post(as_nurse, f"/recovery/visits/{visit.id}/vitals", VITALS).status_code == 200
     response = post(as_nurse, f"/recovery/visits/{visit.id}/start-infusion")
     assert response.status_code == 200
     assert "Infusion started" in saved(response)
@@ -253,6 +254,7 @@ def test_start_and_end_the_infusion_through_the_dialogs(as_nurse, ward):
 
 def test_an_event_time_in_the_past_is_kept_as_a_late_entry(as_nurse, ward):
     visit = ward.seat("checked_in", start=NOW)
+    put_reading(visit, chicago(MONDAY, 6, 45))  # the baseline before the 06:50 start
     response = post(as_nurse, f"/recovery/visits/{visit.id}/start-infusion", {"at_time": "06:50"})
     assert response.status_code == 200
     db.session.refresh(visit)

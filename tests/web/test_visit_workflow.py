@@ -9,7 +9,7 @@ import pytest
 from clinic.extensions import db
 from clinic.services import booking
 from clinic.types import utcnow
-from tests.conftest import MONDAY, chicago, csrf_token
+from tests.conftest import MONDAY, add_baseline, chicago, csrf_token
 
 FRIDAY_BEFORE = MONDAY - timedelta(days=3)
 TUESDAY = MONDAY + timedelta(days=1)
@@ -133,6 +133,7 @@ def test_the_printed_record_uses_the_same_timeline(desk_at, visit, clinic):
     post_action(signed_in, visit.id, "check-in")
     from clinic.services.events import record_event
 
+    add_baseline(visit.id, chicago(MONDAY, 12, 55))
     record_event(clinic.nurse, visit.id, "start_infusion", now=chicago(MONDAY, 13))
     record = signed_in.get(f"/visits/{visit.id}/record").get_data(as_text=True)
     assert "Booked" in record and "Mon 30 Nov 13:00 in Chair 1" in record

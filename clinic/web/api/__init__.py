@@ -194,6 +194,7 @@ def init_app(app: Flask) -> None:
     from clinic.web.api import (  # noqa: F401  (modules register their routes on bp)
         dashboard,
         document,
+        doses,
         health,
         notifications,
         observations,

@@ -46,7 +46,8 @@ from clinic.domain.visits import EventRule, EventType, HistoryType, Status
 from clinic.domain.vitals import RANGES, DueKind, DueState, validate_reading
 from clinic.domain.vitals import Flag as VitalFlag
 from clinic.models import ROLES
-from clinic.services.patients import MAX_VOID_REASON
+from clinic.services.doses import MAX_DOSE_MG, MAX_DRUG, MAX_LOT, MAX_ROUTE
+from clinic.services.patients import MAX_VOID_REASON, MG_PER_KG_RANGE
 from clinic.services.rems import READY_TO_LEAVE_RANGE
 from clinic.services.setup import site_values
 from clinic.services.site_settings import (
@@ -409,6 +410,10 @@ class ClearanceSchema(ApiSchema):
     consent_signed = Bool(required=True)
     contraindications = fields.List(Text(), validate=validate.Length(max=50))
     notes = Text(4000, allow_none=True)
+    mg_per_kg = Number(
+        allow_none=True,
+        validate=validate.Range(float(MG_PER_KG_RANGE[0]), float(MG_PER_KG_RANGE[1])),
+    )
     practitioner_id = fields.Integer(dump_only=True)
     corrected_at = Instant(dump_only=True, allow_none=True)
     corrected_by_id = fields.Integer(dump_only=True, allow_none=True)
@@ -566,6 +571,26 @@ class ObservationSchema(ApiSchema):
         errors = validate_reading(data)
         if errors:
             raise ValidationError(errors)
+
+
+class DoseSchema(ApiSchema):
+    """A dose given during a visit; an IV dose far off the mg/kg order names who confirmed it."""
+
+    id = fields.Integer(dump_only=True)
+    visit_id = fields.Integer(dump_only=True)
+    drug = Text(MAX_DRUG, required=True)
+    dose_mg = Number(
+        required=True,
+        validate=validate.Range(
+            0, float(MAX_DOSE_MG), min_inclusive=False, error="More than 0 and at most {max} mg."
+        ),
+    )
+    lot = Text(MAX_LOT, required=True)
+    at = Instant(allow_none=True)
+    route = Text(MAX_ROUTE, allow_none=True)
+    recorded_by = fields.Integer(attribute="recorded_by_id", dump_only=True, allow_none=True)
+    confirmed_by = fields.Integer(attribute="confirmed_by_id", dump_only=True, allow_none=True)
+    confirm = Bool(load_only=True, allow_none=True)
 
 
 Concomitant = Inline.from_dict(
