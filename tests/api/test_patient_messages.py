@@ -605,6 +605,13 @@ def test_unsigned_or_stale_sms_is_refused(client, clinic, book, channels):
 # ---------------------------------------------------------------- escort pick-up, failures
 
 
+def _baseline(api, visit_id: int) -> None:
+    """Record the pre-dose vital signs the start needs."""
+    reading = {"systolic": 122, "diastolic": 78, "heart_rate": 70, "spo2": 98}
+    response = api.post(f"/visits/{visit_id}/observations", json=reading)
+    assert response.status_code == 201, response.get_json()
+
+
 def _event(api, visit_id: int, kind: str, **fields):
     response = api.post(f"/visits/{visit_id}/events", json={"type": kind, **fields})
     assert response.status_code == 200, response.get_json()
@@ -622,6 +629,7 @@ def test_the_escort_hears_15_minutes_before_discharge_moved_by_an_extension_once
     visit = book(chicago(MONDAY, 8)).get_json()
     nurse = api_as(clinic.nurse)
     _event(nurse, visit["id"], "check_in")
+    _baseline(nurse, visit["id"])
     _event(nurse, visit["id"], "start_infusion")
     ended = _event(nurse, visit["id"], "end_infusion")
     due = datetime.fromisoformat(ended["discharge_due_at"].replace("Z", "+00:00"))
@@ -654,7 +662,9 @@ def test_the_escort_hears_15_minutes_before_discharge_moved_by_an_extension_once
 def test_no_escort_consent_no_pickup_message(api_as, clinic, book, channels):
     visit = book(chicago(MONDAY, 8)).get_json()
     nurse = api_as(clinic.nurse)
-    for kind in ("check_in", "start_infusion", "end_infusion"):
+    _event(nurse, visit["id"], "check_in")
+    _baseline(nurse, visit["id"])
+    for kind in ("start_infusion", "end_infusion"):
         _event(nurse, visit["id"], kind)
     assert [m for m in messages(visit["id"]) if m.kind == "pickup"] == []
 

@@ -33,6 +33,7 @@ CLEARANCE_KEYS = {
     "valid_until",
     "cleared",
     "consent_signed",
+    "mg_per_kg",
     "contraindications",
     "notes",
     "practitioner_id",
@@ -352,6 +353,7 @@ def test_a_practitioner_records_a_clearance(api_as, clinic, make_patient):
         "voided_at": None,
         "voided_by_id": None,
         "void_reason": None,
+        "mg_per_kg": None,
     }
     assert db.session.get(Clearance, clearance["id"]).cleared is True
     listed = api_as(clinic.clerk).get(f"/patients/{patient.id}/clearances").get_json()
