@@ -438,6 +438,7 @@ class Visit(Model):
     site: Mapped[Site] = relationship()
     chair: Mapped[Chair] = relationship(foreign_keys=[chair_id])
     recovery_chair: Mapped[Chair | None] = relationship(foreign_keys=[recovery_chair_id])
+    treatment_type: Mapped[TreatmentType] = relationship()
     events: Mapped[list[VisitEvent]] = relationship(
         back_populates="visit", order_by="VisitEvent.id"
     )

@@ -101,7 +101,7 @@ SPRAVATO_PATIENTS = [
     ("Noah", "Rivera", date(1990, 8, 2), 76.1, "Elena Rivera"),
 ]
 # (day offsets in the week, chair index, local start): chairs the IV plan leaves free then.
-SPRAVATO_PLAN = [((0, 3), 1, time(12, 0)), ((1, 4), 5, time(13, 30))]
+SPRAVATO_PLAN = [((2, 4), 4, time(9, 15)), ((0, 3), 5, time(13, 30))]
 SPRAVATO_DEVICE_MG = 28
 SPRAVATO_LOT = "SPR-24A117"
 
@@ -228,9 +228,10 @@ def seed(now: datetime, around_now: bool = False) -> Demo:
         ]
     _roster(site, tz, hours, first, today + timedelta(days=ROSTER_DAYS), users, now)
     people = _patients(site, clerk, practitioner, today, rng, now)
-    _week_of_visits(site, tz, days, shift, chairs, people, clerk, users, now, rng)
+    # The Spravato sessions first: the IV bookings that follow go around them.
     enrolled = _rems_patients(site, clerk, practitioner, today, rng, now)
     _spravato_sessions(site, tz, days, shift, chairs, enrolled, spravato, clerk, users, now, rng)
+    _week_of_visits(site, tz, days, shift, chairs, people, clerk, users, now, rng)
     return Demo(site=site, passwords=passwords)
 
 
@@ -626,13 +627,14 @@ def _spravato_sessions(
             visit = _happened(
                 site, chair.id, patient, start, minutes, clerk, nurse, now, rng, spravato
             )
-            if visit.discharged_at is not None and offset == offsets[0]:
+            sent_at = (visit.discharged_at or now) + timedelta(hours=3)
+            if offset == offsets[0] and sent_at <= now:
                 db.session.add(
                     RemsSubmission(
                         visit=visit,
                         method="online",
                         confirmation=f"PMF-{rng.randint(100000, 999999)}",
-                        submitted_at=visit.discharged_at + timedelta(hours=3),
+                        submitted_at=sent_at,
                         recorded_by_id=nurse.id,
                     )
                 )

@@ -11,13 +11,24 @@ from zoneinfo import ZoneInfo
 import time_machine
 from sqlalchemy import func, select
 
-from clinic.domain.booking import Plan, RecoveryMode, holds_for
-from clinic.domain.treatments import predose_violations
+from clinic.domain.booking import ObservationFrom, Plan, RecoveryMode, holds_for
+from clinic.domain.treatments import discharge_due_at, predose_violations
 from clinic.extensions import db
-from clinic.models import Chair, Clearance, Patient, Shift, Site, TreatmentType, User, Visit
+from clinic.models import (
+    Chair,
+    Clearance,
+    Patient,
+    RemsSubmission,
+    Shift,
+    Site,
+    TreatmentType,
+    User,
+    Visit,
+)
 from clinic.services.doses import doses_by_visit
 from clinic.services.events import record_event
 from clinic.services.observations import observations_by_visit, reading_of
+from clinic.services.rems import build_form
 from tests.conftest import MONDAY, chicago
 
 DEMO_EMAILS = [
@@ -62,7 +73,8 @@ def test_seed_creates_the_demo_clinic(runner):
     assert count(Patient) == 22
     clearances = list(db.session.scalars(select(Clearance)))
     valid_today = [c for c in clearances if c.evaluated_on <= MONDAY <= c.valid_until]
-    assert sum(c.cleared and c.consent_signed for c in valid_today) == 18
+    # 18 of the 20 IV patients (one not cleared, one expired), and the 2 REMS patients.
+    assert sum(c.cleared and c.consent_signed for c in valid_today) == 20
     assert sum(not c.cleared for c in clearances) == 1
     assert sum(c.valid_until < MONDAY for c in clearances) == 1
 
@@ -73,7 +85,12 @@ def test_seed_creates_the_demo_clinic(runner):
     days = {v.infusion_start.astimezone(site_zone(site)).weekday() for v in visits}
     assert days == {0, 1, 2, 3, 4, 5}
     assert all(v.created_by_id is not None for v in visits)
-    assert {v.treatment_type_id for v in visits} == {site.default_treatment_type_id}
+    # IV visits of the default type, and the REMS patients' Spravato sessions.
+    kinds = {
+        v.treatment_type_id: db.session.get(TreatmentType, v.treatment_type_id).kind for v in visits
+    }
+    assert kinds[site.default_treatment_type_id] == "iv_ketamine"
+    assert set(kinds.values()) == {"iv_ketamine", "esketamine"}
 
 
 def test_seed_gives_austin_a_spravato_type_and_a_rems_certification(runner):
@@ -164,7 +181,13 @@ def test_seed_midweek_has_history_and_patients_in_the_chairs(runner):
         if visit.status == "discharged":
             assert types[-4:] == ["check_in", "start_infusion", "end_infusion", "discharge"]
             assert visit.discharged_at >= visit.discharge_due_at
-            assert visit.discharge_due_at == visit.infusion_ended_at + timedelta(minutes=120)
+            # Counted as the visit's type says: IV from the end, Spravato from the first device.
+            assert visit.discharge_due_at == discharge_due_at(
+                ObservationFrom(visit.treatment_type.observation_from),
+                visit.infusion_started_at,
+                visit.infusion_ended_at,
+                120,
+            )
         if visit.status == "recovering":
             assert visit.discharge_due_at > now - timedelta(minutes=20)
         # Every start had a baseline in the 30 minutes before it (the pre-dose rule); an
@@ -187,12 +210,31 @@ def test_seed_midweek_has_history_and_patients_in_the_chairs(runner):
             visit.infusion_start,
             visit.infusion_minutes,
             visit.observation_minutes,
+            ObservationFrom(visit.treatment_type.observation_from),
         )
         holds = holds_for(plan, RecoveryMode.CHAIR, 15)
         assert visit.chair_released_at == holds.chair.end
         assert visit.infusion_end == plan.infusion.end
 
-    # No two visits that held a chair overlap there (cancelled or not, all are real).
+    assert_no_chair_held_twice(visits)
+
+    # The REMS sessions that ended have a complete monitoring form; the first one is submitted.
+    sessions = [v for v in visits if v.treatment_type.rems and v.status == "discharged"]
+    assert len(sessions) == 2  # Mon (Noah) and Wed morning (Laura)
+    for session in sessions:
+        form = build_form(session)
+        assert form.state.complete, form.state.missing
+        assert form.state.values["dose_mg"] == 84
+        assert session.discharged_at >= session.infusion_started_at + timedelta(minutes=120)
+    # Monday's was sent; this morning's is not yet (it would be sent three hours after).
+    submitted = db.session.scalars(select(RemsSubmission)).all()
+    assert [s.visit_id for s in submitted] == [min(sessions, key=lambda v: v.infusion_start).id]
+    assert all(s.submitted_at <= now for s in submitted)
+    assert all(p.rems_enrolled_on < MONDAY for p in {v.patient for v in sessions})
+
+
+def assert_no_chair_held_twice(visits: list[Visit]) -> None:
+    """No two visits that held a chair overlap there (cancelled or not, all are real)."""
     by_chair: dict[int, list[Visit]] = {}
     for visit in visits:
         if visit.status != "no_show":
@@ -200,7 +242,7 @@ def test_seed_midweek_has_history_and_patients_in_the_chairs(runner):
     for held in by_chair.values():
         held.sort(key=lambda v: v.infusion_start)
         for first, second in pairwise(held):
-            assert first.chair_released_at <= second.infusion_start
+            assert first.chair_released_at <= second.infusion_start, (first.id, second.id)
 
 
 def test_seeded_visits_follow_the_state_machine(runner, app):
@@ -231,8 +273,16 @@ def test_seed_now_puts_patients_in_care_at_any_hour(app):
             assert "open around the clock" in result.output
             site = db.session.scalar(select(Site))
             assert site.opening_hours["sun"] == ["00:00", "24:00"]
-            statuses = [v.status for v in db.session.scalars(select(Visit))]
+            visits = list(db.session.scalars(select(Visit)))
+            statuses = [v.status for v in visits]
             assert {"infusing", "recovering"} <= set(statuses), at
+            assert_no_chair_held_twice(visits)
+            # A Spravato patient is in care now, watched from the first device.
+            in_care = [v for v in visits if v.treatment_type.rems and v.status == "recovering"]
+            assert len(in_care) == 1, at
+            assert in_care[0].discharge_due_at == in_care[0].infusion_started_at + timedelta(
+                minutes=120
+            )
             assert "booked" in statuses and "discharged" in statuses
             # Shifts of one person meet at midnight and never overlap.
             shifts = db.session.scalars(select(Shift).order_by(Shift.user_id, Shift.starts_at))

@@ -83,6 +83,7 @@ def nearest_alternatives(
         asked.infusion_minutes,
         asked.observation_minutes,
         limit=10**6,
+        observation_from=asked.observation_from,
     )
     found: list[Slot] = []
     starts: set[datetime] = set()

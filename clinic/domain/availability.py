@@ -12,12 +12,14 @@ from clinic.domain.booking import (
     NURSE,
     PRACTITIONER,
     Context,
+    ObservationFrom,
     Placement,
     Plan,
     RecoveryMode,
     Rule,
     Violation,
     check_booking,
+    visit_minutes,
 )
 from clinic.domain.intervals import Interval, merge
 
@@ -46,11 +48,13 @@ def find_slots(
     infusion_minutes: int,
     observation_minutes: int,
     limit: int,
+    observation_from: ObservationFrom = ObservationFrom.ADMINISTRATION_END,
 ) -> list[Slot]:
     """List bookable slots for a cleared patient with no other visits.
 
     Ordered by infusion start then chair id; starts lie on the 15-minute local grid of
-    each day from first_day for `days` days; at most `limit` slots.
+    each day from first_day for `days` days; at most `limit` slots. The observation is
+    counted as `observation_from` says (a Plan's rule).
     """
     # Same answers as check_booking per slot, but with every schedule pre-indexed so that
     # each candidate costs a few binary searches instead of a scan of the whole day.
@@ -59,7 +63,7 @@ def find_slots(
     site = ctx.site
     chairs = sorted(set(chair_ids))
     infusion = infusion_minutes * _MINUTE
-    visit = (infusion_minutes + observation_minutes) * _MINUTE
+    visit = visit_minutes(infusion_minutes, observation_minutes, observation_from) * _MINUTE
     turnover = site.turnover_minutes * _MINUTE
     bay_mode = site.recovery_mode == RecoveryMode.BAY
     chair_hold = (infusion if bay_mode else visit) + turnover

@@ -1,8 +1,10 @@
 """Booking rules: may this visit be placed in this chair at this time?
 
 A visit is an infusion block [start, start + infusion) followed by a recovery block
-[infusion end, + observation). `check_booking` checks every rule of DESIGN.md together and
-returns every broken one, so the front desk sees all of them at once.
+[infusion end, observation end). The observation is counted from the infusion's end or, for a
+treatment watched from its first dose (esketamine), from its start; it never ends before the
+infusion does. `check_booking` checks every rule of DESIGN.md together and returns every
+broken one, so the front desk sees all of them at once.
 """
 
 from __future__ import annotations
@@ -88,6 +90,32 @@ class RecoveryMode(Choice):
     BAY = "bay", "In a separate recovery bay", "recovery-bay"
 
 
+class ObservationFrom(Choice):
+    """Which end of the administration the observation minutes are counted from."""
+
+    ADMINISTRATION_START = (
+        "administration_start",
+        "From the start of the administration",
+        "observation-from-start",
+    )
+    ADMINISTRATION_END = (
+        "administration_end",
+        "From the end of the administration",
+        "observation-from-end",
+    )
+
+
+def visit_minutes(
+    infusion_minutes: int,
+    observation_minutes: int,
+    observation_from: ObservationFrom = ObservationFrom.ADMINISTRATION_END,
+) -> int:
+    """Return a visit's length, infusion start to observation end (never before its end)."""
+    if observation_from is ObservationFrom.ADMINISTRATION_START:
+        return max(observation_minutes, infusion_minutes)
+    return infusion_minutes + observation_minutes
+
+
 class ChairKind(Choice):
     """What a place of a site is: an infusion chair or a recovery bay."""
 
@@ -154,13 +182,18 @@ class SiteRules:
 
 @dataclass(frozen=True)
 class Plan:
-    """A proposed visit: the booked infusion and observation lengths in one chair."""
+    """A proposed visit: the booked infusion and observation lengths in one chair.
+
+    The observation is counted from `observation_from`: the infusion's end (IV), or its start
+    (esketamine: two hours from the first device, however long the administration).
+    """
 
     patient_id: int | None
     chair_id: int
     infusion_start: datetime
     infusion_minutes: int
     observation_minutes: int
+    observation_from: ObservationFrom = ObservationFrom.ADMINISTRATION_END
 
     @property
     def infusion(self) -> Interval:
@@ -170,9 +203,11 @@ class Plan:
 
     @property
     def recovery(self) -> Interval:
-        """Return the recovery block that follows the infusion."""
-        start = self.infusion.end
-        return Interval(start, start + timedelta(minutes=self.observation_minutes))
+        """Return the recovery block: the infusion's end to the observation's end."""
+        length = visit_minutes(
+            self.infusion_minutes, self.observation_minutes, self.observation_from
+        )
+        return Interval(self.infusion.end, self.infusion_start + timedelta(minutes=length))
 
     @property
     def visit(self) -> Interval:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from clinic.domain.booking import Occupancy, RecoveryMode
+from clinic.domain.booking import ObservationFrom, Occupancy, RecoveryMode
 from clinic.domain.intervals import Interval
 from clinic.domain.phases import expected_chair_release
 from clinic.domain.visits import Status
@@ -29,6 +29,7 @@ class Progress:
     infusion_minutes: int
     observation_minutes: int
     extension_minutes: int
+    observation_from: ObservationFrom = ObservationFrom.ADMINISTRATION_END
 
 
 def in_care(
@@ -51,6 +52,7 @@ def in_care(
             now,
             in_chair,
             planned_start=planned.infusion_start,
+            observation_from=progress.observation_from,
         )
 
     bay_mode = mode == RecoveryMode.BAY

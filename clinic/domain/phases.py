@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
+from clinic.domain.booking import ObservationFrom
 from clinic.domain.choices import Choice
 from clinic.domain.visits import Status
 
@@ -97,23 +98,31 @@ def expected_chair_release(
     now: datetime,
     recovery_in_chair: bool,
     planned_start: datetime | None = None,
+    observation_from: ObservationFrom = ObservationFrom.ADMINISTRATION_END,
 ) -> datetime:
     """Return when an active visit is now expected to free its chair (turnover included).
 
     The infusion ends at its actual end, else no earlier than its planned end nor than now; a
     visit not yet started starts no earlier than its planned start nor than now. With recovery
-    in the chair the patient then stays until discharge_due_at (or now, if still there after
-    it). Pass recovery_in_chair=True in bay mode to get the recovery bay's release instead.
+    in the chair the patient then stays until discharge is due (or now, if still there after
+    it): the observation counted from the infusion's end, or from its start for a type watched
+    from the first dose, never ending before the infusion. Pass recovery_in_chair=True in bay
+    mode to get the recovery bay's release instead.
     """
     turnover = timedelta(minutes=turnover_minutes)
+    start = infusion_started_at or max(now, planned_start or now)
     if infusion_ended_at is not None:
         infusion_end = infusion_ended_at
     else:
-        start = infusion_started_at or max(now, planned_start or now)
         infusion_end = max(start + timedelta(minutes=planned_infusion_minutes), now)
     if not recovery_in_chair:
         return infusion_end + turnover
-    due = infusion_end + timedelta(minutes=observation_minutes + extension_minutes)
+    counted_from = (
+        start if observation_from is ObservationFrom.ADMINISTRATION_START else infusion_end
+    )
+    due = max(
+        counted_from + timedelta(minutes=observation_minutes + extension_minutes), infusion_end
+    )
     return max(due, now) + turnover
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from clinic.domain.booking import ObservationFrom as ObservationFrom
 from clinic.domain.booking import Rule, Violation
 from clinic.domain.choices import Choice
 from clinic.domain.discharge import UNSTABLE_FLAGS
@@ -29,21 +30,6 @@ class TreatmentKind(Choice):
     IV_KETAMINE = "iv_ketamine", "IV ketamine", "kind-iv_ketamine"
     ESKETAMINE = "esketamine", "Esketamine (Spravato)", "kind-esketamine"
     OTHER = "other", "Other", "kind-other"
-
-
-class ObservationFrom(Choice):
-    """Which end of the administration the observation minutes are counted from."""
-
-    ADMINISTRATION_START = (
-        "administration_start",
-        "From the start of the administration",
-        "observation-from-start",
-    )
-    ADMINISTRATION_END = (
-        "administration_end",
-        "From the end of the administration",
-        "observation-from-end",
-    )
 
 
 class SubmissionStatus(Choice):

@@ -18,6 +18,7 @@ from clinic.services.booking import (
     patient_context,
     rems_violations,
     site_context,
+    type_timing,
 )
 from clinic.services.sites import local_day_bounds
 
@@ -43,15 +44,23 @@ def suggest(
     chairs = active_chair_ids(site)
     if not chairs:
         return []
-    infusion = req.infusion_minutes or site.infusion_default
-    observation = req.observation_minutes or site.observation_default
-    plan = Plan(patient.id, req.chair_id or 0, req.infusion_start, infusion, observation)
+    type_id = _type_id(site, req, exclude_visit_id)
+    times = type_timing(site, type_id)
+    infusion = req.infusion_minutes or times.infusion_default
+    observation = req.observation_minutes or times.observation_default
+    plan = Plan(
+        patient.id,
+        req.chair_id or 0,
+        req.infusion_start,
+        infusion,
+        observation,
+        times.observation_from,
+    )
     day = req.infusion_start.astimezone(ZoneInfo(site.timezone)).date()
     first = day - timedelta(days=DAYS_AROUND)
     window = Interval(*local_day_bounds(site, first, 2 * DAYS_AROUND + 1))
     ctx = site_context(site, window, now, exclude_visit_id)
     ctx = patient_context(ctx, patient, window, exclude_visit_id)
-    type_id = _type_id(site, req, exclude_visit_id)
     if rems_violations(site, patient, type_id, req.infusion_start):
         gates = (site.rems_certified_on, patient.rems_enrolled_on)
         if None in gates:

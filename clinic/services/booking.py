@@ -17,6 +17,7 @@ from clinic.database import lock_site_for_writing
 from clinic.domain.availability import Slot, find_slots, place_in_any_chair
 from clinic.domain.booking import (
     Context,
+    ObservationFrom,
     Occupancy,
     Placement,
     Plan,
@@ -82,12 +83,51 @@ class Changes(TypedDict, total=False):
 
     infusion_start: datetime
     chair_id: int | None  # None: any free chair
-    infusion_minutes: int | None  # None: the site's default
+    infusion_minutes: int | None  # None: the visit's type's default
     observation_minutes: int | None
 
 
-def occupancy(visit: Visit | Row[Any], site: SiteRules, now: datetime) -> Occupancy:
-    """Return what an existing visit (model or row of its columns) holds, as the rules see it.
+@dataclass(frozen=True)
+class Timing:
+    """A treatment type's minutes as booking reads them: ranges, defaults, counted from."""
+
+    infusion_min: int
+    infusion_max: int
+    infusion_default: int
+    observation_min: int
+    observation_default: int
+    observation_from: ObservationFrom = ObservationFrom.ADMINISTRATION_END
+
+
+def timing(site: Site, treatment_type: TreatmentType | None) -> Timing:
+    """Return a type's timing (a site left without a default type: its own minute settings)."""
+    if treatment_type is None:
+        return Timing(
+            site.infusion_min,
+            site.infusion_max,
+            site.infusion_default,
+            site.observation_min,
+            site.observation_default,
+        )
+    return Timing(
+        treatment_type.administration_min,
+        treatment_type.administration_max,
+        treatment_type.administration_default,
+        treatment_type.observation_min,
+        treatment_type.observation_default,
+        ObservationFrom(treatment_type.observation_from),
+    )
+
+
+def type_timing(site: Site, type_id: int | None) -> Timing:
+    """Return the timing of one of the site's types by id (None: the site's settings)."""
+    treatment_type = db.session.get(TreatmentType, type_id) if type_id is not None else None
+    return timing(site, treatment_type)
+
+
+def occupancy(visit: Row[Any], site: SiteRules, now: datetime) -> Occupancy:
+    """Return what an existing visit (a row of its columns and its type's observation_from)
+    holds, as the rules see it.
 
     A booked visit holds its plan; a visit in care holds what really happens (the domain's
     `in_care`), from the real check-in until the real release.
@@ -114,6 +154,9 @@ def occupancy(visit: Visit | Row[Any], site: SiteRules, now: datetime) -> Occupa
         infusion_minutes=visit.infusion_minutes,
         observation_minutes=visit.observation_minutes,
         extension_minutes=visit.extension_minutes,
+        observation_from=ObservationFrom(
+            visit.observation_from or ObservationFrom.ADMINISTRATION_END
+        ),
     )
     return in_care(planned, progress, site.recovery_mode, site.turnover_minutes, now)
 
@@ -141,7 +184,11 @@ _OCCUPANCY_COLUMNS = (
 
 # More columns than select() types one by one: its rows are Row[Any].
 def _active_visits(*criteria: ColumnElement[bool]) -> list[Row[Any]]:
-    stmt = select(*_OCCUPANCY_COLUMNS).where(Visit.status.in_(ACTIVE_STATUSES), *criteria)
+    stmt = (
+        select(*_OCCUPANCY_COLUMNS, TreatmentType.observation_from)
+        .outerjoin(TreatmentType, TreatmentType.id == Visit.treatment_type_id)
+        .where(Visit.status.in_(ACTIVE_STATUSES), *criteria)
+    )
     return list(db.session.execute(stmt.order_by(Visit.infusion_start)))
 
 
@@ -209,17 +256,18 @@ def active_chair_ids(site: Site) -> list[int]:
     return sorted(db.session.scalars(stmt))
 
 
-def _durations(site: Site, infusion: int | None, observation: int | None) -> tuple[int, int]:
-    infusion = site.infusion_default if infusion is None else infusion
-    observation = site.observation_default if observation is None else observation
+def _durations(times: Timing, infusion: int | None, observation: int | None) -> tuple[int, int]:
+    """Return the minutes asked, or the type's defaults; 422 outside the type's ranges."""
+    infusion = times.infusion_default if infusion is None else infusion
+    observation = times.observation_default if observation is None else observation
     fields: dict[str, list[str]] = {}
-    if not site.infusion_min <= infusion <= site.infusion_max:
+    if not times.infusion_min <= infusion <= times.infusion_max:
         fields["infusion_minutes"] = [
-            f"Must be between {site.infusion_min} and {site.infusion_max} minutes."
+            f"Must be between {times.infusion_min} and {times.infusion_max} minutes."
         ]
-    if not site.observation_min <= observation <= MAX_OBSERVATION_MINUTES:
+    if not times.observation_min <= observation <= MAX_OBSERVATION_MINUTES:
         fields["observation_minutes"] = [
-            f"Must be between {site.observation_min} and {MAX_OBSERVATION_MINUTES} minutes."
+            f"Must be between {times.observation_min} and {MAX_OBSERVATION_MINUTES} minutes."
         ]
     if fields:
         raise Invalid("Some values are out of range.", fields)
@@ -259,11 +307,21 @@ def evaluate(
     """Check a request against every rule without writing anything.
 
     visit_type_id: the type of the visit being moved, kept even if no longer bookable.
+    The minutes default to and are checked against the type's; its observation is counted
+    as the type says.
     """
     site, patient, chair = _resolve(actor, req)
     type_id = visit_type_id or treatment_types.bookable_type_id(site, req.treatment_type_id)
-    infusion, observation = _durations(site, req.infusion_minutes, req.observation_minutes)
-    plan = Plan(patient.id, chair.id if chair else 0, req.infusion_start, infusion, observation)
+    times = type_timing(site, type_id)
+    infusion, observation = _durations(times, req.infusion_minutes, req.observation_minutes)
+    plan = Plan(
+        patient.id,
+        chair.id if chair else 0,
+        req.infusion_start,
+        infusion,
+        observation,
+        times.observation_from,
+    )
     ctx = site_context(site, plan.visit, now, exclude_visit_id)
     ctx = patient_context(ctx, patient, plan.visit, exclude_visit_id)
     ctx = replace(ctx, allow_past=allow_past)
@@ -545,13 +603,21 @@ def slots(
     observation_minutes: int | None,
     limit: int,
     now: datetime,
+    treatment_type_id: int | None = None,
 ) -> list[Slot]:
-    """List the bookable slots of a site for a cleared patient with no other visits."""
+    """List the bookable slots of a site for a cleared patient with no other visits.
+
+    The lengths are a visit of the type named (default: the site's default type).
+    """
     site = access.get_site(actor, site_id)
-    infusion, observation = _durations(site, infusion_minutes, observation_minutes)
+    times = type_timing(site, treatment_types.bookable_type_id(site, treatment_type_id))
+    infusion, observation = _durations(times, infusion_minutes, observation_minutes)
     window = Interval(*local_day_bounds(site, first_day, days))
     ctx = site_context(site, window, now)
-    return find_slots(ctx, active_chair_ids(site), first_day, days, infusion, observation, limit)
+    chairs = active_chair_ids(site)
+    return find_slots(
+        ctx, chairs, first_day, days, infusion, observation, limit, times.observation_from
+    )
 
 
 def visits_on_day(actor: User, site_id: int, day: date) -> list[Visit]:

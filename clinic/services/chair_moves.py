@@ -63,7 +63,9 @@ def move_visits_and_retire(actor: User, chair: Chair, now: datetime) -> list[Vis
             infusion_minutes=visit.infusion_minutes,
             observation_minutes=visit.observation_minutes,
         )
-        _, _, placement, violations = booking.evaluate(actor, req, now, visit.id)
+        _, _, placement, violations = booking.evaluate(
+            actor, req, now, visit.id, visit_type_id=visit.treatment_type_id
+        )
         if placement is None:
             stuck.append(Stuck(visit, [violation.message for violation in violations]))
             continue

@@ -15,12 +15,12 @@ from sqlalchemy import Row as SqlRow
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import aliased
 
-from clinic.domain import phases, vitals
-from clinic.domain.booking import local_day
+from clinic.domain import phases, treatments, vitals
+from clinic.domain.booking import ObservationFrom, local_day
 from clinic.domain.visits import Status
 from clinic.domain.vitals import DueItem, DueState
 from clinic.extensions import db
-from clinic.models import Chair, Observation, Patient, Site, User, Visit
+from clinic.models import Chair, Observation, Patient, Site, TreatmentType, User, Visit
 from clinic.services import access
 from clinic.services.observations import OBSERVABLE
 
@@ -57,6 +57,52 @@ class VisitSnapshot:
     infusion_ended_at: datetime | None
     discharge_due_at: datetime | None
     discharged_at: datetime | None
+    treatment_type_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Treatment:
+    """What the dashboard reads of a visit's type: its name, words, counting and REMS."""
+
+    name: str
+    kind: treatments.TreatmentKind
+    observation_from: ObservationFrom
+    rems: bool
+
+    @property
+    def start_word(self) -> str:
+        """Return what pages call the start of the administration ("first device")."""
+        return treatments.start_word(self.kind)
+
+    @property
+    def administration_word(self) -> str:
+        """Return what pages call the administration ("infusion", "administration")."""
+        return treatments.administration_word(self.kind)
+
+    @property
+    def counted_from_start(self) -> bool:
+        """Tell whether the observation runs from the first dose (the countdown starts then)."""
+        return self.observation_from is ObservationFrom.ADMINISTRATION_START
+
+
+# A visit whose type is unknown is read as the IV default: observed from the infusion's end.
+IV_TREATMENT = Treatment(
+    "IV ketamine", treatments.TreatmentKind.IV_KETAMINE, ObservationFrom.ADMINISTRATION_END, False
+)
+
+
+def treatment_of(
+    name: str | None, kind: str | None, observation_from: str | None, rems: bool | None
+) -> Treatment:
+    """Return a visit's type from its columns (the IV default when there is none)."""
+    if name is None or kind is None or observation_from is None:
+        return IV_TREATMENT
+    return Treatment(
+        name,
+        treatments.TreatmentKind(kind),
+        ObservationFrom(observation_from),
+        bool(rems),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +141,7 @@ class Row:
     patient_label: str  # initials only: the dashboard may hang on a wall
     chair: str
     recovery_chair: str | None
+    treatment: Treatment
     readings: list[ReadingSnapshot]  # oldest first
     latest: ReadingSnapshot | None
     flags: list[str]  # the latest reading's
@@ -134,15 +181,27 @@ class InCare:
     patient_label: str  # initials only
     chair: str
     recovery_chair: str | None
+    treatment: Treatment = IV_TREATMENT
 
 
 # Built once: a statement assembled per request costs more than running it on SQLite.
 _BAY = aliased(Chair)
 ACTIVE_VISITS = (
-    select(*VISIT_COLUMNS, Patient.given_name, Patient.family_name, Chair.name, _BAY.name)
+    select(
+        *VISIT_COLUMNS,
+        Patient.given_name,
+        Patient.family_name,
+        Chair.name,
+        _BAY.name,
+        TreatmentType.name,
+        TreatmentType.kind,
+        TreatmentType.observation_from,
+        TreatmentType.rems,
+    )
     .join(Patient, Patient.id == Visit.patient_id)
     .join(Chair, Chair.id == Visit.chair_id)
     .outerjoin(_BAY, _BAY.id == Visit.recovery_chair_id)
+    .outerjoin(TreatmentType, TreatmentType.id == Visit.treatment_type_id)
     .where(Visit.site_id == bindparam("site_id"), Visit.status.in_(sorted(OBSERVABLE)))
     .order_by(Visit.chair_id, Visit.infusion_start, Visit.id)
 )
@@ -173,7 +232,7 @@ def active_visits(site_id: int) -> list[InCare]:
     width = len(VISIT_COLUMNS)
     found = []
     for row in db.session.execute(ACTIVE_VISITS, {"site_id": site_id}):
-        given, family, chair, recovery_chair = row[width:]
+        given, family, chair, recovery_chair, *treatment = row[width:]
         found.append(
             InCare(
                 visit=VisitSnapshot(*row[:width]),
@@ -181,6 +240,7 @@ def active_visits(site_id: int) -> list[InCare]:
                 patient_label=f"{given[:1]}{family[:1]}".upper(),
                 chair=chair,
                 recovery_chair=recovery_chair,
+                treatment=treatment_of(*treatment),
             )
         )
     return found
@@ -272,7 +332,10 @@ def _row(
     now: datetime,
 ) -> Row:
     visit = shown.visit
+    treatment = shown.treatment
     latest = readings[-1] if readings else None
+    # A REMS session's 40-minute BP counts from 35 to 45 minutes after the first device.
+    peak = treatments.REMS_PEAK_WINDOW if treatment.rems else vitals.PEAK_WINDOW
     schedule = vitals.vitals_schedule(
         visit.checked_in_at,
         visit.infusion_started_at,
@@ -280,6 +343,7 @@ def _row(
         visit.discharge_due_at,
         visit.status,
         visit.discharged_at,
+        peak_window=peak,
     )
     items = vitals.vitals_due(schedule, [r.at for r in readings], now)
     since = phases.phase_started_at(
@@ -299,6 +363,7 @@ def _row(
             now,
             recovery_in_chair,
             planned_start=visit.infusion_start,
+            observation_from=treatment.observation_from,
         )
 
     chair_release = release(recovery_in_chair=not in_bay_mode)
@@ -310,6 +375,7 @@ def _row(
         patient_label=shown.patient_label,
         chair=shown.chair,
         recovery_chair=shown.recovery_chair,
+        treatment=treatment,
         readings=readings,
         latest=latest,
         flags=list(latest.flags or []) if latest else [],

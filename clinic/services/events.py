@@ -230,6 +230,7 @@ def _start_infusion(
     if refusals:
         raise Conflict(" ".join(v.message for v in refusals), refusals)
     visit.infusion_started_at = at
+    _count_discharge_due(visit)
     if not broken:
         return {}
     assert override is not None  # with_override let the start go ahead: a practitioner's reason
@@ -254,10 +255,25 @@ def predose_violations(visit: Visit, at: datetime) -> list[Violation]:
 
 def _end_infusion(visit: Visit, at: datetime, data: dict[str, Any], actor: User) -> dict[str, Any]:
     visit.infusion_ended_at = at
-    visit.discharge_due_at = discharge.discharge_due_at(
-        at, visit.observation_minutes, visit.extension_minutes
-    )
+    _count_discharge_due(visit)
     return {}
+
+
+def _count_discharge_due(visit: Visit) -> None:
+    """Set when discharge is due from the real start and end, as the visit's type counts it.
+
+    Counted from the end (IV): unknown until the infusion ends. Counted from the start
+    (esketamine: from the first device): known once it starts, and never before the end.
+    """
+    counted_from = treatments.ObservationFrom(visit.treatment_type.observation_from)
+    started, ended = visit.infusion_started_at, visit.infusion_ended_at
+    if ended is None and counted_from is treatments.ObservationFrom.ADMINISTRATION_END:
+        return
+    started = started or ended
+    assert started is not None
+    visit.discharge_due_at = treatments.discharge_due_at(
+        counted_from, started, ended or started, visit.observation_minutes, visit.extension_minutes
+    )
 
 
 def _extend_observation(
@@ -268,10 +284,7 @@ def _extend_observation(
         raise Invalid("Extend by 1 to 240 minutes.", {"minutes": ["A whole number, 1-240."]})
     reason = _required_reason(data)
     visit.extension_minutes += minutes
-    assert visit.infusion_ended_at is not None
-    visit.discharge_due_at = discharge.discharge_due_at(
-        visit.infusion_ended_at, visit.observation_minutes, visit.extension_minutes
-    )
+    _count_discharge_due(visit)
     return {"minutes": minutes, "reason": reason}
 
 

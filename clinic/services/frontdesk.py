@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from clinic.domain.intervals import Interval
 from clinic.extensions import db
-from clinic.models import Chair, Clearance, Patient, Site, User, Visit
+from clinic.models import Chair, Clearance, Patient, Site, TreatmentType, User, Visit
 from clinic.services import access, patients
 from clinic.services.sites import local_day_bounds, opening_hours
 
@@ -76,6 +76,18 @@ def site_chairs(site: Site) -> list[Chair]:
         .order_by(Chair.id)
     )
     return list(db.session.scalars(stmt))
+
+
+def types_of_sites(sites: list[Site]) -> list[TreatmentType]:
+    """Return the active treatment types of several sites, each site's default first."""
+    if not sites:
+        return []
+    defaults = {s.default_treatment_type_id for s in sites}
+    stmt = select(TreatmentType).where(
+        TreatmentType.site_id.in_([s.id for s in sites]), TreatmentType.active.is_(True)
+    )
+    found = db.session.scalars(stmt)
+    return sorted(found, key=lambda t: (t.site_id, t.id not in defaults, t.id))
 
 
 def chairs_of_sites(sites: list[Site]) -> list[Chair]:

@@ -30,6 +30,7 @@ from clinic.services.site_settings import (
 )
 from clinic.services.sites import WEEKDAYS, local_day_bounds, parse_clock
 from clinic.services.text_input import checked
+from clinic.services.treatment_types import SITE_TYPE_MINUTES
 
 SITE_FIELDS = (
     "name",
@@ -158,6 +159,20 @@ def save_site(
     errors = validate_site(values)
     if "default_treatment_type_id" in changes:
         errors |= _default_type_error(site, changes["default_treatment_type_id"])
+    default_type_id = changes.get(
+        "default_treatment_type_id", site and site.default_treatment_type_id
+    )
+    minutes_changed = any(
+        name in changes and current.get(name) != values[name] for name in SITE_TYPE_MINUTES
+    )
+    new_default = site is not None and default_type_id != site.default_treatment_type_id
+    if site is not None and not errors:
+        if minutes_changed:  # the default type follows the site's settings
+            errors |= treatment_types.default_type_errors(default_type_id, values)
+        elif new_default:  # the site's settings follow its new default type
+            chosen = db.session.get_one(TreatmentType, default_type_id)
+            if limits := treatment_types.site_limit_errors(treatment_types.type_values(chosen)):
+                errors["default_treatment_type_id"] = [m for ms in limits.values() for m in ms]
     reminders = reminders_of(site.reminders if site else None)
     if "reminders" in changes:
         given = changes["reminders"]
@@ -189,6 +204,12 @@ def save_site(
         db.session.flush()
         treatment_types.add_default_type(site)
     audit.record(actor, action, now, object_type="site", object_id=site, detail={"fields": changed})
+    if not new and (minutes_changed or new_default) and site.default_treatment_type_id:
+        # One truth: the default type's minutes are the site's minute settings.
+        default_type = db.session.get_one(TreatmentType, site.default_treatment_type_id)
+        treatment_types.follow_minutes(
+            site, default_type, to_type=minutes_changed, now=now, actor=actor
+        )
     db.session.commit()
     return site
 

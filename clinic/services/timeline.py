@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from clinic.domain.treatments import TreatmentKind, administration_word, start_word
 from clinic.domain.visits import EventType, HistoryType, is_late_entry
 from clinic.extensions import db
 from clinic.models import Observation, User, Visit, VisitEvent
@@ -72,12 +73,33 @@ class EventLine:
     data: dict[str, Any]
 
 
+def event_label(type_: str, kind: TreatmentKind = TreatmentKind.IV_KETAMINE) -> str:
+    """Return what the timeline calls an event, in the words of the visit's treatment."""
+    if kind is not TreatmentKind.IV_KETAMINE:
+        if type_ == EventType.START_INFUSION and kind is TreatmentKind.ESKETAMINE:
+            return start_word(kind).capitalize()  # "First device"
+        if type_ == EventType.START_INFUSION:
+            return f"{administration_word(kind)} started".capitalize()
+        if type_ == EventType.END_INFUSION:
+            return f"{administration_word(kind)} ended".capitalize()
+    return str(EVENT_LABELS.get(type_, type_.replace("_", " ").capitalize()))
+
+
+def _kind(event: VisitEvent) -> TreatmentKind:
+    """Return the kind of the event's visit's treatment (IV when unknown)."""
+    treatment_type = event.visit.treatment_type if event.visit is not None else None
+    kind = treatment_type.kind if treatment_type is not None else None
+    if kind is None or kind not in TreatmentKind.values():
+        return TreatmentKind.IV_KETAMINE
+    return TreatmentKind(kind)
+
+
 def event_lines(events: list[VisitEvent], tz: ZoneInfo, chairs: dict[int, str]) -> list[EventLine]:
     """Describe each event (in the order given), times in the site's zone, chairs by name."""
     return [
         EventLine(
             type=e.type,
-            label=EVENT_LABELS.get(e.type, e.type.replace("_", " ").capitalize()),
+            label=event_label(e.type, _kind(e)),
             at=e.at,
             recorded_at=e.recorded_at,
             by=e.by.name if e.by else None,

@@ -20,6 +20,7 @@ from clinic.extensions import db
 from clinic.models import Site, TreatmentType, User
 from clinic.services import access, audit
 from clinic.services.errors import Invalid, NotFound
+from clinic.services.site_settings import SITE_LIMITS
 from clinic.services.text_input import checked
 
 # Setting -> (low, high): the whole numbers the schema and the form accept.
@@ -40,6 +41,18 @@ TYPE_MINUTES: dict[str, dict[str, str]] = {
         "default": "administration_default",
     },
     "observation_minutes": {"min": "observation_min", "default": "observation_default"},
+}
+# A site's minute setting -> its default type's: one truth, kept the same whichever is changed.
+SITE_TYPE_MINUTES: dict[str, str] = {
+    "infusion_min": "administration_min",
+    "infusion_max": "administration_max",
+    "infusion_default": "administration_default",
+    "observation_min": "observation_min",
+    "observation_default": "observation_default",
+}
+# The API's field that names each minute setting of a type (as its errors name it).
+TYPE_MINUTE_FIELDS = {
+    setting: field for field, keys in TYPE_MINUTES.items() for setting in keys.values()
 }
 TYPE_FIELDS = ("name", "kind", "active", "observation_from", "rems", *TYPE_LIMITS)
 NEW_TYPE: dict[str, Any] = {
@@ -116,6 +129,8 @@ def save_type(
     if is_default and not values["active"]:
         message = "The site's default type stays active."
         raise Invalid(message, {"active": [message]})
+    if is_default and (errors := site_limit_errors(values)):
+        raise Invalid("The site's default type keeps within the site's limits.", errors)
     action = "admin.treatment_type.update" if treatment_type else "admin.treatment_type.create"
     changed = sorted(f for f in TYPE_FIELDS if f in changes and current.get(f) != values[f])
     treatment_type = treatment_type or TreatmentType(site_id=site.id)
@@ -126,8 +141,68 @@ def save_type(
     audit.record(
         actor, action, now, object_type="treatment_type", object_id=treatment_type, detail=detail
     )
+    if is_default:
+        follow_minutes(site, treatment_type, to_type=False, now=now, actor=actor)
     db.session.commit()
     return treatment_type
+
+
+def site_limit_errors(values: dict[str, Any]) -> dict[str, list[str]]:
+    """Return why a default type's minutes cannot be its site's settings (the site's limits)."""
+    errors: dict[str, list[str]] = {}
+    for setting, type_setting in SITE_TYPE_MINUTES.items():
+        limit = SITE_LIMITS[setting]
+        if not limit.allows(values[type_setting]):
+            errors[TYPE_MINUTE_FIELDS[type_setting]] = [
+                f"The site's default type keeps to {limit.low}-{limit.high} minutes here."
+            ]
+    return errors
+
+
+def default_type_errors(type_id: int | None, site_values: dict[str, Any]) -> dict[str, list[str]]:
+    """Return why a site's new minute settings cannot be its default type's (the type's rules)."""
+    treatment_type = db.session.get(TreatmentType, type_id) if type_id is not None else None
+    if treatment_type is None:
+        return {}
+    values = type_values(treatment_type) | {
+        type_setting: site_values[setting] for setting, type_setting in SITE_TYPE_MINUTES.items()
+    }
+    errors: dict[str, list[str]] = {}
+    for field, messages in type_errors(values).items():
+        named = {"administration_minutes": "infusion_minutes"}.get(field, field)
+        errors[named] = [f"The site's default type ({treatment_type.name}): {m}" for m in messages]
+    return errors
+
+
+def follow_minutes(
+    site: Site, treatment_type: TreatmentType, *, to_type: bool, now: datetime, actor: User | None
+) -> None:
+    """Copy the minute settings between a site and its default type (caller commits).
+
+    to_type: the site's settings were changed and its default type follows; else the site
+    follows its default type. The copy is audited on the object that followed.
+    """
+    changed: list[str] = []
+    for setting, type_setting in SITE_TYPE_MINUTES.items():
+        target: Site | TreatmentType
+        if to_type:
+            value, target, name = getattr(site, setting), treatment_type, type_setting
+        else:
+            value, target, name = getattr(treatment_type, type_setting), site, setting
+        if getattr(target, name) != value:
+            setattr(target, name, value)
+            changed.append(name)
+    if not changed:
+        return
+    if to_type:
+        detail: dict[str, Any] = {"site_id": site.id, "fields": sorted(changed)}
+        target_type, target_id = "treatment_type", treatment_type.id
+    else:
+        detail = {"fields": sorted(changed)}
+        target_type, target_id = "site", site.id
+    detail["cause"] = "site_settings" if to_type else "default_type"
+    action = f"admin.{target_type}.update"
+    audit.record(actor, action, now, object_type=target_type, object_id=target_id, detail=detail)
 
 
 def add_default_type(site: Site) -> TreatmentType:

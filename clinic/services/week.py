@@ -15,7 +15,7 @@ from clinic.domain.visits import Status
 from clinic.extensions import db
 from clinic.models import Chair, Site, User, Visit
 from clinic.services import access
-from clinic.services.booking import active_chair_ids, site_context
+from clinic.services.booking import active_chair_ids, site_context, type_timing
 from clinic.services.sites import local_day_bounds, opening_hours
 
 DAYS = 7
@@ -52,7 +52,7 @@ def week_start(day: date) -> date:
 def load_week(actor: User, site_id: int, any_day: date, now: datetime) -> Week:
     """Count each chair's visits and bookable times over the week holding `any_day`.
 
-    Bookable times are the 15-minute starts at which a visit of the site's default length
+    Bookable times are the 15-minute starts at which a visit of the site's default type
     could be booked now under every site rule (chair, bay, nurses, practitioner, hours).
     """
     site = access.get_site(actor, site_id)
@@ -80,8 +80,11 @@ def load_week(actor: User, site_id: int, any_day: date, now: datetime) -> Week:
         )
     )
     ctx = site_context(site, Interval(start, end), now)
-    infusion, observation = site.infusion_default, site.observation_default
-    slots = find_slots(ctx, active, first, DAYS, infusion, observation, limit=10**6)
+    times = type_timing(site, site.default_treatment_type_id)
+    infusion, observation = times.infusion_default, times.observation_default
+    slots = find_slots(
+        ctx, active, first, DAYS, infusion, observation, 10**6, times.observation_from
+    )
     free = Counter((s.chair_id, s.infusion_start.astimezone(tz).date()) for s in slots)
     starts = Counter(
         day for day in (t.astimezone(tz).date() for t in {s.infusion_start for s in slots})

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from clinic.models import Site
+from clinic.models import Site, TreatmentType
 from clinic.services import access, alternatives, audit, booking
 from clinic.services import frontdesk as desk
 from clinic.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
@@ -29,8 +29,17 @@ SLOT_DAYS = 14  # how far the "next free slots" panel looks ahead
 SEARCH_LIMIT = 10
 
 
-def _prefill(form: BookingForm, sites: list[Site], chairs) -> None:
-    """Fill an unsent booking form from the query string and the site's defaults."""
+def _chosen_type(
+    site: Site, types: list[TreatmentType], type_id: int | None
+) -> TreatmentType | None:
+    """Return the site's type the form names, else the site's default type."""
+    own = [t for t in types if t.site_id == site.id]
+    named = next((t for t in own if t.id == type_id), None)
+    return named or next((t for t in own if t.id == site.default_treatment_type_id), None)
+
+
+def _prefill(form: BookingForm, sites: list[Site], chairs, types: list[TreatmentType]) -> None:
+    """Fill an unsent booking form from the query string and the chosen type's defaults."""
     chair_id = parse_id(request.args.get("chair_id"))
     chair = next((c for c in chairs if c.id == chair_id), None)
     site = next((s for s in sites if chair and s.id == chair.site_id), None)
@@ -40,8 +49,12 @@ def _prefill(form: BookingForm, sites: list[Site], chairs) -> None:
     form.chair_id.data = chair.id if chair else ANY_CHAIR
     form.date.data = parse_day(request.args.get("date")) or today(site, utcnow())
     form.time.data = parse_time(request.args.get("time"))
-    form.infusion_minutes.data = site.infusion_default
-    form.observation_minutes.data = site.observation_default
+    chosen = _chosen_type(site, types, parse_id(request.args.get("treatment_type_id")))
+    form.treatment_type_id.data = chosen.id if chosen else None
+    form.infusion_minutes.data = chosen.administration_default if chosen else site.infusion_default
+    form.observation_minutes.data = (
+        chosen.observation_default if chosen else site.observation_default
+    )
     patient_id = parse_id(request.args.get("patient_id"))
     form.patient_id.data = str(patient_id) if patient_id else ""
 
@@ -69,7 +82,7 @@ def apply_field_errors(form, error: Invalid) -> list[str]:
     return loose or ([error.message] if not error.fields else [])
 
 
-def _next_slots(site: Site, day: date, infusion, observation) -> list[dict]:
+def _next_slots(site: Site, day: date, infusion, observation, type_id=None) -> list[dict]:
     """Return the next free start times from a day on, each with the chairs free then."""
     now = utcnow()
     first = max(day, today(site, now))
@@ -77,13 +90,18 @@ def _next_slots(site: Site, day: date, infusion, observation) -> list[dict]:
     names = {chair.id: chair.name for chair in chairs}
     # Enough single-chair slots to fill SLOT_COUNT distinct times even when every chair is free.
     limit = SLOT_COUNT * max(1, len(chairs))
-    try:
-        found = booking.slots(
-            current_user, site.id, first, SLOT_DAYS, infusion, observation, limit, now
-        )
-    except Invalid:  # minutes out of the site's range: show the defaults' slots
-        found = booking.slots(current_user, site.id, first, SLOT_DAYS, None, None, limit, now)
-    return _slot_groups(site, found, names)
+    # Minutes out of the type's range show its defaults' slots; a type not of the site, the
+    # site's default type's.
+    found = None
+    for asked in ((type_id, infusion, observation), (type_id, None, None), (None, None, None)):
+        try:
+            found = booking.slots(
+                current_user, site.id, first, SLOT_DAYS, asked[1], asked[2], limit, now, asked[0]
+            )
+            break
+        except Invalid:
+            continue
+    return _slot_groups(site, found or [], names)
 
 
 def _slot_groups(site: Site, found, names: dict[int, str]) -> list[dict]:
@@ -125,10 +143,11 @@ def book():
     if not sites:
         return render_template("frontdesk/no_site.html")
     chairs = desk.chairs_of_sites(sites)
+    types = desk.types_of_sites(sites)
     form = BookingForm()
-    form.offer(sites, chairs)
+    form.offer(sites, chairs, types)
     if request.method == "GET":
-        _prefill(form, sites, chairs)
+        _prefill(form, sites, chairs, types)
     reasons: list[str] = []
     closest: list[dict] | None = None  # alternatives to a refused request
     # A refused or invalid form re-renders with 200, as a browser expects from a form page.
@@ -149,6 +168,7 @@ def book():
                 infusion_minutes=form.infusion_minutes.data,
                 observation_minutes=form.observation_minutes.data,
                 notes=(form.notes.data or "").strip(),
+                treatment_type_id=form.treatment_type_id.data,
             )
             try:
                 visit, _ = booking.book(current_user, req, now=utcnow())
@@ -171,6 +191,7 @@ def book():
                 )
                 return redirect(url_for("frontdesk.visit", visit_id=visit.id))
     site = next((s for s in sites if s.id == form.site_id.data), sites[0])
+    chosen = _chosen_type(site, types, form.treatment_type_id.data)
     if closest is None:
         slots = _next_slots(
             site,
@@ -179,6 +200,7 @@ def book():
             form.observation_minutes.data
             if isinstance(form.observation_minutes.data, int)
             else None,
+            chosen.id if chosen else None,
         )
     patient = _selected_patient(form)
     if patient is not None:  # the form shows the patient's name and MRN
@@ -194,6 +216,9 @@ def book():
         reasons=reasons,
         slots=slots if closest is None else closest,
         closest=closest is not None,
+        chosen_type=chosen,
+        # The picker shows when some site offers more than its default type.
+        pick_type=len(types) > len({t.site_id for t in types}),
     )
 
 
@@ -209,7 +234,8 @@ def book_slots():
     day = parse_day(request.args.get("date")) or today(site, utcnow())
     infusion = parse_id(request.args.get("infusion_minutes"))
     observation = parse_id(request.args.get("observation_minutes"))
-    return jsonify(slots=_next_slots(site, day, infusion, observation))
+    type_id = parse_id(request.args.get("treatment_type_id"))
+    return jsonify(slots=_next_slots(site, day, infusion, observation, type_id))
 
 
 @bp.route("/book/patients", methods=["POST"])

@@ -160,11 +160,13 @@ def vitals_chart(
     now: datetime | None = None,
     width: int = 640,
     height: int = 240,
+    band: str = "Infusion",
 ) -> Markup:
     """Return an SVG chart of systolic and diastolic BP and heart rate, flagged points red.
 
-    The x axis is labelled in the site's local time; the infusion is shaded and the
-    discharge due instant marked. Without readings it says so.
+    The x axis is labelled in the site's local time; the administration is shaded (labelled
+    `band`, the treatment's word for it) and the discharge due instant marked. Without
+    readings it says so.
     """
     label = "Blood pressure and heart rate over the visit"
     if not readings:
@@ -197,9 +199,9 @@ def vitals_chart(
             f'<rect class="chart-infusion" x="{x0}" y="{f.top}" width="{max(0, x1 - x0)}" '
             f'height="{bottom - f.top}" fill="{COLOURS["infusion"]}"/>'
             f'<text class="chart-band-label" x="{x0 + 4}" y="{f.top + 12}" '
-            f'fill="#6d28d9">Infusion</text>'
+            f'fill="#6d28d9">{escape(band)}</text>'
         )
-        infusion_label = (x0 + 4, x0 + 4 + _label_width("Infusion"))
+        infusion_label = (x0 + 4, x0 + 4 + _label_width(band))
     # Horizontal grid and the value axis.
     for value in range(f.low, f.high + 1, 20):
         y = f.y(value)

@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, NumberRange
 from clinic.domain.booking import Weekday
 from clinic.models import Patient
 from clinic.services import access, audit
+from clinic.services import frontdesk as desk
 from clinic.services.booking import Request, active_chair_ids
 from clinic.services.courses import (
     MAX_COURSE_LENGTH,
@@ -33,12 +34,13 @@ from clinic.services.courses import (
 )
 from clinic.services.errors import ServiceError
 from clinic.types import utcnow
+from clinic.web.forms import optional_id, type_defaults
 from clinic.web.roles import role_required
 
 bp = Blueprint("courses", __name__)
 
 # The course's own fields, carried with the choices so that the clerk can check again.
-COURSE_FIELDS = ("first_day", "start_time", "weekdays", "count", "chair_id")
+COURSE_FIELDS = ("first_day", "start_time", "weekdays", "count", "chair_id", "treatment_type_id")
 
 WEEKDAY_CHOICES = [SelectChoice(str(i), day.short) for i, day in enumerate(Weekday)]
 
@@ -61,6 +63,8 @@ class CourseForm(FlaskForm):
         "Infusions", default=6, validators=[DataRequired(), NumberRange(1, MAX_COURSE_LENGTH)]
     )
     chair_id = SelectField("Chair", coerce=int, default=0)
+    # Checked by the booking service (an active type of the site); None: the site's default.
+    treatment_type_id = SelectField("Treatment", coerce=optional_id, validate_choice=False)
     infusion_minutes = IntegerField("Infusion (min)", validators=[DataRequired()])
     observation_minutes = IntegerField("Observation (min)", validators=[DataRequired()])
     check = SubmitField("Check dates")
@@ -100,6 +104,7 @@ def _requests(form: CourseForm, patient: Patient) -> list[Request]:
             chair_id=form.chair_id.data or None,
             infusion_minutes=form.infusion_minutes.data,
             observation_minutes=form.observation_minutes.data,
+            treatment_type_id=form.treatment_type_id.data,
         )
         for start in starts
     ]
@@ -113,11 +118,15 @@ def course():
     if patient is None:
         return _no_patient()
     site = patient.site
+    types = desk.types_of_sites([site])
+    default = next((t for t in types if t.id == site.default_treatment_type_id), None)
     form = CourseForm(
         patient_id=patient.id,
-        infusion_minutes=site.infusion_default,
-        observation_minutes=site.observation_default,
+        treatment_type_id=default.id if default else None,
+        infusion_minutes=default.administration_default if default else site.infusion_default,
+        observation_minutes=default.observation_default if default else site.observation_default,
     )
+    form.treatment_type_id.choices = [(t.id, t.name, type_defaults(t)) for t in types]
     chairs = access.get_site(current_user, site.id).chairs
     form.chair_id.choices = [SelectChoice(0, "Any free chair")] + [
         SelectChoice(c.id, c.name) for c in chairs if c.id in set(active_chair_ids(site))
@@ -144,6 +153,7 @@ def course():
         extra=extra,
         confirm=ConfirmForm(),
         chair_names={c.id: c.name for c in chairs},
+        pick_type=len(types) > 1,
     )
 
 
@@ -162,6 +172,7 @@ def confirm():
         request.form.get("infusion_minutes", type=int),
         request.form.get("observation_minutes", type=int),
     )
+    type_id = optional_id(request.form.get("treatment_type_id"))
     requests = []
     chosen = [v for k, v in request.form.items() if k.startswith("choice-")]
     for choice in chosen:
@@ -178,6 +189,7 @@ def confirm():
                 chair_id=int(chair) if chair.isdigit() and chair != "0" else None,
                 infusion_minutes=minutes[0],
                 observation_minutes=minutes[1],
+                treatment_type_id=type_id,
             )
         )
     requests.sort(key=lambda r: r.infusion_start)

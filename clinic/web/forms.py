@@ -14,7 +14,8 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
-from clinic.models import Chair, Site
+from clinic.domain.ids import MAX_ID
+from clinic.models import Chair, Site, TreatmentType
 from clinic.services.errors import ServiceError
 
 ANY_CHAIR = 0
@@ -52,6 +53,24 @@ def _site_defaults(site: Site) -> dict[str, str]:
     }
 
 
+def type_defaults(treatment_type: TreatmentType) -> dict[str, str]:
+    """Return a treatment type's minutes as option attributes, for book.js."""
+    return {
+        "data-site-id": str(treatment_type.site_id),
+        "data-infusion-default": str(treatment_type.administration_default),
+        "data-infusion-min": str(treatment_type.administration_min),
+        "data-infusion-max": str(treatment_type.administration_max),
+        "data-observation-default": str(treatment_type.observation_default),
+        "data-observation-min": str(treatment_type.observation_min),
+    }
+
+
+def optional_id(value: object) -> int | None:
+    """Read a select's id; None when it is empty or not a whole number."""
+    text = str(value).strip() if value is not None else ""
+    return int(text) if text.isdigit() and 0 < int(text) <= MAX_ID else None
+
+
 class _Schedule:
     """Date, local time and minutes, shared by booking and rescheduling."""
 
@@ -76,15 +95,20 @@ class BookingForm(_Schedule, FlaskForm):
 
     patient_id = HiddenField("Patient", validators=[_positive_id])
     site_id = SelectField("Site", coerce=int)
+    # Checked by the booking service (an active type of the chosen site); None: the default.
+    treatment_type_id = SelectField("Treatment", coerce=optional_id, validate_choice=False)
     chair_id = SelectField("Chair", coerce=int, default=ANY_CHAIR)
     notes = TextAreaField("Notes", validators=[Length(max=1000)], render_kw={"rows": 2})
     submit = SubmitField("Book visit")
 
-    def offer(self, sites: list[Site], chairs: list[Chair]) -> None:
-        """Fill the site and chair choices from what the user may book."""
+    def offer(
+        self, sites: list[Site], chairs: list[Chair], types: list[TreatmentType] | None = None
+    ) -> None:
+        """Fill the site, treatment and chair choices from what the user may book."""
         self.site_id.choices = [(site.id, site.name, _site_defaults(site)) for site in sites]
         # With one site there is nothing to choose: the field is not shown and not checked.
         self.site_id.validate_choice = len(sites) > 1
+        self.treatment_type_id.choices = [(t.id, t.name, type_defaults(t)) for t in types or []]
         self.chair_id.choices = chair_choices(chairs, sites, "Any free chair")
 
 

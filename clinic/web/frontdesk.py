@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask
 
+from clinic.domain import treatments
 from clinic.domain.visits import Status
-from clinic.models import Site
+from clinic.models import Site, TreatmentType
 
 bp = Blueprint("frontdesk", __name__)
 
@@ -28,6 +29,54 @@ def init_app(app: Flask) -> None:
 def status_label(status: str) -> str:
     """Return a visit status as the desk says it."""
     return Status.label_of(status)
+
+
+def _kind(treatment_type: TreatmentType | None) -> treatments.TreatmentKind:
+    """Return a type's kind (IV ketamine for a visit with no type, as visits were before)."""
+    kind = getattr(treatment_type, "kind", None)
+    known = kind in treatments.TreatmentKind.values()
+    return treatments.TreatmentKind(kind) if known else treatments.TreatmentKind.IV_KETAMINE
+
+
+@bp.app_template_filter("start_word")
+def start_word(treatment_type: TreatmentType | None) -> str:
+    """Return what a type's pages call the start of its administration ("first device")."""
+    return treatments.start_word(_kind(treatment_type))
+
+
+@bp.app_template_filter("started_label")
+def started_label(treatment_type: TreatmentType | None) -> str:
+    """Return the label of the real start: "Infusion started", "First device"."""
+    kind = _kind(treatment_type)
+    if kind is treatments.TreatmentKind.ESKETAMINE:
+        return treatments.start_word(kind).capitalize()
+    return f"{treatments.administration_word(kind).capitalize()} started"
+
+
+@bp.app_template_filter("action_label")
+def action_label(action: str, kind: str | None) -> str:
+    """Return a nursing button's label in the type's words: "First device", "End infusion"."""
+    known = kind if kind in treatments.TreatmentKind.values() else None
+    treatment = treatments.TreatmentKind(known or treatments.TreatmentKind.IV_KETAMINE)
+    word = treatments.administration_word(treatment)
+    if action == "start_infusion":
+        if treatment is treatments.TreatmentKind.ESKETAMINE:
+            return treatments.start_word(treatment).capitalize()
+        return f"Start {word}"
+    return f"End {word}"
+
+
+@bp.app_template_filter("administration_word")
+def administration_word(treatment_type: TreatmentType | None) -> str:
+    """Return what a type's pages call its administration ("infusion", "administration")."""
+    return treatments.administration_word(_kind(treatment_type))
+
+
+@bp.app_template_filter("counted_from_start")
+def counted_from_start(treatment_type: TreatmentType | None) -> bool:
+    """Tell whether a type's observation counts from the start of its administration."""
+    start = treatments.ObservationFrom.ADMINISTRATION_START.value
+    return getattr(treatment_type, "observation_from", None) == start
 
 
 def parse_day(raw: str | None) -> date | None:

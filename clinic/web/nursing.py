@@ -32,6 +32,7 @@ from clinic.services.errors import Conflict, Invalid, NotFound, ServiceError
 from clinic.types import utcnow
 from clinic.web.alerts import wall_alerts
 from clinic.web.charts import vitals_chart
+from clinic.web.frontdesk import administration_word, started_label
 from clinic.web.nursing_forms import (
     PADSS_LABELS,
     SIDE_EFFECTS,
@@ -370,7 +371,13 @@ def _event(event: str, done: str, doc: str) -> Act:
     def act(visit: Visit, form, now: datetime) -> str:
         at = _entry_time(form, visit, now)
         events.record_event(current_user, visit.id, event, now=now, at=at)
-        return done.format(chair=visit.chair.name, initials=visit.patient.initials)
+        return done.format(
+            chair=visit.chair.name,
+            initials=visit.patient.initials,
+            # The type's words: "Infusion started" / "First device" ...
+            started=started_label(visit.treatment_type),
+            administration=administration_word(visit.treatment_type).capitalize(),
+        )
 
     act.__doc__ = doc
     return act
@@ -388,13 +395,15 @@ def start_infusion(visit: Visit, form: StartForm, now: datetime) -> str:
     events.record_event(
         current_user, visit.id, "start_infusion", now=now, at=at, override_reason=override
     )
-    return f"Infusion started: {visit.chair.name} · {visit.patient.initials}."
+    # The type's words: "Infusion started" / "First device" ...
+    started = started_label(visit.treatment_type)
+    return f"{started}: {visit.chair.name} · {visit.patient.initials}."
 
 
 dialog(f"{VISIT}/end-infusion", "end_infusion", EventForm)(
     _event(
         "end_infusion",
-        "Infusion ended: {chair} · {initials}.",
+        "{administration} ended: {chair} · {initials}.",
         "End the infusion: the observation window starts now (or at the time given).",
     )
 )
@@ -467,6 +476,7 @@ def record(visit_id: int):
             infusion=(visit.infusion_started_at, visit.infusion_ended_at),
             discharge_due_at=visit.discharge_due_at,
             now=now,
+            band=administration_word(visit.treatment_type).capitalize(),
             width=720,
             height=220,
         ),

@@ -20,7 +20,7 @@ from clinic.web.booking import alternative_groups, apply_field_errors
 from clinic.web.charts import FLAG_LABELS, vitals_chart
 from clinic.web.dates import hm, when
 from clinic.web.forms import CancelForm, RescheduleForm, UndoForm
-from clinic.web.frontdesk import bp, local
+from clinic.web.frontdesk import administration_word, bp, local
 from clinic.web.nursing import clinical_actions, dialog_forms
 from clinic.web.rems_pages import panel_context
 from clinic.web.roles import role_required
@@ -130,6 +130,7 @@ def _visit_page(visit_id: int, **forms):
             infusion=(visit.infusion_started_at, visit.infusion_ended_at),
             discharge_due_at=visit.discharge_due_at,
             now=now,
+            band=administration_word(visit.treatment_type).capitalize(),
         ),
         readings=readings,
         nursing_actions=clinical_actions(visit),

@@ -159,18 +159,53 @@
     });
   }
 
+  // The treatment picker (shown when a site offers several types): each option carries its
+  // type's minutes, and only the chosen site's types can be picked.
+  var typeField = field("treatment_type_id");
+  var typeSelect = typeField && typeField.tagName === "SELECT" ? typeField : null;
+
+  function useMinutes(option) {
+    if (option) {
+      field("infusion_minutes").value = option.dataset.infusionDefault;
+      field("observation_minutes").value = option.dataset.observationDefault;
+    }
+  }
+
+  function filterTypes() {
+    if (!typeSelect) { return; }
+    var siteId = siteField ? siteField.value : "";
+    var first = null;
+    Array.prototype.forEach.call(typeSelect.options, function (option) {
+      var own = !siteId || option.dataset.siteId === siteId;
+      option.hidden = !own;
+      option.disabled = !own;
+      if (own && !first) { first = option; }
+    });
+    var chosen = typeSelect.selectedOptions[0];
+    if ((!chosen || chosen.disabled) && first) {
+      typeSelect.value = first.value;  // the site's default type comes first
+      return true;
+    }
+    return false;
+  }
+
+  if (typeSelect) {
+    typeSelect.addEventListener("change", function () {
+      useMinutes(typeSelect.selectedOptions[0]);
+      refreshSlots();
+    });
+  }
+
   if (siteField && siteField.tagName === "SELECT") {
     siteField.addEventListener("change", function () {
-      var option = siteOption();
-      if (option) {
-        field("infusion_minutes").value = option.dataset.infusionDefault;
-        field("observation_minutes").value = option.dataset.observationDefault;
-      }
+      filterTypes();
+      useMinutes(typeSelect ? typeSelect.selectedOptions[0] : siteOption());
       filterChairs();
       refreshSlots();
     });
   }
   filterChairs();
+  filterTypes();
 
   // ------------------------------------------------------------ next free slots
 
@@ -183,6 +218,7 @@
     });
     var patientId = field("patient_id").value;
     if (patientId) { params.set("patient_id", patientId); }
+    if (typeSelect) { params.set("treatment_type_id", typeSelect.value); }
     return form.dataset.bookUrl + "?" + params.toString();
   }
 
@@ -229,6 +265,7 @@
         infusion_minutes: field("infusion_minutes").value,
         observation_minutes: field("observation_minutes").value
       });
+      if (typeSelect) { params.set("treatment_type_id", typeSelect.value); }
       fetch(form.dataset.slotsUrl + "?" + params.toString(), { credentials: "same-origin" })
         .then(function (response) { return response.ok ? response.json() : { slots: [] }; })
         .then(function (body) {

@@ -784,6 +784,8 @@ class DashboardVisitSchema(ApiSchema):
     bay_clash_minutes = fields.Integer(allow_none=True)
     planned_date = Day(attribute="planned_on")
     planned_today = Bool()
+    treatment_type_id = _visit("treatment_type_id", fields.Integer())
+    treatment_type = fields.String(attribute="treatment.name")
 
 
 class DashboardSchema(ApiSchema):
@@ -853,6 +855,7 @@ class AvailabilityQuery(DayQuery):
     infusion_minutes = Minutes(strict=False)
     observation_minutes = Minutes(strict=False)
     limit = Whole(strict=False, validate=validate.Range(1, 1000), load_default=50)
+    treatment_type_id = Id(strict=False)  # lengths and counting of this type (default: site's)
 
 
 class NotificationQuery(SiteQuery):

@@ -187,5 +187,6 @@ def availability(query: dict[str, Any]):
         query.get("observation_minutes"),
         query["limit"],
         now,
+        treatment_type_id=query.get("treatment_type_id"),
     )
     return {"slots": found}
