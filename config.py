@@ -68,6 +68,14 @@ class Config:
     WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "")
     # The address of the app as staff reach it, for links in alert messages (optional).
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
+    # Messages to patients: SMS by "webhook" (signed JSON to SMS_WEBHOOK_URL) or "twilio";
+    # empty: no SMS. Confirmation links (/c/<token>) point to PUBLIC_BASE_URL.
+    SMS_PROVIDER = os.environ.get("SMS_PROVIDER", "")
+    SMS_WEBHOOK_URL = os.environ.get("SMS_WEBHOOK_URL", "")
+    SMS_WEBHOOK_SECRET = os.environ.get("SMS_WEBHOOK_SECRET", "")
+    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+    TWILIO_FROM = os.environ.get("TWILIO_FROM", "")
     # The audit trail's HMAC key and where its signed checkpoints go (README, "Security").
     AUDIT_KEY = os.environ.get("AUDIT_KEY", "")  # empty outside production: a public dev key
     AUDIT_CHECKPOINT_DIR = os.environ.get("AUDIT_CHECKPOINT_DIR", "")  # default: instance/
@@ -84,6 +92,7 @@ class Config:
     RATELIMIT_SIGN_IN_PER_ACCOUNT = os.environ.get("RATELIMIT_SIGN_IN_PER_ACCOUNT", "10/minute")
     RATELIMIT_SIGN_IN_PER_ADDRESS = os.environ.get("RATELIMIT_SIGN_IN_PER_ADDRESS", "60/minute")
     RATELIMIT_API_PER_TOKEN = os.environ.get("RATELIMIT_API_PER_TOKEN", "600/minute")
+    RATELIMIT_CONFIRM_PER_ADDRESS = os.environ.get("RATELIMIT_CONFIRM_PER_ADDRESS", "30/minute")
 
 
 class ProductionConfig(Config):
@@ -112,6 +121,7 @@ class TestConfig(Config):
     RATELIMIT_SIGN_IN_PER_ACCOUNT = "100000/minute"
     RATELIMIT_SIGN_IN_PER_ADDRESS = "100000/minute"
     RATELIMIT_API_PER_TOKEN = "100000/minute"  # noqa: S105
+    RATELIMIT_CONFIRM_PER_ADDRESS = "100000/minute"
 
 
 class UnsafeConfiguration(SystemExit):

@@ -32,6 +32,13 @@ from clinic.domain.alarms import AlertKind, Channel, DeliveryStatus
 from clinic.domain.audit import Outcome
 from clinic.domain.booking import ChairKind, RecoveryMode
 from clinic.domain.choices import Choice
+from clinic.domain.messages import (
+    DEFAULT_CANCEL_WINDOW_HOURS,
+    Confirmation,
+    MessageChannel,
+    MessageKind,
+    MessageStatus,
+)
 from clinic.domain.roles import Role, SignInStep
 from clinic.domain.treatments import ObservationFrom, SubmissionMethod, TreatmentKind
 from clinic.domain.visits import ACTIVE, Status
@@ -94,6 +101,13 @@ class Site(Model):
     # REMS certification of the setting (null: not certified).
     rems_certified_on: Mapped[date | None] = mapped_column(Date)
     rems_authorized_representative: Mapped[str | None] = mapped_column(String(120))
+    # What patients hear and when: {offsets_minutes, channels, quiet_start, quiet_end,
+    # instructions}; null means the defaults (clinic.services.patient_messages.DEFAULTS).
+    reminders: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # "I can't come" this close to the visit asks the desk; earlier, it cancels the visit.
+    cancel_window_hours: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_CANCEL_WINDOW_HOURS, server_default="24"
+    )
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     chairs: Mapped[list[Chair]] = relationship(back_populates="site", order_by="Chair.id")
@@ -273,6 +287,14 @@ class Patient(Model):
     escort_phone: Mapped[str | None] = mapped_column(String(40))
     rems_enrolled_on: Mapped[date | None] = mapped_column(Date)
     rems_patient_id: Mapped[str | None] = mapped_column(String(40))
+    # Consent to messages per channel: when it was given and by whom (null: not given; a
+    # withdrawal clears it, the audit trail keeps the history). By null: the patient.
+    email_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email_consent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    sms_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sms_consent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    escort_sms_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escort_sms_consent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -290,6 +312,26 @@ class Patient(Model):
     def initials(self) -> str:
         """Return the initials shown where a full name would be too much."""
         return f"{self.given_name[:1]}{self.family_name[:1]}".upper()
+
+    @property
+    def contact(self) -> dict[str, bool]:
+        """Return the patient's consent per channel, as the API shows it."""
+        return {"email": self.email_consent_at is not None, "sms": self.sms_consent_at is not None}
+
+    @property
+    def consent_email(self) -> bool:
+        """Tell whether the patient agreed to e-mails (the patient form's box)."""
+        return self.email_consent_at is not None
+
+    @property
+    def consent_sms(self) -> bool:
+        """Tell whether the patient agreed to text messages (the patient form's box)."""
+        return self.sms_consent_at is not None
+
+    @property
+    def escort_sms_consent(self) -> bool:
+        """Tell whether the escort agreed to the pick-up SMS."""
+        return self.escort_sms_consent_at is not None
 
     @property
     def rems_enrollment(self) -> dict[str, Any] | None:
@@ -383,6 +425,11 @@ class Visit(Model):
     # The REMS monitoring form's answers the record cannot derive (null until recorded).
     rems_concomitant: Mapped[dict[str, bool] | None] = mapped_column(JSON)
     ready_to_leave_minutes: Mapped[int | None] = mapped_column(Integer)
+    # What the patient answered to the messages (link or SMS), and when.
+    confirmation: Mapped[str] = mapped_column(
+        String(20), default=Confirmation.UNCONFIRMED.value, server_default="unconfirmed"
+    )
+    confirmation_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -523,6 +570,45 @@ class Delivery(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     notification: Mapped[Notification] = relationship(back_populates="deliveries")
+
+
+class PatientMessage(Model):
+    """One message to a patient (or the escort): planned, then sent once, failed or skipped.
+
+    The unique key (visit, kind, channel, instant) makes a second planning or a second
+    scheduler insert nothing. The body is written when the message is sent, from the visit
+    as it then is; the link's token is kept only as a digest (the stored body omits it).
+    """
+
+    __tablename__ = "patient_messages"
+    __table_args__ = (
+        UniqueConstraint(
+            "visit_id", "kind", "channel", "scheduled_for", name="uq_patient_messages_once"
+        ),
+        check_in("kind", MessageKind),
+        check_in("channel", MessageChannel),
+        check_in("status", MessageStatus),
+        Index("ix_patient_messages_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default=MessageStatus.SCHEDULED.value)
+    scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(String(200))
+    recipient: Mapped[str | None] = mapped_column(String(254))
+    subject: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str | None] = mapped_column(Text)
+    token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    visit: Mapped[Visit] = relationship()
 
 
 class SchedulerHeartbeat(Model):

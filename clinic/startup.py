@@ -30,5 +30,26 @@ def check(config: Mapping[str, Any]) -> None:
             "WEBHOOK_URLS is set but WEBHOOK_SECRET is empty: receivers could not tell our "
             "alerts from forged ones. Set WEBHOOK_SECRET to a long random value."
         )
+    problems += sms_problems(config)
     if problems:
         raise ConfigurationError("Infusion Desk will not start: " + " ".join(problems))
+
+
+def sms_problems(config: Mapping[str, Any]) -> list[str]:
+    """Return what is missing for the SMS provider chosen (none chosen: nothing)."""
+    provider = str(config.get("SMS_PROVIDER") or "").strip().lower()
+    if not provider:
+        return []
+    if provider == "webhook":
+        if not config.get("SMS_WEBHOOK_URL") or not config.get("SMS_WEBHOOK_SECRET"):
+            return [
+                "SMS_PROVIDER=webhook needs SMS_WEBHOOK_URL and SMS_WEBHOOK_SECRET (the gateway "
+                "checks the signature; replies are refused without it)."
+            ]
+        return []
+    if provider == "twilio":
+        needed = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM")
+        if missing := [name for name in needed if not config.get(name)]:
+            return [f"SMS_PROVIDER=twilio needs {', '.join(missing)}."]
+        return []
+    return [f"SMS_PROVIDER must be webhook, twilio or empty, not {provider!r}."]

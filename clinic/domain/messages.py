@@ -220,6 +220,16 @@ def cant_come_cancels(now: datetime, start: datetime, window_hours: int) -> bool
     return _utc(start) - _utc(now) > timedelta(hours=window_hours)
 
 
+def line_problem_free(text: str) -> bool:
+    """Tell whether a multi-line text holds no control character but line breaks and tabs."""
+    return not any(
+        (ord(char) < 32 and char not in "\n\r\t")
+        or 0x7F <= ord(char) < 0xA0
+        or char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+        for char in text
+    )
+
+
 def offsets_errors(offsets: Sequence[object]) -> list[str]:
     """Return what is wrong with a list of reminder offsets, or nothing."""
     low, high = OFFSET_RANGE
@@ -231,3 +241,76 @@ def offsets_errors(offsets: Sequence[object]) -> list[str]:
     if len(set(offsets)) != len(offsets):
         return ["Each offset once."]
     return []
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The few facts a message to a patient may carry."""
+
+    site: str
+    start: datetime  # the visit's start (aware)
+    timezone: ZoneInfo
+    instructions: str
+    link: str
+    first_name: str = ""
+    pickup: datetime | None = None  # when the patient is ready to be picked up
+
+    def local(self, instant: datetime) -> datetime:
+        """Return an instant in the site's time zone."""
+        return _utc(instant).astimezone(self.timezone)
+
+
+def _day(local: datetime) -> str:
+    return f"{local:%A} {local.day} {local:%B %Y}"
+
+
+def _clock_text(local: datetime) -> str:
+    return f"{local:%H:%M} {local.tzname()}"
+
+
+def compose(kind: MessageKind, channel: MessageChannel, facts: Facts) -> tuple[str, str]:
+    """Return a message's (subject, body): site, local day and time, arrival, instructions, link.
+
+    Nothing else: never the treatment, a drug, a diagnosis or a clinical value.
+    """
+    start = facts.local(facts.start)
+    arrive = facts.local(arrival_at(facts.start))
+    when = f"{_day(start)} at {_clock_text(start)}"
+    greeting = f"Hello {facts.first_name}, " if facts.first_name else ""
+    if kind is MessageKind.PICKUP:
+        ready = facts.local(facts.pickup or facts.start)
+        subject = f"Pick-up at {facts.site}"
+        body = (
+            f"Your companion at {facts.site} will be ready for pick-up around "
+            f"{ready:%H:%M}. Please come to the front desk."
+        )
+        return subject, body
+    headline = {
+        MessageKind.BOOKED: (f"Your appointment at {facts.site}", "is booked for"),
+        MessageKind.REMINDER: (f"Reminder: your appointment at {facts.site}", "is on"),
+        MessageKind.CHANGED: (f"New time: your appointment at {facts.site}", "has moved to"),
+        MessageKind.CANCELLED: (
+            f"Cancelled: your appointment at {facts.site}",
+            "is cancelled. It was on",
+        ),
+        MessageKind.OFFER: (f"An earlier time at {facts.site}", "could be on"),
+    }[kind]
+    subject, verb = headline
+    lines = [f"{greeting}your appointment at {facts.site} {verb} {when}."]
+    if kind is not MessageKind.CANCELLED:
+        lines.append(f"Please arrive by {arrive:%H:%M}.")
+        if facts.instructions:
+            lines.append(facts.instructions.strip())
+        if channel is MessageChannel.SMS:
+            lines.append(f"Reply C to confirm or X if you can't come. {facts.link}")
+        else:
+            lines.append(f"Confirm, or tell us you can't come: {facts.link}")
+    else:
+        lines.append(f"To book again, call {facts.site} or see {facts.link}")
+    separator = " " if channel is MessageChannel.SMS else "\n\n"
+    body = separator.join(lines)
+    if channel is MessageChannel.SMS:
+        body = body[:1].upper() + body[1:]
+    else:
+        body = body[:1].upper() + body[1:] + "\n"
+    return subject, body

@@ -11,13 +11,19 @@ from typing import Any
 TIMEOUT_SECONDS = 10
 
 
-def build(sender: str, to: str, subject: str, text: str) -> EmailMessage:
-    """Return the message to send to one recipient."""
+def build(
+    sender: str, to: str, subject: str, text: str, calendar: bytes | None = None
+) -> EmailMessage:
+    """Return the message to send to one recipient (with an .ics file when given)."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
     message.set_content(text)
+    if calendar is not None:
+        message.add_attachment(
+            calendar, maintype="text", subtype="calendar", filename="appointment.ics"
+        )
     return message
 
 
@@ -27,11 +33,11 @@ def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-def send(config: Any, to: str, subject: str, text: str) -> None:
+def send(config: Any, to: str, subject: str, text: str, calendar: bytes | None = None) -> None:
     """Send one message through the configured SMTP server; raise on any failure."""
     host, port = config["SMTP_HOST"], int(config["SMTP_PORT"])
     mode = (config.get("SMTP_TLS") or "starttls").lower()
-    message = build(config["MAIL_FROM"], to, subject, text)
+    message = build(config["MAIL_FROM"], to, subject, text, calendar)
     if mode == "ssl":
         client: smtplib.SMTP = smtplib.SMTP_SSL(
             host, port, timeout=TIMEOUT_SECONDS, context=tls_context()

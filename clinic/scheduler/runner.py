@@ -29,7 +29,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from clinic.domain.alarms import KINDS, REMS_FORM_DUE
-from clinic.notify import outbox
+from clinic.notify import outbox, patient_outbox
 from clinic.scheduler import jobs, leader
 from clinic.services import heartbeat, notifications
 from clinic.types import utcnow
@@ -178,7 +178,7 @@ class Reconciler:
 
 
 class OutboxWorker(threading.Thread):
-    """Send due deliveries every second, and at once when an alarm has just fired."""
+    """Send due deliveries and patient messages every second (alerts at once when fired)."""
 
     def __init__(self, app: Flask) -> None:
         super().__init__(name="outbox", daemon=True)
@@ -198,6 +198,10 @@ class OutboxWorker(threading.Thread):
                     outbox.deliver_due()
                 except Exception:
                     log.exception("the outbox run failed; the next one retries")
+                try:
+                    patient_outbox.send_due()
+                except Exception:
+                    log.exception("sending patient messages failed; the next run retries")
 
     def stop(self) -> None:
         """Finish the current run and stop."""

@@ -46,7 +46,7 @@ from clinic.models import (
     Visit,
     VisitEvent,
 )
-from clinic.services import access, audit, treatment_types
+from clinic.services import access, audit, patient_messages, treatment_types
 from clinic.services.errors import Conflict, Invalid, NotFound
 from clinic.services.patient_overview import clearance_span
 from clinic.services.sites import MAX_OBSERVATION_MINUTES, local_day_bounds, site_rules
@@ -435,6 +435,7 @@ def book(
         object_id=visit,
         detail={"chair_id": visit.chair_id},
     )
+    patient_messages.visit_changed(visit, "book", now)
     if idempotency_key:
         db.session.add(
             IdempotencyKey(
@@ -536,6 +537,8 @@ def reschedule(actor: User, visit_id: int, changes: Changes, now: datetime) -> V
         object_id=visit.id,
         detail={"fields": sorted(changes), "chair_id": visit.chair_id},
     )
+    moved = before["infusion_start"] != visit.infusion_start.isoformat()
+    patient_messages.visit_changed(visit, "reschedule" if moved else "rechair", now)
     commit_or_conflict()
     return visit
 

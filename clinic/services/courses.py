@@ -12,7 +12,7 @@ from clinic.domain.availability import Slot
 from clinic.domain.booking import Violation
 from clinic.extensions import db
 from clinic.models import User, Visit
-from clinic.services import access, audit
+from clinic.services import access, audit, patient_messages
 from clinic.services.alternatives import suggest
 from clinic.services.booking import Request, place
 from clinic.services.errors import Conflict, Invalid
@@ -115,6 +115,11 @@ def _run(
                 object_id=result.visit_id,
                 detail={"series_id": series_id, "chair_id": result.chair_id},
             )
+        # One "booked" message for the course (its first date); reminders before every date.
+        for index, result in enumerate(results):
+            booked = db.session.get(Visit, result.visit_id)
+            assert booked is not None
+            patient_messages.visit_changed(booked, "book" if index == 0 else "course", now)
         db.session.commit()
         return results, []
     # Alternatives are computed with the good dates of the course still in the session,

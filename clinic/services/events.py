@@ -26,7 +26,15 @@ from clinic.domain.visits import (
 )
 from clinic.extensions import db
 from clinic.models import TreatmentType, User, Visit, VisitEvent
-from clinic.services import access, audit, booking, notifications, observations, rems
+from clinic.services import (
+    access,
+    audit,
+    booking,
+    notifications,
+    observations,
+    patient_messages,
+    rems,
+)
 from clinic.services.errors import Conflict, Invalid
 
 # Which permission each event needs (API.md, "Roles").
@@ -120,6 +128,7 @@ def record_event(
     if was_recovering or status not in ACTIVE:
         extended = event_type is EventType.EXTEND_OBSERVATION
         notifications.resolve_for_visit(visit, now, "extended" if extended else None)
+    patient_messages.visit_changed(visit, event_type.value, now)
     action = _action(event_type, early="override_reason" in payload)
     audit.record(actor, action, now, detail={"event": event_type.value}, **ids)
     try:

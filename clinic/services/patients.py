@@ -39,6 +39,60 @@ PATIENT_TEXT = {
 }
 
 
+# Consent per channel: API name -> the column holding when it was given.
+CONSENTS = {"email": "email_consent", "sms": "sms_consent", "escort_sms": "escort_sms_consent"}
+
+
+def consents_of(values: dict[str, Any]) -> dict[str, bool]:
+    """Return the consents a request names: contact {email, sms} and escort_sms_consent."""
+    wanted: dict[str, bool] = {}
+    contact = values.get("contact") or {}
+    for channel in ("email", "sms"):
+        if channel in contact and contact[channel] is not None:
+            wanted[channel] = bool(contact[channel])
+    if values.get("escort_sms_consent") is not None:
+        wanted["escort_sms"] = bool(values["escort_sms_consent"])
+    return wanted
+
+
+def set_consents(
+    actor: User | str, patient: Patient, wanted: dict[str, bool], now: datetime
+) -> list[str]:
+    """Give or withdraw consent per channel, recording when and by whom; return the changed.
+
+    The caller audits and commits (actor "patient": a reply such as STOP, by no user).
+    """
+    changed = []
+    for channel, given in sorted(wanted.items()):
+        column = CONSENTS[channel]
+        if (getattr(patient, f"{column}_at") is not None) == given:
+            continue
+        setattr(patient, f"{column}_at", now if given else None)
+        by = actor.id if given and isinstance(actor, User) else None
+        setattr(patient, f"{column}_by_id", by)
+        changed.append(channel)
+    return changed
+
+
+def _audit_consents(
+    actor: User | str,
+    patient: Patient | int,
+    changed: list[str],
+    wanted: dict[str, bool],
+    now: datetime,
+) -> None:
+    if changed:
+        audit.record(
+            actor,
+            "patient.consent",
+            now,
+            patient_id=patient,
+            object_type="patient",
+            object_id=patient,
+            detail={channel: wanted[channel] for channel in changed},
+        )
+
+
 def search(actor: User, query: str | None, limit: int = 200, *, now: datetime) -> list[Patient]:
     """Find patients of the user's sites by name or MRN (prefix, case-insensitive)."""
     stmt = access.scope_to_sites(actor, select(Patient), Patient.site_id)
@@ -91,6 +145,8 @@ def create_patient(
     _check_birth_date(values)
     _check_mrn(values["mrn"], None)
     patient = Patient(site_id=site_id, **{k: values.get(k) for k in PATIENT_FIELDS})
+    wanted = consents_of(values)
+    changed = set_consents(actor, patient, wanted, now)
     db.session.add(patient)
     audit.record(
         actor,
@@ -101,6 +157,7 @@ def create_patient(
         object_id=patient,
         detail={"site_id": site_id},
     )
+    _audit_consents(actor, patient, changed, wanted, now)
     _commit_unique()
     return patient
 
@@ -121,6 +178,8 @@ def update_patient(
     for field in PATIENT_FIELDS:
         if field in changes:
             setattr(patient, field, changes[field])
+    wanted = consents_of(changes)
+    consents = set_consents(actor, patient, wanted, now)
     audit.record(
         actor,
         "patient.update",
@@ -130,6 +189,7 @@ def update_patient(
         object_id=patient.id,
         detail={"fields": changed},
     )
+    _audit_consents(actor, patient.id, consents, wanted, now)
     _commit_unique()
     return patient
 

@@ -24,6 +24,8 @@ from clinic.services.site_settings import (
     VITAL_SETTINGS,
     flat_thresholds,
     range_errors,
+    reminders_errors,
+    reminders_of,
     stored_thresholds,
 )
 from clinic.services.sites import WEEKDAYS, local_day_bounds, parse_clock
@@ -47,6 +49,7 @@ SITE_FIELDS = (
     "recovery_mode",
     "check_in_open_minutes",
     "no_show_after_minutes",
+    "cancel_window_hours",
 )
 # The setting's REMS certification: both given, or both null (not certified).
 REMS_FIELDS = ("rems_certified_on", "rems_authorized_representative")
@@ -71,6 +74,7 @@ SITE_DEFAULTS: dict[str, Any] = {
     "recovery_mode": "chair",
     "check_in_open_minutes": 120,
     "no_show_after_minutes": 15,
+    "cancel_window_hours": 24,
     **DEFAULT_VITALS,
 }
 
@@ -169,10 +173,19 @@ def save_site(
             chosen = db.session.get_one(TreatmentType, default_type_id)
             if limits := treatment_types.site_limit_errors(treatment_types.type_values(chosen)):
                 errors["default_treatment_type_id"] = [m for ms in limits.values() for m in ms]
+    reminders = reminders_of(site.reminders if site else None)
+    if "reminders" in changes:
+        given = changes["reminders"]
+        if not isinstance(given, dict):
+            errors["reminders"] = ["An object (its keys given replace the current ones)."]
+        elif problems := reminders_errors(reminders | given):
+            errors["reminders"] = problems
     if errors:
         raise Invalid("Some site settings are invalid.", errors)
     action = "admin.site.update" if site else "admin.site.create"
     changed = sorted(f for f in names if f in changes and current.get(f) != values[f])
+    if "reminders" in changes and reminders | changes["reminders"] != reminders:
+        changed.append("reminders")
     if site and changes.get("default_treatment_type_id", site.default_treatment_type_id) != (
         site.default_treatment_type_id
     ):
@@ -184,6 +197,8 @@ def save_site(
     if "default_treatment_type_id" in changes:
         site.default_treatment_type_id = changes["default_treatment_type_id"]
     site.vital_thresholds = stored_thresholds(values)
+    if "reminders" in changes:
+        site.reminders = reminders | changes["reminders"]
     db.session.add(site)
     if new:
         db.session.flush()

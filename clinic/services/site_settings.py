@@ -7,9 +7,19 @@ and the OpenAPI document, so that a value one of them accepts the others accept 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time
 from typing import Any
 from zoneinfo import available_timezones
 
+from clinic.domain.messages import (
+    DEFAULT_CHANNELS,
+    DEFAULT_OFFSETS_MINUTES,
+    MessageChannel,
+    ReminderPlan,
+    clinical_words,
+    line_problem_free,
+    offsets_errors,
+)
 from clinic.domain.vitals import Thresholds
 
 
@@ -49,6 +59,8 @@ SITE_LIMITS: dict[str, Limit] = {
     # The visit's window: check-in opens before the planned start; no-show after it.
     "check_in_open_minutes": Limit(0, 720),
     "no_show_after_minutes": Limit(0, 240),
+    # "I can't come" this close to a visit asks the desk; earlier, it cancels the visit.
+    "cancel_window_hours": Limit(0, 168, "hours"),
     # Vital-sign thresholds (clinic.domain.vitals.Thresholds, see VITAL_SETTINGS).
     "bp_high_systolic": Limit(120, 220, "mmHg"),
     "bp_high_diastolic": Limit(70, 140, "mmHg"),
@@ -106,3 +118,78 @@ def range_errors(values: dict[str, Any]) -> dict[str, list[str]]:
         for name, value in values.items()
         if name in SITE_LIMITS and not SITE_LIMITS[name].allows(value)
     }
+
+
+# ---------------------------------------------------------------- patient messages
+
+MAX_INSTRUCTIONS = 1000
+DEFAULT_INSTRUCTIONS = (
+    "Please eat nothing for 6 hours before your appointment. Come with an adult who can take "
+    "you home, and do not drive until the next day."
+)
+# A site's reminder settings when it has set none (Site.reminders is null).
+DEFAULT_REMINDERS: dict[str, Any] = {
+    "offsets_minutes": list(DEFAULT_OFFSETS_MINUTES),
+    "channels": [channel.value for channel in DEFAULT_CHANNELS],
+    "quiet_start": "21:00",
+    "quiet_end": "08:00",
+    "instructions": DEFAULT_INSTRUCTIONS,
+}
+
+
+def reminders_of(stored: dict[str, Any] | None) -> dict[str, Any]:
+    """Return a site's reminder settings, the defaults filling what it has not set."""
+    return DEFAULT_REMINDERS | (stored or {})
+
+
+def _clock(value: Any) -> time | None:
+    """Read "HH:MM" (00:00-23:59); raise ValueError otherwise."""
+    if not isinstance(value, str) or len(value) != 5 or value[2] != ":":
+        raise ValueError(value)
+    hours, minutes = int(value[:2]), int(value[3:])
+    return time(hours, minutes)
+
+
+def reminders_errors(value: Any) -> list[str]:
+    """Return what is wrong with a complete reminders object, or nothing."""
+    if not isinstance(value, dict) or set(value) - set(DEFAULT_REMINDERS):
+        return [f"An object of {', '.join(DEFAULT_REMINDERS)}."]
+    offsets = value["offsets_minutes"]
+    if not isinstance(offsets, list):
+        return ["offsets_minutes: a list of whole minutes."]
+    if errors := offsets_errors(offsets):
+        return [f"offsets_minutes: {error}" for error in errors]
+    channels = value["channels"]
+    if (
+        not isinstance(channels, list)
+        or any(c not in MessageChannel.values() for c in channels)
+        or len(set(channels)) != len(channels)
+    ):
+        return ['channels: each of "email", "sms" at most once.']
+    quiet = (value["quiet_start"], value["quiet_end"])
+    if (quiet[0] is None) != (quiet[1] is None):
+        return ["quiet_start and quiet_end: both times, or both null."]
+    if quiet[0] is not None:
+        try:
+            _clock(quiet[0]), _clock(quiet[1])
+        except ValueError:
+            return ['quiet_start and quiet_end: "HH:MM" times of day.']
+    text = value["instructions"]
+    if not isinstance(text, str) or len(text) > MAX_INSTRUCTIONS:
+        return [f"instructions: text of at most {MAX_INSTRUCTIONS} characters."]
+    if not line_problem_free(text):
+        return ["instructions: remove the control characters."]
+    if words := clinical_words(text):
+        return [f"instructions: no message may name {', '.join(words)}."]
+    return []
+
+
+def reminder_plan(reminders: dict[str, Any]) -> ReminderPlan:
+    """Return the domain's plan from a (valid) reminders object."""
+    quiet_start, quiet_end = reminders["quiet_start"], reminders["quiet_end"]
+    return ReminderPlan(
+        offsets_minutes=tuple(reminders["offsets_minutes"]),
+        channels=tuple(MessageChannel(c) for c in reminders["channels"]),
+        quiet_start=_clock(quiet_start) if quiet_start else None,
+        quiet_end=_clock(quiet_end) if quiet_end else None,
+    )

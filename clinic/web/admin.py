@@ -13,6 +13,7 @@ from clinic.domain.roles import SHIFT_ROLES, Role
 from clinic.models import Site
 from clinic.services import access, chair_moves, setup, staff
 from clinic.services.errors import Conflict, Invalid
+from clinic.services.site_settings import reminders_of
 from clinic.services.sites import WEEKDAYS, today
 from clinic.types import utcnow
 from clinic.web.admin_forms import (
@@ -38,6 +39,7 @@ SITE_FIELD_FOR = {
     "observation_minutes": "observation_default",
     "vital_thresholds": "bp_critical_systolic",
     "rems_certification": "rems_certified_on",
+    "reminders": "reminder_hours",
 }
 
 
@@ -87,6 +89,7 @@ def new_site():
     form = SiteForm(data=setup.SITE_DEFAULTS)
     if not form.is_submitted():
         form.fill(setup.SITE_DEFAULTS["opening_hours"])
+        form.fill_reminders(reminders_of(None))
     if form.validate_on_submit():
         try:
             site = setup.save_site(None, form.values(), now=utcnow(), actor=current_user)
@@ -106,6 +109,7 @@ def site(site_id: int):
     form = SiteForm(obj=site, data=setup.site_values(site))
     if not form.is_submitted():
         form.fill(site.opening_hours)
+        form.fill_reminders(reminders_of(site.reminders))
     if form.validate_on_submit():
         try:
             setup.save_site(site, form.values(), now=utcnow(), actor=current_user)

@@ -11,6 +11,7 @@ from wtforms import (
     EmailField,
     Form,
     FormField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectChoice,
@@ -18,6 +19,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     SubmitField,
+    TextAreaField,
     TimeField,
     ValidationError,
 )
@@ -35,7 +37,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from clinic.domain.booking import ChairKind, RecoveryMode, Weekday
 from clinic.domain.roles import SHIFT_ROLES, Role
 from clinic.services.setup import SITE_FIELDS, VITAL_FIELDS
-from clinic.services.site_settings import SITE_LIMITS, TIME_ZONES
+from clinic.services.site_settings import MAX_INSTRUCTIONS, SITE_LIMITS, TIME_ZONES
 from clinic.services.sites import WEEKDAYS
 from clinic.services.staff import MIN_PASSWORD_LENGTH
 
@@ -113,6 +115,11 @@ def _clock(value: str) -> time:
     return MIDNIGHT if value == "24:00" else time.fromisoformat(value)
 
 
+def _hhmm(value: time | None) -> str | None:
+    """Write a time of day as "HH:MM" (None stays None)."""
+    return value.strftime("%H:%M") if value else None
+
+
 def _closing(value: time) -> str:
     """Write a closing time; 00:00 closes at midnight at the end of the day (24:00)."""
     return "24:00" if value == MIDNIGHT else value.strftime("%H:%M")
@@ -150,6 +157,7 @@ SETTING_LABELS = {
     "min_hours_between_infusions": "Hours between a patient's infusions",
     "check_in_open_minutes": "Check-in opens (min before start)",
     "no_show_after_minutes": "No-show after (min)",
+    "cancel_window_hours": "Cancellation window (hours)",
     **{f"bp_{level}_systolic": "Systolic at or above" for level in ("high", "critical")},
     **{f"bp_{level}_diastolic": "or diastolic at or above" for level in ("high", "critical")},
     "hr_high": "Heart rate above",
@@ -164,6 +172,10 @@ SETTING_HINTS = {
     "turnover_minutes": "Cleaning time before the next patient.",
     "check_in_open_minutes": "Earliest check-in and infusion start, before the planned start.",
     "no_show_after_minutes": "Minutes past the planned start.",
+    "cancel_window_hours": (
+        "A patient's \"I can't come\" this close to the visit asks the desk; earlier, it "
+        "cancels the visit."
+    ),
     "bp_above_baseline_percent": (
         "Flag a pressure more than this far above the visit's first reading."
     ),
@@ -205,7 +217,68 @@ class SiteForm(_Settings, FlaskForm):
     rems_authorized_representative = StringField(
         "Authorized representative", filters=[_strip], validators=[Length(max=120)]
     )
+    # What patients hear (Site.reminders); the marker says the page showed these fields, so a
+    # post without them (an older page) leaves the stored reminders alone.
+    reminders_shown = HiddenField()
+    reminder_hours = StringField(
+        "Reminders (hours before the visit)",
+        filters=[_strip],
+        validators=[Length(max=60)],
+        description="Comma-separated, e.g. 72, 24 (at most 4). Local clock time is kept "
+        "across a time change.",
+    )
+    reminder_email = BooleanField("By e-mail")
+    reminder_sms = BooleanField("By SMS")
+    quiet_start = TimeField("Quiet hours from", validators=[Optional()])
+    quiet_end = TimeField("Quiet hours until", validators=[Optional()])
+    instructions = TextAreaField(
+        "Instructions in every message",
+        validators=[Length(max=MAX_INSTRUCTIONS)],
+        description="Fasting, escort, no driving until the next day. Never name the treatment.",
+    )
     submit = SubmitField("Save settings")
+
+    def validate_reminder_hours(self, field) -> None:
+        """Read the hours as numbers (the service checks their range)."""
+        try:
+            self.reminder_minutes()
+        except ValueError:
+            raise ValidationError("Numbers of hours, separated by commas.") from None
+
+    def reminder_minutes(self) -> list[int]:
+        """Return the reminder offsets in minutes; raise ValueError on a word that is no number."""
+        words = [w.strip() for w in (self.reminder_hours.data or "").split(",") if w.strip()]
+        hours = [float(w) for w in words]
+        if any(h != h or h in (float("inf"), float("-inf")) for h in hours):
+            raise ValueError("not a number")
+        return [round(h * 60) for h in hours]
+
+    def fill_reminders(self, reminders: dict) -> None:
+        """Show a site's reminder settings."""
+        self.reminders_shown.data = "1"
+        self.reminder_hours.data = ", ".join(
+            f"{m // 60}" if m % 60 == 0 else f"{m / 60:g}" for m in reminders["offsets_minutes"]
+        )
+        self.reminder_email.data = "email" in reminders["channels"]
+        self.reminder_sms.data = "sms" in reminders["channels"]
+        start, end = reminders["quiet_start"], reminders["quiet_end"]
+        self.quiet_start.data = _clock(start) if start else None
+        self.quiet_end.data = _clock(end) if end else None
+        self.instructions.data = reminders["instructions"]
+
+    def reminders(self) -> dict | None:
+        """Return the reminder settings as the service takes them (None: not on the page)."""
+        if self.reminders_shown.data != "1":
+            return None
+        ticks = (("email", self.reminder_email), ("sms", self.reminder_sms))
+        channels = [channel for channel, ticked in ticks if ticked.data]
+        return {
+            "offsets_minutes": self.reminder_minutes(),
+            "channels": channels,
+            "quiet_start": _hhmm(self.quiet_start.data),
+            "quiet_end": _hhmm(self.quiet_end.data),
+            "instructions": (self.instructions.data or "").replace("\r\n", "\n").strip(),
+        }
 
     def validate_timezone(self, field) -> None:
         """Refuse anything but an IANA time zone name."""
@@ -269,6 +342,8 @@ class SiteForm(_Settings, FlaskForm):
         values = {name: self[name].data for name in names}
         values["rems_certified_on"] = self.rems_certified_on.data
         values["rems_authorized_representative"] = self.rems_authorized_representative.data or None
+        if (reminders := self.reminders()) is not None:
+            values["reminders"] = reminders
         values["opening_hours"] = {
             day: None
             if self[day].closed.data

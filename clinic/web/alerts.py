@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from clinic.domain.alarms import MAX_ATTEMPTS, AlertKind, Channel
 from clinic.models import Delivery
+from clinic.notify import patient_outbox
 from clinic.services import notifications
 from clinic.services.access import can
 from clinic.services.errors import ServiceError
@@ -107,6 +108,7 @@ def failed_deliveries():
     return render_template(
         "admin/deliveries.html",
         deliveries=deliveries,
+        patient_messages=patient_outbox.failed_messages(),
         shown_target=shown_target,
         max_attempts=MAX_ATTEMPTS,
     )

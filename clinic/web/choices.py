@@ -14,6 +14,7 @@ from clinic.domain.alarms import AlertKind, Channel, DeliveryStatus
 from clinic.domain.audit import Outcome
 from clinic.domain.booking import ChairKind, RecoveryMode, Rule, Weekday
 from clinic.domain.choices import Choice
+from clinic.domain.messages import Confirmation
 from clinic.domain.phases import Countdown
 from clinic.domain.roles import Role
 from clinic.domain.treatments import (
@@ -47,6 +48,7 @@ CHOICES: dict[str, type[Choice]] = {
     "observation_from": ObservationFrom,
     "submission_status": SubmissionStatus,
     "submission_method": SubmissionMethod,
+    "confirmation": Confirmation,
 }
 
 

@@ -9,7 +9,7 @@ from flask import flash, render_template, request
 from flask_login import current_user, login_required
 
 from clinic.models import Site, Visit
-from clinic.services import access, audit
+from clinic.services import access, audit, patient_messages
 from clinic.services import frontdesk as desk
 from clinic.services.dashboard import load_dashboard
 from clinic.services.sites import today
@@ -55,6 +55,7 @@ def board():
         loaded=loaded,
         board=lay_out(loaded, now, bookable),
         counts=status_counts(loaded.visits),
+        to_call=patient_messages.to_call(current_user, site.id, now),
         bookable=bookable,
         tz=loaded.tz,
     )

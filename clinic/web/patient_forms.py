@@ -85,6 +85,9 @@ class PatientForm(FlaskForm):
     escort_phone = TelField(
         "Escort phone", filters=[_strip], validators=[Optional(), Length(max=40)]
     )
+    consent_email = BooleanField("The patient agrees to appointment e-mails")
+    consent_sms = BooleanField("The patient agrees to appointment text messages (SMS)")
+    escort_sms_consent = BooleanField("The escort agrees to a pick-up text message (SMS)")
     submit = SubmitField("Save patient")
 
     def validate_birth_date(self, field) -> None:
@@ -99,9 +102,12 @@ class PatientForm(FlaskForm):
 
     def values(self) -> dict:
         """Return the patient fields as the service takes them (blank text as None)."""
-        return {
+        values = {
             name: (self[name].data if self[name].data != "" else None) for name in PATIENT_FIELDS
         }
+        values["contact"] = {"email": self.consent_email.data, "sms": self.consent_sms.data}
+        values["escort_sms_consent"] = self.escort_sms_consent.data
+        return values
 
 
 class ClearanceForm(FlaskForm):

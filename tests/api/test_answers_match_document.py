@@ -6,6 +6,7 @@ neither the document nor the answers can drift away from each other.
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from jsonschema import Draft202012Validator
 
 from clinic.extensions import db
 from clinic.models import Notification
+from clinic.notify import webhook
 from clinic.services import tokens, treatment_types
 from clinic.services.events import record_event
 from clinic.types import utcnow
@@ -59,6 +61,9 @@ def world(clinic, make_visit, make_shift, frozen):
         rems_patient, clinic.chairs[2], rems_type(clinic.site), discharged
     ).id
     return clinic, ids
+
+
+SMS_REPLY = {"from": "+15125550123", "body": "C"}
 
 
 def rems_visit(clinic, make_visit):
@@ -253,6 +258,10 @@ def cases(ids: dict[str, int]) -> dict[tuple[str, str], tuple[Request, Request]]
             ("clerk", f"/visits/{visit}", {"infusion_start": chicago(MONDAY, 11).isoformat()}),
             ("clerk", f"/visits/{visit}", {"infusion_start": "2026-11-30T11:00:00"}),
         ),
+        ("get", "/visits/{id}/messages"): (
+            ("clerk", f"/visits/{visit}/messages", None),
+            ("clerk", "/visits/9999/messages", None),
+        ),
         ("post", "/visits/{id}/events"): (
             ("nurse", f"/visits/{ids['present']}/events", {"type": "start_infusion"}),
             ("nurse", f"/visits/{visit}/events", {"type": "discharge"}),
@@ -314,6 +323,10 @@ def cases(ids: dict[str, int]) -> dict[tuple[str, str], tuple[Request, Request]]
             ("nurse", "/rems/submissions?status=late", None),
         ),
         ("get", "/healthz"): ((None, "/healthz", None), (None, "/healthz", "POST")),
+        ("post", "/sms/inbound"): (
+            ("sms_gateway", "/sms/inbound", SMS_REPLY),
+            ("clerk", "/sms/inbound", SMS_REPLY),
+        ),
         ("get", "/openapi.json"): ((None, "/openapi.json", None), (None, "/openapi.json", "POST")),
         ("get", "/docs"): ((None, "/docs", None), (None, "/docs", "POST")),
     }
@@ -359,6 +372,14 @@ def test_every_operation_answers_as_the_document_says(client, world):
             "nurse": "nurse",
             "practitioner": "practitioner",
         }.items()
+    }
+    # The SMS gateway signs its posts instead of a bearer token.
+    client.application.config.update(SMS_PROVIDER="webhook", SMS_WEBHOOK_SECRET="sms-secret")
+    raw = client.application.json.dumps(SMS_REPLY).encode()
+    stamp = str(int(time.time()))
+    headers["sms_gateway"] = {
+        "X-Infusion-Timestamp": stamp,
+        "X-Infusion-Signature": webhook.signature("sms-secret", stamp, raw),
     }
     table = cases(ids)
     missing = [op for op in operations(document) if op not in table]

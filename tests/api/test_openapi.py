@@ -31,6 +31,8 @@ CONTRACT = {
     "/visits/{id}": {"get", "patch"},
     "/visits/{id}/events": {"post"},
     "/visits/{id}/observations": {"get", "post"},
+    "/visits/{id}/messages": {"get"},
+    "/sms/inbound": {"post"},
     "/dashboard": {"get"},
     "/notifications": {"get"},
     "/notifications/{id}/ack": {"post"},
@@ -85,8 +87,9 @@ def test_every_operation_lists_its_answers_and_errors(document):
             answers = op["responses"]
             assert any(code.startswith("2") for code in answers), (path, method)
             public = op.get("security") == []
-            assert public == (path in ("/healthz", "/openapi.json", "/docs")), (path, method)
-            assert ("401" in answers) != public, (path, method)
+            signed = path == "/sms/inbound"  # no bearer token: the gateway's signature
+            assert public == (path in ("/healthz", "/openapi.json", "/docs") or signed)
+            assert ("401" in answers) != (public and not signed), (path, method)
             if "requestBody" in op:
                 assert "400" in answers and "422" in answers, (path, method)
             if "{id}" in path:
@@ -129,6 +132,8 @@ def test_object_schemas_have_the_contract_fields(document):
         "vital_thresholds",
         "default_treatment_type_id",
         "rems_certification",
+        "reminders",
+        "cancel_window_hours",
     }
     assert set(schemas["TreatmentType"]["properties"]) == {
         "id",
@@ -157,9 +162,21 @@ def test_object_schemas_have_the_contract_fields(document):
         "family_name",
         "birth_date",
     }
-    assert {"discharge_due_at", "events", "recovery_chair_id", "treatment_type_id"} <= set(
-        schemas["Visit"]["properties"]
-    )
+    assert {
+        "discharge_due_at",
+        "events",
+        "recovery_chair_id",
+        "treatment_type_id",
+        "confirmation",
+    } <= set(schemas["Visit"]["properties"])
+    assert set(schemas["Message"]["properties"]) == {
+        "id",
+        "channel",
+        "kind",
+        "status",
+        "scheduled_for",
+        "sent_at",
+    }
 
 
 def test_every_reference_resolves(document):

@@ -23,6 +23,8 @@ PATIENT_KEYS = {
     "escort_name",
     "escort_phone",
     "rems_enrollment",
+    "contact",
+    "escort_sms_consent",
 }
 CLEARANCE_KEYS = {
     "id",
@@ -217,6 +219,8 @@ def test_the_front_desk_registers_a_patient_at_its_only_site(api_as, clinic):
         "weight_kg": 72.5,
         "escort_name": "Kim",
         "escort_phone": None,
+        "contact": {"email": False, "sms": False},
+        "escort_sms_consent": False,
         "rems_enrollment": None,
     }
     assert db.session.get(Patient, patient["id"]).family_name == "Lee"

@@ -28,6 +28,8 @@ SITE_KEYS = {
     "vital_thresholds",
     "default_treatment_type_id",
     "rems_certification",
+    "reminders",
+    "cancel_window_hours",
 }
 WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -109,7 +111,7 @@ def test_admin_creates_a_site_with_nested_settings(api_as, clinic):
     site = response.get_json()
     assert set(site) == SITE_KEYS
     shown = {"id", "opening_hours", "vital_thresholds", "default_treatment_type_id"}
-    shown.add("rems_certification")
+    shown |= {"rems_certification", "reminders", "cancel_window_hours"}
     assert site["rems_certification"] is None
     assert {k: v for k, v in site.items() if k not in shown} == {
         k: v for k, v in body.items() if k != "opening_hours"

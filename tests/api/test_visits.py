@@ -33,6 +33,7 @@ VISIT_KEYS = {
     "discharged_at",
     "discharge_due_at",
     "cancel_reason",
+    "confirmation",
     "events",
     "notes",
 }

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from clinic.extensions import db
+from clinic.models import PatientMessage
+from clinic.notify import patient_outbox
 from clinic.services import display_links, totp
 from clinic.types import utcnow
 from tests.browser.conftest import ARTIFACTS, sign_in
@@ -201,6 +203,25 @@ def test_wall_display_and_signed_out_pages(axe_page, day):
     axe_page.screenshot(path=str(ARTIFACTS / "a11y-wall-display.png"), full_page=True)
     audit.visit("/login")
     audit.visit("/no-such-page")
+    # A patient's confirmation link (no sign-in).
+    booked = day.visits["booked"]
+    db.session.add(
+        PatientMessage(
+            visit_id=booked.id,
+            patient_id=booked.patient_id,
+            channel="email",
+            kind="booked",
+            status="sent",
+            scheduled_for=utcnow(),
+            next_attempt_at=utcnow(),
+            sent_at=utcnow(),
+            attempts=1,
+            token_digest=patient_outbox.digest("a11y-link"),
+            created_at=utcnow(),
+        )
+    )
+    db.session.commit()
+    audit.visit("/c/a11y-link", "form", name="/c/<token>")
     # The second-factor pages: a nurse who has enrolled, a practitioner whose role requires it.
     day.nurse.totp_secret, day.nurse.totp_enabled = "JBSWY3DPEHPK3PXP", True
     db.session.commit()

@@ -11,11 +11,19 @@ from clinic.domain.alarms import AlertKind, Channel, DeliveryStatus
 from clinic.domain.audit import Outcome
 from clinic.domain.booking import ChairKind, RecoveryMode, Rule, Weekday
 from clinic.domain.choices import Choice
+from clinic.domain.messages import (
+    Confirmation,
+    MessageChannel,
+    MessageKind,
+    MessageStatus,
+    Reply,
+)
 from clinic.domain.phases import Countdown
 from clinic.domain.roles import Role, SignInStep
 from clinic.domain.treatments import (
     ObservationFrom,
     SubmissionMethod,
+    SubmissionRule,
     SubmissionStatus,
     TreatmentKind,
 )
@@ -46,6 +54,12 @@ ENUMERATIONS = (
     ObservationFrom,
     SubmissionStatus,
     SubmissionMethod,
+    SubmissionRule,
+    MessageKind,
+    MessageChannel,
+    MessageStatus,
+    Confirmation,
+    Reply,
 )
 
 
@@ -121,6 +135,9 @@ def _checks() -> dict[tuple[str, str], str]:
         ("treatment_types", "kind", TreatmentKind),
         ("treatment_types", "observation_from", ObservationFrom),
         ("rems_submissions", "method", SubmissionMethod),
+        ("patient_messages", "kind", MessageKind),
+        ("patient_messages", "channel", MessageChannel),
+        ("patient_messages", "status", MessageStatus),
     ],
 )
 def test_the_models_check_constraints_list_exactly_the_members(table, column, choice):
@@ -132,7 +149,7 @@ def test_the_models_check_constraints_list_exactly_the_members(table, column, ch
 
 
 def test_every_in_list_constraint_comes_from_an_enumeration():
-    assert len(_checks()) == 10
+    assert len(_checks()) == 13
 
 
 def test_roles_refer_to_the_enumeration():

@@ -34,6 +34,7 @@ TO_LOGIN = "to_login"  # everyone is sent to the sign-in form (half-finished sig
 OWNER = "token_owner"
 OWNER_OR_ADMIN = "token_owner_or_admin"
 TOKEN_OWNER = "nurse"
+SIGNED = "signed"  # only the SMS gateway's signature opens it: 401 for everyone here
 DISPLAY = "display"  # only a wall display's cookie (or the link's token) opens it: 404 here
 
 # endpoint -> (who may use it, whether its URL names an object of one site). "Who" is
@@ -45,6 +46,8 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "bootstrap.static": (ANYONE, False),
     "healthz": (ANYONE, False),
     "api.healthz": (ANYONE, False),
+    "api.sms_inbound": (SIGNED, False),
+    "confirm.page": (DISPLAY, False),
     "api.openapi": (ANYONE, False),
     "api.docs": (ANYONE, False),
     "auth.login": (ANYONE, False),
@@ -167,6 +170,7 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.list_visits": ("read", False),
     "api.create_visit": ("book", False),
     "api.get_visit": ("read", True),
+    "api.visit_messages": ("read", True),
     "api.reschedule_visit": ("book", True),
     "api.add_visit_event": ("book", True),  # any role that may record some event
     "api.get_observations": ("read", True),
@@ -211,6 +215,8 @@ def expectation(endpoint: str, method: str, actor: str) -> str:
         return "to_login"
     if who == DISPLAY:
         return "not_found"
+    if who == SIGNED:
+        return "login"
     if actor == "anonymous":
         return "login"
     if who in (OWNER, OWNER_OR_ADMIN):

@@ -24,7 +24,7 @@ from clinic.types import utcnow
 from clinic.web.api.errors import error_response
 from clinic.web.api.fields import encodable
 
-OPEN_ENDPOINTS = {"api.healthz", "api.openapi", "api.docs"}
+OPEN_ENDPOINTS = {"api.healthz", "api.openapi", "api.docs", "api.sms_inbound"}
 
 
 class BadRequest(ServiceError):
@@ -202,6 +202,7 @@ def init_app(app: Flask) -> None:
         places,
         rems,
         rems_form,
+        sms,
         tokens,
         treatments,
         visits,

@@ -23,6 +23,14 @@ from marshmallow import (
 from clinic.domain.accounts import AccountRule
 from clinic.domain.alarms import AlertKind
 from clinic.domain.booking import ChairKind, RecoveryMode, Rule
+from clinic.domain.messages import (
+    MAX_OFFSETS,
+    OFFSET_RANGE,
+    Confirmation,
+    MessageChannel,
+    MessageKind,
+    MessageStatus,
+)
 from clinic.domain.phases import AMBER_MINUTES, Countdown
 from clinic.domain.text import line_problem
 from clinic.domain.treatments import (
@@ -42,7 +50,13 @@ from clinic.services.doses import MAX_DOSE_MG, MAX_DRUG, MAX_LOT, MAX_ROUTE
 from clinic.services.patients import MAX_VOID_REASON, MG_PER_KG_RANGE
 from clinic.services.rems import READY_TO_LEAVE_RANGE
 from clinic.services.setup import site_values
-from clinic.services.site_settings import SITE_LIMITS, TIME_ZONES, VITAL_SETTINGS
+from clinic.services.site_settings import (
+    MAX_INSTRUCTIONS,
+    SITE_LIMITS,
+    TIME_ZONES,
+    VITAL_SETTINGS,
+    reminders_of,
+)
 from clinic.services.sites import WEEKDAYS
 from clinic.services.treatment_types import TYPE_LIMITS, TYPE_MINUTES, type_values
 from clinic.types import utcnow
@@ -93,6 +107,7 @@ SITE_NUMBERS = tuple(
 )
 NESTED_SETTINGS = {**SITE_MINUTES, "vital_thresholds": VITAL_THRESHOLDS}
 RULES = [*Rule, *EventRule, *AccountRule, *SubmissionRule]
+CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
 class ApiSchema(Schema):
@@ -171,6 +186,29 @@ RemsCertification = Inline.from_dict(
 )
 
 
+Reminders = Inline.from_dict(
+    {
+        "offsets_minutes": fields.List(
+            Whole(validate=validate.Range(OFFSET_RANGE[0], OFFSET_RANGE[1])),
+            validate=validate.Length(max=MAX_OFFSETS),
+            metadata={"description": "Minutes of local wall-clock time before the visit."},
+        ),
+        "channels": fields.List(
+            fields.String(validate=validate.OneOf(MessageChannel.values())),
+            validate=validate.Length(max=len(MessageChannel.values())),
+        ),
+        "quiet_start": fields.String(
+            allow_none=True, validate=validate.Regexp(CLOCK), metadata={"example": "21:00"}
+        ),
+        "quiet_end": fields.String(
+            allow_none=True, validate=validate.Regexp(CLOCK), metadata={"example": "08:00"}
+        ),
+        "instructions": Text(MAX_INSTRUCTIONS),
+    },
+    name="Reminders",
+)
+
+
 class SiteSchema(ApiSchema):
     """A site and its settings; the ranges come from the settings table."""
 
@@ -193,6 +231,8 @@ class SiteSchema(ApiSchema):
     recovery_mode = fields.String(validate=validate.OneOf(RecoveryMode.values()))
     check_in_open_minutes = Whole(SITE_LIMITS["check_in_open_minutes"])
     no_show_after_minutes = Whole(SITE_LIMITS["no_show_after_minutes"])
+    cancel_window_hours = Whole(SITE_LIMITS["cancel_window_hours"])
+    reminders = fields.Nested(Reminders, metadata={"description": "What patients hear, when."})
     vital_thresholds = _settings(VITAL_THRESHOLDS)
     default_treatment_type_id = Id()
     rems_certification = fields.Nested(RemsCertification, allow_none=True)
@@ -203,7 +243,7 @@ class SiteSchema(ApiSchema):
         values = site_values(site)
         hours = site.opening_hours or {}
         nested = {field: _nest(keys, values) for field, keys in NESTED_SETTINGS.items()}
-        computed = {*nested, "opening_hours", "rems_certification"}
+        computed = {*nested, "opening_hours", "rems_certification", "reminders"}
         plain = {name: getattr(site, name) for name in self.fields if name not in computed}
         certified = site.rems_certified_on is not None
         rems = {"certified_on": site.rems_certified_on} if certified else None
@@ -214,6 +254,7 @@ class SiteSchema(ApiSchema):
             | nested
             | {"opening_hours": {day: hours.get(day) for day in WEEKDAYS}}
             | {"rems_certification": rems}
+            | {"reminders": reminders_of(site.reminders)}
         )
 
     @post_load
@@ -331,6 +372,9 @@ class RemsEnrollmentSchema(ApiSchema):
     rems_patient_id = Text(40, required=True)
 
 
+Contact = Inline.from_dict({"email": Bool(), "sms": Bool()}, name="Contact")
+
+
 class PatientSchema(ApiSchema):
     """A patient; the optional details may be cleared with null or ""."""
 
@@ -345,6 +389,8 @@ class PatientSchema(ApiSchema):
     weight_kg = Number(allow_none=True, validate=validate.Range(1, 500))
     escort_name = Text(120, allow_none=True)
     escort_phone = Text(40, allow_none=True)
+    contact = fields.Nested(Contact, metadata={"description": "Consent to messages per channel."})
+    escort_sms_consent = Bool(metadata={"description": "The escort agreed to the pick-up SMS."})
     rems_enrollment = fields.Nested(RemsEnrollmentSchema, dump_only=True, allow_none=True)
 
     @post_load
@@ -437,6 +483,7 @@ class VisitSchema(ApiSchema):
     discharge_due_at = Instant(allow_none=True)
     cancel_reason = fields.String(allow_none=True)
     notes = fields.String()
+    confirmation = fields.String(validate=validate.OneOf(Confirmation.values()))
     events = LifecycleEvents(fields.Nested(EventSchema))
 
 
@@ -627,6 +674,24 @@ class RemsSubmissionSchema(ApiSchema):
     )
     confirmation = Text(60, required=True, allow_none=True)
     submitted_at = Instant(required=True, allow_none=True)
+
+
+class MessageSchema(ApiSchema):
+    """A message to the patient (or the escort) about a visit: never its address or text."""
+
+    id = fields.Integer()
+    channel = fields.String(validate=validate.OneOf(MessageChannel.values()))
+    kind = fields.String(validate=validate.OneOf(MessageKind.values()))
+    status = fields.String(validate=validate.OneOf(MessageStatus.values()))
+    scheduled_for = Instant()
+    sent_at = Instant(allow_none=True)
+
+
+class InboundSmsAnswerSchema(ApiSchema):
+    """What an inbound SMS did: confirmed, cancel_requested, cancelled, stopped, closed,
+    no_visit, ignored (not a reply word or an unknown number) or unknown (not a number)."""
+
+    result = fields.String()
 
 
 class TokenSchema(ApiSchema):

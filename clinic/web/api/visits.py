@@ -9,7 +9,7 @@ from flask import g, request
 
 from clinic.domain.ids import MAX_ID
 from clinic.models import Visit
-from clinic.services import access, alternatives, audit, booking
+from clinic.services import access, alternatives, audit, booking, patient_messages
 from clinic.services.errors import Conflict, Forbidden, Invalid, NotFound
 from clinic.services.events import record_event
 from clinic.services.sites import today
@@ -23,6 +23,7 @@ from clinic.web.api.schemas import (
     BookingSchema,
     DayQuery,
     EventInputSchema,
+    MessageSchema,
     RescheduleSchema,
     SlotSchema,
     VisitSchema,
@@ -96,6 +97,15 @@ def get_visit(visit_id: int):
     visit = visible_visit(visit_id)
     audit.viewed(g.user, visit.patient_id, "visit", visit.id, now=utcnow())
     return visit
+
+
+@bp.route(f"{VISIT}/messages", methods=["GET"])
+@bp.response(200, MessageSchema(many=True))
+def visit_messages(visit_id: int):
+    """List the messages to the patient about a visit: planned, sent, failed or skipped."""
+    visit = visible_visit(visit_id)
+    audit.viewed(g.user, visit.patient_id, "visit", visit.id, now=utcnow())
+    return patient_messages.visit_messages(g.user, visit.id)
 
 
 def _booker_of(visit_id: int) -> None:
