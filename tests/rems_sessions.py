@@ -12,6 +12,10 @@ from datetime import date, datetime, timedelta
 from clinic.database import begin_write
 from clinic.extensions import db
 from clinic.models import Chair, Patient, Site, TreatmentType, Visit
+from clinic.seed import SPRAVATO as SPRAVATO_WITH_LIMIT
+
+# The demo's Spravato type without its pre-dose limit, for tests about something else.
+SPRAVATO = {k: v for k, v in SPRAVATO_WITH_LIMIT.items() if not k.startswith("predose_")}
 
 
 def rems_type(site: Site, rems: bool = True) -> TreatmentType:

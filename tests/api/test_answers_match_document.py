@@ -20,6 +20,7 @@ from clinic.services import tokens, treatment_types
 from clinic.services.events import record_event
 from clinic.types import utcnow
 from tests.conftest import MONDAY, add_baseline, chicago, issue_token
+from tests.rems_sessions import SPRAVATO as SPRAVATO_SETTINGS
 from tests.rems_sessions import rems_type, session
 
 METHODS = ("get", "post", "patch", "put", "delete")
@@ -75,19 +76,6 @@ def rems_visit(clinic, make_visit):
     clinic.site.rems_authorized_representative = "Dr. Rivera"
     db.session.commit()
     return make_visit(clinic.clerk, patient, chicago(MONDAY, 12), treatment_type_id=spravato.id)
-
-
-SPRAVATO_SETTINGS = {
-    "name": "Spravato",
-    "kind": "esketamine",
-    "administration_min": 10,
-    "administration_max": 15,
-    "administration_default": 15,
-    "observation_min": 120,
-    "observation_default": 120,
-    "observation_from": "administration_start",
-    "rems": True,
-}
 
 
 def cases(ids: dict[str, int]) -> dict[tuple[str, str], tuple[Request, Request]]:

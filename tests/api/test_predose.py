@@ -14,23 +14,13 @@ from clinic.services import treatment_types
 from clinic.types import utcnow
 from tests.api.conftest import assert_error, event_count, iso, rules, zulu
 from tests.conftest import MONDAY, chicago
+from tests.rems_sessions import SPRAVATO_WITH_LIMIT
 
 CHECK_IN = chicago(MONDAY, 8)
 START = chicago(MONDAY, 8, 20)
 READING = {"systolic": 124, "diastolic": 80, "heart_rate": 70, "spo2": 98}
 # Spravato's label: hold the dose above 140/90.
-LIMITED = {
-    "name": "Spravato 56/84 mg",
-    "kind": "esketamine",
-    "administration_min": 10,
-    "administration_max": 15,
-    "administration_default": 15,
-    "observation_min": 120,
-    "observation_default": 120,
-    "observation_from": "administration_start",
-    "predose_systolic_max": 140,
-    "predose_diastolic_max": 90,
-}
+LIMITED = SPRAVATO_WITH_LIMIT | {"rems": False}  # the limit without the REMS gates
 
 
 @pytest.fixture

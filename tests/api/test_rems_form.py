@@ -19,8 +19,8 @@ from clinic.models import AuditEvent, Dose, Observation, Visit
 from clinic.services import treatment_types
 from clinic.types import utcnow
 from tests.api.conftest import assert_error, iso, rules
-from tests.api.test_treatment_types import SPRAVATO
 from tests.conftest import MONDAY, add_baseline, chicago
+from tests.rems_sessions import SPRAVATO as REMS_TYPE
 
 CHECKLIST = {"padss": 10, "escort_name": "Sam Rivera", "vitals_stable": True}
 CHECK_IN = chicago(MONDAY, 8)
@@ -41,17 +41,7 @@ READING = {"systolic": 128, "diastolic": 82, "heart_rate": 72, "spo2": 98, "moaa
 
 def spravato_type(clinic) -> int:
     """Add the REMS type to the clinic's site; certify the site and enrol the patient."""
-    values = {
-        "name": SPRAVATO["name"],
-        "kind": "esketamine",
-        "administration_min": 10,
-        "administration_max": 15,
-        "administration_default": 15,
-        "observation_min": 120,
-        "observation_default": 120,
-        "observation_from": "administration_start",
-        "rems": True,
-    }
+    values = REMS_TYPE
     made = treatment_types.save_type(None, clinic.site, values, now=utcnow())
     clinic.site.rems_certified_on = MONDAY - timedelta(days=30)
     clinic.site.rems_authorized_representative = "Dr. Rivera"

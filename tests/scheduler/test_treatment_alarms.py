@@ -18,6 +18,7 @@ from clinic.services.events import record_event
 from clinic.services.observations import record_observation
 from clinic.types import utcnow
 from tests.conftest import chicago
+from tests.rems_sessions import SPRAVATO
 from tests.scheduler.conftest import (
     BOOKING_DAYS,
     immediate_transactions,
@@ -26,17 +27,6 @@ from tests.scheduler.conftest import (
     wait_for,
 )
 
-SPRAVATO = {
-    "name": "Spravato 56/84 mg",
-    "kind": "esketamine",
-    "administration_min": 10,
-    "administration_max": 15,
-    "administration_default": 15,
-    "observation_min": 120,
-    "observation_default": 120,
-    "observation_from": "administration_start",
-    "rems": True,
-}
 READING = {"systolic": 120, "diastolic": 76, "heart_rate": 68, "spo2": 98}
 
 

@@ -15,19 +15,9 @@ from clinic.services import booking, treatment_types
 from clinic.services.events import record_event
 from clinic.services.observations import record_observation
 from tests.conftest import MONDAY, NOW, chicago, csrf_token
+from tests.rems_sessions import SPRAVATO
 
 TUESDAY = MONDAY + timedelta(days=1)
-SPRAVATO = {
-    "name": "Spravato 56/84 mg",
-    "kind": "esketamine",
-    "administration_min": 10,
-    "administration_max": 15,
-    "administration_default": 15,
-    "observation_min": 120,
-    "observation_default": 120,
-    "observation_from": "administration_start",
-    "rems": True,
-}
 
 
 @pytest.fixture
