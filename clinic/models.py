@@ -32,6 +32,7 @@ from clinic.domain.alarms import AlertKind, Channel, DeliveryStatus
 from clinic.domain.audit import Outcome
 from clinic.domain.booking import ChairKind, RecoveryMode
 from clinic.domain.choices import Choice
+from clinic.domain.instruments import InstrumentName, ReviewDecision
 from clinic.domain.messages import (
     DEFAULT_CANCEL_WINDOW_HOURS,
     Confirmation,
@@ -107,6 +108,10 @@ class Site(Model):
     # "I can't come" this close to the visit asks the desk; earlier, it cancels the visit.
     cancel_window_hours: Mapped[int] = mapped_column(
         Integer, default=DEFAULT_CANCEL_WINDOW_HOURS, server_default="24"
+    )
+    # The measures recorded that local day before an infusion may start (instrument names).
+    screening_before_start: Mapped[list[str]] = mapped_column(
+        JSON, default=lambda: ["cssrs_screen"], server_default='["cssrs_screen"]'
     )
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -482,6 +487,61 @@ class RemsSubmission(Model):
     confirmation: Mapped[str] = mapped_column(String(60))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    visit: Mapped[Visit] = relationship()
+
+
+class Measure(Model):
+    """One completed screening instrument (PHQ-9, GAD-7, C-SSRS screener) for a visit."""
+
+    __tablename__ = "measures"
+    __table_args__ = (
+        check_in("instrument", InstrumentName),
+        Index("ix_measures_patient_at", "patient_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    instrument: Mapped[str] = mapped_column(String(20))
+    answers: Mapped[list[Any]] = mapped_column(JSON)
+    score: Mapped[int] = mapped_column(Integer)
+    band: Mapped[str] = mapped_column(String(30))
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Null with via_kiosk: the patient filled it on the visit's kiosk link.
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    via_kiosk: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    visit: Mapped[Visit] = relationship()
+
+
+class ScreeningReview(Model):
+    """A practitioner's review of a positive screen: proceed with the infusion, or defer it."""
+
+    __tablename__ = "screening_reviews"
+    __table_args__ = (check_in("decision", ReviewDecision),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decision: Mapped[str] = mapped_column(String(10))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class KioskLink(Model):
+    """A one-visit link on which the patient answers the site's measures on a tablet."""
+
+    __tablename__ = "kiosk_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     visit: Mapped[Visit] = relationship()

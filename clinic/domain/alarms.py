@@ -14,6 +14,7 @@ class AlertKind(Choice):
     DISCHARGE_DUE = "discharge_due", "Discharge due", "alerts-due"
     DISCHARGE_OVERDUE = "discharge_overdue", "Discharge overdue", "alerts-overdue"
     REMS_FORM_DUE = "rems_form_due", "REMS form due", "alerts-rems"
+    SCREEN_POSITIVE = "screen_positive", "Positive suicide-risk screen", "alerts-screen"
 
 
 DISCHARGE_DUE = AlertKind.DISCHARGE_DUE

@@ -28,6 +28,13 @@ class InstrumentName(Choice):
     CSSRS_SCREEN = "cssrs_screen", "C-SSRS screener", "rc-instrument-cssrs_screen"
 
 
+class ReviewDecision(Choice):
+    """A practitioner's decision on a positive screen."""
+
+    PROCEED = "proceed", "Proceed", "rc-review-proceed"
+    DEFER = "defer", "Defer", "rc-review-defer"
+
+
 @dataclass(frozen=True)
 class Band:
     """A severity band: totals from `low` to `high` inclusive."""

@@ -11,6 +11,7 @@ from clinic.domain.alarms import AlertKind, Channel, DeliveryStatus
 from clinic.domain.audit import Outcome
 from clinic.domain.booking import ChairKind, RecoveryMode, Rule, Weekday
 from clinic.domain.choices import Choice
+from clinic.domain.instruments import InstrumentName, ReviewDecision
 from clinic.domain.messages import (
     Confirmation,
     MessageChannel,
@@ -60,6 +61,8 @@ ENUMERATIONS = (
     MessageStatus,
     Confirmation,
     Reply,
+    InstrumentName,
+    ReviewDecision,
 )
 
 
@@ -138,6 +141,8 @@ def _checks() -> dict[tuple[str, str], str]:
         ("patient_messages", "kind", MessageKind),
         ("patient_messages", "channel", MessageChannel),
         ("patient_messages", "status", MessageStatus),
+        ("measures", "instrument", InstrumentName),
+        ("screening_reviews", "decision", ReviewDecision),
     ],
 )
 def test_the_models_check_constraints_list_exactly_the_members(table, column, choice):
@@ -149,7 +154,7 @@ def test_the_models_check_constraints_list_exactly_the_members(table, column, ch
 
 
 def test_every_in_list_constraint_comes_from_an_enumeration():
-    assert len(_checks()) == 13
+    assert len(_checks()) == 15
 
 
 def test_roles_refer_to_the_enumeration():
