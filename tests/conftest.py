@@ -29,11 +29,13 @@ from clinic.models import (
     AuditEvent,
     Chair,
     Clearance,
+    Measure,
     Observation,
     Patient,
     Shift,
     Site,
     User,
+    Visit,
 )
 from clinic.services import booking, staff, tokens, totp
 from clinic.types import utcnow
@@ -384,17 +386,50 @@ def clinic(make_site, make_chair, make_shift, make_user, make_patient, make_clea
 BASELINE = {"systolic": 122, "diastolic": 78, "heart_rate": 72, "spo2": 98}
 
 
-def add_baseline(visit_id: int, at: datetime, **values: int) -> Observation:
+def add_baseline(
+    visit_id: int, at: datetime, *, screened: bool = True, **values: int
+) -> Observation:
     """Write a pre-dose reading taken at `at` straight to the database and commit.
 
+    With it, unless `screened=False`, a negative C-SSRS screener at the same instant (the
+    default measure a site requires before the start): the visit is ready to start.
     For tests about something else than the readings: no audit row, no flags recomputed.
     A test about readings records them through the service or the API instead.
     """
     begin_write()  # beside a running scheduler process, SQLite's write lock is waited for
     reading = Observation(visit_id=visit_id, at=at, recorded_at=at, flags=[], **(BASELINE | values))
     db.session.add(reading)
+    if screened:
+        add_negative_screen(visit_id, at, commit=False)
     db.session.commit()
     return reading
+
+
+def add_negative_screen(visit_id: int, at: datetime, *, commit: bool = True) -> Measure:
+    """Write a negative C-SSRS screener of the visit taken at `at` straight to the database."""
+    visit = db.session.get(Visit, visit_id)
+    assert visit is not None
+    measure = Measure(
+        visit_id=visit_id,
+        patient_id=visit.patient_id,
+        instrument="cssrs_screen",
+        answers=[False] * 6,
+        score=0,
+        band="negative",
+        flags=[],
+        at=at,
+        via_kiosk=False,
+        created_at=at,
+    )
+    db.session.add(measure)
+    if commit:
+        db.session.commit()
+    return measure
+
+
+def ready_to_start(visit_id: int, at: datetime) -> Observation:
+    """Make a checked-in visit ready to start at `at`: a baseline reading and a negative screen."""
+    return add_baseline(visit_id, at)
 
 
 @pytest.fixture

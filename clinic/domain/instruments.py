@@ -35,6 +35,18 @@ class ReviewDecision(Choice):
     DEFER = "defer", "Defer", "rc-review-defer"
 
 
+class ScreeningRule(Choice):
+    """Why the infusion may not start yet, named as the API reports it."""
+
+    SCREENING_MISSING = "screening_missing", "Screening missing", "rule-screening_missing"
+    SCREENING_REVIEW_REQUIRED = (
+        "screening_review_required",
+        "Positive screen: practitioner review required",
+        "rule-screening_review_required",
+    )
+    SCREENING_DEFERRED = "screening_deferred", "Deferred after screening", "rule-screening_deferred"
+
+
 @dataclass(frozen=True)
 class Band:
     """A severity band: totals from `low` to `high` inclusive."""
@@ -253,3 +265,37 @@ def outcome(series: Sequence[tuple[datetime, int]]) -> Outcome:
     change = round((latest - baseline) * 100 / baseline, 1) if baseline else None
     response = baseline > 0 and latest <= baseline * (1 - RESPONSE_DROP)
     return Outcome(baseline, latest, change, response, latest < REMISSION_BELOW, ordered)
+
+
+@dataclass(frozen=True)
+class DayScreen:
+    """What a visit's day holds: the instruments recorded, whether one flags risk, and the
+    latest practitioner decision after the latest risky measure (None: no review since)."""
+
+    recorded: frozenset[str]
+    risky: bool
+    decision: str | None
+
+
+def gate(required: Sequence[str], day: DayScreen) -> list[tuple[ScreeningRule, str]]:
+    """Return the screening rules a start breaks: missing measures, an unreviewed risk, a
+    deferral."""
+    broken: list[tuple[ScreeningRule, str]] = []
+    missing = [name for name in required if name not in day.recorded]
+    if missing:
+        names = ", ".join(InstrumentName.label_of(name) for name in missing)
+        broken.append(
+            (ScreeningRule.SCREENING_MISSING, f"Record today's {names} before the start.")
+        )
+    if day.risky and day.decision is None:
+        broken.append(
+            (
+                ScreeningRule.SCREENING_REVIEW_REQUIRED,
+                "A positive suicide-risk screen needs a practitioner's review before the start.",
+            )
+        )
+    if day.decision == ReviewDecision.DEFER:
+        broken.append(
+            (ScreeningRule.SCREENING_DEFERRED, "A practitioner deferred this visit's infusion.")
+        )
+    return broken

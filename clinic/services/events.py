@@ -34,6 +34,7 @@ from clinic.services import (
     observations,
     patient_messages,
     rems,
+    screening,
 )
 from clinic.services.errors import Conflict, Invalid
 
@@ -225,8 +226,10 @@ def _start_infusion(
     override = data.get("override_reason")
     if override is not None and not isinstance(override, str):
         raise Invalid("The override reason must be text.", {"override_reason": ["Text."]})
+    # The screening gate first: no override lifts a missing or unreviewed screen.
     broken = predose_violations(visit, at)
-    refusals = treatments.with_override(broken, access.can(actor, "override_predose"), override)
+    refusals = screening.screening_violations(visit, at)
+    refusals += treatments.with_override(broken, access.can(actor, "override_predose"), override)
     if refusals:
         raise Conflict(" ".join(v.message for v in refusals), refusals)
     visit.infusion_started_at = at

@@ -22,6 +22,7 @@ from clinic import database
 from clinic.domain.alarms import (
     KINDS,
     REMS_FORM_DUE,
+    AlertKind,
     alarm_instants,
     reminder_resolution,
     resolution,
@@ -327,6 +328,46 @@ def _lock_visits(ids: list[int]) -> None:
     ).all()
 
 
+def fire_screen_positive(
+    visit: Visit, now: datetime, channels: Channels | None = None
+) -> list[int]:
+    """Alert the practitioners on shift of a positive screen on a visit, once per visit; commit.
+
+    Its due instant is the visit's planned start: a second positive measure inserts nothing.
+    The alert names the visit only, never the answers.
+    """
+    channels = channels or Channels.from_config(current_app.config)
+    values = [
+        {
+            "kind": AlertKind.SCREEN_POSITIVE.value,
+            "visit_id": visit.id,
+            "site_id": visit.site_id,
+            "due_at": visit.infusion_start,
+            "created_at": now,
+        }
+    ]
+    return _insert(values, channels, now)
+
+
+def practitioner_emails_on_shift(site_id: int, now: datetime) -> list[str]:
+    """Return the e-mail addresses of the active practitioners on shift at a site right now."""
+    return list(
+        db.session.scalars(
+            select(User.email)
+            .join(Shift, Shift.user_id == User.id)
+            .where(
+                Shift.site_id == site_id,
+                Shift.role == Role.PRACTITIONER.value,
+                Shift.starts_at <= now,
+                Shift.ends_at > now,
+                User.active.is_(True),
+            )
+            .distinct()
+            .order_by(User.email)
+        )
+    )
+
+
 def nurse_emails_on_shift(site_id: int, now: datetime) -> list[str]:
     """Return the e-mail addresses of the active nurses on shift at a site right now."""
     return list(
@@ -385,6 +426,8 @@ def _deliveries(
         if channels.email and kind == REMS_FORM_DUE:
             admins = admin_emails() if admins is None else admins
             targets += [("email", address) for address in admins]
+        elif channels.email and kind == AlertKind.SCREEN_POSITIVE:
+            targets += [("email", a) for a in practitioner_emails_on_shift(site_id, now)]
         elif channels.email:
             if site_id not in emails:
                 emails[site_id] = nurse_emails_on_shift(site_id, now)

@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, or_, select
 
 from clinic.database import lock_site_for_writing
 from clinic.domain.booking import ChairKind, RecoveryMode
+from clinic.domain.instruments import INSTRUMENTS
 from clinic.domain.roles import SHIFT_ROLES
 from clinic.domain.text import Kind
 from clinic.domain.visits import Status
@@ -145,6 +146,21 @@ def _default_type_error(site: Site | None, type_id: Any) -> dict[str, list[str]]
     return {}
 
 
+DEFAULT_SCREENING = ("cssrs_screen",)
+
+
+def screening_setting_errors(value: Any) -> list[str]:
+    """Return what is wrong with a list of instruments required before the start, or nothing."""
+    names = ", ".join(INSTRUMENTS)
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        return [f"A list of instruments ({names})."]
+    if unknown := [name for name in value if name not in INSTRUMENTS]:
+        return [f"Unknown instrument {unknown[0]!r}: one of {names}."]
+    if len(set(value)) != len(value):
+        return ["Each instrument once."]
+    return []
+
+
 def save_site(
     site: Site | None, changes: dict[str, Any], *, now: datetime, actor: User | None = None
 ) -> Site:
@@ -180,12 +196,19 @@ def save_site(
             errors["reminders"] = ["An object (its keys given replace the current ones)."]
         elif problems := reminders_errors(reminders | given):
             errors["reminders"] = problems
+    if "screening_before_start" in changes and (
+        problems := screening_setting_errors(changes["screening_before_start"])
+    ):
+        errors["screening_before_start"] = problems
     if errors:
         raise Invalid("Some site settings are invalid.", errors)
     action = "admin.site.update" if site else "admin.site.create"
     changed = sorted(f for f in names if f in changes and current.get(f) != values[f])
     if "reminders" in changes and reminders | changes["reminders"] != reminders:
         changed.append("reminders")
+    screening_now = list(site.screening_before_start) if site else None
+    if "screening_before_start" in changes and changes["screening_before_start"] != screening_now:
+        changed.append("screening_before_start")
     if site and changes.get("default_treatment_type_id", site.default_treatment_type_id) != (
         site.default_treatment_type_id
     ):
@@ -199,6 +222,10 @@ def save_site(
     site.vital_thresholds = stored_thresholds(values)
     if "reminders" in changes:
         site.reminders = reminders | changes["reminders"]
+    if "screening_before_start" in changes:
+        site.screening_before_start = list(changes["screening_before_start"])
+    elif new:
+        site.screening_before_start = list(DEFAULT_SCREENING)
     db.session.add(site)
     if new:
         db.session.flush()

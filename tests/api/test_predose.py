@@ -13,7 +13,7 @@ from clinic.models import AuditEvent
 from clinic.services import treatment_types
 from clinic.types import utcnow
 from tests.api.conftest import assert_error, event_count, iso, rules, zulu
-from tests.conftest import MONDAY, chicago
+from tests.conftest import MONDAY, add_negative_screen, chicago
 from tests.rems_sessions import SPRAVATO_WITH_LIMIT
 
 CHECK_IN = chicago(MONDAY, 8)
@@ -35,6 +35,7 @@ def checked_in(clinic, make_visit, api_as, frozen):
         frozen.move_to(chicago(MONDAY, 8, 25))
         body = {"type": "check_in", "at": iso(CHECK_IN)}
         assert api_as(clinic.clerk).post(f"/visits/{visit.id}/events", json=body).status_code == 200
+        add_negative_screen(visit.id, CHECK_IN)  # these tests are about the vital signs
         return visit.id
 
     return make

@@ -11,7 +11,7 @@ from clinic.domain.alarms import AlertKind, Channel, DeliveryStatus
 from clinic.domain.audit import Outcome
 from clinic.domain.booking import ChairKind, RecoveryMode, Rule, Weekday
 from clinic.domain.choices import Choice
-from clinic.domain.instruments import InstrumentName, ReviewDecision
+from clinic.domain.instruments import InstrumentName, ReviewDecision, ScreeningRule
 from clinic.domain.messages import (
     Confirmation,
     MessageChannel,
@@ -63,6 +63,7 @@ ENUMERATIONS = (
     Reply,
     InstrumentName,
     ReviewDecision,
+    ScreeningRule,
 )
 
 

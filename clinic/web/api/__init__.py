@@ -202,6 +202,7 @@ def init_app(app: Flask) -> None:
         places,
         rems,
         rems_form,
+        screening,
         sms,
         tokens,
         treatments,

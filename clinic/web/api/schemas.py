@@ -233,6 +233,9 @@ class SiteSchema(ApiSchema):
     no_show_after_minutes = Whole(SITE_LIMITS["no_show_after_minutes"])
     cancel_window_hours = Whole(SITE_LIMITS["cancel_window_hours"])
     reminders = fields.Nested(Reminders, metadata={"description": "What patients hear, when."})
+    screening_before_start = fields.Raw(
+        metadata={"description": "The measures recorded that local day before a start."}
+    )
     vital_thresholds = _settings(VITAL_THRESHOLDS)
     default_treatment_type_id = Id()
     rems_certification = fields.Nested(RemsCertification, allow_none=True)
@@ -243,7 +246,13 @@ class SiteSchema(ApiSchema):
         values = site_values(site)
         hours = site.opening_hours or {}
         nested = {field: _nest(keys, values) for field, keys in NESTED_SETTINGS.items()}
-        computed = {*nested, "opening_hours", "rems_certification", "reminders"}
+        computed = {
+            *nested,
+            "opening_hours",
+            "rems_certification",
+            "reminders",
+            "screening_before_start",
+        }
         plain = {name: getattr(site, name) for name in self.fields if name not in computed}
         certified = site.rems_certified_on is not None
         rems = {"certified_on": site.rems_certified_on} if certified else None
@@ -255,6 +264,7 @@ class SiteSchema(ApiSchema):
             | {"opening_hours": {day: hours.get(day) for day in WEEKDAYS}}
             | {"rems_certification": rems}
             | {"reminders": reminders_of(site.reminders)}
+            | {"screening_before_start": list(site.screening_before_start or [])}
         )
 
     @post_load
@@ -885,3 +895,57 @@ class RemsSubmissionQuery(SiteQuery):
     """?site_id=&status=due|overdue|submitted."""
 
     status = fields.String(validate=validate.OneOf(SubmissionStatus.values()))
+
+
+class MeasureInputSchema(ApiSchema):
+    """A completed instrument: its name and answers (checked by the instrument's definition)."""
+
+    instrument = fields.Raw(required=True, metadata={"description": "phq9, gad7, cssrs_screen"})
+    answers = fields.Raw(required=True, metadata={"description": "The answers, items in order."})
+    at = Instant(allow_none=True)
+
+
+class MeasureSchema(ApiSchema):
+    """A recorded measure: total, band and flags (never its answers)."""
+
+    id = fields.Integer()
+    instrument = fields.String()
+    score = fields.Integer()
+    band = fields.String()
+    flags = fields.List(fields.String())
+    at = Instant()
+
+
+class ScreeningReviewSchema(ApiSchema):
+    """A practitioner's review of a positive screen."""
+
+    id = fields.Integer(dump_only=True)
+    visit_id = fields.Integer(dump_only=True)
+    decision = fields.Raw(required=True, metadata={"description": "proceed or defer"})
+    note = fields.Raw(required=True)
+    at = Instant(dump_only=True)
+
+
+class KioskLinkSchema(ApiSchema):
+    """A one-visit kiosk link."""
+
+    url = fields.String(dump_only=True)
+    expires_at = Instant(dump_only=True)
+
+
+class OutcomeSchema(ApiSchema):
+    """One instrument's course outcome."""
+
+    baseline = fields.Integer(allow_none=True)
+    latest = fields.Integer(allow_none=True)
+    change_pct = fields.Float(allow_none=True)
+    response = fields.Boolean()
+    remission = fields.Boolean()
+    series = fields.List(fields.Dict())
+
+
+class OutcomesSchema(ApiSchema):
+    """A patient's PHQ-9 and GAD-7 outcomes."""
+
+    phq9 = fields.Nested(OutcomeSchema)
+    gad7 = fields.Nested(OutcomeSchema)
