@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from clinic.extensions import db
 from clinic.models import Observation, Visit
 from tests.api.conftest import assert_error, iso, zulu
-from tests.conftest import MONDAY, chicago
+from tests.conftest import MONDAY, add_negative_screen, chicago
 
 CHECK_IN = chicago(MONDAY, 8)
 START = chicago(MONDAY, 8, 5)
@@ -55,6 +55,7 @@ def reach(api_as, clinic, visit_id):
                 # These tests count and flag their own readings: no baseline is written, the
                 # practitioner starts without one (the pre-dose rule is tested elsewhere).
                 body["override_reason"] = "Baseline taken on paper"
+                add_negative_screen(visit_id, at)
             response = api_as(clinic.practitioner).post(f"/visits/{visit_id}/events", json=body)
             assert response.status_code == 200, response.get_json()
 

@@ -19,7 +19,7 @@ from clinic.models import AuditEvent, Dose, Observation, Visit
 from clinic.services import treatment_types
 from clinic.types import utcnow
 from tests.api.conftest import assert_error, iso, rules
-from tests.conftest import MONDAY, add_baseline, chicago
+from tests.conftest import MONDAY, add_baseline, add_negative_screen, chicago
 from tests.rems_sessions import SPRAVATO as REMS_TYPE
 
 CHECKLIST = {"padss": 10, "escort_name": "Sam Rivera", "vitals_stable": True}
@@ -80,6 +80,7 @@ def session(api_as, clinic, make_visit, frozen):
 
     assert event({"type": "check_in"}, CHECK_IN).status_code == 200
     reading(chicago(MONDAY, 8, 2), systolic=124, diastolic=80)
+    add_negative_screen(visit.id, chicago(MONDAY, 8, 2))
     assert event({"type": "start_infusion"}, FIRST_DEVICE).status_code == 200
     for minutes in (0, 5, 10):
         add_dose(visit.id, FIRST_DEVICE + timedelta(minutes=minutes))

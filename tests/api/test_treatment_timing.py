@@ -13,7 +13,7 @@ from clinic.models import AuditEvent
 from tests.api.conftest import assert_error, iso, rules, zulu
 from tests.api.test_rems_enrollment import certify, enrol
 from tests.api.test_treatment_types import SPRAVATO
-from tests.conftest import MONDAY, chicago
+from tests.conftest import MONDAY, add_negative_screen, chicago
 
 CHECKLIST = {"padss": 10, "escort_name": "Sam Rivera", "vitals_stable": True}
 READING = {"systolic": 122, "diastolic": 78, "heart_rate": 70, "spo2": 98}
@@ -51,6 +51,7 @@ def _begin(api_as, clinic, frozen, event, visit_id, start):
     reading = READING | {"at": iso(start - timedelta(minutes=5))}
     taken = api_as(clinic.nurse).post(f"/visits/{visit_id}/observations", json=reading)
     assert taken.status_code == 201, taken.get_data(as_text=True)
+    add_negative_screen(visit_id, start - timedelta(minutes=5))
     return event(visit_id, "start_infusion", start)
 
 
