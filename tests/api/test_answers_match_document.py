@@ -254,6 +254,30 @@ def cases(ids: dict[str, int]) -> dict[tuple[str, str], tuple[Request, Request]]
             ("nurse", f"/visits/{ids['present']}/events", {"type": "start_infusion"}),
             ("nurse", f"/visits/{visit}/events", {"type": "discharge"}),
         ),
+        ("post", "/visits/{id}/measures"): (
+            (
+                "nurse",
+                f"/visits/{ids['present']}/measures",
+                {"instrument": "phq9", "answers": [1, 1, 1, 1, 1, 1, 1, 1, 0]},
+            ),
+            ("nurse", f"/visits/{ids['present']}/measures", {"instrument": "phq9", "answers": [9]}),
+        ),
+        ("post", "/visits/{id}/screening-review"): (
+            (
+                "practitioner",
+                f"/visits/{ids['present']}/screening-review",
+                {"decision": "proceed", "note": "Reviewed."},
+            ),
+            ("practitioner", f"/visits/{ids['present']}/screening-review", {"decision": "x"}),
+        ),
+        ("post", "/visits/{id}/kiosk-link"): (
+            ("nurse", f"/visits/{ids['present']}/kiosk-link", {}),
+            ("clerk", f"/visits/{ids['present']}/kiosk-link", {}),
+        ),
+        ("get", "/patients/{id}/outcomes"): (
+            ("nurse", f"/patients/{patient}/outcomes", None),
+            ("nurse", "/patients/9999/outcomes", None),
+        ),
         ("get", "/visits/{id}/observations"): (
             ("nurse", f"/visits/{ids['present']}/observations", None),
             ("admin", "/visits/9999/observations", None),

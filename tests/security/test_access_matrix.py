@@ -48,6 +48,7 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.healthz": (ANYONE, False),
     "api.sms_inbound": (SIGNED, False),
     "confirm.page": (DISPLAY, False),
+    "kiosk.page": (DISPLAY, False),
     "api.openapi": (ANYONE, False),
     "api.docs": (ANYONE, False),
     "auth.login": (ANYONE, False),
@@ -175,6 +176,10 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.add_visit_event": ("book", True),  # any role that may record some event
     "api.get_observations": ("read", True),
     "api.post_observation": ("clinical", True),
+    "api.post_measure": ("clinical", True),
+    "api.post_screening_review": ("override_predose", True),
+    "api.post_kiosk_link": ("clinical", True),
+    "api.get_outcomes": ("clinical", True),
     "api.get_doses": ("read", True),
     "api.post_dose": ("clinical", True),
     "api.get_rems_form": ("read", True),
