@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from clinic.domain import instruments
 from clinic.domain.treatments import (
     CONCOMITANT_CLASSES,
     ObservationFrom,
@@ -29,6 +30,7 @@ from clinic.domain.vitals import Reading, flags
 from clinic.extensions import db
 from clinic.models import (
     Dose,
+    Measure,
     Observation,
     Patient,
     RemsSubmission,
@@ -468,6 +470,7 @@ def _happened(
             visit.discharged_at = at
     if visit.checked_in_at is not None:
         _readings(visit, site, started, discharged, nurse, now, rng)
+        _screens(visit, visit.checked_in_at + timedelta(minutes=2), nurse, now, rng)
     if not treatment.rems and visit.infusion_started_at is not None:
         _infusion_dose(visit, patient, started, nurse, rng)
     if treatment.rems and visit.infusion_started_at is not None:
@@ -525,6 +528,31 @@ def _readings(
 # The demo's IV order on every clearance, and the lots its ketamine comes from.
 ORDER_MG_PER_KG = Decimal("0.5")
 KETAMINE_LOTS = ("KT-24A117", "KT-24B302", "KT-25A041")
+
+
+def _screens(visit: Visit, at: datetime, nurse: User, now: datetime, rng: random.Random) -> None:
+    """Write the day's negative C-SSRS screener and a PHQ-9 (no item 9) of a checked-in visit."""
+    if at > now:
+        return
+    for name, answers in (
+        ("cssrs_screen", [False] * 6),
+        ("phq9", [rng.randint(0, 3) for _ in range(8)] + [0]),
+    ):
+        result = instruments.score(instruments.INSTRUMENTS[name], answers)
+        measure = Measure(
+            visit=visit,
+            patient_id=visit.patient_id if visit.patient_id else visit.patient.id,
+            instrument=name,
+            answers=answers,
+            score=result.score,
+            band=result.band,
+            flags=list(result.flags),
+            at=at,
+            recorded_by_id=nurse.id,
+            via_kiosk=False,
+            created_at=at,
+        )
+        db.session.add(measure)
 
 
 def _infusion_dose(
