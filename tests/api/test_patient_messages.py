@@ -25,8 +25,9 @@ from clinic.extensions import db
 from clinic.models import AuditEvent, Patient, PatientMessage, Visit
 from clinic.notify import patient_outbox, webhook
 from clinic.services.patients import set_consents
+from clinic.types import utcnow
 from tests.api.conftest import assert_error, iso
-from tests.conftest import MONDAY, NOW, chicago
+from tests.conftest import MONDAY, NOW, add_negative_screen, chicago
 from tests.scheduler.conftest import WebhookReceiver, free_port, smtp_server  # noqa: F401
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -610,6 +611,7 @@ def _baseline(api, visit_id: int) -> None:
     reading = {"systolic": 122, "diastolic": 78, "heart_rate": 70, "spo2": 98}
     response = api.post(f"/visits/{visit_id}/observations", json=reading)
     assert response.status_code == 201, response.get_json()
+    add_negative_screen(visit_id, utcnow())
 
 
 def _event(api, visit_id: int, kind: str, **fields):

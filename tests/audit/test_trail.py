@@ -14,8 +14,9 @@ from clinic.services import audit
 from clinic.services.errors import Conflict
 from clinic.services.events import record_event
 from clinic.services.observations import record_observation
+from clinic.types import utcnow
 from tests.audit.conftest import audit_rows
-from tests.conftest import MONDAY, NOW, chicago
+from tests.conftest import MONDAY, NOW, add_negative_screen, chicago
 
 TUESDAY = MONDAY + timedelta(days=1)
 CHECKLIST = {"padss": 10, "escort_name": "Morgan Escortname", "vitals_stable": True}
@@ -113,6 +114,7 @@ def test_every_event_is_audited_and_an_early_discharge_is_an_override(clinic, ma
     visit = make_visit(clinic.clerk, clinic.patient, chicago(MONDAY, 8))
     now = chicago(MONDAY, 9)
     record_event(clinic.clerk, visit.id, "check_in", now, chicago(MONDAY, 8))
+    add_negative_screen(visit.id, chicago(MONDAY, 8))
     with pytest.raises(Conflict):  # no baseline reading in the 30 minutes before
         record_event(clinic.nurse, visit.id, "start_infusion", now, chicago(MONDAY, 8, 5))
     record_observation(clinic.nurse, visit.id, READING, now, at=chicago(MONDAY, 8, 2))
@@ -159,6 +161,7 @@ def test_a_start_without_a_baseline_is_a_practitioners_override(clinic, make_vis
     visit = make_visit(clinic.clerk, clinic.patient, chicago(MONDAY, 8))
     now = chicago(MONDAY, 9)
     record_event(clinic.clerk, visit.id, "check_in", now, chicago(MONDAY, 8))
+    add_negative_screen(visit.id, chicago(MONDAY, 8))
     record_event(
         clinic.practitioner,
         visit.id,
@@ -383,6 +386,7 @@ def test_no_patient_name_escort_or_note_appears_in_any_audit_row(api_as, clinic,
         if body is None:
             reading = nurse.post(f"/visits/{booked['id']}/observations", json=READING)
             assert reading.status_code == 201
+            add_negative_screen(booked["id"], utcnow())
             continue
         assert nurse.post(f"/visits/{booked['id']}/events", json=body).status_code == 200
     nurse.post(f"/visits/{booked['id']}/observations", json=READING | {"note": secrets[3]})

@@ -17,7 +17,7 @@ from clinic.services import treatment_types
 from clinic.services.events import record_event
 from clinic.services.observations import record_observation
 from clinic.types import utcnow
-from tests.conftest import chicago
+from tests.conftest import add_negative_screen, chicago
 from tests.rems_sessions import SPRAVATO
 from tests.scheduler.conftest import (
     BOOKING_DAYS,
@@ -60,6 +60,7 @@ def rems_session(clinic, make_visit, make_chair):
         record_event(nurse, visit.id, "check_in", now, at=first_device - timedelta(minutes=10))
         baseline = first_device - timedelta(minutes=5)
         record_observation(nurse, visit.id, READING, now, at=baseline)
+        add_negative_screen(visit.id, baseline)
         record_event(nurse, visit.id, "start_infusion", now, at=first_device)
         ended = first_device + timedelta(minutes=ended_after)
         visit = record_event(nurse, visit.id, "end_infusion", now, at=ended)

@@ -18,7 +18,7 @@ from clinic.services.discharge_record import discharge_record
 from clinic.services.errors import Conflict, Invalid, NotFound
 from clinic.services.events import record_event
 from clinic.services.observations import record_observation
-from tests.conftest import MONDAY, chicago
+from tests.conftest import MONDAY, add_negative_screen, chicago
 
 CHECK_IN = chicago(MONDAY, 8)
 START = chicago(MONDAY, 8, 5)
@@ -37,6 +37,7 @@ def recovering(clinic, make_visit):
     now = chicago(MONDAY, 9)
     record_event(clinic.clerk, visit.id, "check_in", now, CHECK_IN)
     # The readings are these tests' own: the practitioner starts without a baseline.
+    add_negative_screen(visit.id, CHECK_IN)
     record_event(
         clinic.practitioner, visit.id, "start_infusion", now, START, override_reason="On paper"
     )

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from clinic.extensions import db
 from clinic.models import Observation, Visit
 from clinic.services.events import record_event
-from tests.conftest import MONDAY, NOW, chicago, csrf_token
+from tests.conftest import MONDAY, NOW, add_negative_screen, chicago, csrf_token
 from tests.services.visit_rows import put_reading, put_visit
 
 EARLIER = NOW - timedelta(hours=3)  # 04:00 in Austin: everyone below started then
@@ -235,6 +235,7 @@ def test_an_infusion_running_into_the_next_booking_is_flagged(as_nurse, ward, ma
 def test_start_and_end_the_infusion_through_the_dialogs(as_nurse, ward):
     visit = ward.seat("checked_in", start=NOW)
     assert post(as_nurse, f"/recovery/visits/{visit.id}/vitals", VITALS).status_code == 200
+    add_negative_screen(visit.id, NOW)
     response = post(as_nurse, f"/recovery/visits/{visit.id}/start-infusion")
     assert response.status_code == 200
     assert "Infusion started" in saved(response)
@@ -255,6 +256,7 @@ def test_start_and_end_the_infusion_through_the_dialogs(as_nurse, ward):
 def test_an_event_time_in_the_past_is_kept_as_a_late_entry(as_nurse, ward):
     visit = ward.seat("checked_in", start=NOW)
     put_reading(visit, chicago(MONDAY, 6, 45))  # the baseline before the 06:50 start
+    add_negative_screen(visit.id, chicago(MONDAY, 6, 45))
     response = post(as_nurse, f"/recovery/visits/{visit.id}/start-infusion", {"at_time": "06:50"})
     assert response.status_code == 200
     db.session.refresh(visit)
@@ -467,6 +469,7 @@ def played_visit(ward, frozen) -> Visit:
         if what == "vitals":
             values = {"heart_rate": 76, "spo2": 98, "nausea": 1} | data
             record_observation(ward.nurse, visit.id, values, utcnow())
+            add_negative_screen(visit.id, utcnow())
         else:
             record_event(ward.nurse, visit.id, what, utcnow(), **data)
     # A reading from 09:00 typed in at 11:00.

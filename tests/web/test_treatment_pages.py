@@ -14,7 +14,7 @@ from clinic.models import Visit
 from clinic.services import booking, treatment_types
 from clinic.services.events import record_event
 from clinic.services.observations import record_observation
-from tests.conftest import MONDAY, NOW, chicago, csrf_token
+from tests.conftest import MONDAY, NOW, add_negative_screen, chicago, csrf_token
 from tests.rems_sessions import SPRAVATO
 
 TUESDAY = MONDAY + timedelta(days=1)
@@ -122,6 +122,7 @@ def infusing(clinic, spravato, frozen):
     record_event(clinic.nurse, visit.id, "check_in", now, at=chicago(MONDAY, 8, 50))
     reading = {"systolic": 120, "diastolic": 76, "heart_rate": 68, "spo2": 98}
     record_observation(clinic.nurse, visit.id, reading, now, at=chicago(MONDAY, 8, 55))
+    add_negative_screen(visit.id, chicago(MONDAY, 8, 55))
     return record_event(clinic.nurse, visit.id, "start_infusion", now, at=chicago(MONDAY, 9, 2))
 
 
