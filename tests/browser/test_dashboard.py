@@ -14,7 +14,7 @@ from clinic.services.events import record_event
 from clinic.services.observations import record_observation
 from clinic.types import utcnow
 from tests.browser.conftest import ARTIFACTS, sign_in
-from tests.conftest import MONDAY, PASSWORD, chicago
+from tests.conftest import MONDAY, PASSWORD, add_negative_screen, chicago
 from tests.services.visit_rows import put_visit
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -39,6 +39,7 @@ def live_visit(frozen, nurse, visit, steps) -> None:
         if what == "vitals":
             note = data.pop("note", "")
             record_observation(nurse, visit.id, reading(**data), utcnow(), note=note)
+            add_negative_screen(visit.id, utcnow())  # the day's C-SSRS screener
         else:
             record_event(nurse, visit.id, what, utcnow(), **data)
 

@@ -24,7 +24,7 @@ from tests.browser.test_walkthrough import (  # noqa: F401  (person is a fixture
     submit,
     wait_phase,
 )
-from tests.conftest import MONDAY, chicago
+from tests.conftest import MONDAY, add_negative_screen, chicago
 from tests.rems_sessions import rems_type
 
 pytestmark = [
@@ -112,6 +112,7 @@ def test_a_spravato_session_from_check_in_to_a_complete_printed_form(
         wait_phase(nurse, visit_id, "checked_in")
         assert "Spravato" in card(nurse, visit_id).inner_text()
         reading(nurse, visit_id, (150, 95), moaas=5)
+        add_negative_screen(visit_id, chicago(MONDAY, 8, 45))  # the day's C-SSRS screener
 
         # 08:50: the pressure is above the type's 140/90: the nurse cannot start.
         at(8, 50)

@@ -17,7 +17,7 @@ from clinic.models import Dose, Notification, Visit
 from clinic.services import heartbeat, notifications
 from clinic.types import utcnow
 from tests.browser.conftest import ARTIFACTS, sign_in
-from tests.conftest import CHICAGO, MONDAY, NOW, PASSWORD, chicago
+from tests.conftest import CHICAGO, MONDAY, NOW, PASSWORD, add_negative_screen, chicago
 
 pytestmark = [
     pytest.mark.browser,
@@ -262,6 +262,7 @@ def test_a_clinic_day_from_booking_to_discharge(person, clinic, make_visit, make
         wait_phase(nurse, visit_id, "checked_in")
         assert "Checked in" in card(nurse, visit_id).inner_text()
         vitals(nurse, visit_id, (122, 78), 70)  # the baseline, before dosing
+        add_negative_screen(visit_id, chicago(MONDAY, 9, 51))  # the day's C-SSRS screener
         shot(nurse, "08-recovery-checked-in-baseline")
 
         at(10, 0)

@@ -21,7 +21,7 @@ from clinic.services import audit, booking, events, observations, patients, staf
 from clinic.services.auth import hash_password
 from clinic.types import utcnow
 from tests.browser.conftest import sign_in
-from tests.conftest import MONDAY, PASSWORD, chicago
+from tests.conftest import MONDAY, PASSWORD, add_negative_screen, chicago
 
 pytestmark = pytest.mark.browser
 
@@ -180,6 +180,7 @@ def corpus(clinic, make_user) -> Corpus:
         events.record_event(nurse, visit_id, "check_in", utcnow())
     baseline = {"systolic": 122, "diastolic": 78, "heart_rate": 72, "spo2": 98}
     observations.record_observation(nurse, visits[0], baseline, utcnow())  # the pre-dose reading
+    add_negative_screen(visits[0], utcnow())  # the day's C-SSRS screener
     events.record_event(nurse, visits[0], "start_infusion", utcnow())
     # So that the odd e-mail is on the audit page.
     audit.viewed(odd, ids[0], "patient", ids[0], now=utcnow())
