@@ -407,6 +407,8 @@ def add_baseline(
 
 def add_negative_screen(visit_id: int, at: datetime, *, commit: bool = True) -> Measure:
     """Write a negative C-SSRS screener of the visit taken at `at` straight to the database."""
+    if commit:
+        begin_write()  # beside a running scheduler process, SQLite's write lock is waited for
     visit = db.session.get(Visit, visit_id)
     assert visit is not None
     measure = Measure(
