@@ -781,3 +781,15 @@ class RoleTotpRequirement(Model):
     role: Mapped[str] = mapped_column(String(20), primary_key=True)
     set_at: Mapped[datetime] = mapped_column(UTCDateTime)
     set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Course(Model):
+    """A series of visits booked together (an induction course); its visits share series_id."""
+
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[str] = mapped_column(String(36), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

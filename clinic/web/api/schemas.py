@@ -885,3 +885,89 @@ class RemsSubmissionQuery(SiteQuery):
     """?site_id=&status=due|overdue|submitted."""
 
     status = fields.String(validate=validate.OneOf(SubmissionStatus.values()))
+
+
+class CourseCreateSchema(ApiSchema):
+    """A course: count dates on the weekdays (0 = Monday) at first_start's local time."""
+
+    patient_id = Id(required=True)
+    site_id = Id(allow_none=True)
+    first_start = Instant(required=True, within_horizon=True)
+    weekdays = fields.List(
+        Whole(validate=validate.Range(0, 6, error="0 (Monday) to 6 (Sunday).")),
+        required=True,
+        validate=validate.Length(min=1, max=7, error="One to seven weekdays."),
+    )
+    count = Whole(required=True, validate=validate.Range(1, 12, error="1 to 12 infusions."))
+    chair_id = Id(allow_none=True)
+    treatment_type_id = Id(allow_none=True)
+    dry_run = Bool(load_default=False)
+
+
+class CourseAlternativeSchema(ApiSchema):
+    """A slot offered instead of a refused date."""
+
+    chair_id = fields.Integer()
+    infusion_start = Instant()
+
+
+class CourseReasonSchema(ApiSchema):
+    """A broken rule."""
+
+    rule = fields.String()
+    message = fields.String()
+
+
+class CourseDateSchema(ApiSchema):
+    """One date of a course as checked: ok, or the rules it breaks and the closest slots."""
+
+    infusion_start = Instant()
+    ok = fields.Boolean()
+    reasons = fields.List(fields.Nested(CourseReasonSchema))
+    alternatives = fields.List(fields.Nested(CourseAlternativeSchema))
+
+
+class CourseCheckSchema(ApiSchema):
+    """A dry run's answer."""
+
+    dates = fields.List(fields.Nested(CourseDateSchema))
+
+
+class CourseSchema(ApiSchema):
+    """A course with its visits and progress."""
+
+    id = fields.Integer()
+    patient_id = fields.Integer()
+    site_id = fields.Integer()
+    visits = fields.List(fields.Nested(VisitSchema))
+    planned = fields.Integer()
+    completed = fields.Integer()
+
+
+class CourseQuery(ApiSchema):
+    """?patient_id= (required)."""
+
+    patient_id = Id(strict=False, required=True)
+
+
+class CourseRescheduleSchema(ApiSchema):
+    """Move a visit of a course, and with "following" every later one by the same difference."""
+
+    from_visit_id = Id(required=True)
+    scope = fields.String(required=True, validate=validate.OneOf(("this", "following")))
+    infusion_start = Instant(required=True, within_horizon=True)
+
+
+class CourseCancelSchema(ApiSchema):
+    """Cancel a visit of a course, or it and every later one."""
+
+    from_visit_id = Id(required=True)
+    scope = fields.String(required=True, validate=validate.OneOf(("this", "following")))
+    reason = Text(500, required=True)
+
+
+class CourseAddSchema(ApiSchema):
+    """One more date for a course."""
+
+    infusion_start = Instant(required=True, within_horizon=True)
+    chair_id = Id(allow_none=True)
