@@ -263,4 +263,11 @@ def test_roles_and_objects(api_as, clinic, course, make_site, make_user):
     assert_error(outsider.get(f"/courses/{made['id']}"), 404, "not_found")
     assert_error(outsider.post(f"/courses/{made['id']}/reschedule", json=move), 404, "not_found")
     assert_error(api_as(clinic.clerk).get("/courses/999999"), 404, "not_found")
-    assert api_as(clinic.admin).get(f"/courses/{made['id']}").status_code in (200, 403, 404)
+    admin = api_as(clinic.admin)  # reads, never books
+    assert admin.get(f"/courses/{made['id']}").status_code == 200
+    assert_error(admin.post(f"/courses/{made['id']}/reschedule", json=move), 403, "forbidden")
+    assert_error(admin.post(f"/courses/{made['id']}/visits", json={}), 403, "forbidden")
+    body = {"patient_id": clinic.patient.id, "first_start": move["infusion_start"]}
+    assert_error(admin.post("/courses", json=body), 403, "forbidden")
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(Visit.id))) == 4

@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from clinic.extensions import db
-from clinic.models import Notification, Shift
+from clinic.models import Course, Notification, Shift
 from clinic.services import display_links, tokens
 from clinic.web.security import SECURITY_HEADERS
 from tests.conftest import MONDAY, NOW, PASSWORD, chicago, csrf_token, issue_token
@@ -135,6 +135,9 @@ def world(app, clinic, make_site, make_user, make_chair, make_shift, make_visit)
         created_at=NOW,
     )
     db.session.add(notification)
+    visit.series_id = "world-course"
+    course = Course(series_id="world-course", patient_id=visit.patient_id, site_id=visit.site_id)
+    db.session.add(course)
     db.session.commit()
     shift = db.session.scalar(sa.select(Shift).where(Shift.site_id == clinic.site.id))
     link, token = display_links.create(clinic.admin, clinic.site.id, "Recovery wall", NOW)
@@ -145,6 +148,7 @@ def world(app, clinic, make_site, make_user, make_chair, make_shift, make_visit)
         "type_id": clinic.site.default_treatment_type_id,
         "shift_id": shift.id,
         "visit_id": visit.id,
+        "course_id": course.id,
         "patient_id": clinic.patient.id,
         "clearance_id": clinic.patient.clearances[0].id,
         "notification_id": notification.id,

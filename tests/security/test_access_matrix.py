@@ -172,6 +172,12 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.get_visit": ("read", True),
     "api.visit_messages": ("read", True),
     "api.reschedule_visit": ("book", True),
+    "api.list_courses": ("read", True),
+    "api.create_course": ("book", False),
+    "api.get_course": ("read", True),
+    "api.reschedule_course": ("book", True),
+    "api.cancel_course": ("book", True),
+    "api.add_course_date": ("book", True),
     "api.add_visit_event": ("book", True),  # any role that may record some event
     "api.get_observations": ("read", True),
     "api.post_observation": ("clinical", True),
@@ -198,6 +204,7 @@ QUERY = {
     "rems.tracker": {"site_id": "site_id"},
     "api.dashboard": {"site_id": "site_id"},
     "api.list_treatment_types": {"site_id": "site_id"},
+    "api.list_courses": {"patient_id": "patient_id"},
 }
 
 ACTORS = ("anonymous", *ROLES, *(f"other_{role}" for role in OTHER_ROLES))
