@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 from clinic.extensions import db
 from clinic.models import Notification
 from clinic.notify import webhook
-from clinic.services import tokens, treatment_types
+from clinic.services import courses, tokens, treatment_types
 from clinic.services.events import record_event
 from clinic.types import utcnow
 from tests.conftest import MONDAY, add_baseline, chicago, issue_token
@@ -56,6 +56,15 @@ def world(clinic, make_visit, make_shift, frozen):
         "rems": rems.id,
     }
     ids["present_start"] = present.infusion_start.isoformat()
+    course_patient = clinic.new_patient(mrn="MRN-5")
+    first = chicago(MONDAY + timedelta(days=3), 14)
+    requests = courses.plan_requests(clinic.clerk, course_patient.id, None, first, {0, 3}, 3)
+    course_visits = courses.book_course(clinic.clerk, requests, utcnow())
+    course = courses.course_of(course_visits)
+    assert course is not None
+    ids["course"] = course.id
+    ids["course_patient"] = course_patient.id
+    ids["course_second"], ids["course_third"] = course_visits[1].id, course_visits[2].id
     rems_patient = clinic.new_patient(mrn="MRN-3")
     discharged = utcnow() - timedelta(days=2)
     ids["rems_session"] = session(
@@ -309,6 +318,56 @@ def cases(ids: dict[str, int]) -> dict[tuple[str, str], tuple[Request, Request]]
         ("get", "/rems/submissions"): (
             ("admin", f"/rems/submissions?site_id={site}&status=due", None),
             ("nurse", "/rems/submissions?status=late", None),
+        ),
+        ("post", "/courses"): (
+            (
+                "clerk",
+                "/courses",
+                {
+                    "patient_id": patient,
+                    "first_start": start,
+                    "weekdays": [2, 4],
+                    "count": 2,
+                    "dry_run": True,
+                },
+            ),
+            ("clerk", "/courses", {"patient_id": patient, "weekdays": [], "count": 99}),
+        ),
+        ("get", "/courses"): (
+            ("nurse", f"/courses?patient_id={ids['course_patient']}", None),
+            ("nurse", "/courses", None),
+        ),
+        ("get", "/courses/{id}"): (
+            ("nurse", f"/courses/{ids['course']}", None),
+            ("nurse", "/courses/9999", None),
+        ),
+        ("post", "/courses/{id}/reschedule"): (
+            (
+                "clerk",
+                f"/courses/{ids['course']}/reschedule",
+                {
+                    "from_visit_id": ids["course_third"],
+                    "scope": "this",
+                    "infusion_start": chicago(MONDAY + timedelta(days=11), 14).isoformat(),
+                },
+            ),
+            ("clerk", f"/courses/{ids['course']}/reschedule", {"scope": "all"}),
+        ),
+        ("post", "/courses/{id}/cancel"): (
+            (
+                "clerk",
+                f"/courses/{ids['course']}/cancel",
+                {"from_visit_id": ids["course_second"], "scope": "this", "reason": "Away"},
+            ),
+            ("nurse", f"/courses/{ids['course']}/cancel", {"scope": "this"}),
+        ),
+        ("post", "/courses/{id}/visits"): (
+            (
+                "clerk",
+                f"/courses/{ids['course']}/visits",
+                {"infusion_start": chicago(MONDAY + timedelta(days=8), 14).isoformat()},
+            ),
+            ("admin", f"/courses/{ids['course']}/visits", {}),
         ),
         ("get", "/healthz"): ((None, "/healthz", None), (None, "/healthz", "POST")),
         ("post", "/sms/inbound"): (

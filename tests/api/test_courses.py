@@ -74,9 +74,7 @@ def test_booking_answers_the_course_and_reading_it_back(api_as, clinic, course):
     assert [c["id"] for c in listed] == [body["id"]]
 
 
-def test_a_clash_refuses_the_whole_course_with_dates_and_alternatives(
-    api_as, clinic, course, book
-):
+def test_a_clash_refuses_the_whole_course_with_dates_and_alternatives(api_as, clinic, course, book):
     # The patient already has a visit on the third date.
     third = chicago(MONDAY + timedelta(days=7), 9)
     assert book(third).status_code == 201
@@ -230,6 +228,7 @@ def test_cancel_the_rest_and_add_a_date(api_as, clinic, course):
         json={"infusion_start": iso(chicago(MONDAY + timedelta(days=9), 10))},
     )
     assert again.status_code == 409
+    assert again.get_json()["reasons"] and again.get_json()["alternatives"]
 
 
 def test_bad_input_is_422(api_as, clinic, course):

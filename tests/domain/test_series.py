@@ -13,10 +13,17 @@ def local(*args: int) -> datetime:
 
 
 def test_following_keeps_local_time_across_spring_forward():
-    starts = [local(2026, 3, 2, 9), local(2026, 3, 5, 9), local(2026, 3, 9, 9), local(2026, 3, 12, 9)]
+    starts = [
+        local(2026, 3, 2, 9),
+        local(2026, 3, 5, 9),
+        local(2026, 3, 9, 9),
+        local(2026, 3, 12, 9),
+    ]
     moved = move_series(starts, local(2026, 3, 3, 9), CHICAGO, following=True)
     assert [m.astimezone(CHICAGO).replace(tzinfo=None) for m in moved] == [
-        datetime(2026, 3, 3, 9), datetime(2026, 3, 6, 9), datetime(2026, 3, 10, 9),
+        datetime(2026, 3, 3, 9),
+        datetime(2026, 3, 6, 9),
+        datetime(2026, 3, 10, 9),
         datetime(2026, 3, 13, 9),
     ]
     # Before the change 09:00 is 15:00 UTC, after it 14:00 UTC.
@@ -28,7 +35,8 @@ def test_following_keeps_local_time_across_fall_back():
     starts = [local(2026, 10, 26, 9), local(2026, 10, 29, 9), local(2026, 11, 2, 9)]
     moved = move_series(starts, local(2026, 10, 27, 10, 30), CHICAGO, following=True)
     assert [m.astimezone(CHICAGO).replace(tzinfo=None) for m in moved] == [
-        datetime(2026, 10, 27, 10, 30), datetime(2026, 10, 30, 10, 30),
+        datetime(2026, 10, 27, 10, 30),
+        datetime(2026, 10, 30, 10, 30),
         datetime(2026, 11, 3, 10, 30),
     ]
     assert moved[2] - moved[1] == timedelta(days=4, hours=1)  # one more hour in the night

@@ -8,7 +8,7 @@ from flask import g, jsonify
 
 from clinic.domain.ids import MAX_ID
 from clinic.models import Course
-from clinic.services import access, audit
+from clinic.services import access, alternatives, audit
 from clinic.services import courses as service
 from clinic.services.errors import Conflict, NotFound
 from clinic.types import utcnow
@@ -23,7 +23,9 @@ from clinic.web.api.schemas import (
     CourseQuery,
     CourseRescheduleSchema,
     CourseSchema,
+    SlotSchema,
 )
+from clinic.web.api.visits import MAX_ALTERNATIVES
 
 COURSE = "/courses/<int:course_id>"
 
@@ -162,5 +164,18 @@ def cancel_course(body: dict[str, Any], course_id: int):
 def add_course_date(body: dict[str, Any], course_id: int):
     """Book one more date in the course."""
     course = _visible(course_id)
-    service.add_date(g.user, course_id, body["infusion_start"], body.get("chair_id"), utcnow())
-    return _answer(course), 201
+    now = utcnow()
+    try:
+        service.add_date(g.user, course_id, body["infusion_start"], body.get("chair_id"), now)
+    except Conflict as refusal:
+        if refusal.reasons:
+            req = service.Request(
+                patient_id=course.patient_id,
+                site_id=course.site_id,
+                infusion_start=body["infusion_start"],
+                chair_id=body.get("chair_id"),
+            )
+            found = alternatives.suggest(g.user, req, now)
+            refusal.alternatives = SlotSchema(many=True).dump(found[:MAX_ALTERNATIVES])
+        raise
+    return _answer(service.get_course(g.user, course_id)), 201
