@@ -286,9 +286,14 @@ def reschedule_course(
     scope: str,
     infusion_start: datetime,
     now: datetime,
+    overrides: dict[int, tuple[datetime, int | None]] | None = None,
 ) -> Course:
     """Move a visit (and with "following" every later active one by the same local-time
-    difference) under every booking rule; all or nothing; one "changed" message."""
+    difference) under every booking rule; all or nothing; one "changed" message.
+
+    `overrides` puts a visit elsewhere than the move would (an alternative the desk picked
+    for a date that clashed): visit id -> (start, chair or None).
+    """
     access.require(actor, "book")
     course = get_course(actor, course_id)
     lock_site_for_writing(course.site_id)
@@ -301,11 +306,14 @@ def reschedule_course(
     before = {v.id: booking_slot(v) for v in moving}
     results: list[CourseDate] = []
     for visit, start in zip(moving, starts, strict=True):
+        chair_id: int | None = visit.chair_id
+        if overrides and visit.id in overrides:
+            start, chair_id = overrides[visit.id]
         req = Request(
             patient_id=visit.patient_id,
             site_id=visit.site_id,
-            infusion_start=start,
-            chair_id=visit.chair_id,
+            infusion_start=start.astimezone(UTC),
+            chair_id=chair_id,
             infusion_minutes=visit.infusion_minutes,
             observation_minutes=visit.observation_minutes,
         )

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 
 from clinic.domain.visits import EventType, Status, allowed_events, window_refusal
 from clinic.models import Visit
-from clinic.services import access, audit, booking, events, patient_messages
+from clinic.services import access, audit, booking, courses, events, patient_messages
 from clinic.services import frontdesk as desk
 from clinic.services.errors import Conflict, Invalid
 from clinic.services.timeline import event_lines, load_history, merged, reading_lines
@@ -111,6 +111,7 @@ def _visit_page(visit_id: int, **forms):
     return render_template(
         "frontdesk/visit.html",
         visit=visit,
+        course=courses.course_for_visit(visit),
         patient=visit.patient,
         messages=patient_messages.visit_messages(current_user, visit.id),
         site=site,
