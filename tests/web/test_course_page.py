@@ -132,7 +132,11 @@ def test_cancel_the_rest_and_add_a_date(client, auth, clinic, course):
     ]
     added = client.post(
         f"/courses/{course.id}/add",
-        data={"csrf_token": token, "date": (MONDAY + timedelta(days=9)).isoformat(), "time": "11:00"},
+        data={
+            "csrf_token": token,
+            "date": (MONDAY + timedelta(days=9)).isoformat(),
+            "time": "11:00",
+        },
     )
     assert added.status_code == 302
     assert "2 of 3" not in client.get(f"/courses/{course.id}").get_data(as_text=True)
