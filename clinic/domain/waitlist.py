@@ -20,6 +20,29 @@ class PartOfDay(Choice):
     AFTERNOON = "afternoon", "Afternoon", "warning"
 
 
+class EntryStatus(Choice):
+    """Where a waitlist entry stands."""
+
+    WAITING = "waiting", "Waiting", "primary"
+    BOOKED = "booked", "Booked", "success"
+    REMOVED = "removed", "Removed", "secondary"
+
+
+class OfferStatus(Choice):
+    """Where an offer of a freed slot stands."""
+
+    OPEN = "open", "Open", "primary"
+    TAKEN = "taken", "Taken", "success"
+    EXPIRED = "expired", "Expired", "secondary"
+
+
+def offer_status(stored: OfferStatus, hold_until: datetime, now: datetime) -> OfferStatus:
+    """Return an offer's status at `now`: an open offer past its hold has expired."""
+    if stored is OfferStatus.OPEN and now >= hold_until:
+        return OfferStatus.EXPIRED
+    return stored
+
+
 def fits_part_of_day(part: PartOfDay, local_start: time) -> bool:
     """Tell whether a site-local start time lies in the part of the day (noon starts the afternoon)."""
     if part is PartOfDay.MORNING:
