@@ -75,7 +75,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     frontdesk.init_app(app)
     api.init_app(app)
-    from clinic.web import choices, confirm, dates, display, security_admin, visit_list
+    from clinic.web import choices, confirm, dates, display, offer, security_admin, visit_list
 
     dates.init_app(app)
     choices.init_app(app)
@@ -83,6 +83,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(security_admin.bp)
     app.register_blueprint(display.bp)
     app.register_blueprint(confirm.bp)
+    app.register_blueprint(offer.bp)
     app.register_blueprint(visit_list.bp)
 
 

@@ -839,6 +839,8 @@ class WaitlistOffer(Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    site: Mapped[Site] = relationship()
+    visit: Mapped[Visit | None] = relationship()
     recipients: Mapped[list[OfferRecipient]] = relationship(
         back_populates="offer", order_by="OfferRecipient.id"
     )

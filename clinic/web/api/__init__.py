@@ -206,6 +206,7 @@ def init_app(app: Flask) -> None:
         tokens,
         treatments,
         visits,
+        waitlist,
     )
 
     csrf.exempt(bp)
