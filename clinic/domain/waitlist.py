@@ -44,7 +44,7 @@ def offer_status(stored: OfferStatus, hold_until: datetime, now: datetime) -> Of
 
 
 def fits_part_of_day(part: PartOfDay, local_start: time) -> bool:
-    """Tell whether a site-local start time lies in the part of the day (noon starts the afternoon)."""
+    """Tell whether a site-local start lies in the part of the day (noon starts the afternoon)."""
     if part is PartOfDay.MORNING:
         return local_start < NOON
     if part is PartOfDay.AFTERNOON:

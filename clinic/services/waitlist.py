@@ -426,7 +426,7 @@ def accept(recipient_id: int, now: datetime) -> str:
         db.session.rollback()
         return "unavailable"
     req = booking.Request(entry.patient_id, offer.infusion_start, offer.site_id, offer.chair_id)
-    visit, violations = booking.place(creator, req, now)
+    visit, _ = booking.place(creator, req, now)
     if visit is None:
         db.session.rollback()
         return "unavailable"
