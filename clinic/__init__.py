@@ -69,9 +69,10 @@ def register_blueprints(app: Flask) -> None:
         patients,
         rems,
         rems_pages,  # noqa: F401  (its routes join nursing's blueprint)
+        waitlist,
     )
 
-    for module in (auth, nursing, courses, patients, admin, alerts, audit, rems):
+    for module in (auth, nursing, courses, patients, admin, alerts, audit, rems, waitlist):
         app.register_blueprint(module.bp)
     frontdesk.init_app(app)
     api.init_app(app)

@@ -57,7 +57,9 @@ def world(clinic, make_visit, make_shift, frozen):
     }
     ids["present_start"] = present.infusion_start.isoformat()
     entries = [
-        waitlist.add_entry(clinic.clerk, clinic.patient.id, clinic.site.id, MONDAY, MONDAY, "any", "", utcnow())
+        waitlist.add_entry(
+            clinic.clerk, clinic.patient.id, clinic.site.id, MONDAY, MONDAY, "any", "", utcnow()
+        )
         for _ in range(2)
     ]
     ids["entry"], ids["entry2"] = entries[0].id, entries[1].id

@@ -187,16 +187,16 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.list_tokens": ("read", False),  # the caller's own (an admin may name a user)
     "api.revoke_token": (OWNER_OR_ADMIN, False),
     "api.put_plan": ("edit_patients", True),
-    "api.list_recalls": ("read", False),
+    "api.list_recalls": ("read", True),
     "api.add_to_waitlist": ("book", False),
-    "api.list_waitlist": ("read", False),
+    "api.list_waitlist": ("read", True),
     "api.delete_waitlist_entry": ("book", True),
     "api.waitlist_matches": ("read", False),
     "api.create_offer": ("book", False),
     "api.get_offer": ("read", True),
     # the waitlist: the desk's page, and the patients' offer links (a token, no sign-in)
-    "waitlist.index": ("book", False),
-    "waitlist.recalls": ("book", False),
+    "waitlist.index": ("book", True),
+    "waitlist.recalls": ("book", True),
     "waitlist.send_offer": ("book", False),
     "offer.page": (DISPLAY, False),
 }

@@ -38,7 +38,13 @@ def _offer_answer(offer: Any) -> dict[str, Any]:
     }
 
 
-@writes("PUT", "/patients/<int:patient_id>/plan", "edit_patients", PlanSchema, 200, PlanSchema)
+def _plan_editor(patient_id: int) -> None:
+    """Refuse a role that may not edit patients, then a patient the caller may not see."""
+    access.require(g.user, "edit_patients")
+    access.get_patient(g.user, _id(patient_id, "patient"))
+
+
+@writes("PUT", "/patients/<int:patient_id>/plan", _plan_editor, PlanSchema, 200, PlanSchema)
 def put_plan(body: dict[str, Any], patient_id: int):
     """Set how often the patient comes back and when next (front desk, practitioner)."""
     return service.set_plan(
