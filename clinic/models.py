@@ -593,7 +593,11 @@ class PatientMessage(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    # A visit's message, or (visit null) a waitlist offer to one of its recipients.
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), index=True)
+    offer_recipient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("waitlist_offer_recipients.id"), index=True
+    )
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     channel: Mapped[str] = mapped_column(String(10))
     kind: Mapped[str] = mapped_column(String(20))
@@ -609,7 +613,8 @@ class PatientMessage(Model):
     token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    visit: Mapped[Visit] = relationship()
+    visit: Mapped[Visit | None] = relationship()
+    offer_recipient: Mapped[OfferRecipient | None] = relationship()
 
 
 class SchedulerHeartbeat(Model):

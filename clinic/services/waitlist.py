@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from clinic.database import lock_site_for_writing
 from clinic.domain.booking import Rule, Violation
+from clinic.domain.messages import MessageKind, MessageStatus
 from clinic.domain.waitlist import (
     MAX_EVERY_DAYS,
     MAX_WITHIN_DAYS,
@@ -36,15 +37,17 @@ from clinic.models import (
     Clearance,
     OfferRecipient,
     Patient,
+    PatientMessage,
     PatientPlan,
     User,
     Visit,
     WaitlistEntry,
     WaitlistOffer,
 )
-from clinic.services import access, audit, booking
+from clinic.services import access, audit, booking, patient_messages
 from clinic.services.errors import Conflict, Invalid, NotFound
 from clinic.services.patient_overview import clearance_span
+from clinic.services.site_settings import reminders_of
 from clinic.services.sites import today
 
 MAX_HOLD_MINUTES = 24 * 60
@@ -339,10 +342,28 @@ def create_offer(
     )
     db.session.add(offer)
     tokens: dict[int, str] = {}
+    channels = reminders_of(chair.site.reminders)["channels"]
     for entry in chosen:
         token = secrets.token_urlsafe(24)
         tokens[entry.id] = token
-        db.session.add(OfferRecipient(offer=offer, entry_id=entry.id, token_digest=_digest(token)))
+        recipient = OfferRecipient(offer=offer, entry=entry, token_digest=_digest(token))
+        db.session.add(recipient)
+        # The patient's messages, through the outbox (consent and address checked there too).
+        for channel in patient_messages.recipients(entry.patient, channels):
+            db.session.add(
+                PatientMessage(
+                    visit_id=None,
+                    offer_recipient=recipient,
+                    patient_id=entry.patient_id,
+                    channel=channel,
+                    kind=MessageKind.OFFER.value,
+                    status=MessageStatus.SCHEDULED.value,
+                    scheduled_for=now,
+                    next_attempt_at=now,
+                    attempts=0,
+                    created_at=now,
+                )
+            )
         audit.record(
             actor,
             "waitlist.offer",
@@ -376,12 +397,18 @@ def status_of(offer: WaitlistOffer, now: datetime) -> OfferStatus:
 
 
 def recipient_for_token(token: str) -> OfferRecipient | None:
-    """Return the offer recipient a link token names, or None."""
+    """Return the offer recipient a link token names (from a message, or the offer), or None."""
     if not token or len(token) > 200:
         return None
-    return db.session.scalar(
-        select(OfferRecipient).where(OfferRecipient.token_digest == _digest(token))
+    digest = _digest(token)
+    message = db.session.scalar(
+        select(PatientMessage).where(
+            PatientMessage.token_digest == digest, PatientMessage.offer_recipient_id.is_not(None)
+        )
     )
+    if message is not None:
+        return message.offer_recipient
+    return db.session.scalar(select(OfferRecipient).where(OfferRecipient.token_digest == digest))
 
 
 def accept(recipient_id: int, now: datetime) -> str:
@@ -452,8 +479,6 @@ def accept(recipient_id: int, now: datetime) -> str:
         object_id=visit,
         detail={"chair_id": visit.chair_id, "offer_id": offer.id},
     )
-    from clinic.services import patient_messages
-
     patient_messages.visit_changed(visit, "book", now)
     try:
         booking.commit_or_conflict()

@@ -237,3 +237,35 @@ def test_offer_input_errors(api_as, clinic):
     past = base | {"infusion_start": iso(NOW - timedelta(hours=1))}
     assert_error(api.post("/waitlist/offers", json=past), 422, "invalid")
     assert utcnow()  # the clock is frozen near NOW
+
+
+def test_offer_messages_go_through_the_outbox_with_consent_and_no_clinical_word(
+    api_as, clinic, client
+):
+    from clinic.domain.messages import clinical_words
+    from clinic.models import PatientMessage
+    from clinic.notify import patient_outbox
+    from clinic.services.patients import set_consents
+
+    consenting = clinic.patient
+    consenting.phone = "+15125550123"
+    set_consents("patient", consenting, {"sms": True}, NOW)
+    clinic.site.reminders = {"channels": ["sms"]}
+    db.session.commit()
+    silent = clinic.new_patient(phone="+15125550124")  # no consent: no message
+    made, _ = _offer(api_as, clinic, [consenting, silent])
+    assert made.status_code == 201
+    rows = db.session.scalars(select(PatientMessage)).all()
+    assert [(r.patient_id, r.kind, r.channel, r.visit_id) for r in rows] == [
+        (consenting.id, "offer", "sms", None)
+    ]
+    config = dict(client.application.config, SMS_PROVIDER="webhook")
+    (outgoing,) = patient_outbox.claim(utcnow(), config)
+    assert clinical_words(outgoing.body) == []
+    assert "Austin" in outgoing.body and "10:00" in outgoing.body
+    token = outgoing.body.split("/o/")[1].split()[0]
+    stored = db.session.get(PatientMessage, outgoing.message_id)
+    assert token not in stored.body and "/o/[link]" in stored.body
+    page = client.get(f"/o/{token}")
+    assert page.status_code == 200 and "Accept" in page.get_data(as_text=True)
+    assert client.get(f"/c/{token}").status_code == 404  # not a confirmation link

@@ -87,9 +87,26 @@ def upgrade():
     )
     op.create_index(op.f('ix_waitlist_offer_recipients_entry_id'), 'waitlist_offer_recipients', ['entry_id'], unique=False)
     op.create_index(op.f('ix_waitlist_offer_recipients_offer_id'), 'waitlist_offer_recipients', ['offer_id'], unique=False)
+    # An offer's messages go through the patients' outbox: no visit, a recipient instead.
+    with op.batch_alter_table('patient_messages', schema=None) as batch_op:
+        batch_op.alter_column('visit_id', existing_type=sa.Integer(), nullable=True)
+        batch_op.add_column(sa.Column('offer_recipient_id', sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_patient_messages_offer_recipient_id'), ['offer_recipient_id'], unique=False)
+        batch_op.create_foreign_key(
+            batch_op.f('fk_patient_messages_offer_recipient_id_waitlist_offer_recipients'),
+            'waitlist_offer_recipients', ['offer_recipient_id'], ['id'],
+        )
 
 
 def downgrade():
+    op.execute('DELETE FROM patient_messages WHERE visit_id IS NULL')
+    with op.batch_alter_table('patient_messages', schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f('fk_patient_messages_offer_recipient_id_waitlist_offer_recipients'), type_='foreignkey'
+        )
+        batch_op.drop_index(batch_op.f('ix_patient_messages_offer_recipient_id'))
+        batch_op.drop_column('offer_recipient_id')
+        batch_op.alter_column('visit_id', existing_type=sa.Integer(), nullable=False)
     op.drop_index(op.f('ix_waitlist_offer_recipients_offer_id'), table_name='waitlist_offer_recipients')
     op.drop_index(op.f('ix_waitlist_offer_recipients_entry_id'), table_name='waitlist_offer_recipients')
     op.drop_table('waitlist_offer_recipients')
