@@ -289,7 +289,9 @@ def compose(kind: MessageKind, channel: MessageChannel, facts: Facts) -> tuple[s
         subject = f"An earlier time at {facts.site}"
         body = (
             f"{greeting}an earlier time is free at {facts.site}: {when}. "
-            f"The first to accept gets it; the offer is open for a short time only. "
+            f"If you take it, please arrive by {arrive:%H:%M}. "
+            + (f"{facts.instructions.strip()} " if facts.instructions else "")
+            + "The first to accept gets it; the offer is open for a short time only. "
             f"To accept: {facts.link}"
         )
         body = body[:1].upper() + body[1:]

@@ -224,7 +224,7 @@ def _claim_offer(row: PatientMessage, now: datetime, config: Any) -> Outgoing | 
         site=site.name,
         start=offer.infusion_start,
         timezone=ZoneInfo(site.timezone),
-        instructions="",
+        instructions=reminders_of(site.reminders)["instructions"],
         link=link,
     )
     subject, body = compose(MessageKind.OFFER, MessageChannel(row.channel), facts)
