@@ -62,3 +62,29 @@ def test_recall_page_links_to_booking_with_the_last_chair_and_time(
     html = client.get(f"/recalls?site_id={clinic.site.id}").get_data(as_text=True)
     assert f"patient_id={clinic.patient.id}" in html
     assert f"chair_id={clinic.chairs[2].id}" in html and "time=09:30" in html
+
+
+def test_a_cancelled_visit_shows_the_waitlist_matches_at_once(client, auth, clinic, make_visit):
+    from clinic.services.events import record_event
+
+    other = clinic.new_patient()
+    visit = make_visit(clinic.clerk, other, chicago(TUESDAY, 10), chair_id=clinic.chairs[0].id)
+    waitlist.add_entry(
+        clinic.clerk, clinic.patient.id, clinic.site.id, MONDAY, TUESDAY, "any", "", utcnow()
+    )
+    record_event(clinic.clerk, visit.id, "cancel", utcnow(), reason="Patient called.")
+    auth.login(clinic.clerk)
+    html = client.get(f"/visits/{visit.id}").get_data(as_text=True)
+    assert 'id="freed-slot"' in html and "1 on the waitlist can be booked there" in html
+    assert f"chair_id={clinic.chairs[0].id}" in html and "time=10:00" in html
+
+
+def test_freed_slot_of_a_no_show_starts_after_now_within_its_hold(clinic, make_visit):
+    visit = make_visit(
+        clinic.clerk, clinic.patient, chicago(MONDAY, 8), chair_id=clinic.chairs[0].id
+    )
+    visit.status = "no_show"
+    assert waitlist.freed_slot(visit, chicago(MONDAY, 8, 5)) == chicago(MONDAY, 8, 45)
+    assert waitlist.freed_slot(visit, chicago(MONDAY, 12)) is None  # its slot is over
+    visit.status = "booked"
+    assert waitlist.freed_slot(visit, chicago(MONDAY, 7)) is None

@@ -287,6 +287,39 @@ def matches(
     return found
 
 
+FREED_STEP = 15  # minutes: a freed slot is offered from the next quarter hour
+FREED_LEAD = timedelta(minutes=30)  # the time a patient needs to answer and come
+
+
+def freed_slot(visit: Visit, now: datetime) -> datetime | None:
+    """Return the start a cancelled or no-show visit frees for the waitlist, or None.
+
+    The visit's own start if it is still at least FREED_LEAD away, else the next quarter
+    hour after now + FREED_LEAD, as long as that is before the visit's chair hold ended
+    (enough of its slot left).
+    """
+    if visit.status not in ("cancelled", "no_show"):
+        return None
+    earliest = now + FREED_LEAD
+    if visit.infusion_start >= earliest:
+        return visit.infusion_start
+    step = timedelta(minutes=FREED_STEP)
+    steps = -((visit.infusion_start - earliest) // step)  # rounded up
+    start = visit.infusion_start + steps * step
+    end = start + timedelta(minutes=visit.infusion_minutes)
+    return start if end <= visit.chair_released_at else None
+
+
+def matches_for_freed(
+    actor: User, visit: Visit, now: datetime
+) -> tuple[datetime | None, list[WaitlistEntry]]:
+    """Return the slot a cancelled or no-show visit frees and the entries that fit it."""
+    start = freed_slot(visit, now)
+    if start is None:
+        return None, []
+    return start, matches(actor, visit.site_id, start, visit.chair_id, now)
+
+
 # ---------------------------------------------------------------- offers
 
 
