@@ -55,7 +55,7 @@ def test_recall_page_links_to_booking_with_the_last_chair_and_time(
         clinic.clerk, clinic.patient, chicago(MONDAY, 9, 30), chair_id=clinic.chairs[2].id
     )
     waitlist.set_plan(clinic.clerk, clinic.patient.id, 28, MONDAY + timedelta(days=5), NOW)
-    earlier.status = "completed"
+    earlier.status = "discharged"
     db.session.commit()
     frozen.move_to(chicago(MONDAY, 18))
     auth.login(clinic.clerk)

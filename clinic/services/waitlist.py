@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from clinic.database import lock_site_for_writing
 from clinic.domain.booking import Rule, Violation
 from clinic.domain.messages import MessageKind, MessageStatus
+from clinic.domain.visits import Status
 from clinic.domain.waitlist import (
     MAX_EVERY_DAYS,
     MAX_WITHIN_DAYS,
@@ -51,6 +52,8 @@ from clinic.services.site_settings import reminders_of
 from clinic.services.sites import today
 
 MAX_HOLD_MINUTES = 24 * 60
+# The visits that count as "seen" for a recall: attended, or still under way.
+SEEN_STATUSES = (Status.DISCHARGED.value, *ACTIVE_STATUSES)
 MAX_WAIT_DAYS = 366
 MAX_NOTE = 500
 MAX_OFFER_ENTRIES = 20
@@ -117,7 +120,7 @@ def due_recalls(actor: User, site_id: int, within_days: int, now: datetime) -> l
                 .where(
                     Visit.patient_id.in_(ids),
                     Visit.infusion_start < now,
-                    Visit.status.in_(("completed", *ACTIVE_STATUSES)),
+                    Visit.status.in_(SEEN_STATUSES),
                 )
                 .group_by(Visit.patient_id)
             ).all()
@@ -142,7 +145,11 @@ def last_visit(patient_id: int, now: datetime) -> Visit | None:
     """Return the patient's latest visit that started before now (its chair and time)."""
     return db.session.scalar(
         select(Visit)
-        .where(Visit.patient_id == patient_id, Visit.infusion_start < now)
+        .where(
+            Visit.patient_id == patient_id,
+            Visit.infusion_start < now,
+            Visit.status.in_(SEEN_STATUSES),
+        )
         .order_by(Visit.infusion_start.desc())
         .limit(1)
     )

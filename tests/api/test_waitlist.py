@@ -10,7 +10,7 @@ from clinic.extensions import db
 from clinic.models import AuditEvent, OfferRecipient, Visit
 from clinic.services import waitlist
 from clinic.types import utcnow
-from tests.api.conftest import assert_error, iso, rules
+from tests.api.conftest import assert_error, iso, rules, zulu
 from tests.conftest import MONDAY, NOW, chicago, csrf_token
 
 TUESDAY = MONDAY + timedelta(days=1)
@@ -53,7 +53,7 @@ def test_plan_put_by_front_desk_and_practitioner_refused_for_nurse(api_as, clini
     }
 
 
-def test_recalls_list_due_patients_without_a_future_visit(api_as, clinic, book):
+def test_recalls_list_due_patients_without_a_future_visit(api_as, clinic, book, frozen):
     due, later, booked = clinic.patient, clinic.new_patient(), clinic.new_patient()
     for patient, on in ((due, MONDAY + timedelta(days=10)), (later, MONDAY + timedelta(days=20))):
         api_as(clinic.clerk).put(
@@ -68,6 +68,17 @@ def test_recalls_list_due_patients_without_a_future_visit(api_as, clinic, book):
     assert got.get_json() == [{"patient_id": due.id, "due_on": "2026-12-10", "last_visit_at": None}]
     wider = api_as(clinic.clerk).get(f"/recalls?site_id={clinic.site.id}&within_days=30")
     assert [r["patient_id"] for r in wider.get_json()] == [due.id, later.id]
+    # once the booked patient's visit is over, they are due again, with it as the last visit
+    visit = db.session.scalar(select(Visit).where(Visit.patient_id == booked.id))
+    visit.status = "discharged"
+    db.session.commit()
+    frozen.move_to(chicago(TUESDAY, 18))
+    again = api_as(clinic.clerk).get(f"/recalls?site_id={clinic.site.id}").get_json()
+    assert {
+        "patient_id": booked.id,
+        "due_on": "2026-12-01",
+        "last_visit_at": zulu(visit.infusion_start),
+    } in again
     assert_error(
         api_as(clinic.clerk).get(f"/recalls?site_id={clinic.site.id}&within_days=-1"),
         422,
