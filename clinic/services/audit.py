@@ -74,6 +74,7 @@ ACTIONS = (
     "waitlist.offer",
     "waitlist.offer.accept",
     "waitlist.offer.taken",
+    "waitlist.offer.refused",
     "admin.site.create",
     "admin.site.update",
     "admin.chair.create",

@@ -487,16 +487,16 @@ def accept(recipient_id: int, now: datetime) -> str:
         return outcome
     if state is OfferStatus.EXPIRED:
         db.session.rollback()
-        return "expired"
+        return _refused(recipient_id, "expired", now)
     creator = db.session.get(User, offer.created_by_id) if offer.created_by_id else None
     if creator is None or entry.status != EntryStatus.WAITING.value:
         db.session.rollback()
-        return "unavailable"
+        return _refused(recipient_id, "unavailable", now)
     req = booking.Request(entry.patient_id, offer.infusion_start, offer.site_id, offer.chair_id)
     visit, _ = booking.place(creator, req, now)
     if visit is None:
         db.session.rollback()
-        return "unavailable"
+        return _refused(recipient_id, "unavailable", now)
     offer.status = OfferStatus.TAKEN.value
     offer.visit = visit
     entry.status = EntryStatus.BOOKED.value
@@ -523,5 +523,21 @@ def accept(recipient_id: int, now: datetime) -> str:
     try:
         booking.commit_or_conflict()
     except Conflict:
-        return "unavailable"
+        return _refused(recipient_id, "unavailable", now)
     return "booked"
+
+
+def _refused(recipient_id: int, outcome: str, now: datetime) -> str:
+    """Audit an accept that booked nothing (expired, or no longer bookable); return outcome."""
+    recipient = db.session.get(OfferRecipient, recipient_id)
+    if recipient is not None:
+        audit.record_now(
+            "patient",
+            "waitlist.offer.refused",
+            now,
+            patient_id=recipient.entry.patient_id,
+            object_type="waitlist_offer",
+            object_id=recipient.offer_id,
+            detail={"outcome": outcome},
+        )
+    return outcome

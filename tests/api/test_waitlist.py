@@ -223,8 +223,15 @@ def test_offer_expires_after_its_hold(api_as, clinic, client, frozen):
     made, ids = _offer(api_as, clinic, [clinic.patient], hold=15)
     offer_id = made.get_json()["id"]
     tokens = _tokens(offer_id)
+    csrf = _form(client, tokens[ids[0]])
     frozen.shift(timedelta(minutes=16))
     assert "has expired" in client.get(f"/o/{tokens[ids[0]]}").get_data(as_text=True)
+    late = _accept(client, tokens[ids[0]], csrf)  # the page was opened in time, Accept too late
+    assert "has expired" in late.get_data(as_text=True)
+    refused = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "waitlist.offer.refused")
+    )
+    assert refused is not None and refused.detail == {"outcome": "expired"}
     state = api_as(clinic.clerk).get(f"/waitlist/offers/{offer_id}").get_json()
     assert state == {"id": offer_id, "status": "expired", "visit_id": None}
 
