@@ -69,13 +69,14 @@ def register_blueprints(app: Flask) -> None:
         patients,
         rems,
         rems_pages,  # noqa: F401  (its routes join nursing's blueprint)
+        waitlist,
     )
 
-    for module in (auth, nursing, courses, patients, admin, alerts, audit, rems):
+    for module in (auth, nursing, courses, patients, admin, alerts, audit, rems, waitlist):
         app.register_blueprint(module.bp)
     frontdesk.init_app(app)
     api.init_app(app)
-    from clinic.web import choices, confirm, dates, display, security_admin, visit_list
+    from clinic.web import choices, confirm, dates, display, offer, security_admin, visit_list
 
     dates.init_app(app)
     choices.init_app(app)
@@ -83,6 +84,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(security_admin.bp)
     app.register_blueprint(display.bp)
     app.register_blueprint(confirm.bp)
+    app.register_blueprint(offer.bp)
     app.register_blueprint(visit_list.bp)
 
 

@@ -21,6 +21,7 @@ from clinic.web.security import wants_json
 SIGN_IN_ENDPOINTS = ("auth.login",)
 CODE_ENDPOINTS = ("auth.two_factor", "auth.enrol")
 CONFIRM_ENDPOINT = "confirm.page"
+OFFER_ENDPOINT = "offer.page"
 TOO_MANY = "Too many attempts. Wait a moment, then try again."
 EXTENSION = "clinic.ratelimit"
 
@@ -89,9 +90,11 @@ def init_app(app: Flask) -> None:
         app.view_functions[endpoint] = per_address(limit(view))
     limiter.limit(_setting("RATELIMIT_API_PER_TOKEN"), key_func=api_token)(api_bp)
     # The patients' confirmation links: per address, every method (guessing a token).
-    if CONFIRM_ENDPOINT in app.view_functions:
-        per_link = limiter.limit(_setting("RATELIMIT_CONFIRM_PER_ADDRESS"), key_func=address)
-        app.view_functions[CONFIRM_ENDPOINT] = per_link(app.view_functions[CONFIRM_ENDPOINT])
+    # The same for the waitlist's offer links.
+    for endpoint in (CONFIRM_ENDPOINT, OFFER_ENDPOINT):
+        if endpoint in app.view_functions:
+            per_link = limiter.limit(_setting("RATELIMIT_CONFIRM_PER_ADDRESS"), key_func=address)
+            app.view_functions[endpoint] = per_link(app.view_functions[endpoint])
     app.register_error_handler(RateLimitExceeded, too_many_requests)
 
 

@@ -196,6 +196,19 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.record_rems_submission": ("track_rems", True),
     "api.list_tokens": ("read", False),  # the caller's own (an admin may name a user)
     "api.revoke_token": (OWNER_OR_ADMIN, False),
+    "api.put_plan": ("edit_patients", True),
+    "api.list_recalls": ("read", True),
+    "api.add_to_waitlist": ("book", False),
+    "api.list_waitlist": ("read", True),
+    "api.delete_waitlist_entry": ("book", True),
+    "api.waitlist_matches": ("read", False),
+    "api.create_offer": ("book", False),
+    "api.get_offer": ("read", True),
+    # the waitlist: the desk's page, and the patients' offer links (a token, no sign-in)
+    "waitlist.index": ("book", True),
+    "waitlist.recalls": ("book", True),
+    "waitlist.send_offer": ("book", False),
+    "offer.page": (DISPLAY, False),
 }
 
 # Query arguments that name a site: with them these routes are scoped like an object's URL.
@@ -209,6 +222,10 @@ QUERY = {
     "api.dashboard": {"site_id": "site_id"},
     "api.list_treatment_types": {"site_id": "site_id"},
     "api.list_courses": {"patient_id": "patient_id"},
+    "api.list_recalls": {"site_id": "site_id"},
+    "api.list_waitlist": {"site_id": "site_id"},
+    "waitlist.index": {"site_id": "site_id"},
+    "waitlist.recalls": {"site_id": "site_id"},
 }
 
 ACTORS = ("anonymous", *ROLES, *(f"other_{role}" for role in OTHER_ROLES))

@@ -207,6 +207,7 @@ def init_app(app: Flask) -> None:
         tokens,
         treatments,
         visits,
+        waitlist,
     )
 
     csrf.exempt(bp)

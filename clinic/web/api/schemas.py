@@ -45,6 +45,7 @@ from clinic.domain.treatments import (
 from clinic.domain.visits import EventRule, EventType, HistoryType, Status
 from clinic.domain.vitals import RANGES, DueKind, DueState, validate_reading
 from clinic.domain.vitals import Flag as VitalFlag
+from clinic.domain.waitlist import MAX_EVERY_DAYS, MAX_WITHIN_DAYS, OfferStatus, PartOfDay
 from clinic.models import ROLES
 from clinic.services.doses import MAX_DOSE_MG, MAX_DRUG, MAX_LOT, MAX_ROUTE
 from clinic.services.patients import MAX_VOID_REASON, MG_PER_KG_RANGE
@@ -971,3 +972,65 @@ class CourseAddSchema(ApiSchema):
 
     infusion_start = Instant(required=True, within_horizon=True)
     chair_id = Id(allow_none=True)
+
+
+class PlanSchema(ApiSchema):
+    """How often a patient comes back, and when next."""
+
+    patient_id = fields.Integer(dump_only=True)
+    every_days = Whole(required=True, validate=validate.Range(1, MAX_EVERY_DAYS))
+    next_due_on = Day(required=True)
+
+
+class RecallQuery(SiteQuery):
+    """?site_id=&within_days= (default 14)."""
+
+    within_days = Whole(strict=False, validate=validate.Range(0, MAX_WITHIN_DAYS), load_default=14)
+
+
+class RecallSchema(ApiSchema):
+    """A patient due back, with their last visit's start."""
+
+    patient_id = fields.Integer()
+    due_on = Day()
+    last_visit_at = Instant(allow_none=True)
+
+
+class WaitlistEntrySchema(ApiSchema):
+    """A patient waiting for an earlier slot at a site between two days."""
+
+    id = fields.Integer(dump_only=True)
+    patient_id = Id(required=True)
+    site_id = Id(required=True)
+    earliest_on = Day(required=True)
+    latest_on = Day(required=True)
+    part_of_day = fields.String(
+        validate=validate.OneOf(PartOfDay.values()), load_default=PartOfDay.ANY.value
+    )
+    note = Text(500, allow_none=True)
+    status = fields.String(dump_only=True)
+    created_at = Instant(dump_only=True)
+
+
+class MatchQuery(SiteQuery):
+    """?site_id=&infusion_start=&chair_id= (a free slot)."""
+
+    infusion_start = Instant(required=True, within_horizon=True)
+    chair_id = Id(strict=False, required=True)
+
+
+class OfferInputSchema(ApiSchema):
+    """A free slot offered to some waitlist entries."""
+
+    chair_id = Id(required=True)
+    infusion_start = Instant(required=True, within_horizon=True)
+    entry_ids = fields.List(Id(), required=True, validate=validate.Length(1, 20))
+    hold_minutes = Whole(validate=validate.Range(1, 24 * 60), load_default=15)
+
+
+class OfferSchema(ApiSchema):
+    """An offer's state: open, taken (with the visit booked) or expired."""
+
+    id = fields.Integer()
+    status = fields.String(validate=validate.OneOf(OfferStatus.values()))
+    visit_id = fields.Integer(allow_none=True)
