@@ -29,6 +29,7 @@ from clinic.domain.treatments import (
 )
 from clinic.domain.visits import EventRule, EventType, HistoryType, Status
 from clinic.domain.vitals import DueKind, DueState, Flag
+from clinic.domain.waitlist import EntryStatus, OfferStatus, PartOfDay
 
 ENUMERATIONS = (
     Status,
@@ -60,6 +61,9 @@ ENUMERATIONS = (
     MessageStatus,
     Confirmation,
     Reply,
+    PartOfDay,
+    EntryStatus,
+    OfferStatus,
 )
 
 
@@ -138,6 +142,9 @@ def _checks() -> dict[tuple[str, str], str]:
         ("patient_messages", "kind", MessageKind),
         ("patient_messages", "channel", MessageChannel),
         ("patient_messages", "status", MessageStatus),
+        ("waitlist_entries", "part_of_day", PartOfDay),
+        ("waitlist_entries", "status", EntryStatus),
+        ("waitlist_offers", "status", OfferStatus),
     ],
 )
 def test_the_models_check_constraints_list_exactly_the_members(table, column, choice):
@@ -149,7 +156,7 @@ def test_the_models_check_constraints_list_exactly_the_members(table, column, ch
 
 
 def test_every_in_list_constraint_comes_from_an_enumeration():
-    assert len(_checks()) == 13
+    assert len(_checks()) == 16
 
 
 def test_roles_refer_to_the_enumeration():
