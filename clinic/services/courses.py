@@ -304,8 +304,12 @@ def reschedule_course(
         [v.infusion_start for v in moving], infusion_start, tz, following=scope == "following"
     )
     before = {v.id: booking_slot(v) for v in moving}
-    results: list[CourseDate] = []
-    for visit, start in zip(moving, starts, strict=True):
+    # Each date is placed while its siblings still stand where they were; so that a date may
+    # land on a sibling's old slot, the one ahead moves first: the last when moving later.
+    pairs = list(zip(moving, starts, strict=True))
+    later = bool(pairs) and pairs[0][1] > pairs[0][0].infusion_start
+    placed: dict[int, CourseDate] = {}
+    for visit, start in reversed(pairs) if later else pairs:
         chair_id: int | None = visit.chair_id
         if overrides and visit.id in overrides:
             start, chair_id = overrides[visit.id]
@@ -335,7 +339,8 @@ def reschedule_course(
             apply_placement(visit, site, placement)
             db.session.flush()
             result.chair_id = visit.chair_id
-        results.append(result)
+        placed[visit.id] = result
+    results = [placed[visit.id] for visit in moving]
     if any(not r.ok for r in results):
         for result in results:
             if not result.ok:

@@ -123,6 +123,27 @@ def test_move_this_moves_one_date(api_as, clinic, course):
     ]
 
 
+@pytest.mark.parametrize("days", [2, -2])
+def test_following_may_land_on_a_siblings_old_slot(api_as, clinic, course, days):
+    # Mon/Wed moved two days later (or Wed/Fri two days earlier): each date takes the slot
+    # its neighbour leaves, which is free once the neighbour has moved.
+    first = MONDAY + timedelta(days=0 if days > 0 else 2)
+    body = course(chicago(first, 9), weekdays=[0, 2] if days > 0 else [2, 4]).get_json()
+    old = [_local(v["infusion_start"]) for v in body["visits"]]
+    answer = api_as(clinic.clerk).post(
+        f"/courses/{body['id']}/reschedule",
+        json={
+            "from_visit_id": body["visits"][0]["id"],
+            "scope": "following",
+            "infusion_start": iso(old[0] + timedelta(days=days)),
+        },
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    moved = [_local(v["infusion_start"]) for v in answer.get_json()["visits"]]
+    assert moved == [start + timedelta(days=days) for start in old]
+    assert moved[0] == old[1] if days > 0 else moved[1] == old[0]
+
+
 @pytest.fixture
 def march(clinic, make_shift):
     """Staff on duty for the weeks around the 2027-03-14 DST change."""
