@@ -88,3 +88,13 @@ def test_freed_slot_of_a_no_show_starts_after_now_within_its_hold(clinic, make_v
     assert waitlist.freed_slot(visit, chicago(MONDAY, 12)) is None  # its slot is over
     visit.status = "booked"
     assert waitlist.freed_slot(visit, chicago(MONDAY, 7)) is None
+
+
+def test_the_navigation_leads_the_desk_to_the_waitlist_and_recalls(client, auth, clinic):
+    auth.login(clinic.clerk)
+    html = client.get("/").get_data(as_text=True)
+    assert 'href="/waitlist">Waitlist</a>' in html and 'href="/recalls">Recalls</a>' in html
+    auth.logout()
+    auth.login(clinic.admin)
+    html = client.get("/admin/").get_data(as_text=True)
+    assert 'href="/waitlist"' not in html
