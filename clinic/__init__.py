@@ -69,13 +69,23 @@ def register_blueprints(app: Flask) -> None:
         patients,
         rems,
         rems_pages,  # noqa: F401  (its routes join nursing's blueprint)
+        waitlist,
     )
 
-    for module in (auth, nursing, courses, patients, admin, alerts, audit, rems):
+    for module in (auth, nursing, courses, patients, admin, alerts, audit, rems, waitlist):
         app.register_blueprint(module.bp)
     frontdesk.init_app(app)
     api.init_app(app)
-    from clinic.web import choices, confirm, dates, display, kiosk, security_admin, visit_list
+    from clinic.web import (
+        choices,
+        confirm,
+        dates,
+        display,
+        kiosk,
+        offer,
+        security_admin,
+        visit_list,
+    )
 
     dates.init_app(app)
     choices.init_app(app)
@@ -84,6 +94,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(display.bp)
     app.register_blueprint(confirm.bp)
     app.register_blueprint(kiosk.bp)
+    app.register_blueprint(offer.bp)
     app.register_blueprint(visit_list.bp)
 
 

@@ -43,6 +43,7 @@ from clinic.domain.messages import (
 from clinic.domain.roles import Role, SignInStep
 from clinic.domain.treatments import ObservationFrom, SubmissionMethod, TreatmentKind
 from clinic.domain.visits import ACTIVE, Status
+from clinic.domain.waitlist import EntryStatus, OfferStatus, PartOfDay
 from clinic.extensions import Model, db
 from clinic.types import UTCDateTime, utcnow
 
@@ -652,7 +653,11 @@ class PatientMessage(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    # A visit's message, or (visit null) a waitlist offer to one of its recipients.
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), index=True)
+    offer_recipient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("waitlist_offer_recipients.id"), index=True
+    )
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     channel: Mapped[str] = mapped_column(String(10))
     kind: Mapped[str] = mapped_column(String(20))
@@ -668,7 +673,8 @@ class PatientMessage(Model):
     token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    visit: Mapped[Visit] = relationship()
+    visit: Mapped[Visit | None] = relationship()
+    offer_recipient: Mapped[OfferRecipient | None] = relationship()
 
 
 class SchedulerHeartbeat(Model):
@@ -841,3 +847,93 @@ class RoleTotpRequirement(Model):
     role: Mapped[str] = mapped_column(String(20), primary_key=True)
     set_at: Mapped[datetime] = mapped_column(UTCDateTime)
     set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Course(Model):
+    """A series of visits booked together (an induction course); its visits share series_id."""
+
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[str] = mapped_column(String(36), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PatientPlan(Model):
+    """How often a patient comes back, and when next (one plan per patient)."""
+
+    __tablename__ = "patient_plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), unique=True)
+    every_days: Mapped[int] = mapped_column(Integer)
+    next_due_on: Mapped[date] = mapped_column(Date, index=True)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class WaitlistEntry(Model):
+    """A patient who would come earlier if a chair frees up at a site between two dates."""
+
+    __tablename__ = "waitlist_entries"
+    __table_args__ = (
+        check_in("part_of_day", PartOfDay),
+        check_in("status", EntryStatus),
+        CheckConstraint("latest_on >= earliest_on", name="span"),
+        Index("ix_waitlist_entries_site_status", "site_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    earliest_on: Mapped[date] = mapped_column(Date)
+    latest_on: Mapped[date] = mapped_column(Date)
+    part_of_day: Mapped[str] = mapped_column(String(10), default=PartOfDay.ANY.value)
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default=EntryStatus.WAITING.value)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    patient: Mapped[Patient] = relationship()
+
+
+class WaitlistOffer(Model):
+    """A freed slot offered to some waiting patients; the first to accept is booked."""
+
+    __tablename__ = "waitlist_offers"
+    __table_args__ = (check_in("status", OfferStatus),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    chair_id: Mapped[int] = mapped_column(ForeignKey("chairs.id"))
+    infusion_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    hold_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10), default=OfferStatus.OPEN.value)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    site: Mapped[Site] = relationship()
+    visit: Mapped[Visit | None] = relationship()
+    recipients: Mapped[list[OfferRecipient]] = relationship(
+        back_populates="offer", order_by="OfferRecipient.id"
+    )
+
+
+class OfferRecipient(Model):
+    """One waiting patient's copy of an offer: their link (kept as a digest) and answer."""
+
+    __tablename__ = "waitlist_offer_recipients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("waitlist_offers.id"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("waitlist_entries.id"), index=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    answer: Mapped[str | None] = mapped_column(String(10))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    offer: Mapped[WaitlistOffer] = relationship(back_populates="recipients")
+    entry: Mapped[WaitlistEntry] = relationship()

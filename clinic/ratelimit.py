@@ -22,6 +22,7 @@ SIGN_IN_ENDPOINTS = ("auth.login",)
 CODE_ENDPOINTS = ("auth.two_factor", "auth.enrol")
 CONFIRM_ENDPOINT = "confirm.page"
 KIOSK_ENDPOINT = "kiosk.page"
+OFFER_ENDPOINT = "offer.page"
 TOO_MANY = "Too many attempts. Wait a moment, then try again."
 EXTENSION = "clinic.ratelimit"
 
@@ -90,7 +91,8 @@ def init_app(app: Flask) -> None:
         app.view_functions[endpoint] = per_address(limit(view))
     limiter.limit(_setting("RATELIMIT_API_PER_TOKEN"), key_func=api_token)(api_bp)
     # The patients' confirmation links: per address, every method (guessing a token).
-    for endpoint in (CONFIRM_ENDPOINT, KIOSK_ENDPOINT):  # the kiosk link: the same limit
+    # The same for the kiosk's and the waitlist's offer links.
+    for endpoint in (CONFIRM_ENDPOINT, KIOSK_ENDPOINT, OFFER_ENDPOINT):
         if endpoint in app.view_functions:
             per_link = limiter.limit(_setting("RATELIMIT_CONFIRM_PER_ADDRESS"), key_func=address)
             app.view_functions[endpoint] = per_link(app.view_functions[endpoint])

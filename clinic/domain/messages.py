@@ -285,6 +285,17 @@ def compose(kind: MessageKind, channel: MessageChannel, facts: Facts) -> tuple[s
             f"{ready:%H:%M}. Please come to the front desk."
         )
         return subject, body
+    if kind is MessageKind.OFFER:
+        subject = f"An earlier time at {facts.site}"
+        body = (
+            f"{greeting}an earlier time is free at {facts.site}: {when}. "
+            f"If you take it, please arrive by {arrive:%H:%M}. "
+            + (f"{facts.instructions.strip()} " if facts.instructions else "")
+            + "The first to accept gets it; the offer is open for a short time only. "
+            f"To accept: {facts.link}"
+        )
+        body = body[:1].upper() + body[1:]
+        return subject, body if channel is MessageChannel.SMS else body + "\n"
     headline = {
         MessageKind.BOOKED: (f"Your appointment at {facts.site}", "is booked for"),
         MessageKind.REMINDER: (f"Reminder: your appointment at {facts.site}", "is on"),

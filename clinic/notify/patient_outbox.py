@@ -45,6 +45,7 @@ BATCH = 50
 LEASE = timedelta(minutes=2)
 MAX_ERROR = 200
 LINK_PLACEHOLDER = "/c/[link]"
+OFFER_LINK_PLACEHOLDER = "/o/[link]"
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,13 @@ def claim(now: datetime, config: Any, limit: int = BATCH) -> list[Outgoing]:
     rows = list(db.session.scalars(stmt))
     claimed = []
     for row in rows:
+        if row.offer_recipient is not None:
+            offer = _claim_offer(row, now, config)
+            if offer is not None:
+                claimed.append(offer)
+            continue
         visit = row.visit
+        assert visit is not None  # a message without a visit is an offer's
         to = _recipient(row, visit)
         why = _skip_reason(row, visit, now, config)
         if why is None and to is None:
@@ -184,6 +191,50 @@ def claim(now: datetime, config: Any, limit: int = BATCH) -> list[Outgoing]:
         claimed.append(Outgoing(row.id, row.channel, to, subject, body, ics))
     db.session.commit()
     return claimed
+
+
+def _claim_offer(row: PatientMessage, now: datetime, config: Any) -> Outgoing | None:
+    """Write out a waitlist offer's message (or skip it: the offer closed, no consent)."""
+    from clinic.domain.waitlist import OfferStatus, offer_status
+
+    recipient = row.offer_recipient
+    assert recipient is not None
+    offer = recipient.offer
+    site = offer.site
+    state = offer_status(OfferStatus(offer.status), offer.hold_until, now)
+    channels = reminders_of(site.reminders)["channels"]
+    patient = recipient.entry.patient
+    to = recipients(patient, [row.channel] if row.channel in channels else []).get(row.channel)
+    why = None
+    if state is not OfferStatus.OPEN:
+        why = f"the offer is {state.value}"
+    elif row.channel == MessageChannel.EMAIL and not config.get("SMTP_HOST"):
+        why = "no e-mail channel (SMTP_HOST unset)"
+    elif row.channel == MessageChannel.SMS and not config.get("SMS_PROVIDER"):
+        why = "no SMS provider (SMS_PROVIDER unset)"
+    elif to is None:
+        why = "no consent or no address for this channel"
+    if why is not None:
+        row.status, row.error = MessageStatus.SKIPPED.value, why
+        return None
+    assert to is not None
+    token = secrets.token_urlsafe(24)
+    link = f"{_base_url(config)}/o/{token}"
+    facts = Facts(
+        site=site.name,
+        start=offer.infusion_start,
+        timezone=ZoneInfo(site.timezone),
+        instructions=reminders_of(site.reminders)["instructions"],
+        link=link,
+    )
+    subject, body = compose(MessageKind.OFFER, MessageChannel(row.channel), facts)
+    row.attempts += 1
+    row.next_attempt_at = now + LEASE
+    row.recipient = to
+    row.subject = subject
+    row.body = body.replace(link, OFFER_LINK_PLACEHOLDER)
+    row.token_digest = digest(token)
+    return Outgoing(row.id, row.channel, to, subject, body, None)
 
 
 def attempt(outgoing: Outgoing, config: Any, now: datetime | None = None) -> str | None:

@@ -68,6 +68,13 @@ ACTIONS = (
     "observation.create",
     "notification.ack",
     "rems.submission",
+    "plan.set",
+    "waitlist.add",
+    "waitlist.remove",
+    "waitlist.offer",
+    "waitlist.offer.accept",
+    "waitlist.offer.taken",
+    "waitlist.offer.refused",
     "admin.site.create",
     "admin.site.update",
     "admin.chair.create",
@@ -103,6 +110,9 @@ OBJECT_TYPES = (
     "user",
     "session",
     "api_token",
+    "patient_plan",
+    "waitlist_entry",
+    "waitlist_offer",
 )
 # Detail strings are identifiers (rule names, field names, ISO instants): no spaces, short.
 # That keeps free text, and so names and notes, out of the trail by construction.

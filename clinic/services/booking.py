@@ -635,3 +635,13 @@ def visits_on_day(actor: User, site_id: int, day: date) -> list[Visit]:
 def apply_placement(visit: Visit, site: Site, placement: Placement) -> None:
     """Write a placement that passed every rule onto a visit (no commit)."""
     _apply_placement(visit, site, placement)
+
+
+def booking_slot(visit: Visit) -> dict[str, Any]:
+    """Return where and when a visit is planned, as its booking history keeps it."""
+    return _slot(visit)
+
+
+def add_history(visit: Visit, actor: User, now: datetime, data: dict[str, Any]) -> None:
+    """Keep a reschedule on the visit's timeline (from and to)."""
+    _history(visit, HistoryType.RESCHEDULE, actor, now, data)

@@ -15,22 +15,30 @@ from wtforms import (
     SelectChoice,
     SelectField,
     SelectMultipleField,
+    StringField,
     SubmitField,
     TimeField,
     widgets,
 )
-from wtforms.validators import DataRequired, NumberRange
+from wtforms.validators import DataRequired, Length, NumberRange
 
 from clinic.domain.booking import Weekday
-from clinic.models import Patient
+from clinic.models import Course, Patient
 from clinic.services import access, audit
 from clinic.services import frontdesk as desk
 from clinic.services.booking import Request, active_chair_ids
 from clinic.services.courses import (
     MAX_COURSE_LENGTH,
+    CourseRefused,
+    add_date,
     book_course,
+    cancel_course,
     check_course,
     course_starts,
+    course_visits,
+    get_course,
+    progress,
+    reschedule_course,
 )
 from clinic.services.errors import ServiceError
 from clinic.types import utcnow
@@ -224,3 +232,170 @@ def _carried(chosen: list[str]) -> list[tuple[str, str]]:
     names = ("asked", "infusion_minutes", "observation_minutes", *COURSE_FIELDS)
     carried = [(name, value) for name in names for value in request.form.getlist(name)]
     return carried + [(f"choice-{i}", value) for i, value in enumerate(chosen, 1)]
+
+
+# --- One course after booking: its dates, progress, move, cancel the rest, add a date ------
+
+SCOPE_CHOICES = [
+    SelectChoice("this", "This date only"),
+    SelectChoice("following", "This and the following"),
+]
+
+
+class MoveForm(FlaskForm):
+    """Move a date (and the following ones by the same local-time difference)."""
+
+    visit_id = HiddenField(validators=[DataRequired()])
+    scope = SelectField("Which dates", choices=SCOPE_CHOICES, default="following")
+    date = DateField("New date", validators=[DataRequired()])
+    time = TimeField("New time", validators=[DataRequired()])
+    move = SubmitField("Move")
+
+
+class CancelForm(FlaskForm):
+    """Cancel a date, or it and the rest of the course."""
+
+    visit_id = HiddenField(validators=[DataRequired()])
+    scope = SelectField("Which dates", choices=SCOPE_CHOICES, default="following")
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
+    cancel = SubmitField("Cancel")
+
+
+class AddDateForm(FlaskForm):
+    """One more date for the course."""
+
+    date = DateField("Date", validators=[DataRequired()])
+    time = TimeField("Time", validators=[DataRequired()])
+    add = SubmitField("Add the date")
+
+
+def _course_page(course: Course, status: int = 200, refusal: CourseRefused | None = None, **forms):
+    site = access.get_site(current_user, course.site_id)
+    tz = ZoneInfo(site.timezone)
+    visits = course_visits(course)
+    completed, planned = progress(visits)
+    audit.viewed(current_user, course.patient_id, "course", course.id, now=utcnow())
+    patient = access.get_patient(current_user, course.patient_id)
+    return (
+        render_template(
+            "courses/manage.html",
+            course=course,
+            patient=patient,
+            site=site,
+            tz=tz,
+            visits=visits,
+            completed=completed,
+            planned=planned,
+            refusal=refusal,
+            move_form=forms.get("move_form") or MoveForm(formdata=None),
+            cancel_form=forms.get("cancel_form") or CancelForm(formdata=None),
+            add_form=forms.get("add_form") or AddDateForm(formdata=None),
+            chair_names={c.id: c.name for c in site.chairs},
+            can_book=access.can(current_user, "book"),
+        ),
+        status,
+    )
+
+
+@bp.get("/courses/<int:course_id>")
+@role_required("read")
+def manage(course_id: int):
+    """Show a course: every date with its status, progress, and what can be changed."""
+    return _course_page(get_course(current_user, course_id))
+
+
+def _local(site_tz: ZoneInfo, day, at) -> datetime:
+    return datetime.combine(day, at, tzinfo=site_tz)
+
+
+def _overrides() -> dict[int, tuple[datetime, int | None]]:
+    """Return the alternatives the desk picked for dates that clashed (override-<visit id>)."""
+    found: dict[int, tuple[datetime, int | None]] = {}
+    for name, value in request.form.items():
+        if not name.startswith("override-") or not value:
+            continue
+        visit_id = name.removeprefix("override-")
+        chair, _, start = value.partition("@")
+        try:
+            at = datetime.fromisoformat(start)
+        except ValueError:
+            continue
+        if visit_id.isdigit() and at.tzinfo is not None:
+            found[int(visit_id)] = (at, int(chair) if chair.isdigit() else None)
+    return found
+
+
+@bp.post("/courses/<int:course_id>/move")
+@role_required("book")
+def move(course_id: int):
+    """Move a date, or it and the following ones; all or nothing, alternatives per clash."""
+    course = get_course(current_user, course_id)
+    form = MoveForm()
+    if not form.validate_on_submit() or not form.visit_id.data.isdigit():
+        flash("Choose a date and a time to move to.", "warning")
+        return _course_page(course, 422, move_form=form)
+    tz = ZoneInfo(access.get_site(current_user, course.site_id).timezone)
+    try:
+        reschedule_course(
+            current_user,
+            course.id,
+            int(form.visit_id.data),
+            form.scope.data,
+            _local(tz, form.date.data, form.time.data),
+            utcnow(),
+            overrides=_overrides(),
+        )
+    except CourseRefused as refusal:
+        flash(refusal.message + " Pick another time for each date that clashes.", "danger")
+        return _course_page(course, 409, refusal=refusal, move_form=form)
+    except ServiceError as error:
+        flash(error.message, "danger")
+        return _course_page(course, error.status, move_form=form)
+    flash("Moved. The patient gets one message about the change.", "success")
+    return redirect(url_for("courses.manage", course_id=course.id))
+
+
+@bp.post("/courses/<int:course_id>/cancel")
+@role_required("book")
+def cancel(course_id: int):
+    """Cancel a date, or it and the rest of the course, with a reason."""
+    course = get_course(current_user, course_id)
+    form = CancelForm()
+    if not form.validate_on_submit() or not form.visit_id.data.isdigit():
+        flash("Give a reason to cancel.", "warning")
+        return _course_page(course, 422, cancel_form=form)
+    try:
+        cancel_course(
+            current_user,
+            course.id,
+            int(form.visit_id.data),
+            form.scope.data,
+            form.reason.data,
+            utcnow(),
+        )
+    except ServiceError as error:
+        flash(error.message, "danger")
+        return _course_page(course, error.status, cancel_form=form)
+    flash("Cancelled.", "success")
+    return redirect(url_for("courses.manage", course_id=course.id))
+
+
+@bp.post("/courses/<int:course_id>/add")
+@role_required("book")
+def add(course_id: int):
+    """Book one more date for the course."""
+    course = get_course(current_user, course_id)
+    form = AddDateForm()
+    if not form.validate_on_submit():
+        flash("Choose a date and a time.", "warning")
+        return _course_page(course, 422, add_form=form)
+    tz = ZoneInfo(access.get_site(current_user, course.site_id).timezone)
+    try:
+        add_date(
+            current_user, course.id, _local(tz, form.date.data, form.time.data), None, utcnow()
+        )
+    except ServiceError as error:
+        flash(error.message, "danger")
+        return _course_page(course, error.status, add_form=form)
+    flash("Date added.", "success")
+    return redirect(url_for("courses.manage", course_id=course.id))

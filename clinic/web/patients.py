@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from clinic.models import Clearance, Patient
-from clinic.services import access, audit, setup
+from clinic.services import access, audit, courses, setup
 from clinic.services import patients as patient_service
 from clinic.services.errors import Conflict, Invalid
 from clinic.services.patient_overview import (
@@ -150,6 +150,7 @@ def detail(patient_id: int):
         upcoming=upcoming,
         past=past,
         rems_form=_enrolment_form(patient),
+        courses=courses.list_courses(current_user, patient.id),
     )
 
 

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 
 from clinic.domain.visits import EventType, Status, allowed_events, window_refusal
 from clinic.models import Visit
-from clinic.services import access, audit, booking, events, patient_messages
+from clinic.services import access, audit, booking, courses, events, patient_messages, waitlist
 from clinic.services import frontdesk as desk
 from clinic.services.errors import Conflict, Invalid
 from clinic.services.timeline import event_lines, load_history, merged, reading_lines
@@ -108,9 +108,15 @@ def _visit_page(visit_id: int, **forms):
     chairs = desk.site_chairs(site)
     reschedule.offer(site, chairs)
     day = visit.infusion_start.astimezone(tz).date()
+    freed_at, freed_matches = (
+        waitlist.matches_for_freed(current_user, visit, now) if can_act else (None, [])
+    )
     return render_template(
         "frontdesk/visit.html",
+        freed_at=freed_at,
+        freed_matches=freed_matches,
         visit=visit,
+        course=courses.course_for_visit(visit),
         patient=visit.patient,
         messages=patient_messages.visit_messages(current_user, visit.id),
         site=site,

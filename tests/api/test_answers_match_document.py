@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 from clinic.extensions import db
 from clinic.models import Notification
 from clinic.notify import webhook
-from clinic.services import tokens, treatment_types
+from clinic.services import courses, tokens, treatment_types, waitlist
 from clinic.services.events import record_event
 from clinic.types import utcnow
 from tests.conftest import MONDAY, add_baseline, chicago, issue_token
@@ -56,12 +56,42 @@ def world(clinic, make_visit, make_shift, frozen):
         "rems": rems.id,
     }
     ids["present_start"] = present.infusion_start.isoformat()
+    course_patient = clinic.new_patient(mrn="MRN-5")
+    first = chicago(MONDAY + timedelta(days=3), 14)
+    requests = courses.plan_requests(clinic.clerk, course_patient.id, None, first, {0, 3}, 3)
+    course_visits = courses.book_course(clinic.clerk, requests, utcnow())
+    course = courses.course_of(course_visits)
+    assert course is not None
+    ids["course"] = course.id
+    ids["course_patient"] = course_patient.id
+    ids["course_second"], ids["course_third"] = course_visits[1].id, course_visits[2].id
+    entries = [
+        waitlist.add_entry(
+            clinic.clerk, clinic.patient.id, clinic.site.id, MONDAY, MONDAY, "any", "", utcnow()
+        )
+        for _ in range(2)
+    ]
+    ids["entry"], ids["entry2"] = entries[0].id, entries[1].id
+    ids["offer"] = waitlist.create_offer(
+        clinic.clerk, clinic.chairs[1].id, chicago(MONDAY, 15), [entries[0].id], 15, utcnow()
+    ).offer.id
     rems_patient = clinic.new_patient(mrn="MRN-3")
     discharged = utcnow() - timedelta(days=2)
     ids["rems_session"] = session(
         rems_patient, clinic.chairs[2], rems_type(clinic.site), discharged
     ).id
     return clinic, ids
+
+
+def waitlist_body(ids: dict[str, Any], patient: int) -> dict[str, Any]:
+    """A waitlist entry for the patient over the coming week."""
+    return {
+        "patient_id": patient,
+        "site_id": ids["site"],
+        "earliest_on": MONDAY.isoformat(),
+        "latest_on": (MONDAY + timedelta(days=6)).isoformat(),
+        "part_of_day": "any",
+    }
 
 
 SMS_REPLY = {"from": "+15125550123", "body": "C"}
@@ -333,6 +363,97 @@ def cases(ids: dict[str, int]) -> dict[tuple[str, str], tuple[Request, Request]]
         ("get", "/rems/submissions"): (
             ("admin", f"/rems/submissions?site_id={site}&status=due", None),
             ("nurse", "/rems/submissions?status=late", None),
+        ),
+        ("post", "/courses"): (
+            (
+                "clerk",
+                "/courses",
+                {
+                    "patient_id": patient,
+                    "first_start": start,
+                    "weekdays": [2, 4],
+                    "count": 2,
+                    "dry_run": True,
+                },
+            ),
+            ("clerk", "/courses", {"patient_id": patient, "weekdays": [], "count": 99}),
+        ),
+        ("get", "/courses"): (
+            ("nurse", f"/courses?patient_id={ids['course_patient']}", None),
+            ("nurse", "/courses", None),
+        ),
+        ("get", "/courses/{id}"): (
+            ("nurse", f"/courses/{ids['course']}", None),
+            ("nurse", "/courses/9999", None),
+        ),
+        ("post", "/courses/{id}/reschedule"): (
+            (
+                "clerk",
+                f"/courses/{ids['course']}/reschedule",
+                {
+                    "from_visit_id": ids["course_third"],
+                    "scope": "this",
+                    "infusion_start": chicago(MONDAY + timedelta(days=11), 14).isoformat(),
+                },
+            ),
+            ("clerk", f"/courses/{ids['course']}/reschedule", {"scope": "all"}),
+        ),
+        ("post", "/courses/{id}/cancel"): (
+            (
+                "clerk",
+                f"/courses/{ids['course']}/cancel",
+                {"from_visit_id": ids["course_second"], "scope": "this", "reason": "Away"},
+            ),
+            ("nurse", f"/courses/{ids['course']}/cancel", {"scope": "this"}),
+        ),
+        ("post", "/courses/{id}/visits"): (
+            (
+                "clerk",
+                f"/courses/{ids['course']}/visits",
+                {"infusion_start": chicago(MONDAY + timedelta(days=8), 14).isoformat()},
+            ),
+            ("admin", f"/courses/{ids['course']}/visits", {}),
+        ),
+        ("put", "/patients/{id}/plan"): (
+            ("clerk", f"/patients/{patient}/plan", {"every_days": 28, "next_due_on": "2026-12-10"}),
+            ("nurse", f"/patients/{patient}/plan", {"every_days": 28, "next_due_on": "2026-12-10"}),
+        ),
+        ("get", "/recalls"): (
+            ("clerk", f"/recalls?site_id={site}&within_days=14", None),
+            ("clerk", f"/recalls?site_id={site}&within_days=-1", None),
+        ),
+        ("post", "/waitlist"): (
+            ("clerk", "/waitlist", waitlist_body(ids, patient)),
+            ("clerk", "/waitlist", waitlist_body(ids, patient) | {"part_of_day": "night"}),
+        ),
+        ("get", "/waitlist"): (
+            ("clerk", f"/waitlist?site_id={site}", None),
+            ("clerk", "/waitlist?site_id=9999", None),
+        ),
+        ("delete", "/waitlist/{id}"): (
+            ("clerk", f"/waitlist/{ids['entry']}", None),
+            ("clerk", "/waitlist/9999", None),
+        ),
+        ("get", "/waitlist/matches"): (
+            (
+                "clerk",
+                f"/waitlist/matches?site_id={site}&chair_id={ids['chair']}"
+                f"&infusion_start={start.replace('+', '%2B')}",
+                None,
+            ),
+            ("clerk", f"/waitlist/matches?site_id={site}", None),
+        ),
+        ("post", "/waitlist/offers"): (
+            (
+                "clerk",
+                "/waitlist/offers",
+                {"chair_id": ids["chair"], "infusion_start": start, "entry_ids": [ids["entry2"]]},
+            ),
+            ("admin", "/waitlist/offers", {"chair_id": ids["chair"]}),
+        ),
+        ("get", "/waitlist/offers/{id}"): (
+            ("clerk", f"/waitlist/offers/{ids['offer']}", None),
+            ("clerk", "/waitlist/offers/9999", None),
         ),
         ("get", "/healthz"): ((None, "/healthz", None), (None, "/healthz", "POST")),
         ("post", "/sms/inbound"): (

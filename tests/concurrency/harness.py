@@ -262,6 +262,7 @@ def gunicorn(db_url: str, workers: int = 4) -> Iterator[Server]:
                     "RATELIMIT_SIGN_IN_PER_ACCOUNT",
                     "RATELIMIT_SIGN_IN_PER_ADDRESS",
                     "RATELIMIT_API_PER_TOKEN",
+                    "RATELIMIT_CONFIRM_PER_ADDRESS",
                 ),
                 "1000000/minute",
             ),

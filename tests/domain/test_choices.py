@@ -30,6 +30,7 @@ from clinic.domain.treatments import (
 )
 from clinic.domain.visits import EventRule, EventType, HistoryType, Status
 from clinic.domain.vitals import DueKind, DueState, Flag
+from clinic.domain.waitlist import EntryStatus, OfferStatus, PartOfDay
 
 ENUMERATIONS = (
     Status,
@@ -64,6 +65,9 @@ ENUMERATIONS = (
     InstrumentName,
     ReviewDecision,
     ScreeningRule,
+    PartOfDay,
+    EntryStatus,
+    OfferStatus,
 )
 
 
@@ -144,6 +148,9 @@ def _checks() -> dict[tuple[str, str], str]:
         ("patient_messages", "status", MessageStatus),
         ("measures", "instrument", InstrumentName),
         ("screening_reviews", "decision", ReviewDecision),
+        ("waitlist_entries", "part_of_day", PartOfDay),
+        ("waitlist_entries", "status", EntryStatus),
+        ("waitlist_offers", "status", OfferStatus),
     ],
 )
 def test_the_models_check_constraints_list_exactly_the_members(table, column, choice):
@@ -155,7 +162,7 @@ def test_the_models_check_constraints_list_exactly_the_members(table, column, ch
 
 
 def test_every_in_list_constraint_comes_from_an_enumeration():
-    assert len(_checks()) == 15
+    assert len(_checks()) == 18
 
 
 def test_roles_refer_to_the_enumeration():

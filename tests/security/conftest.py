@@ -16,8 +16,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from clinic.extensions import db
-from clinic.models import Notification, Shift
-from clinic.services import display_links, tokens
+from clinic.models import Course, Notification, Shift
+from clinic.services import display_links, tokens, waitlist
 from clinic.web.security import SECURITY_HEADERS
 from tests.conftest import MONDAY, NOW, PASSWORD, chicago, csrf_token, issue_token
 
@@ -135,16 +135,26 @@ def world(app, clinic, make_site, make_user, make_chair, make_shift, make_visit)
         created_at=NOW,
     )
     db.session.add(notification)
+    visit.series_id = "world-course"
+    course = Course(series_id="world-course", patient_id=visit.patient_id, site_id=visit.site_id)
+    db.session.add(course)
     db.session.commit()
     shift = db.session.scalar(sa.select(Shift).where(Shift.site_id == clinic.site.id))
     link, token = display_links.create(clinic.admin, clinic.site.id, "Recovery wall", NOW)
     nurse_token, _secret = tokens.issue(clinic.nurse, NOW, name="Nurse's integration")
+    entry = waitlist.add_entry(
+        clinic.clerk, clinic.patient.id, clinic.site.id, MONDAY, MONDAY, "any", "", NOW
+    )
+    offer = waitlist.create_offer(
+        clinic.clerk, clinic.chairs[1].id, chicago(MONDAY, 15), [entry.id], 15, NOW
+    ).offer
     args = {
         "site_id": clinic.site.id,
         "chair_id": clinic.chairs[0].id,
         "type_id": clinic.site.default_treatment_type_id,
         "shift_id": shift.id,
         "visit_id": visit.id,
+        "course_id": course.id,
         "patient_id": clinic.patient.id,
         "clearance_id": clinic.patient.clearances[0].id,
         "notification_id": notification.id,
@@ -152,6 +162,8 @@ def world(app, clinic, make_site, make_user, make_chair, make_shift, make_visit)
         "link_id": link.id,
         "token": token,
         "token_id": nurse_token.id,  # an API token of the site's nurse
+        "entry_id": entry.id,
+        "offer_id": offer.id,
     }
     return World(app, clinic.site, other, users, others, args, token)
 

@@ -82,6 +82,10 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "frontdesk.reinstate": ("book", True),
     "courses.course": ("book", False),
     "courses.confirm": ("book", False),
+    "courses.manage": ("read", True),
+    "courses.move": ("book", True),
+    "courses.cancel": ("book", True),
+    "courses.add": ("book", True),
     "visits.index": ("list_visits", False),
     "visits.export": ("list_visits", False),
     "visits.week": ("read", True),
@@ -173,6 +177,12 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.get_visit": ("read", True),
     "api.visit_messages": ("read", True),
     "api.reschedule_visit": ("book", True),
+    "api.list_courses": ("read", True),
+    "api.create_course": ("book", False),
+    "api.get_course": ("read", True),
+    "api.reschedule_course": ("book", True),
+    "api.cancel_course": ("book", True),
+    "api.add_course_date": ("book", True),
     "api.add_visit_event": ("book", True),  # any role that may record some event
     "api.get_observations": ("read", True),
     "api.post_observation": ("clinical", True),
@@ -191,6 +201,19 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.record_rems_submission": ("track_rems", True),
     "api.list_tokens": ("read", False),  # the caller's own (an admin may name a user)
     "api.revoke_token": (OWNER_OR_ADMIN, False),
+    "api.put_plan": ("edit_patients", True),
+    "api.list_recalls": ("read", True),
+    "api.add_to_waitlist": ("book", False),
+    "api.list_waitlist": ("read", True),
+    "api.delete_waitlist_entry": ("book", True),
+    "api.waitlist_matches": ("read", False),
+    "api.create_offer": ("book", False),
+    "api.get_offer": ("read", True),
+    # the waitlist: the desk's page, and the patients' offer links (a token, no sign-in)
+    "waitlist.index": ("book", True),
+    "waitlist.recalls": ("book", True),
+    "waitlist.send_offer": ("book", False),
+    "offer.page": (DISPLAY, False),
 }
 
 # Query arguments that name a site: with them these routes are scoped like an object's URL.
@@ -203,6 +226,11 @@ QUERY = {
     "rems.tracker": {"site_id": "site_id"},
     "api.dashboard": {"site_id": "site_id"},
     "api.list_treatment_types": {"site_id": "site_id"},
+    "api.list_courses": {"patient_id": "patient_id"},
+    "api.list_recalls": {"site_id": "site_id"},
+    "api.list_waitlist": {"site_id": "site_id"},
+    "waitlist.index": {"site_id": "site_id"},
+    "waitlist.recalls": {"site_id": "site_id"},
 }
 
 ACTORS = ("anonymous", *ROLES, *(f"other_{role}" for role in OTHER_ROLES))

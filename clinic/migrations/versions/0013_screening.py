@@ -1,7 +1,7 @@
 """screening: measures, practitioner reviews, kiosk links, the site's measures before start
 
 Revision ID: 0013_screening
-Revises: 0010_patient_messages
+Revises: 0012_waitlist
 Create Date: 2026-11-27 21:40:00.000000
 
 Adds the positive-screen alert to the notification kinds; existing sites get the default
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0013_screening'
-down_revision = '0010_patient_messages'
+down_revision = '0012_waitlist'
 branch_labels = None
 depends_on = None
 

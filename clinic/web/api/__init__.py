@@ -192,6 +192,7 @@ def no_store(response):
 def init_app(app: Flask) -> None:
     """Register the API's resources and exempt them from CSRF (no cookies are accepted)."""
     from clinic.web.api import (  # noqa: F401  (modules register their routes on bp)
+        courses,
         dashboard,
         document,
         doses,
@@ -207,6 +208,7 @@ def init_app(app: Flask) -> None:
         tokens,
         treatments,
         visits,
+        waitlist,
     )
 
     csrf.exempt(bp)

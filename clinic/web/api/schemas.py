@@ -45,6 +45,7 @@ from clinic.domain.treatments import (
 from clinic.domain.visits import EventRule, EventType, HistoryType, Status
 from clinic.domain.vitals import RANGES, DueKind, DueState, validate_reading
 from clinic.domain.vitals import Flag as VitalFlag
+from clinic.domain.waitlist import MAX_EVERY_DAYS, MAX_WITHIN_DAYS, OfferStatus, PartOfDay
 from clinic.models import ROLES
 from clinic.services.doses import MAX_DOSE_MG, MAX_DRUG, MAX_LOT, MAX_ROUTE
 from clinic.services.patients import MAX_VOID_REASON, MG_PER_KG_RANGE
@@ -949,3 +950,151 @@ class OutcomesSchema(ApiSchema):
 
     phq9 = fields.Nested(OutcomeSchema)
     gad7 = fields.Nested(OutcomeSchema)
+
+
+class CourseCreateSchema(ApiSchema):
+    """A course: count dates on the weekdays (0 = Monday) at first_start's local time."""
+
+    patient_id = Id(required=True)
+    site_id = Id(allow_none=True)
+    first_start = Instant(required=True, within_horizon=True)
+    weekdays = fields.List(
+        Whole(validate=validate.Range(0, 6, error="0 (Monday) to 6 (Sunday).")),
+        required=True,
+        validate=validate.Length(min=1, max=7, error="One to seven weekdays."),
+    )
+    count = Whole(required=True, validate=validate.Range(1, 12, error="1 to 12 infusions."))
+    chair_id = Id(allow_none=True)
+    treatment_type_id = Id(allow_none=True)
+    dry_run = Bool(load_default=False)
+
+
+class CourseAlternativeSchema(ApiSchema):
+    """A slot offered instead of a refused date."""
+
+    chair_id = fields.Integer()
+    infusion_start = Instant()
+
+
+class CourseReasonSchema(ApiSchema):
+    """A broken rule."""
+
+    rule = fields.String()
+    message = fields.String()
+
+
+class CourseDateSchema(ApiSchema):
+    """One date of a course as checked: ok, or the rules it breaks and the closest slots."""
+
+    infusion_start = Instant()
+    ok = fields.Boolean()
+    reasons = fields.List(fields.Nested(CourseReasonSchema))
+    alternatives = fields.List(fields.Nested(CourseAlternativeSchema))
+
+
+class CourseCheckSchema(ApiSchema):
+    """A dry run's answer."""
+
+    dates = fields.List(fields.Nested(CourseDateSchema))
+
+
+class CourseSchema(ApiSchema):
+    """A course with its visits and progress."""
+
+    id = fields.Integer()
+    patient_id = fields.Integer()
+    site_id = fields.Integer()
+    visits = fields.List(fields.Nested(VisitSchema))
+    planned = fields.Integer()
+    completed = fields.Integer()
+
+
+class CourseQuery(ApiSchema):
+    """?patient_id= (required)."""
+
+    patient_id = Id(strict=False, required=True)
+
+
+class CourseRescheduleSchema(ApiSchema):
+    """Move a visit of a course, and with "following" every later one by the same difference."""
+
+    from_visit_id = Id(required=True)
+    scope = fields.String(required=True, validate=validate.OneOf(("this", "following")))
+    infusion_start = Instant(required=True, within_horizon=True)
+
+
+class CourseCancelSchema(ApiSchema):
+    """Cancel a visit of a course, or it and every later one."""
+
+    from_visit_id = Id(required=True)
+    scope = fields.String(required=True, validate=validate.OneOf(("this", "following")))
+    reason = Text(500, required=True)
+
+
+class CourseAddSchema(ApiSchema):
+    """One more date for a course."""
+
+    infusion_start = Instant(required=True, within_horizon=True)
+    chair_id = Id(allow_none=True)
+
+
+class PlanSchema(ApiSchema):
+    """How often a patient comes back, and when next."""
+
+    patient_id = fields.Integer(dump_only=True)
+    every_days = Whole(required=True, validate=validate.Range(1, MAX_EVERY_DAYS))
+    next_due_on = Day(required=True)
+
+
+class RecallQuery(SiteQuery):
+    """?site_id=&within_days= (default 14)."""
+
+    within_days = Whole(strict=False, validate=validate.Range(0, MAX_WITHIN_DAYS), load_default=14)
+
+
+class RecallSchema(ApiSchema):
+    """A patient due back, with their last visit's start."""
+
+    patient_id = fields.Integer()
+    due_on = Day()
+    last_visit_at = Instant(allow_none=True)
+
+
+class WaitlistEntrySchema(ApiSchema):
+    """A patient waiting for an earlier slot at a site between two days."""
+
+    id = fields.Integer(dump_only=True)
+    patient_id = Id(required=True)
+    site_id = Id(required=True)
+    earliest_on = Day(required=True)
+    latest_on = Day(required=True)
+    part_of_day = fields.String(
+        validate=validate.OneOf(PartOfDay.values()), load_default=PartOfDay.ANY.value
+    )
+    note = Text(500, allow_none=True)
+    status = fields.String(dump_only=True)
+    created_at = Instant(dump_only=True)
+
+
+class MatchQuery(SiteQuery):
+    """?site_id=&infusion_start=&chair_id= (a free slot)."""
+
+    infusion_start = Instant(required=True, within_horizon=True)
+    chair_id = Id(strict=False, required=True)
+
+
+class OfferInputSchema(ApiSchema):
+    """A free slot offered to some waitlist entries."""
+
+    chair_id = Id(required=True)
+    infusion_start = Instant(required=True, within_horizon=True)
+    entry_ids = fields.List(Id(), required=True, validate=validate.Length(1, 20))
+    hold_minutes = Whole(validate=validate.Range(1, 24 * 60), load_default=15)
+
+
+class OfferSchema(ApiSchema):
+    """An offer's state: open, taken (with the visit booked) or expired."""
+
+    id = fields.Integer()
+    status = fields.String(validate=validate.OneOf(OfferStatus.values()))
+    visit_id = fields.Integer(allow_none=True)
