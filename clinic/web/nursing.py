@@ -24,7 +24,8 @@ from clinic.domain.visits import EventType, Status, allowed_events
 from clinic.domain.vitals import BP_FLAGS, HR_FLAGS
 from clinic.extensions import db
 from clinic.models import Visit
-from clinic.services import access, audit, doses, events, observations, rems
+from clinic.domain.instruments import INSTRUMENTS, SUICIDE_RISK, band_label
+from clinic.services import access, audit, doses, events, observations, rems, screening
 from clinic.services import frontdesk as desk
 from clinic.services.dashboard import Dashboard, load_dashboard
 from clinic.services.discharge_record import discharge_record
@@ -40,6 +41,8 @@ from clinic.web.nursing_forms import (
     DoseForm,
     EventForm,
     ExtendForm,
+    ReviewForm,
+    ScreeningForm,
     StartForm,
     VitalsForm,
 )
@@ -106,6 +109,7 @@ def board_context(board: Dashboard, viewer, wall: bool) -> dict:
         "wall": wall,
         "can_clinical": not wall and access.can(viewer, "clinical"),
         "clinical_actions": clinical_actions,
+        "screen_state": screen_state,
         "bp_flags": BP_FLAGS,
         "hr_flags": HR_FLAGS,
         "amber": timedelta(minutes=AMBER_MINUTES),
@@ -203,8 +207,27 @@ def clinical_actions(visit) -> list[str]:
         "dose": visit.status in doses.DOSABLE,
         "extend": EventType.EXTEND_OBSERVATION in allowed,
         "discharge": EventType.DISCHARGE in allowed,
+        "screening": visit.status in screening.OPEN,
+        "review": visit.status in screening.OPEN
+        and access.can(current_user, "override_predose")
+        and screen_state(visit) == "review",
     }
     return [action for action, ok in wanted.items() if ok]
+
+
+def screen_state(visit) -> str:
+    """Tell the card what screening needs today: "review" (a risk flag not yet reviewed),
+    "due" (a site's required measure missing) or ""."""
+    if visit.status not in screening.OPEN:
+        return ""
+    visit = db.session.get(Visit, visit.id)  # the board's rows are snapshots
+    if visit is None:
+        return ""
+    day = screening.day_screen(visit, utcnow())
+    if day.risky and day.decision is None:
+        return "review"
+    required = set(visit.site.screening_before_start or [])
+    return "due" if required - set(day.recorded) else ""
 
 
 def _clinical_visit(visit_id: int) -> Visit:
@@ -282,6 +305,21 @@ def _dose_context(visit: Visit, form: DoseForm, fill: bool, message: str) -> dic
     }
 
 
+def _screening_context(visit: Visit, form: ScreeningForm) -> dict:
+    """Return the instruments, the site's required ones first, and what is done today."""
+    required = [n for n in visit.site.screening_before_start or [] if n in INSTRUMENTS]
+    names = [*required, *(n for n in INSTRUMENTS if n not in required)]
+    done = {m.instrument for m in screening.day_measures(visit, utcnow())}
+    if not form.instrument.data:
+        form.instrument.data = next((n for n in names if n not in done), names[0])
+    return {
+        "instruments": [INSTRUMENTS[n] for n in names],
+        "required": required,
+        "done": done,
+        "answered": request.form if request.method == "POST" else {},
+    }
+
+
 def _form(visit: Visit, action: str, form, status: int = 200, message: str = ""):
     """Render a dialog's form for a visit, with its errors and a message if any."""
     extra = {}
@@ -291,6 +329,8 @@ def _form(visit: Visit, action: str, form, status: int = 200, message: str = "")
         extra = _start_context(visit, form)
     elif action == "dose":
         extra = _dose_context(visit, form, request.method == "GET", message)
+    elif action == "screening":
+        extra = _screening_context(visit, form)
     html = render_template(
         "nursing/dialog.html",
         action=action,
@@ -323,6 +363,8 @@ Act = Callable[[Visit, object, datetime], str]
 def _dialog(visit_id: int, action: str, form_class: type, act: Act):
     """Answer a dialog: its form (GET), or run it and answer the card or the form's errors."""
     visit = _clinical_visit(visit_id)
+    if action == "review":  # a practitioner's decision
+        access.require(current_user, "override_predose")
     if request.method == "GET":
         return _form(visit, action, form_class(formdata=None))
     form = form_class()
@@ -447,6 +489,42 @@ def discharge(visit: Visit, form: DischargeForm, now: datetime) -> str:
         current_user, visit.id, "discharge", now=now, checklist=checklist, override_reason=override
     )
     return f"Discharged: {visit.chair.name} · {visit.patient.initials}."
+
+
+@dialog(f"{VISIT}/screening", "screening", ScreeningForm)
+def record_screening(visit: Visit, form: ScreeningForm, now: datetime) -> str:
+    """Record one screening instrument (C-SSRS screener, PHQ-9, GAD-7) asked by the nurse."""
+    name = form.instrument.data
+    definition = INSTRUMENTS.get(name or "")
+    if definition is None:
+        raise Invalid("Choose an instrument.", {"instrument": ["Choose an instrument."]})
+    answers: list[int | bool] = []
+    missing = []
+    for n in range(1, len(definition.items) + 1):
+        raw = request.form.get(f"{definition.name}-{n}", "")
+        if definition.kind == "yes_no" and raw in ("0", "1"):
+            answers.append(raw == "1")
+        elif definition.kind != "yes_no" and raw.isdigit() and len(raw) < 3:
+            answers.append(int(raw))
+        else:
+            missing.append(str(n))
+    if missing:
+        text = f"Answer every question of the {definition.title} (missing: {', '.join(missing)})."
+        raise Invalid(text, {"answers": [text]})
+    measure = screening.record_measure(current_user, visit.id, definition.name, answers, now)
+    band = band_label(definition.name, measure.band)
+    text = f"{definition.title}: {measure.score} ({band}) · {visit.chair.name}."
+    if SUICIDE_RISK in (measure.flags or []):
+        text += " Positive screen: a practitioner must review before the treatment starts."
+    return text
+
+
+@dialog(f"{VISIT}/screening-review", "review", ReviewForm)
+def review_screening(visit: Visit, form: ReviewForm, now: datetime) -> str:
+    """Record a practitioner's review of a positive screen: proceed or defer, with a note."""
+    screening.record_review(current_user, visit.id, form.decision.data, form.note.data, now)
+    word = "proceed" if form.decision.data == "proceed" else "defer"
+    return f"Screen reviewed ({word}): {visit.chair.name} · {visit.patient.initials}."
 
 
 # ---------------------------------------------------------------- the printable record

@@ -217,3 +217,23 @@ for _item in PADSS_ITEMS:
             ],
         ),
     )
+
+
+class ScreeningForm(FlaskForm):
+    """One screening instrument's answers; the answers (`<instrument>-<n>`) are read by hand."""
+
+    instrument = StringField("Instrument", validators=[InputRequired()])
+
+
+class ReviewForm(FlaskForm):
+    """A practitioner's review of a positive screen: proceed or defer, with a note."""
+
+    decision = SelectField(
+        "Decision",
+        choices=[
+            SelectChoice("proceed", "Proceed with the treatment"),
+            SelectChoice("defer", "Defer the treatment"),
+        ],
+        validators=[InputRequired()],
+    )
+    note = TextAreaField("Note", validators=[InputRequired(), Length(max=MAX_NOTE)])

@@ -119,6 +119,12 @@
     }
   });
   document.addEventListener("change", function (event) {
+    // The screening dialog shows the chosen instrument's questions only.
+    if (event.target.matches("[data-screening-choose]")) {
+      event.target.closest("form").querySelectorAll(".screening-instrument").forEach(function (set) {
+        set.hidden = set.dataset.instrument !== event.target.value;
+      });
+    }
     const form = event.target.closest(".discharge-form");
     if (form) {
       padssTotal(form);

@@ -108,6 +108,8 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "nursing.extend": ("clinical", True),
     "nursing.discharge": ("clinical", True),
     "nursing.discharge_prefill": ("clinical", True),
+    "nursing.screening": ("clinical", True),
+    "nursing.review": ("override_predose", True),
     "nursing.record": ("read", True),
     "nursing.rems_form": ("read", True),
     "nursing.rems_answers": ("clinical", True),
