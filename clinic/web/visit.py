@@ -11,7 +11,16 @@ from flask_login import current_user, login_required
 
 from clinic.domain.visits import EventType, Status, allowed_events, window_refusal
 from clinic.models import Visit
-from clinic.services import access, audit, booking, courses, events, patient_messages, waitlist
+from clinic.services import (
+    access,
+    audit,
+    booking,
+    courses,
+    events,
+    patient_messages,
+    screening,
+    waitlist,
+)
 from clinic.services import frontdesk as desk
 from clinic.services.errors import Conflict, Invalid
 from clinic.services.timeline import event_lines, load_history, merged, reading_lines
@@ -292,3 +301,24 @@ def undo_no_show(visit_id: int):
 def reinstate(visit_id: int):
     """Book a cancelled visit again as it was, if every booking rule allows, with a reason."""
     return _undo(visit_id, EventType.REINSTATE)
+
+
+@bp.route("/visits/<int:visit_id>/kiosk-link", methods=["POST"])
+@role_required("clinical")
+def kiosk_link(visit_id: int):
+    """Make the visit's kiosk link for the tablet and show it once (only its digest is kept)."""
+    now = utcnow()
+    try:
+        link, token = screening.create_kiosk_link(current_user, visit_id, now)
+    except Conflict as refusal:
+        flash(refusal.message, "danger")
+        return redirect(url_for("frontdesk.visit", visit_id=visit_id))
+    visit = link.visit
+    html = render_template(
+        "frontdesk/kiosk_link.html",
+        visit=visit,
+        url=url_for("kiosk.page", token=token, _external=True),
+        expires_at=link.expires_at,
+        tz=ZoneInfo(visit.site.timezone),
+    )
+    return html, 200, {"Cache-Control": "no-store"}

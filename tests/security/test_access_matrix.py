@@ -110,6 +110,7 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "nursing.discharge_prefill": ("clinical", True),
     "nursing.screening": ("clinical", True),
     "nursing.review": ("override_predose", True),
+    "frontdesk.kiosk_link": ("clinical", True),
     "nursing.record": ("read", True),
     "nursing.rems_form": ("read", True),
     "nursing.rems_answers": ("clinical", True),

@@ -4,6 +4,8 @@ screen, and the practitioner's review."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from clinic.extensions import db
@@ -145,3 +147,23 @@ def test_a_positive_screen_turns_the_card_red_until_a_practitioner_reviews(
     card = card_of(client, visit.id)
     assert "is-screen-risk" not in card and "Suicide risk" not in card
     assert post(client, f"/recovery/visits/{visit.id}/start-infusion").status_code == 200
+
+
+def test_the_visit_page_makes_a_kiosk_link_that_opens_the_questions(client, auth, ward, frozen):
+    visit = ward.seat("checked_in", start=NOW)
+    auth.login(ward.nurse)
+    page = client.get(f"/visits/{visit.id}").get_data(as_text=True)
+    assert "data-kiosk-link" in page and "Record screening" in page
+    made = client.post(f"/visits/{visit.id}/kiosk-link", data={"csrf_token": token_of(client)})
+    assert made.status_code == 200 and made.headers["Cache-Control"] == "no-store"
+    url = re.search(r'data-kiosk-url>([^<]+)<', made.get_data(as_text=True)).group(1)
+    assert "/k/" in url
+    auth.logout()
+    kiosk = client.get(url.split("localhost", 1)[-1])
+    assert kiosk.status_code == 200
+    assert "wished you were dead" in kiosk.get_data(as_text=True)
+
+    assert client.post(f"/visits/{visit.id}/kiosk-link").status_code == 400  # no CSRF token
+    auth.login(ward.clerk)
+    denied = client.post(f"/visits/{visit.id}/kiosk-link", data={"csrf_token": token_of(client)})
+    assert denied.status_code == 403
