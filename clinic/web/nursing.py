@@ -19,12 +19,12 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
 
 from clinic.domain.discharge import PADSS_ITEMS, PADSS_PASS
+from clinic.domain.instruments import INSTRUMENTS, SUICIDE_RISK, band_label
 from clinic.domain.phases import AMBER_MINUTES
 from clinic.domain.visits import EventType, Status, allowed_events
 from clinic.domain.vitals import BP_FLAGS, HR_FLAGS
 from clinic.extensions import db
 from clinic.models import Visit
-from clinic.domain.instruments import INSTRUMENTS, SUICIDE_RISK, band_label
 from clinic.services import access, audit, doses, events, observations, rems, screening
 from clinic.services import frontdesk as desk
 from clinic.services.dashboard import Dashboard, load_dashboard

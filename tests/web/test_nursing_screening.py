@@ -11,17 +11,12 @@ from sqlalchemy import select
 from clinic.extensions import db
 from clinic.models import Measure, ScreeningReview
 from tests.conftest import NOW
-from tests.web.test_nursing import (  # noqa: F401 (fixtures)
-    HTMX,
-    VITALS,
-    as_nurse,
-    errors_of,
-    message_of,
-    post,
-    saved,
-    token_of,
-    ward,
-)
+from tests.web import test_nursing
+from tests.web.test_nursing import HTMX, VITALS, errors_of, message_of, post, saved, token_of
+
+# The nursing pages' fixtures: a ward of six chairs, and its nurse signed in.
+ward = test_nursing.ward
+as_nurse = test_nursing.as_nurse
 
 
 def card_of(client, visit_id: int) -> str:
@@ -41,9 +36,7 @@ def test_the_dialog_offers_the_sites_required_screener_first(as_nurse, ward, fro
     html = as_nurse.get(f"/recovery/visits/{visit.id}/screening", headers=HTMX).get_data(
         as_text=True
     )
-    assert html.index("screening-instrument-cssrs_screen") < html.index(
-        "screening-instrument-phq9"
-    )
+    assert html.index("screening-instrument-cssrs_screen") < html.index("screening-instrument-phq9")
     assert 'value="cssrs_screen" autocomplete="off" checked' in html
     assert "Have you actually had any thoughts about killing yourself?" in html
     assert "Little interest or pleasure in doing things" in html  # PHQ-9, hidden until chosen
@@ -156,7 +149,7 @@ def test_the_visit_page_makes_a_kiosk_link_that_opens_the_questions(client, auth
     assert "data-kiosk-link" in page and "Record screening" in page
     made = client.post(f"/visits/{visit.id}/kiosk-link", data={"csrf_token": token_of(client)})
     assert made.status_code == 200 and made.headers["Cache-Control"] == "no-store"
-    url = re.search(r'data-kiosk-url>([^<]+)<', made.get_data(as_text=True)).group(1)
+    url = re.search(r"data-kiosk-url>([^<]+)<", made.get_data(as_text=True)).group(1)
     assert "/k/" in url
     auth.logout()
     kiosk = client.get(url.split("localhost", 1)[-1])
