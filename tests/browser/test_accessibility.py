@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from clinic.extensions import db
-from clinic.models import PatientMessage
+from clinic.database import begin_write
+from clinic.models import Measure, PatientMessage
 from clinic.notify import patient_outbox
 from clinic.services import display_links, totp
 from clinic.types import utcnow
@@ -142,7 +143,8 @@ def test_nurse_pages_and_dialogs(axe_page, day):
     audit = Audit(axe_page)
     audit.sign_in(day.nurse)
     audit.visit("/recovery", ".rc-card")
-    for action in ("start_infusion", "end_infusion", "vitals", "dose", "extend", "discharge"):
+    actions = ("start_infusion", "end_infusion", "vitals", "dose", "extend", "discharge")
+    for action in (*actions, "screening"):
         button = axe_page.locator(f"[data-nursing-action='{action}']").first
         if button.count():
             button.click()
@@ -167,6 +169,29 @@ def test_practitioner_pages(axe_page, day):
     clearance = day.clearance
     audit.visit(f"/patients/{patient}/clearances/{clearance.id}/edit")
     audit.visit(f"/patients/{patient}/clearances/{clearance.id}/void")
+    # A positive C-SSRS screener: the card turns red and the practitioner reviews it.
+    checked_in = day.visits["checked_in"]
+    begin_write()
+    db.session.add(
+        Measure(
+            visit_id=checked_in.id,
+            patient_id=checked_in.patient_id,
+            instrument="cssrs_screen",
+            answers=[True, True, True, False, False, False],
+            score=3,
+            band="positive",
+            flags=["suicide_risk"],
+            at=utcnow(),
+            via_kiosk=False,
+            created_at=utcnow(),
+        )
+    )
+    db.session.commit()
+    audit.visit("/recovery", ".rc-card.is-screen-risk")
+    axe_page.locator("[data-nursing-action='review']").first.click()
+    axe_page.wait_for_selector(".modal.show")
+    axe_page.wait_for_timeout(400)
+    audit.check("/recovery dialog review")
     audit.assert_clean()
 
 
