@@ -75,3 +75,56 @@ def test_the_nurse_screens_from_the_card_then_starts(
         dialog = act(nurse, visit_id, "start_infusion", "dialog-event")
         submit(dialog)
         wait_phase(nurse, visit_id, "infusing")
+
+
+def test_a_positive_kiosk_screen_turns_the_nurses_card_red_within_two_seconds(
+    person,  # noqa: F811
+    browser,
+    live_server,
+    clinic,
+    make_visit,
+    frozen,
+):
+    def at(hour: int, minute: int = 0) -> None:
+        frozen.move_to(chicago(MONDAY, hour, minute))
+        scheduler_beat()
+
+    bo = clinic.new_patient(given_name="Bo", family_name="Lind")
+    visit_id = make_visit(clinic.clerk, bo, chicago(MONDAY, 9), chair_id=clinic.chairs[1].id).id
+    at(8, 40)
+    with person(clinic.clerk) as desk:
+        desk.goto(f"/visits/{visit_id}")
+        desk.click("button:has-text('Check in')")
+        desk.wait_for_selector("h1:has-text('Checked in')")
+
+    at(8, 45)
+    with person(clinic.nurse) as nurse:
+        # The nurse makes the visit's kiosk link on the visit page.
+        nurse.goto(f"/visits/{visit_id}")
+        nurse.click("[data-kiosk-link]")
+        url = nurse.locator("[data-kiosk-url]").inner_text()
+        assert "/k/" in url
+        nurse.goto("/recovery")
+        nurse.wait_for_selector("#recovery.is-live")
+        wait_phase(nurse, visit_id, "checked_in")
+        assert "Suicide risk" not in card(nurse, visit_id).inner_text()
+
+        # The patient answers on the clinic tablet, signed in as nobody.
+        tablet = browser.new_context(viewport={"width": 768, "height": 1024})
+        try:
+            patient = tablet.new_page()
+            patient.set_default_timeout(15_000)
+            patient.goto(url)
+            for n, answer in enumerate(("Yes", "Yes", "Yes", "No", "No", "No"), start=1):
+                patient.wait_for_selector(f"#progress:has-text('question {n} of 6')")
+                patient.click(f"button:has-text('{answer}')")
+            patient.wait_for_selector("#progress:has-text('PHQ-9')")  # the screener is saved
+            shot(patient, "screening-02-kiosk-tablet")
+            # The board polls every second: the card turns red within 2 s.
+            nurse.wait_for_selector(
+                f'.rc-card.is-screen-risk[data-visit-id="{visit_id}"]', timeout=2_000
+            )
+            assert "Suicide risk — review" in card(nurse, visit_id).inner_text()
+            shot(nurse, "screening-03-board-red")
+        finally:
+            tablet.close()
