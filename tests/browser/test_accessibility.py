@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from clinic.extensions import db
 from clinic.database import begin_write
+from clinic.extensions import db
 from clinic.models import Measure, PatientMessage
 from clinic.notify import patient_outbox
 from clinic.services import display_links, totp
