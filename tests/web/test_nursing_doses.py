@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import Clearance, Dose, Visit
-from tests.conftest import NOW, csrf_token
+from tests.conftest import NOW, add_negative_screen, csrf_token
 from tests.services.visit_rows import put_reading, put_visit
 
 HTMX = {"HX-Request": "true"}
@@ -69,6 +69,7 @@ def test_the_start_dialog_says_a_baseline_is_missing_and_refuses_the_nurse(
 
 def test_after_a_reading_the_start_dialog_is_plain(client, auth, clinic, seated):
     put_reading(seated, NOW - timedelta(minutes=5))
+    add_negative_screen(seated.id, NOW - timedelta(minutes=5))  # the day's screener
     auth.login(clinic.nurse)
     path = f"/recovery/visits/{seated.id}/start-infusion"
     assert "data-predose" not in client.get(path, headers=HTMX).get_data(as_text=True)
@@ -76,6 +77,7 @@ def test_after_a_reading_the_start_dialog_is_plain(client, auth, clinic, seated)
 
 
 def test_a_practitioner_overrides_with_a_reason(client, auth, clinic, seated):
+    add_negative_screen(seated.id, NOW - timedelta(minutes=5))  # no override lifts screening
     auth.login(clinic.practitioner)
     path = f"/recovery/visits/{seated.id}/start-infusion"
     html = client.get(path, headers=HTMX).get_data(as_text=True)
