@@ -217,7 +217,8 @@ def clinical_actions(visit) -> list[str]:
 
 def screen_state(visit) -> str:
     """Tell the card what screening needs today: "review" (a risk flag not yet reviewed),
-    "due" (a site's required measure missing) or ""."""
+    "deferred" (a practitioner deferred the treatment), "due" (a site's required measure
+    missing) or ""."""
     if visit.status not in screening.OPEN:
         return ""
     visit = db.session.get(Visit, visit.id)  # the board's rows are snapshots
@@ -226,6 +227,8 @@ def screen_state(visit) -> str:
     day = screening.day_screen(visit, utcnow())
     if day.risky and day.decision is None:
         return "review"
+    if day.decision == "defer":
+        return "deferred"
     required = set(visit.site.screening_before_start or [])
     return "due" if required - set(day.recorded) else ""
 

@@ -160,3 +160,22 @@ def test_the_visit_page_makes_a_kiosk_link_that_opens_the_questions(client, auth
     auth.login(ward.clerk)
     denied = client.post(f"/visits/{visit.id}/kiosk-link", data={"csrf_token": token_of(client)})
     assert denied.status_code == 403
+
+
+def test_a_deferred_screen_says_so_on_the_card_and_keeps_the_start_refused(
+    client, auth, ward, frozen
+):
+    visit = ward.seat("checked_in", start=NOW)
+    auth.login(ward.practitioner)
+    assert post(client, f"/recovery/visits/{visit.id}/screening", cssrs(4)).status_code == 200
+    deferred = post(
+        client,
+        f"/recovery/visits/{visit.id}/screening-review",
+        {"decision": "defer", "note": "Active ideation with intent; referred to crisis team."},
+    )
+    assert deferred.status_code == 200
+    card = card_of(client, visit.id)
+    assert "Deferred after screening" in card and "is-screen-risk" not in card
+    assert post(client, f"/recovery/visits/{visit.id}/vitals", VITALS).status_code == 200
+    refused = post(client, f"/recovery/visits/{visit.id}/start-infusion")
+    assert refused.status_code == 409 and "defer" in message_of(refused).lower()
