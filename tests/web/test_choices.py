@@ -51,6 +51,7 @@ def test_every_page_hands_the_scripts_one_json_block(client, auth, clinic):
         "discharge_due",
         "discharge_overdue",
         "rems_form_due",
+        "screen_positive",
     ]
     # It is data, not a script: the CSP forbids inline scripts.
     assert not re.search(r"<script(?![^>]*\bsrc=)", html)
