@@ -134,6 +134,7 @@ def test_object_schemas_have_the_contract_fields(document):
         "rems_certification",
         "reminders",
         "cancel_window_hours",
+        "screening_before_start",
     }
     assert set(schemas["TreatmentType"]["properties"]) == {
         "id",

@@ -30,6 +30,7 @@ SITE_KEYS = {
     "rems_certification",
     "reminders",
     "cancel_window_hours",
+    "screening_before_start",
 }
 WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -111,7 +112,7 @@ def test_admin_creates_a_site_with_nested_settings(api_as, clinic):
     site = response.get_json()
     assert set(site) == SITE_KEYS
     shown = {"id", "opening_hours", "vital_thresholds", "default_treatment_type_id"}
-    shown |= {"rems_certification", "reminders", "cancel_window_hours"}
+    shown |= {"rems_certification", "reminders", "cancel_window_hours", "screening_before_start"}
     assert site["rems_certification"] is None
     assert {k: v for k, v in site.items() if k not in shown} == {
         k: v for k, v in body.items() if k != "opening_hours"
