@@ -839,6 +839,27 @@ class DisplayLink(Model):
     site: Mapped[Site] = relationship()
 
 
+class CalendarFeed(Model):
+    """A revocable calendar (iCalendar) address: one site's visits, or one staff member's.
+
+    Only the token's SHA-256 digest is stored; the address is shown once, when it is made.
+    """
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    # Null: the whole site's visits; else the visits during this person's shifts there.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    site: Mapped[Site] = relationship()
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+
+
 class RoleTotpRequirement(Model):
     """A role whose members must sign in with a second factor (TOTP)."""
 

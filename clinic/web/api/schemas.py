@@ -1098,3 +1098,17 @@ class OfferSchema(ApiSchema):
     id = fields.Integer()
     status = fields.String(validate=validate.OneOf(OfferStatus.values()))
     visit_id = fields.Integer(allow_none=True)
+
+
+class CalendarFeedInputSchema(ApiSchema):
+    """A new calendar feed: a site's (no user_id, administrators) or a staff member's."""
+
+    site_id = Id(required=True)
+    user_id = Id(allow_none=True, load_default=None)
+
+
+class CalendarFeedSchema(ApiSchema):
+    """A new calendar feed: its id and its address (shown only in this answer)."""
+
+    id = fields.Integer(dump_only=True)
+    url = fields.String(dump_only=True)
