@@ -80,7 +80,7 @@ def test_a_site_feed_is_made_once_opens_and_is_audited(api_as, client, clinic):
     assert isinstance(body["id"], int)
     path = feed_path(response)
     assert FEED_PATH.match(path)
-    text, calendar = read(client, path)
+    _text, calendar = read(client, path)
     assert calendar["X-WR-TIMEZONE"] == "America/Chicago"
     assert "calendar_feed.create" in actions()
     # The token is kept as a digest only: nothing stored holds it.
