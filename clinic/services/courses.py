@@ -28,7 +28,7 @@ from clinic.services.booking import (
     place,
 )
 from clinic.services.errors import Conflict, Invalid, NotFound
-from clinic.services.events import record_event
+from clinic.services.events import apply_event
 
 MAX_COURSE_LENGTH = 12
 ALTERNATIVES_PER_DATE = 4
@@ -393,24 +393,43 @@ def reschedule_course(
 def cancel_course(
     actor: User, course_id: int, from_visit_id: int, scope: str, reason: str, now: datetime
 ) -> Course:
-    """Cancel a visit, or it and every later booked one, with a reason."""
+    """Cancel a visit, or it and every later booked one, with a reason: one transaction (all
+    or nothing), audited, and one "cancelled" message for the whole cancel."""
     access.require(actor, "book")
     course = get_course(actor, course_id)
     if not reason or not reason.strip():
         raise Invalid("Give a reason.", {"reason": ["Required."]})
     lock_site_for_writing(course.site_id)
     chosen = _chosen(course, from_visit_id, scope)
-    for visit in chosen:
-        record_event(actor, visit.id, "cancel", now, reason=reason.strip())
-    audit.record_now(
-        actor,
-        "course.cancel",
-        now,
-        patient_id=course.patient_id,
-        object_type="course",
-        object_id=course.id,
-        detail={"scope": scope, "visits": len(chosen)},
-    )
+    detail = {"course_id": course.id, "scope": scope, "visits": len(chosen)}
+    try:
+        for index, visit in enumerate(chosen):
+            # The first date announces the cancel; the later ones only stop their messages.
+            message = "cancel" if index == 0 else "course_cancel"
+            data = {"reason": reason.strip()}
+            apply_event(actor, visit.id, "cancel", now, None, data, message=message)
+        audit.record(
+            actor,
+            "course.cancel",
+            now,
+            patient_id=course.patient_id,
+            object_type="course",
+            object_id=course.id,
+            detail=detail,
+        )
+        commit_or_conflict()
+    except Conflict as refusal:
+        db.session.rollback()
+        rules = sorted({str(v.rule) for v in refusal.reasons})
+        audit.record_now(
+            actor,
+            "course.cancel",
+            now,
+            patient_id=course.patient_id,
+            outcome="refused",
+            detail=detail | {"rules": rules},
+        )
+        raise
     return course
 
 

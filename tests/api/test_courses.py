@@ -222,6 +222,10 @@ def test_following_with_a_clash_in_the_middle_writes_nothing(api_as, clinic, cou
 
 
 def test_cancel_the_rest_and_add_a_date(api_as, clinic, course):
+    patient = clinic.patient
+    patient.email = "dana@example.test"
+    set_consents("patient", patient, {"email": True}, NOW)
+    db.session.commit()
     body = course(chicago(MONDAY, 9)).get_json()
     clerk = api_as(clinic.clerk)
     answer = clerk.post(
@@ -237,6 +241,15 @@ def test_cancel_the_rest_and_add_a_date(api_as, clinic, course):
         "cancelled",
     ]
     assert cancelled["planned"] == 2
+    db.session.rollback()
+    told = db.session.scalars(
+        select(PatientMessage.visit_id).where(PatientMessage.kind == "cancelled")
+    ).all()
+    assert told == [body["visits"][2]["id"]]  # one "cancelled" message for the whole cancel
+    audited = db.session.scalars(
+        select(AuditEvent.detail).where(AuditEvent.action == "course.cancel")
+    ).all()
+    assert [(d["scope"], d["visits"]) for d in audited] == [("following", 2)]
     added = clerk.post(
         f"/courses/{body['id']}/visits",
         json={"infusion_start": iso(chicago(MONDAY + timedelta(days=9), 10))},
