@@ -952,17 +952,22 @@ class OutcomesSchema(ApiSchema):
     gad7 = fields.Nested(OutcomeSchema)
 
 
+def _weekdays(**kwargs: Any) -> fields.List:
+    """A list of one to seven weekdays, 0 (Monday) to 6 (Sunday)."""
+    return fields.List(
+        Whole(validate=validate.Range(0, 6, error="0 (Monday) to 6 (Sunday).")),
+        validate=validate.Length(min=1, max=7, error="One to seven weekdays."),
+        **kwargs,
+    )
+
+
 class CourseCreateSchema(ApiSchema):
     """A course: count dates on the weekdays (0 = Monday) at first_start's local time."""
 
     patient_id = Id(required=True)
     site_id = Id(allow_none=True)
     first_start = Instant(required=True, within_horizon=True)
-    weekdays = fields.List(
-        Whole(validate=validate.Range(0, 6, error="0 (Monday) to 6 (Sunday).")),
-        required=True,
-        validate=validate.Length(min=1, max=7, error="One to seven weekdays."),
-    )
+    weekdays = _weekdays(required=True)
     count = Whole(required=True, validate=validate.Range(1, 12, error="1 to 12 infusions."))
     chair_id = Id(allow_none=True)
     treatment_type_id = Id(allow_none=True)
@@ -1021,6 +1026,8 @@ class CourseRescheduleSchema(ApiSchema):
     from_visit_id = Id(required=True)
     scope = fields.String(required=True, validate=validate.OneOf(("this", "following")))
     infusion_start = Instant(required=True, within_horizon=True)
+    # With "following": a new weekday pattern for the later dates (default: keep the spacing).
+    weekdays = _weekdays(allow_none=True)
 
 
 class CourseCancelSchema(ApiSchema):
