@@ -45,7 +45,13 @@ from clinic.domain.treatments import (
 from clinic.domain.visits import EventRule, EventType, HistoryType, Status
 from clinic.domain.vitals import RANGES, DueKind, DueState, validate_reading
 from clinic.domain.vitals import Flag as VitalFlag
-from clinic.domain.waitlist import MAX_EVERY_DAYS, MAX_WITHIN_DAYS, OfferStatus, PartOfDay
+from clinic.domain.waitlist import (
+    MAX_EVERY_DAYS,
+    MAX_WITHIN_DAYS,
+    OfferStatus,
+    PartOfDay,
+    PlanTemplate,
+)
 from clinic.models import ROLES
 from clinic.services.doses import MAX_DOSE_MG, MAX_DRUG, MAX_LOT, MAX_ROUTE
 from clinic.services.patients import MAX_VOID_REASON, MG_PER_KG_RANGE
@@ -1051,6 +1057,11 @@ class PlanSchema(ApiSchema):
     patient_id = fields.Integer(dump_only=True)
     every_days = Whole(required=True, validate=validate.Range(1, MAX_EVERY_DAYS))
     next_due_on = Day(required=True)
+    # "spravato": next_due_on is the template's start, every_days its maintenance (7 or 14).
+    template = fields.String(
+        validate=validate.OneOf(PlanTemplate.values()), load_default=PlanTemplate.NONE.value
+    )
+    due_on = Day(dump_only=True)
 
 
 class RecallQuery(SiteQuery):
