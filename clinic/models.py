@@ -43,7 +43,7 @@ from clinic.domain.messages import (
 from clinic.domain.roles import Role, SignInStep
 from clinic.domain.treatments import ObservationFrom, SubmissionMethod, TreatmentKind
 from clinic.domain.visits import ACTIVE, Status
-from clinic.domain.waitlist import EntryStatus, OfferStatus, PartOfDay
+from clinic.domain.waitlist import EntryStatus, OfferStatus, PartOfDay, PlanTemplate
 from clinic.extensions import Model, db
 from clinic.types import UTCDateTime, utcnow
 
@@ -883,14 +883,22 @@ class Course(Model):
 
 
 class PatientPlan(Model):
-    """How often a patient comes back, and when next (one plan per patient)."""
+    """How often a patient comes back, and when next (one plan per patient).
+
+    With the Spravato template, next_due_on is the day the template starts and the next due
+    date follows from the completed Spravato sessions since (clinic.domain.waitlist).
+    """
 
     __tablename__ = "patient_plans"
+    __table_args__ = (check_in("template", PlanTemplate),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), unique=True)
     every_days: Mapped[int] = mapped_column(Integer)
     next_due_on: Mapped[date] = mapped_column(Date, index=True)
+    template: Mapped[str] = mapped_column(
+        String(20), default=PlanTemplate.NONE.value, server_default=PlanTemplate.NONE.value
+    )
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
