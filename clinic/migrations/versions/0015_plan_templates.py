@@ -1,7 +1,7 @@
 """plan templates: a maintenance plan may follow the Spravato phases
 
 Revision ID: 0015_plan_templates
-Revises: 0013_screening
+Revises: 0014_calendar_feeds
 Create Date: 2026-11-27 23:50:00.000000
 
 Existing plans keep their dates: template "none".
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0015_plan_templates'
-down_revision = '0013_screening'
+down_revision = '0014_calendar_feeds'
 branch_labels = None
 depends_on = None
 
