@@ -64,6 +64,7 @@ def register_blueprints(app: Flask) -> None:
         audit,
         auth,
         courses,
+        fhir,
         frontdesk,
         nursing,
         patients,
@@ -76,6 +77,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     frontdesk.init_app(app)
     api.init_app(app)
+    fhir.init_app(app)
     from clinic.web import (
         calendar_feeds,
         choices,

@@ -73,6 +73,7 @@ def _setting(name: str):
 def init_app(app: Flask) -> None:
     """Bind a limiter, put the limits on the sign-in views and the API, answer 429s."""
     from clinic.web.api import bp as api_bp
+    from clinic.web.fhir import bp as fhir_bp
 
     # One limiter per app: limits are registered per view name, and tests create many apps.
     limiter = Limiter(key_func=address, headers_enabled=False)
@@ -90,7 +91,8 @@ def init_app(app: Flask) -> None:
             _setting("RATELIMIT_SIGN_IN_PER_ACCOUNT"), key_func=per_account, methods=["POST"]
         )
         app.view_functions[endpoint] = per_address(limit(view))
-    limiter.limit(_setting("RATELIMIT_API_PER_TOKEN"), key_func=api_token)(api_bp)
+    for blueprint in (api_bp, fhir_bp):
+        limiter.limit(_setting("RATELIMIT_API_PER_TOKEN"), key_func=api_token)(blueprint)
     # The patients' confirmation links: per address, every method (guessing a token).
     # The same for the kiosk's and the waitlist's offer links, and the calendar feeds.
     for endpoint in (CONFIRM_ENDPOINT, KIOSK_ENDPOINT, OFFER_ENDPOINT, CALENDAR_FEED_ENDPOINT):

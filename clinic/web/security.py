@@ -35,6 +35,8 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 HSTS = "max-age=31536000; includeSubDomains"
+# The JSON API and the FHIR API: bearer tokens, never the session cookie.
+API_PREFIXES = ("/api/", "/fhir/")
 # Files that hold no patient data and may be cached.
 STATIC_ENDPOINTS = frozenset({"static", "bootstrap.static"})
 TIMEOUT_MESSAGES = {
@@ -58,7 +60,7 @@ def is_auto_refresh() -> bool:
 
 def wants_json() -> bool:
     """Tell whether the caller expects JSON rather than a page (the API, feeds, JSON posts)."""
-    if request.path.startswith("/api/") or request.path == "/healthz":
+    if request.path.startswith(API_PREFIXES) or request.path == "/healthz":
         return True
     return (
         is_auto_refresh() or request.is_json or request.accept_mimetypes.best == "application/json"
@@ -68,8 +70,8 @@ def wants_json() -> bool:
 def load_session() -> None:
     """Find the live session of the cookie's id, or sign the browser out."""
     g.auth_session = None
-    if request.endpoint in STATIC_ENDPOINTS or request.path.startswith("/api/"):
-        return  # the API takes bearer tokens only; static files need no user
+    if request.endpoint in STATIC_ENDPOINTS or request.path.startswith(API_PREFIXES):
+        return  # the APIs take bearer tokens only; static files need no user
     token = session.get(SESSION_KEY)
     if token is None:
         if "_user_id" in session:  # a sign-in without a server-side session: not valid

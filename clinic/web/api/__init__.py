@@ -17,6 +17,7 @@ from webargs.flaskparser import FlaskParser
 from webargs.multidictproxy import MultiDictProxy
 
 from clinic.extensions import csrf
+from clinic.models import User
 from clinic.services import access
 from clinic.services.errors import Invalid, ServiceError
 from clinic.services.tokens import user_for_token
@@ -168,14 +169,20 @@ def writes(
     return decorate
 
 
+def bearer_user() -> User | None:
+    """Return the user of the request's live bearer token, or None (the API and /fhir)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return user_for_token(token.strip(), utcnow(), request.remote_addr)
+
+
 @bp.before_request
 def authenticate():
     """Identify the caller from its bearer token, or answer 401."""
     if request.endpoint in OPEN_ENDPOINTS:
         return None
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    bearer = scheme.lower() == "bearer"
-    user = user_for_token(token.strip(), utcnow(), request.remote_addr) if bearer else None
+    user = bearer_user()
     if user is None:
         return error_response(401, None, "")
     g.user = user
