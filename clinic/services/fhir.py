@@ -85,7 +85,9 @@ class DateCriterion:
             return value < hi
         if self.prefix == "lt":
             return value < lo
-        return and_(value >= lo, value < hi) if not isinstance(value, datetime) else lo <= value < hi
+        if isinstance(value, datetime):
+            return lo <= value < hi
+        return and_(value >= lo, value < hi)
 
 
 def parse_dates(name: str, values: Sequence[str]) -> list[DateCriterion]:
@@ -472,7 +474,9 @@ def search_observations(
     """
     if SURVEY in categories:
         access.require(user, "clinical")
-    wanted = set(categories) or {VITAL_SIGNS} | ({SURVEY} if access.can(user, "clinical") else set())
+    wanted = set(categories) or {VITAL_SIGNS, SURVEY}
+    if not access.can(user, "clinical"):
+        wanted.discard(SURVEY)
     patient = _patient_of(user, patient_id)
     if patient is None:
         return 0, []
@@ -488,9 +492,7 @@ def search_observations(
 
 
 def _measures(patient: Patient, dates: Sequence[DateCriterion]) -> list[Measure]:
-    return _rows_of_patient(
-        patient, Measure, Measure.at, dates, Measure.instrument.in_(EXCHANGED)
-    )
+    return _rows_of_patient(patient, Measure, Measure.at, dates, Measure.instrument.in_(EXCHANGED))
 
 
 def search_questionnaire_responses(
@@ -551,7 +553,6 @@ def capability_statement(now: datetime, base: str) -> dict[str, Any]:
             }
         ],
     }
-
 
 
 def _capability(

@@ -222,6 +222,15 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "waitlist.recalls": ("book", True),
     "waitlist.send_offer": ("book", False),
     "offer.page": (DISPLAY, False),
+    # the FHIR R4 read API: bearer tokens, as the JSON API
+    "fhir.metadata": ("read", False),
+    "fhir.read_patient": ("read", True),
+    "fhir.read_appointment": ("read", True),
+    "fhir.search_appointments": ("read", False),
+    "fhir.search_schedules": ("read", False),
+    "fhir.search_slots": ("read", False),
+    "fhir.search_observations": ("read", False),  # another site's patient: an empty Bundle
+    "fhir.search_questionnaire_responses": ("clinical", False),
 }
 
 # Query arguments that name a site: with them these routes are scoped like an object's URL.
@@ -239,6 +248,8 @@ QUERY = {
     "api.list_waitlist": {"site_id": "site_id"},
     "waitlist.index": {"site_id": "site_id"},
     "waitlist.recalls": {"site_id": "site_id"},
+    "fhir.search_observations": {"patient": "patient_id"},
+    "fhir.search_questionnaire_responses": {"patient": "patient_id"},
 }
 
 ACTORS = ("anonymous", *ROLES, *(f"other_{role}" for role in OTHER_ROLES))
@@ -329,7 +340,7 @@ def test_access_matrix(world):
     try:
         for rule, method in routes(app):
             path = build_path(app, rule, world.args)
-            api = path.startswith("/api/")
+            api = path.startswith(("/api/", "/fhir/"))  # bearer tokens, never cookies
             query = {name: world.args[arg] for name, arg in QUERY.get(rule.endpoint, {}).items()}
             for actor in ACTORS:
                 expected = expectation(rule.endpoint, method, actor)
