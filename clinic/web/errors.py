@@ -35,6 +35,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if request.path.startswith("/fhir/"):  # FHIR's errors are OperationOutcomes
+            from clinic.web import fhir
+
+            return fhir.http_error(error)
         audit_denial(error.code)
         if wants_json():
             response = error_response(error.code or 500, None, error.description or "")

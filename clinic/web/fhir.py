@@ -97,8 +97,12 @@ def too_many(error: RateLimitExceeded):
 
 @bp.errorhandler(HTTPException)
 def http_error(error: HTTPException):
-    """Answer 404, 405 and the like as an OperationOutcome."""
-    return outcome(error.code or 500, error.description or "")
+    """Answer 404, 405 and the like as an OperationOutcome (also for paths under /fhir/ that
+    match no route: clinic.web.errors sends them here)."""
+    response = outcome(error.code or 500, error.description or "")
+    if getattr(error, "valid_methods", None):  # a 405 names what the path does take
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
 
 
 def args(*allowed: str) -> dict[str, list[str]]:
@@ -140,7 +144,7 @@ def bundle(query: dict[str, list[str]], search: Callable[[int, int], resources.P
     count = number(query, "_count", resources.DEFAULT_COUNT, resources.MAX_COUNT)
     offset = number(query, "_offset", 0, 10**9)
     total, found = search(offset, count)
-    base = request.host_url + "fhir"
+    base = request.url_root + "fhir"
 
     def link(relation: str, at: int) -> dict[str, str]:
         params = [(n, v) for n, values in query.items() if n not in PAGING for v in values]
@@ -184,7 +188,7 @@ def path_id(value: str) -> int:
 def metadata():
     """The CapabilityStatement."""
     access.require(g.user, "read")
-    return answer(resources.capability_statement(utcnow(), request.host_url + "fhir"))
+    return answer(resources.capability_statement(utcnow(), request.url_root + "fhir"))
 
 
 @bp.get("/Patient/<patient_id>")

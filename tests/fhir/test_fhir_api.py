@@ -3,7 +3,9 @@ with fhir.resources; tokens, roles and site isolation as in /api/v1; searches an
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -372,3 +374,20 @@ def test_the_token_limit_answers_429_as_an_operation_outcome(app, fhir_as, clini
     response = clerk.get("metadata")
     refused(response, 429, "throttled")
     assert 1 <= int(response.headers["Retry-After"]) <= 61
+
+
+def test_unknown_paths_and_methods_answer_operation_outcomes(fhir_as, clinic):
+    nurse = fhir_as(clinic.nurse)
+    refused(nurse.get("Practitioner/1"), 404, "not-found")
+    response = nurse.client.post(f"/fhir/Patient/{clinic.patient.id}", headers=nurse.headers)
+    assert response.mimetype == "application/fhir+json"
+    refused(response, 405, "not-supported")
+    assert "GET" in response.headers["Allow"]
+
+
+def test_docs_name_every_fhir_route(app):
+    docs = (Path(__file__).parents[2] / "docs" / "api.md").read_text()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/fhir/"):
+            path = re.sub(r"<[^>]+>", "{id}", rule.rule)
+            assert f"`GET {path}" in docs or f", `GET {path}" in docs, path
