@@ -95,7 +95,8 @@ def parse_dates(name: str, values: Sequence[str]) -> list[DateCriterion]:
     criteria = []
     for raw in values:
         prefix = raw[:2] if raw[:2] in PREFIXES else "eq"
-        text = raw[2:] if raw[:2] in PREFIXES else raw
+        # A "+" of an offset sent unescaped in a query string arrives as a space.
+        text = (raw[2:] if raw[:2] in PREFIXES else raw).replace(" ", "+")
         try:
             if len(text) == 10:
                 criteria.append(DateCriterion(prefix, day=date.fromisoformat(text)))
@@ -118,11 +119,14 @@ def date_clause(
     site_column: QueryableAttribute[int],
     sites: Sequence[Site],
 ) -> ColumnElement[bool]:
-    """Return the SQL condition of every criterion, a day read in each row's site's zone."""
+    """Return the SQL condition of every criterion, a day read in each row's site's zone
+    (in the one site's zone when there is one: a patient's rows)."""
     clauses: list[ColumnElement[bool]] = []
     for criterion in criteria:
-        if criterion.day is None:
-            clauses.append(criterion.test(column, sites[0]) if sites else false())
+        if not sites:
+            clauses.append(false())
+        elif criterion.day is None or len(sites) == 1:
+            clauses.append(criterion.test(column, sites[0]))
         else:
             clauses.append(
                 or_(false(), *(and_(site_column == s.id, criterion.test(column, s)) for s in sites))

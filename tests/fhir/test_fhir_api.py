@@ -4,8 +4,9 @@ with fhir.resources; tokens, roles and site isolation as in /api/v1; searches an
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -391,3 +392,20 @@ def test_docs_name_every_fhir_route(app):
         if rule.rule.startswith("/fhir/"):
             path = re.sub(r"<[^>]+>", "{id}", rule.rule)
             assert f"`GET {path}" in docs or f", `GET {path}" in docs, path
+
+
+def test_a_day_is_the_sites_local_day(
+    fhir_as, make_site, make_chair, make_shift, make_patient, make_clearance, make_visit
+):
+    tokyo = make_site(name="Tokyo", timezone="Asia/Tokyo")
+    make_chair(tokyo, "T1")
+    nurse = make_shift(tokyo, "nurse").user
+    make_clearance(
+        patient := make_patient(tokyo), practitioner=make_shift(tokyo, "practitioner").user
+    )
+    tuesday = MONDAY + timedelta(days=1)
+    start = datetime(2026, 12, 1, 8, 0, tzinfo=ZoneInfo("Asia/Tokyo"))  # Monday 23:00Z
+    visit = make_visit(nurse, patient, start)
+    client = fhir_as(nurse)
+    assert ids(client.everything("Appointment", date=str(tuesday))) == [str(visit.id)]
+    assert client.search("Appointment", date=str(MONDAY))["total"] == 0
