@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
 from sqlalchemy.orm import QueryableAttribute, joinedload
@@ -414,7 +415,9 @@ def search_slots(
         site, chairs = found[0].site, {chair_id}
     first, last = _slot_days(site, starts, now)
     days = (last - first).days + 1
-    if not 1 <= days <= MAX_SLOT_DAYS:
+    if days < 1:
+        return 0, []  # the criteria exclude each other
+    if days > MAX_SLOT_DAYS:
         raise BadParameter(f"start: search at most {MAX_SLOT_DAYS} days of slots at a time.")
     everything = booking.slots(user, site.id, first, days, None, None, 10**6, now)
     free = [
@@ -428,7 +431,7 @@ def search_slots(
 
 def _slot_days(site: Site, starts: Sequence[DateCriterion], now: datetime) -> tuple[date, date]:
     """Return the first and last site-local days the start criteria can match."""
-    zone = local_day_bounds(site, today(site, now))[0].tzinfo
+    zone = ZoneInfo(site.timezone)
 
     def day(criterion: DateCriterion) -> date:
         if criterion.day is not None:

@@ -8,6 +8,7 @@ site's, 429). The resources come from clinic.services.fhir.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -212,10 +213,7 @@ def search_appointments():
     query = args("patient", "date")
     patient = reference(query, "patient", "Patient")
     dates = resources.parse_dates("date", query.get("date", []))
-    return bundle(
-        query,
-        lambda offset, count: resources.search_appointments(g.user, patient, dates, offset, count),
-    )
+    return bundle(query, partial(resources.search_appointments, g.user, patient, dates))
 
 
 @bp.get("/Schedule")
@@ -223,7 +221,7 @@ def search_schedules():
     """One Schedule per active chair."""
     access.require(g.user, "read")
     query = args()
-    return bundle(query, lambda offset, count: resources.search_schedules(g.user, offset, count))
+    return bundle(query, partial(resources.search_schedules, g.user))
 
 
 @bp.get("/Slot")
@@ -233,11 +231,7 @@ def search_slots():
     query = args("schedule", "start")
     chair = reference(query, "schedule", "Schedule")
     starts = resources.parse_dates("start", query.get("start", []))
-    now = utcnow()
-    return bundle(
-        query,
-        lambda offset, count: resources.search_slots(g.user, chair, starts, now, offset, count),
-    )
+    return bundle(query, partial(resources.search_slots, g.user, chair, starts, utcnow()))
 
 
 @bp.get("/Observation")
@@ -251,12 +245,7 @@ def search_observations():
     if set(categories) - {resources.VITAL_SIGNS, resources.SURVEY}:
         raise BadParameter("category: vital-signs or survey.")
     dates = resources.parse_dates("date", query.get("date", []))
-    return bundle(
-        query,
-        lambda offset, count: resources.search_observations(
-            g.user, patient, categories, dates, offset, count
-        ),
-    )
+    return bundle(query, partial(resources.search_observations, g.user, patient, categories, dates))
 
 
 @bp.get("/QuestionnaireResponse")
@@ -266,12 +255,8 @@ def search_questionnaire_responses():
     query = args("patient", "authored")
     patient = required(query, "patient", "Patient")
     dates = resources.parse_dates("authored", query.get("authored", []))
-    return bundle(
-        query,
-        lambda offset, count: resources.search_questionnaire_responses(
-            g.user, patient, dates, offset, count
-        ),
-    )
+    search = partial(resources.search_questionnaire_responses, g.user, patient, dates)
+    return bundle(query, search)
 
 
 @bp.after_request

@@ -290,6 +290,7 @@ def test_slots_take_a_start_range(fhir_as, clinic):
     refused(
         clerk.get("Slot", start=[f"ge{MONDAY}", f"le{MONDAY + timedelta(days=40)}"]), 400, "invalid"
     )
+    assert clerk.search("Slot", start=[f"ge{tuesday}", f"lt{MONDAY}"])["total"] == 0
 
 
 def test_vital_signs_are_observations_with_loinc_codes(fhir_as, clinic, visit):
