@@ -21,7 +21,7 @@ from clinic.domain.instruments import INSTRUMENTS
 from clinic.domain.visits import Status
 from clinic.extensions import db
 from clinic.models import Chair, Measure, Observation, Patient, Site, User, Visit
-from clinic.services import access, booking
+from clinic.services import access, audit, booking
 from clinic.services.errors import ServiceError
 from clinic.services.sites import local_day_bounds, today
 
@@ -326,28 +326,38 @@ EXCHANGED = tuple(name for name, i in INSTRUMENTS.items() if i.loinc_questionnai
 # --- reads and searches ------------------------------------------------------------------
 
 Page = tuple[int, list[dict[str, Any]]]
+# The audit detail of every FHIR read: which door the record left by (never what it held).
+VIEW = {"view": "fhir"}
 
 
-def read_patient(user: User, patient_id: int) -> dict[str, Any]:
-    """Return a Patient of the user's sites, or raise NotFound."""
-    return patient_resource(access.get_patient(user, patient_id))
+def read_patient(user: User, patient_id: int, now: datetime) -> dict[str, Any]:
+    """Return a Patient of the user's sites (audited as a view), or raise NotFound."""
+    patient = access.get_patient(user, patient_id)
+    audit.viewed(user, patient.id, "patient", patient.id, VIEW, now=now)
+    return patient_resource(patient)
 
 
-def read_appointment(user: User, visit_id: int) -> dict[str, Any]:
-    """Return an Appointment of the user's sites, or raise NotFound."""
-    return appointment_resource(access.get_visit(user, visit_id))
+def read_appointment(user: User, visit_id: int, now: datetime) -> dict[str, Any]:
+    """Return an Appointment of the user's sites (audited as a view), or raise NotFound."""
+    visit = access.get_visit(user, visit_id)
+    audit.viewed(user, visit.patient_id, "visit", visit.id, VIEW, now=now)
+    return appointment_resource(visit)
 
 
 def _sites(user: User) -> list[Site]:
     return list(db.session.scalars(access.scope_to_sites(user, select(Site), Site.id)))
 
 
-def _patient_of(user: User, patient_id: int | None) -> Patient | None:
-    """Return the patient a search names if the user may see it, else None (empty result)."""
+def _patient_of(user: User, patient_id: int | None, now: datetime) -> Patient | None:
+    """Return the patient a search names if the user may see it (audited as a view of the
+    record), else None: the search finds nothing."""
     if patient_id is None:
         return None
     patient = db.session.get(Patient, patient_id)
-    return patient if patient is not None and access.can_see_site(user, patient.site_id) else None
+    if patient is None or not access.can_see_site(user, patient.site_id):
+        return None
+    audit.viewed(user, patient.id, "patient", patient.id, VIEW, now=now)
+    return patient
 
 
 def _page(stmt: Select[Any], offset: int, count: int) -> tuple[int, list[Any]]:
@@ -362,18 +372,26 @@ def search_appointments(
     dates: Sequence[DateCriterion],
     offset: int,
     count: int,
+    now: datetime,
 ) -> Page:
-    """Return the visits of the user's sites (of one patient, in a time span) as Appointments."""
+    """Return the visits of the user's sites (of one patient, in a time span) as Appointments.
+
+    A search of no patient is audited as a list of each site's visits shown."""
     sites = _sites(user)
     stmt = select(Visit).where(
         Visit.site_id.in_([s.id for s in sites]),
         date_clause(dates, Visit.infusion_start, Visit.site_id, sites),
     )
     if patient_id is not None:
-        patient = _patient_of(user, patient_id)
+        patient = _patient_of(user, patient_id, now)
         stmt = stmt.where(Visit.patient_id == (patient.id if patient else 0))
     stmt = stmt.options(joinedload(Visit.chair), joinedload(Visit.recovery_chair))
     total, visits = _page(stmt.order_by(Visit.infusion_start, Visit.id), offset, count)
+    if patient_id is None:
+        for site in sites:
+            shown = [v.patient_id for v in visits if v.site_id == site.id]
+            if shown:
+                audit.listed(user, "visit.list", site.id, shown, VIEW, now=now)
     return total, [appointment_resource(v) for v in visits]
 
 
@@ -473,6 +491,7 @@ def search_observations(
     dates: Sequence[DateCriterion],
     offset: int,
     count: int,
+    now: datetime,
 ) -> Page:
     """Return a patient's vital signs and measure totals as Observations.
 
@@ -484,7 +503,7 @@ def search_observations(
     wanted = set(categories) or {VITAL_SIGNS, SURVEY}
     if not access.can(user, "clinical"):
         wanted.discard(SURVEY)
-    patient = _patient_of(user, patient_id)
+    patient = _patient_of(user, patient_id, now)
     if patient is None:
         return 0, []
     found: list[tuple[datetime, dict[str, Any]]] = []
@@ -503,11 +522,16 @@ def _measures(patient: Patient, dates: Sequence[DateCriterion]) -> list[Measure]
 
 
 def search_questionnaire_responses(
-    user: User, patient_id: int, dates: Sequence[DateCriterion], offset: int, count: int
+    user: User,
+    patient_id: int,
+    dates: Sequence[DateCriterion],
+    offset: int,
+    count: int,
+    now: datetime,
 ) -> Page:
     """Return a patient's completed PHQ-9 and GAD-7 measures as QuestionnaireResponses."""
     access.require(user, "clinical")
-    patient = _patient_of(user, patient_id)
+    patient = _patient_of(user, patient_id, now)
     if patient is None:
         return 0, []
     measures = _measures(patient, dates)

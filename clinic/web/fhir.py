@@ -196,14 +196,14 @@ def metadata():
 def read_patient(patient_id: str):
     """One patient of the caller's sites."""
     access.require(g.user, "read")
-    return answer(resources.read_patient(g.user, path_id(patient_id)))
+    return answer(resources.read_patient(g.user, path_id(patient_id), utcnow()))
 
 
 @bp.get("/Appointment/<visit_id>")
 def read_appointment(visit_id: str):
     """One visit of the caller's sites."""
     access.require(g.user, "read")
-    return answer(resources.read_appointment(g.user, path_id(visit_id)))
+    return answer(resources.read_appointment(g.user, path_id(visit_id), utcnow()))
 
 
 @bp.get("/Appointment")
@@ -213,7 +213,8 @@ def search_appointments():
     query = args("patient", "date")
     patient = reference(query, "patient", "Patient")
     dates = resources.parse_dates("date", query.get("date", []))
-    return bundle(query, partial(resources.search_appointments, g.user, patient, dates))
+    search = partial(resources.search_appointments, g.user, patient, dates, now=utcnow())
+    return bundle(query, search)
 
 
 @bp.get("/Schedule")
@@ -245,7 +246,10 @@ def search_observations():
     if set(categories) - {resources.VITAL_SIGNS, resources.SURVEY}:
         raise BadParameter("category: vital-signs or survey.")
     dates = resources.parse_dates("date", query.get("date", []))
-    return bundle(query, partial(resources.search_observations, g.user, patient, categories, dates))
+    search = partial(
+        resources.search_observations, g.user, patient, categories, dates, now=utcnow()
+    )
+    return bundle(query, search)
 
 
 @bp.get("/QuestionnaireResponse")
@@ -255,7 +259,7 @@ def search_questionnaire_responses():
     query = args("patient", "authored")
     patient = required(query, "patient", "Patient")
     dates = resources.parse_dates("authored", query.get("authored", []))
-    search = partial(resources.search_questionnaire_responses, g.user, patient, dates)
+    search = partial(resources.search_questionnaire_responses, g.user, patient, dates, now=utcnow())
     return bundle(query, search)
 
 

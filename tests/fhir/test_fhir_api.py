@@ -9,8 +9,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import func, select
 
 from clinic.extensions import db
+from clinic.models import AuditEvent
 from clinic.services import booking
 from clinic.services.screening import record_measure
 from clinic.types import utcnow
@@ -410,3 +412,30 @@ def test_a_day_is_the_sites_local_day(
     client = fhir_as(nurse)
     assert ids(client.everything("Appointment", date=str(tuesday))) == [str(visit.id)]
     assert client.search("Appointment", date=str(MONDAY))["total"] == 0
+
+
+def test_reads_are_audited_as_views_without_what_they_showed(fhir_as, clinic, visit, frozen):
+    frozen.move_to(chicago(MONDAY, 8, 55))
+    at = chicago(MONDAY, 8, 50)
+    add_baseline(visit.id, at)
+    record_measure(clinic.nurse, visit.id, "phq9", [3, 2, 1, 0, 3, 2, 1, 0, 2], utcnow(), at)
+    before = db.session.scalar(select(func.max(AuditEvent.id)))
+    nurse = fhir_as(clinic.nurse)
+    nurse.read(f"Patient/{clinic.patient.id}")
+    nurse.read(f"Appointment/{visit.id}")
+    nurse.search("QuestionnaireResponse", patient=clinic.patient.id)
+    nurse.search("Observation", patient=clinic.patient.id)
+    nurse.search("Appointment", date=str(MONDAY))
+    rows = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.id > before, AuditEvent.action.not_like("auth.%"))
+    ).all()
+    assert [(r.action, r.object_type, r.detail.get("view")) for r in rows] == [
+        ("patient.view", "patient", "fhir"),
+        ("patient.view", "visit", "fhir"),
+        ("patient.view", "patient", "fhir"),
+        ("patient.view", "patient", "fhir"),
+        ("visit.list", "site", "fhir"),
+    ]
+    assert rows[-1].detail["patient_ids"] == [clinic.patient.id]
+    text = " ".join(str(r.detail) for r in rows)
+    assert "44249" not in text and "valueInteger" not in text and clinic.patient.mrn not in text
