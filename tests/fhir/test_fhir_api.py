@@ -439,3 +439,16 @@ def test_reads_are_audited_as_views_without_what_they_showed(fhir_as, clinic, vi
     assert rows[-1].detail["patient_ids"] == [clinic.patient.id]
     text = " ".join(str(r.detail) for r in rows)
     assert "44249" not in text and "valueInteger" not in text and clinic.patient.mrn not in text
+
+
+def test_refusals_are_audited_as_denials(fhir_as, clinic, dallas):
+    before = db.session.scalar(select(func.max(AuditEvent.id)))
+    refused(fhir_as(clinic.clerk).get("QuestionnaireResponse", patient=1), 403, "forbidden")
+    refused(fhir_as(dallas.nurse).get(f"Patient/{clinic.patient.id}"), 404, "not-found")
+    rows = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.id > before, AuditEvent.action == "access.denied")
+    ).all()
+    assert [(r.actor_id, r.detail["endpoint"], r.detail["status"]) for r in rows] == [
+        (clinic.clerk.id, "fhir.search_questionnaire_responses", 403),
+        (dallas.nurse.id, "fhir.read_patient", 404),
+    ]
