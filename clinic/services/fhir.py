@@ -35,6 +35,9 @@ DEFAULT_COUNT = 50
 MAX_COUNT = 200
 MAX_SLOT_DAYS = 31
 DEFAULT_SLOT_DAYS = 7
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+# Dates outside these years are refused (400) rather than overflowing at a day's bounds.
+MIN_YEAR, MAX_YEAR = 1900, 2200
 
 # Visit status -> Appointment.status (R4 value set appointmentstatus).
 APPOINTMENT_STATUS: dict[str, str] = {
@@ -99,13 +102,13 @@ def parse_dates(name: str, values: Sequence[str]) -> list[DateCriterion]:
         # A "+" of an offset sent unescaped in a query string arrives as a space.
         text = (raw[2:] if raw[:2] in PREFIXES else raw).replace(" ", "+")
         try:
-            if len(text) == 10:
+            if len(text) == 10 and MIN_YEAR <= date.fromisoformat(text).year <= MAX_YEAR:
                 criteria.append(DateCriterion(prefix, day=date.fromisoformat(text)))
                 continue
             instant = datetime.fromisoformat(text)
         except ValueError:
             instant = None
-        if instant is None or instant.tzinfo is None:
+        if instant is None or instant.tzinfo is None or not MIN_YEAR <= instant.year <= MAX_YEAR:
             raise BadParameter(
                 f"{name}: give a date (2026-11-30) or an instant with its offset, "
                 "optionally after ge, gt, le, lt or eq."
@@ -137,15 +140,17 @@ def date_clause(
 
 def parse_reference(name: str, value: str, kind: str) -> int:
     """Read "12" or "Patient/12" as an id, or raise BadParameter."""
-    text = value.removeprefix(f"{kind}/")
-    if not text.isascii() or not text.isdigit() or len(text) > 18:
+    found = parse_id(value.removeprefix(f"{kind}/"))
+    if found is None:
         raise BadParameter(f"{name}: give a {kind} id, as 12 or {kind}/12.")
-    return int(text)
+    return found
 
 
 def parse_id(value: str) -> int | None:
-    """Read a resource id from a path; None when it cannot be one of ours."""
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+    """Read a resource id; None when it cannot be one of ours (digits, a 32-bit integer)."""
+    if not value.isascii() or not value.isdigit() or len(value) > 10 or int(value) > MAX_ID:
+        return None
+    return int(value)
 
 
 # --- resources ---------------------------------------------------------------------------

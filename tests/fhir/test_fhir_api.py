@@ -105,6 +105,7 @@ def test_another_sites_or_an_unknown_resource_is_404(fhir_as, clinic, visit, dal
         "Patient/999999",
         "Patient/abc",
         "Appointment/999999",
+        "Appointment/99999999999",
     ):
         refused(theirs.get(path), 404, "not-found")
     # Searches of another site's patient find nothing (and do not say it exists).
@@ -233,6 +234,11 @@ def test_date_searches_take_ge_and_le_in_site_local_days(fhir_as, clinic, week):
         {"patient": "Group/1"},
         {"patient": ["1", "2"]},
         {"pateint": "1"},
+        {"date": "9999-12-31"},
+        {"date": "lt0001-01-01T00:00:00+05:00"},
+        {"date": "2026-02-30"},
+        {"patient": "99999999999"},
+        {"patient": "\u0663"},  # an Arabic-Indic digit
     ],
 )
 def test_bad_parameters_are_400(fhir_as, clinic, query):
@@ -272,6 +278,10 @@ def test_slots_are_the_availability_of_a_chair(fhir_as, clinic, visit):
     ]
     assert {s["schedule"]["reference"] for s in found} == {f"Schedule/{chair}"}
     assert {s["status"] for s in found} == {"free"}
+    every_chair = booking.slots(clinic.clerk, clinic.site.id, MONDAY, 1, None, None, 10**6, NOW)
+    # Without a schedule: every chair of the caller's one site.
+    assert fhir_as(clinic.clerk).search("Slot", start=str(MONDAY))["total"] == len(every_chair)
+    refused(fhir_as(clinic.admin).get("Slot"), 400, "invalid")  # several sites: say which
     booked = visit.infusion_start.isoformat().replace("+00:00", "Z")
     assert booked not in {s["start"] for s in found}  # the visit's time is taken
 
