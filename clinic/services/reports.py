@@ -210,7 +210,7 @@ def attendance(span: Span) -> Attendance:
     )
     window = span.site.cancel_window_hours * 3600
     is_cancelled = Visit.status == Status.CANCELLED.value
-    late = and_(is_cancelled, _seconds(Visit.infusion_start, cancelled_at) < window)
+    late = and_(is_cancelled, _seconds(Visit.infusion_start, cancelled_at) <= window)
     row = db.session.execute(
         select(
             func.count(Visit.id),

@@ -201,6 +201,10 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.list_notifications": ("read", False),
     "api.acknowledge_notification": ("acknowledge", True),
     "api.list_rems_submissions": ("track_rems", False),
+    "api.report_utilisation": ("view_reports", False),
+    "api.report_attendance": ("view_reports", False),
+    "api.report_cycle_times": ("view_reports", False),
+    "api.report_alerts": ("view_reports", False),
     "api.record_rems_submission": ("track_rems", True),
     "api.list_tokens": ("read", False),  # the caller's own (an admin may name a user)
     "api.revoke_token": (OWNER_OR_ADMIN, False),
