@@ -164,6 +164,7 @@ def world(app, clinic, make_site, make_user, make_chair, make_shift, make_visit)
         "token_id": nurse_token.id,  # an API token of the site's nurse
         "entry_id": entry.id,
         "offer_id": offer.id,
+        "kind": "attendance",  # a report's name
     }
     return World(app, clinic.site, other, users, others, args, token)
 

@@ -221,6 +221,9 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "waitlist.recalls": ("book", True),
     "waitlist.send_offer": ("book", False),
     "offer.page": (DISPLAY, False),
+    # the owner's reports (figures only); ?site_id= scopes them
+    "reports.index": ("view_reports", True),
+    "reports.export": ("view_reports", True),
 }
 
 # Query arguments that name a site: with them these routes are scoped like an object's URL.
@@ -238,6 +241,8 @@ QUERY = {
     "api.list_waitlist": {"site_id": "site_id"},
     "waitlist.index": {"site_id": "site_id"},
     "waitlist.recalls": {"site_id": "site_id"},
+    "reports.index": {"site_id": "site_id"},
+    "reports.export": {"site_id": "site_id"},
 }
 
 ACTORS = ("anonymous", *ROLES, *(f"other_{role}" for role in OTHER_ROLES))
