@@ -243,8 +243,10 @@ def cycle_times(span: Span) -> CycleTimes:
         "recovery_actual": _seconds(Visit.discharged_at, Visit.infusion_ended_at) / 60,
         "overrun": _seconds(Visit.discharged_at, Visit.observation_end) / 60,
     }
-    col = {name: _column(expr, done) for name, expr in minutes.items() if name != "overrun"}
-    overruns = _column(minutes["overrun"], and_(done, Visit.discharged_at > Visit.observation_end))
+    # One pass over the range: a few columns of numbers, never visit objects.
+    rows = db.session.execute(select(*minutes.values()).where(done)).all()
+    col = {name: [float(r[n]) for r in rows if r[n] is not None] for n, name in enumerate(minutes)}
+    overruns = [late for late in col["overrun"] if late > 0]
     return CycleTimes(
         infusion=_phase(col["infusion_planned"], col["infusion_actual"]),
         recovery=_phase(col["recovery_planned"], col["recovery_actual"]),
@@ -277,32 +279,23 @@ def alerts(span: Span) -> AlertFigures:
             func.count(Notification.id), _count(Notification.acknowledged_at.is_not(None))
         ).where(mine)
     ).one()
-    due = and_(mine, Notification.kind == DISCHARGE_DUE.value)
-    to_ack = _column(
-        _seconds(Notification.acknowledged_at, Notification.due_at),
-        and_(due, Notification.acknowledged_at.is_not(None)),
-    )
-    to_discharge = _column(
-        _seconds(Visit.discharged_at, Notification.due_at) / 60,
-        and_(due, Visit.discharged_at.is_not(None)),
-        join=True,
-    )
+    # The due alerts' two delays, one pass: a null column where not acknowledged/discharged.
+    delays = db.session.execute(
+        select(
+            _seconds(Notification.acknowledged_at, Notification.due_at),
+            _seconds(Visit.discharged_at, Notification.due_at) / 60,
+        )
+        .join(Visit, Visit.id == Notification.visit_id)
+        .where(mine, Notification.kind == DISCHARGE_DUE.value)
+    ).all()
+    to_ack = [float(ack) for ack, _ in delays if ack is not None]
+    to_discharge = [float(left) for _, left in delays if left is not None]
     return AlertFigures(
         int(fired or 0),
         int(acknowledged or 0),
         rules.rounded(rules.median(to_ack)),
         rules.rounded(rules.median(to_discharge)),
     )
-
-
-def _column(
-    expr: ColumnElement[Any], where: ColumnElement[bool], join: bool = False
-) -> list[float]:
-    """Fetch one column of numbers (for a median: SQLite has no percentile function)."""
-    stmt = select(expr).where(where)
-    if join:
-        stmt = stmt.select_from(Notification).join(Visit, Visit.id == Notification.visit_id)
-    return [float(value) for value in db.session.scalars(stmt) if value is not None]
 
 
 def _count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
