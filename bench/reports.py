@@ -57,6 +57,10 @@ def build(seed: int = 5) -> int:
     rng = random.Random(seed)
     for site in sites:
         _year(site.id, rng)
+    # Fresh statistics, as autovacuum (PostgreSQL) or `ANALYZE` would give after a bulk load:
+    # without them PostgreSQL guesses a few dozen visits and loops over all of them per day.
+    db.session.execute(sa.text("ANALYZE"))
+    db.session.commit()
     return sites[0].id
 
 

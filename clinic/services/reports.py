@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Integer, and_, case, column, func, select, values
+from sqlalchemy import ColumnElement, Integer, SQLColumnExpression, and_, case, column, func, select, values
 
 from clinic.domain import reports as rules
 from clinic.domain.alarms import DISCHARGE_DUE, DISCHARGE_OVERDUE
@@ -35,6 +35,7 @@ SEATED = (
 DISCHARGE_ALERTS = (DISCHARGE_DUE.value, DISCHARGE_OVERDUE.value)
 # No visit lasts a day: a visit touching a day's open hours starts less than a day before.
 LONGEST_VISIT = timedelta(days=1)
+Expr = SQLColumnExpression[Any]
 
 
 @dataclass(frozen=True)
@@ -138,13 +139,13 @@ def utilisation(span: Span, now: datetime) -> list[UtilisationDay]:
     ]
 
 
-def _booked() -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+def _booked() -> tuple[Expr, Expr]:
     """Return the planned chair time: from the planned start until the patient leaves it."""
     in_chair = Visit.recovery_chair_id.is_(None)
     return Visit.infusion_start, case((in_chair, Visit.observation_end), else_=Visit.infusion_end)
 
 
-def _used(now: datetime) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+def _used(now: datetime) -> tuple[Expr, Expr]:
     """Return the real chair time: check-in until discharge (or the move to a recovery bay)."""
     in_chair = Visit.recovery_chair_id.is_(None)
     left = case((in_chair, Visit.discharged_at), else_=Visit.infusion_ended_at)
@@ -154,8 +155,8 @@ def _used(now: datetime) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
 def _minutes_by_day(
     site_id: int,
     opened: list[tuple[int, Any]],
-    start: ColumnElement[Any],
-    end: ColumnElement[Any],
+    start: Expr,
+    end: Expr,
     which: ColumnElement[bool],
 ) -> dict[int, int]:
     """Sum, per open day, the minutes of [start, end) inside the day's open hours."""
@@ -314,11 +315,11 @@ def _seconds(end: ColumnElement[Any] | Any, start: ColumnElement[Any] | Any) -> 
     return func.extract("epoch", end - start)
 
 
-def _greatest(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
+def _greatest(a: Expr, b: Expr) -> ColumnElement[Any]:
     """Return the later of two instants (SQLite's two-argument max is scalar)."""
     return func.max(a, b) if _sqlite() else func.greatest(a, b)
 
 
-def _least(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
+def _least(a: Expr, b: Expr) -> ColumnElement[Any]:
     """Return the earlier of two instants."""
     return func.min(a, b) if _sqlite() else func.least(a, b)
