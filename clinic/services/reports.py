@@ -12,7 +12,17 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Integer, SQLColumnExpression, and_, case, column, func, select, values
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    SQLColumnExpression,
+    and_,
+    case,
+    column,
+    func,
+    select,
+    values,
+)
 
 from clinic.domain import reports as rules
 from clinic.domain.alarms import DISCHARGE_DUE, DISCHARGE_OVERDUE
@@ -129,12 +139,9 @@ def utilisation(span: Span, now: datetime) -> list[UtilisationDay]:
         )
     )
     opened = [(n, d.hours) for n, d in enumerate(days) if d.hours is not None]
-    booked = _minutes_by_day(
-        span.site.id, opened, *_booked(), Visit.status != Status.CANCELLED.value
-    )
-    used = _minutes_by_day(span.site.id, opened, *_used(now), Visit.status.in_(SEATED))
+    minutes = _minutes_by_day(span.site.id, opened, now)
     return [
-        UtilisationDay(day.day, (chairs or 0) * day.open_minutes, booked.get(n, 0), used.get(n, 0))
+        UtilisationDay(day.day, (chairs or 0) * day.open_minutes, *minutes.get(n, (0, 0)))
         for n, day in enumerate(days)
     ]
 
@@ -153,13 +160,13 @@ def _used(now: datetime) -> tuple[Expr, Expr]:
 
 
 def _minutes_by_day(
-    site_id: int,
-    opened: list[tuple[int, Any]],
-    start: Expr,
-    end: Expr,
-    which: ColumnElement[bool],
-) -> dict[int, int]:
-    """Sum, per open day, the minutes of [start, end) inside the day's open hours."""
+    site_id: int, opened: list[tuple[int, Any]], now: datetime
+) -> dict[int, tuple[int, int]]:
+    """Sum, per open day, the booked and the used minutes inside the day's open hours.
+
+    One statement: the open days are a VALUES list joined to the visits that start near
+    them (the index bounds the scan), each interval clipped to the day's hours.
+    """
     if not opened:
         return {}
     day = (
@@ -179,25 +186,34 @@ def _minutes_by_day(
         )
         .cte("open_days")
     )
-    low, high = _greatest(start, day.c.opens), _least(end, day.c.closes)
+
+    def inside(start: Expr, end: Expr, which: ColumnElement[bool]) -> ColumnElement[Any]:
+        """Sum the seconds of [start, end) inside the day's hours, for the visits chosen."""
+        meets = and_(which, start < day.c.closes, end > day.c.opens)
+        clipped = _seconds(_least(end, day.c.closes), _greatest(start, day.c.opens))
+        return func.sum(case((meets, clipped), else_=0))
+
     stmt = (
-        select(day.c.n, func.sum(_seconds(high, low)))
+        select(
+            day.c.n,
+            inside(*_booked(), Visit.status != Status.CANCELLED.value),
+            inside(*_used(now), Visit.status.in_(SEATED)),
+        )
         .select_from(day)
         .join(
             Visit,
             and_(
                 Visit.site_id == site_id,
-                # The planned start bounds the index scan; the interval test is exact.
                 Visit.infusion_start >= day.c.scan_from,
                 Visit.infusion_start < day.c.scan_to,
-                start < day.c.closes,
-                end > day.c.opens,
             ),
         )
-        .where(which)
         .group_by(day.c.n)
     )
-    return {n: round(seconds / 60) for n, seconds in db.session.execute(stmt)}
+    return {
+        n: (round((booked or 0) / 60), round((used or 0) / 60))
+        for n, booked, used in db.session.execute(stmt)
+    }
 
 
 def attendance(span: Span) -> Attendance:
