@@ -47,7 +47,7 @@ PG_ADMIN = os.environ.get(
 )
 
 
-def build(seed: int = 5) -> int:
+def build(seed: int = 5, analyze: bool = True) -> int:
     """Fill an empty database with two sites' year; return the measured site's id."""
     db.create_all()
     sites = [save_site(None, {"name": n, "opening_hours": HOURS}, now=utcnow()) for n in "AB"]
@@ -59,8 +59,9 @@ def build(seed: int = 5) -> int:
         _year(site.id, rng)
     # Fresh statistics, as autovacuum (PostgreSQL) or `ANALYZE` would give after a bulk load:
     # without them PostgreSQL guesses a few dozen visits and loops over all of them per day.
-    db.session.execute(sa.text("ANALYZE"))
-    db.session.commit()
+    if analyze:
+        db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
     return sites[0].id
 
 
@@ -169,11 +170,11 @@ def _alert(kind: str, due: datetime, acked: datetime | None) -> dict:
     return {"kind": kind, "due_at": due, "created_at": due, "acknowledged_at": acked}
 
 
-def measure(url: str, runs: int) -> dict[str, float]:
+def measure(url: str, runs: int, analyze: bool = True) -> dict[str, float]:
     """Build the year on a database and time each report of it; return medians in ms."""
     app = create_app(BenchConfig, SQLALCHEMY_DATABASE_URI=url)
     with app.app_context():
-        site_id = build()
+        site_id = build(analyze=analyze)
         admin = staff.create_user("admin@bench.test", "Admin", "admin", [], now=utcnow())
         span = reports.report_span(admin, site_id, FIRST, LAST)
         visits = db.session.scalar(sa.select(sa.func.count(Visit.id)))
@@ -195,16 +196,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-analyze", action="store_true", help="skip ANALYZE after loading")
     args = parser.parse_args()
     print(f"Machine: {machine()}")
     results: dict[str, dict[str, float]] = {}
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as folder:
-            results["sqlite"] = measure(f"sqlite:///{Path(folder) / 'reports.db'}", args.runs)
+            results["sqlite"] = measure(
+                f"sqlite:///{Path(folder) / 'reports.db'}", args.runs, not args.no_analyze
+            )
     if args.backend in ("postgresql", "both"):
         url, drop = _postgres_database(PG_ADMIN)
         try:
-            results["postgresql"] = measure(url, args.runs)
+            results["postgresql"] = measure(url, args.runs, not args.no_analyze)
         finally:
             drop()
     print(f"\nA year ({FIRST} .. {LAST}) of a {CHAIRS}-chair site, median of {args.runs} runs:")

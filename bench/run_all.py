@@ -2,9 +2,10 @@
 
 Each benchmark creates and removes its own databases and servers (127.0.0.1 only). The
 availability and booking benchmarks run in this process and share one table; the other
-scripts of bench/ (dashboard, alerts, reports) run after them with their defaults and print their own
-tables. The raw numbers of the first two are also written to bench/results/latest.json (not
-committed); docs/benchmarks.md holds the numbers of reference runs and how to read them.
+scripts of bench/ (dashboard, alerts, reports) run after them with their defaults and print
+their own tables. The raw numbers of the first two are also written to
+bench/results/latest.json (not committed); docs/benchmarks.md holds the numbers of reference
+runs and how to read them.
 
     .venv/bin/python bench/run_all.py [--skip dashboard,alerts,reports]
 """
