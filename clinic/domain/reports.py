@@ -16,6 +16,9 @@ from clinic.domain.intervals import Interval
 
 # One report covers at most a leap year of local days (a year's report answers in < 1 s).
 MAX_REPORT_DAYS = 366
+# Days a report may name (as the day pages): far enough to be any clinic's, near enough that
+# a day's bounds in any time zone stay valid datetimes.
+EARLIEST, LATEST = date(2000, 1, 1), date(2199, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,14 @@ class OpenDay:
 
 def range_problems(first: date, last: date) -> dict[str, str]:
     """Return what is wrong with a report's range of days, by field (both days included)."""
+    outside = f"Must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}."
+    problems = {
+        name: outside
+        for name, day in (("from", first), ("to", last))
+        if not EARLIEST <= day <= LATEST
+    }
+    if problems:
+        return problems
     if last < first:
         return {"to": "Must be on or after the first day."}
     if (last - first).days + 1 > MAX_REPORT_DAYS:

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 from wtforms import DateField, Form, SelectChoice, SelectField
-from wtforms.validators import InputRequired, ValidationError
+from wtforms.validators import InputRequired
 
 from clinic.domain.reports import range_problems
 from clinic.models import Site
@@ -53,12 +53,14 @@ class RangeForm(Form):
     first = DateField("From", name="from", validators=[InputRequired("Give the first day.")])
     last = DateField("To", name="to", validators=[InputRequired("Give the last day.")])
 
-    def validate_last(self, field) -> None:
-        """Refuse a range that ends before it starts or is too long."""
-        if field.data and self.first.data:
-            problem = range_problems(self.first.data, field.data).get("to")
-            if problem:
-                raise ValidationError(problem)
+    def validate(self, extra_validators=None) -> bool:
+        """Validate the fields, then the range: in order, within the years, not too long."""
+        if not super().validate(extra_validators):
+            return False
+        problems = range_problems(self.first.data, self.last.data)
+        for name, text in problems.items():
+            (self.first if name == "from" else self.last).errors.append(text)
+        return not problems
 
 
 def _bound() -> tuple[RangeForm, Site, list[Site], bool]:

@@ -166,6 +166,8 @@ def test_a_practitioner_of_another_site_is_told_it_does_not_exist(
         ("from=2026-11-01", "to"),  # missing
         ("from=2026-11-01&to=2026-11-02&format=xlsx", "format"),
         ("from=2026-11-01T00:00&to=2026-11-02", "from"),
+        ("from=9999-12-31&to=9999-12-31", "to"),  # no datetime overflow: a 422
+        ("from=0001-01-01&to=0001-01-02", "from"),
     ],
 )
 def test_bad_ranges_are_422_naming_the_field(week, query, field):

@@ -67,6 +67,15 @@ def test_a_range_is_one_to_366_days(first, last, problem):
     assert range_problems(first, last) == ({"to": problem} if problem else {})
 
 
+def test_days_far_from_now_are_refused_before_any_datetime_overflows():
+    outside = "Must be between 2000-01-01 and 2199-12-31."
+    assert range_problems(date(9999, 12, 31), date(9999, 12, 31)) == {
+        "from": outside,
+        "to": outside,
+    }
+    assert range_problems(date(1, 1, 1), date(2026, 1, 1)) == {"from": outside}
+
+
 def test_median_and_p90_interpolate_like_percentile_cont():
     assert median([]) is None
     assert median([7]) == 7

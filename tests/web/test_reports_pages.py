@@ -48,6 +48,7 @@ def test_a_first_visit_shows_the_last_four_weeks(client, week):
         ("2025-01-01", "2026-11-06", "A report covers at most 366 days."),
         ("yesterday", "2026-11-06", "Not a valid date value."),
         ("", "2026-11-06", "Give the first day."),
+        ("9999-12-30", "9999-12-31", "Must be between 2000-01-01 and 2199-12-31."),
     ],
 )
 def test_bad_dates_are_explained_on_the_page(client, week, start, end, message):
