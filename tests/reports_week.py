@@ -75,7 +75,7 @@ def seed_week(make_site, make_chair, make_patient) -> SimpleNamespace:
     site = make_site(name="Austin reports", opening_hours=HOURS)
     a, b = make_chair(site, "A"), make_chair(site, "B")
     make_chair(site, "Retired", active=False)
-    make_chair(site, "Bay", kind="recovery_bay")
+    bay = make_chair(site, "Bay", kind="recovery_bay")
     patient = make_patient(site)
     # Sunday 00:30 CDT: the observation ends 165 minutes later at 02:15 CST (clocks went back).
     dst = add_visit(site, a, patient, chicago(SUNDAY, 0, 30), "discharged")
@@ -118,7 +118,7 @@ def seed_week(make_site, make_chair, make_patient) -> SimpleNamespace:
     alarm(dst, "discharge_due", dst.observation_end, dst.observation_end + timedelta(seconds=30))
     alarm(dst, "screen_positive", dst.infusion_start)  # not a discharge alert
     db.session.commit()
-    return SimpleNamespace(site=site, chairs=[a, b], patient=patient)
+    return SimpleNamespace(site=site, chairs=[a, b], bay=bay, patient=patient)
 
 
 def other_site_visit(make_site, make_chair, make_patient) -> Visit:

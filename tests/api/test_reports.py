@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
 import pytest
 
-from tests.reports_week import FIRST, LAST, other_site_visit, seed_week
+from clinic.extensions import db
+from tests.conftest import NOW, chicago
+from tests.reports_week import FIRST, LAST, add_visit, other_site_visit, seed_week
 
 RANGE = f"from={FIRST.isoformat()}&to={LAST.isoformat()}"
 
@@ -56,6 +59,51 @@ def test_utilisation_counts_each_local_day_the_dst_sunday_has_25_hours(week):
     assert figures["2026-11-04"] == (1200, 0, 0)
     assert figures["2026-11-05"] == (1200, 0, 0)
     assert figures["2026-11-06"] == (1200, 0, 0)
+
+
+def test_a_bay_visit_holds_the_chair_for_the_infusion_and_a_visit_in_care_counts_until_now(
+    week,
+):
+    friday = LAST
+    add_visit(
+        week.site,
+        week.chairs[1],
+        week.patient,
+        chicago(friday, 9),
+        "discharged",
+        recovery_chair_id=week.bay.id,
+        checked_in_at=chicago(friday, 8, 55),
+        infusion_started_at=chicago(friday, 9),
+        infusion_ended_at=chicago(friday, 9, 45),
+        discharged_at=chicago(friday, 11, 45),
+    )
+    # Today (Monday 30 November, 07:00 in Austin): in care since 06:00 on a day open all day.
+    week.site.opening_hours = week.site.opening_hours | {"mon": ["00:00", "24:00"]}
+    today = date(2026, 11, 30)
+    assert chicago(today, 7) == NOW
+    add_visit(
+        week.site,
+        week.chairs[0],
+        week.patient,
+        chicago(today, 6, 15),
+        "infusing",
+        checked_in_at=chicago(today, 6),
+        infusion_started_at=chicago(today, 6, 15),
+    )
+    db.session.commit()
+    answer = week.practitioner.get(
+        f"/reports/utilisation?site_id={week.site.id}&from={friday}&to={friday}"
+    )
+    # In the chair from the planned 09:00 to the planned end of the infusion (45 minutes);
+    # sat from 08:55 until the move to the bay at 09:45 (50 minutes).
+    assert answer.get_json()[0]["chair_minutes_booked"] == 45
+    assert answer.get_json()[0]["chair_minutes_used"] == 50
+    now = week.practitioner.get(
+        f"/reports/utilisation?site_id={week.site.id}&from={today}&to={today}"
+    ).get_json()[0]
+    # Booked 06:15 to 09:00 (165 minutes); used 06:00 until now, 07:00 (60 minutes).
+    assert (now["chair_minutes_open"], now["chair_minutes_booked"]) == (2 * 1440, 165)
+    assert now["chair_minutes_used"] == 60
 
 
 def test_attendance_names_the_no_show_and_the_late_cancellation(week):

@@ -7,6 +7,7 @@ import pytest
 
 from clinic.extensions import db
 from tests.api.test_reports import (  # noqa: F401  (collected again here, on PostgreSQL)
+    test_a_bay_visit_holds_the_chair_for_the_infusion_and_a_visit_in_care_counts_until_now,
     test_alerts_count_discharge_alerts_and_their_answer_times,
     test_attendance_names_the_no_show_and_the_late_cancellation,
     test_cycle_times_give_medians_p90_and_the_overrun,
