@@ -2,11 +2,12 @@
 
 Each benchmark creates and removes its own databases and servers (127.0.0.1 only). The
 availability and booking benchmarks run in this process and share one table; the other
-scripts of bench/ (dashboard, alerts) run after them with their defaults and print their own
-tables. The raw numbers of the first two are also written to bench/results/latest.json (not
-committed); docs/benchmarks.md holds the numbers of reference runs and how to read them.
+scripts of bench/ (dashboard, alerts, reports) run after them with their defaults and print
+their own tables. The raw numbers of the first two are also written to
+bench/results/latest.json (not committed); docs/benchmarks.md holds the numbers of reference
+runs and how to read them.
 
-    .venv/bin/python bench/run_all.py [--skip dashboard,alerts]
+    .venv/bin/python bench/run_all.py [--skip dashboard,alerts,reports]
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import availability
 import booking_throughput
 from common import ROOT, machine
 
-OTHERS = ("dashboard", "alerts")  # scripts of their own, run as they are
+OTHERS = ("dashboard", "alerts", "reports")  # scripts of their own, run as they are
 
 
 def run_others(skip: set[str]) -> list[str]:
@@ -41,7 +42,7 @@ def run_others(skip: set[str]) -> list[str]:
 def main() -> None:
     """Run the benchmarks, print the table, save the raw results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--skip", default="", help="comma-separated: dashboard, alerts")
+    parser.add_argument("--skip", default="", help="comma-separated: dashboard, alerts, reports")
     skip = {name.strip() for name in parser.parse_args().skip.split(",") if name.strip()}
     started = time.monotonic()
     print(f"Machine: {machine()}")

@@ -86,6 +86,7 @@ def register_blueprints(app: Flask) -> None:
         display,
         kiosk,
         offer,
+        reports,
         security_admin,
         visit_list,
     )
@@ -100,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(offer.bp)
     app.register_blueprint(calendar_feeds.bp)
     app.register_blueprint(visit_list.bp)
+    app.register_blueprint(reports.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

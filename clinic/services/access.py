@@ -34,6 +34,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # who get the reminder; nurses and practitioners, who fill the form; the desk, which
     # often faxes it).
     "track_rems": frozenset(Role),
+    # The owner's reports (utilisation, attendance, cycle times, alerts): figures, no names.
+    "view_reports": frozenset({Role.ADMIN, Role.PRACTITIONER}),
 }
 
 

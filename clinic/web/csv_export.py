@@ -18,6 +18,8 @@ def neutralise(cell) -> str:
     if cell is None:
         return ""
     text = str(cell)
+    if isinstance(cell, int | float):
+        return text  # a number (a report's -3.5 minutes) is data, never a formula
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 

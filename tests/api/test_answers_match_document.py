@@ -466,6 +466,17 @@ def cases(ids: dict[str, int]) -> dict[tuple[str, str], tuple[Request, Request]]
             ("clerk", f"/waitlist/offers/{ids['offer']}", None),
             ("clerk", "/waitlist/offers/9999", None),
         ),
+        **{
+            ("get", f"/reports/{kind}"): (
+                (
+                    "practitioner",
+                    f"/reports/{kind}?site_id={site}&from=2026-11-01&to=2026-11-30",
+                    None,
+                ),
+                ("admin", f"/reports/{kind}?site_id={site}&from=2026-11-30&to=2026-11-01", None),
+            )
+            for kind in ("utilisation", "attendance", "cycle-times", "alerts")
+        },
         ("get", "/healthz"): ((None, "/healthz", None), (None, "/healthz", "POST")),
         ("post", "/sms/inbound"): (
             ("sms_gateway", "/sms/inbound", SMS_REPLY),

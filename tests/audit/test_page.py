@@ -217,6 +217,8 @@ def test_csv_neutralises_formula_cells(client, auth, clinic):
         ("a=b", "a=b"),
         (None, ""),
         (42, "42"),
+        (-3.5, "-3.5"),  # a number stays a number
+        ("-3.5", "'-3.5"),  # text never does: it might be "-3+cmd|..."
     ],
 )
 def test_neutralise(cell, expected):

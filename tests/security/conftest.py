@@ -166,6 +166,7 @@ def world(app, clinic, make_site, make_user, make_chair, make_shift, make_visit)
         "feed_id": feed.id,  # a calendar feed of the site's nurse
         "entry_id": entry.id,
         "offer_id": offer.id,
+        "kind": "attendance",  # a report's name
     }
     return World(app, clinic.site, other, users, others, args, token)
 

@@ -204,6 +204,10 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.list_notifications": ("read", False),
     "api.acknowledge_notification": ("acknowledge", True),
     "api.list_rems_submissions": ("track_rems", False),
+    "api.report_utilisation": ("view_reports", False),
+    "api.report_attendance": ("view_reports", False),
+    "api.report_cycle_times": ("view_reports", False),
+    "api.report_alerts": ("view_reports", False),
     "api.record_rems_submission": ("track_rems", True),
     "api.list_tokens": ("read", False),  # the caller's own (an admin may name a user)
     "api.revoke_token": (OWNER_OR_ADMIN, False),
@@ -231,6 +235,9 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "fhir.search_slots": ("read", False),
     "fhir.search_observations": ("read", False),  # another site's patient: an empty Bundle
     "fhir.search_questionnaire_responses": ("clinical", False),
+    # the owner's reports (figures only); ?site_id= scopes them
+    "reports.index": ("view_reports", True),
+    "reports.export": ("view_reports", True),
 }
 
 # Query arguments that name a site: with them these routes are scoped like an object's URL.
@@ -250,6 +257,8 @@ QUERY = {
     "waitlist.recalls": {"site_id": "site_id"},
     "fhir.search_observations": {"patient": "patient_id"},
     "fhir.search_questionnaire_responses": {"patient": "patient_id"},
+    "reports.index": {"site_id": "site_id"},
+    "reports.export": {"site_id": "site_id"},
 }
 
 ACTORS = ("anonymous", *ROLES, *(f"other_{role}" for role in OTHER_ROLES))

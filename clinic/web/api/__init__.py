@@ -211,6 +211,7 @@ def init_app(app: Flask) -> None:
         places,
         rems,
         rems_form,
+        reports,
         screening,
         sms,
         tokens,
