@@ -34,6 +34,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # who get the reminder; nurses and practitioners, who fill the form; the desk, which
     # often faxes it).
     "track_rems": frozenset(Role),
+    # PHQ-9 and GAD-7 courses (patient page chart, board card, site outcomes page): the
+    # clinical staff and the clinic's administrators, not the front desk.
+    "outcomes": frozenset({Role.NURSE, Role.PRACTITIONER, Role.ADMIN}),
 }
 
 
