@@ -337,7 +337,9 @@ def site_outcomes(actor: User, site_id: int) -> tuple[Site, list[CourseOutcome]]
             select(Visit.patient_id, func.count(Visit.id))
             .where(Visit.patient_id.in_(ids), Visit.infusion_started_at.is_not(None))
             .group_by(Visit.patient_id)
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     return site, [
         CourseOutcome(p, instruments.outcome(series[p.id]), started.get(p.id, 0)) for p in patients

@@ -299,12 +299,25 @@ OUTCOME_COLOURS = {
 }
 
 
+def raw_change(outcome: Outcome) -> float | None:
+    """Return the latest score's change from the baseline in percent, unrounded (None: no
+    baseline, or a baseline of 0)."""
+    if not outcome.baseline or outcome.latest is None:
+        return None
+    return (outcome.latest - outcome.baseline) * 100 / outcome.baseline
+
+
+def _whole(change: float) -> int:
+    """Round a percent to a whole number, halves away from zero (-45.45 is 45, 12.5 is 13)."""
+    return int(math.copysign(math.floor(abs(change) + 0.5), change))
+
+
 def signed_percent(change: float | None) -> str:
     """Write a change in percent as people read it: "+10 %", "0 %", and with a real minus
     sign (U+2212), not a hyphen, below zero."""
     if change is None:
         return ""
-    whole = round(change)
+    whole = _whole(change)
     if whole < 0:
         return f"\u2212{-whole} %"
     return f"+{whole} %" if whole > 0 else "0 %"
@@ -314,9 +327,10 @@ def change_words(outcome: Outcome) -> str:
     """Say how the latest score compares with the baseline: "45 % below the baseline of 22"."""
     if outcome.baseline is None or len(outcome.series) < 2:
         return ""
-    if outcome.change_pct is None:
+    change = raw_change(outcome)
+    if change is None:
         return f"baseline {outcome.baseline}"
-    whole = round(outcome.change_pct)
+    whole = _whole(change)
     if whole == 0:
         return f"no change from the baseline of {outcome.baseline}"
     side = "below" if whole < 0 else "above"

@@ -12,7 +12,13 @@ from clinic.domain.instruments import INSTRUMENTS, PHQ9, Outcome
 from clinic.models import Patient
 from clinic.services import access, audit, screening
 from clinic.types import utcnow
-from clinic.web.charts import change_words, outcome_chart, outcome_summary, signed_percent
+from clinic.web.charts import (
+    change_words,
+    outcome_chart,
+    outcome_summary,
+    raw_change,
+    signed_percent,
+)
 from clinic.web.pages import chosen_site, visible_sites
 from clinic.web.roles import role_required
 
@@ -33,7 +39,7 @@ def course_text(outcome: Outcome, title: str = PHQ9.title) -> str:
         return ""
     if len(outcome.series) == 1:
         return f"{title} {outcome.latest} (baseline)"
-    change = signed_percent(outcome.change_pct)
+    change = signed_percent(raw_change(outcome))
     tail = f", {change}" if change else ""
     return f"{title} {outcome.latest} (baseline {outcome.baseline}{tail})"
 
@@ -42,6 +48,12 @@ def course_text(outcome: Outcome, title: str = PHQ9.title) -> str:
 def _signed_percent(change: float | None) -> str:
     """Write a change in percent with its sign (a real minus below zero)."""
     return signed_percent(change)
+
+
+@bp.app_template_filter("course_change")
+def course_change(outcome: Outcome) -> str:
+    """Write a course's change from its baseline with its sign ("+10 %")."""
+    return signed_percent(raw_change(outcome))
 
 
 def patient_outcomes(patient: Patient) -> list[dict] | None:
