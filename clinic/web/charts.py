@@ -381,7 +381,9 @@ def outcome_chart(
     # The severity bands, shaded, with their names in the right margin and limits on the axis.
     for index, band in enumerate(instrument.bands):
         y_top, y_bottom = y(band.high + (1 if band is not instrument.bands[-1] else 0)), y(band.low)
-        fill = BAND_FILLS[min(index, len(BAND_FILLS) - 1)]
+        # The top band is always the red one, whatever the number of bands.
+        last = index == len(instrument.bands) - 1
+        fill = BAND_FILLS[-1] if last else BAND_FILLS[min(index, len(BAND_FILLS) - 2)]
         out.append(
             f'<rect class="outcome-band outcome-band-{band.name}" x="{left}" y="{y_top}" '
             f'width="{plot_right - left}" height="{round(y_bottom - y_top, 1)}" fill="{fill}"/>'
@@ -403,25 +405,26 @@ def outcome_chart(
         f'<line class="outcome-baseline" x1="{left}" x2="{plot_right}" y1="{y(baseline)}" '
         f'y2="{y(baseline)}" stroke="{OUTCOME_COLOURS["baseline"]}" stroke-width="1" '
         'stroke-dasharray="2 3"/>'
-        f'<text class="outcome-mark-label outcome-baseline-label" x="{left + 4}" '
+        f'<text class="outcome-mark-label outcome-baseline-label" x="{left + pad + 10}" '
         f'y="{y(baseline) - 4}" fill="{OUTCOME_COLOURS["baseline"]}">Baseline {baseline}</text>'
     )
     if baseline >= REMISSION_BELOW:
-        threshold = baseline * (1 - RESPONSE_DROP)
+        # Scores are whole numbers: a response is this score or less.
+        threshold = math.floor(baseline * (1 - RESPONSE_DROP))
         out.append(
             f'<line class="outcome-response-line" x1="{left}" x2="{plot_right}" '
             f'y1="{y(threshold)}" y2="{y(threshold)}" stroke="{OUTCOME_COLOURS["response"]}" '
             'stroke-width="1.5" stroke-dasharray="6 4"/>'
             f'<text class="outcome-mark-label outcome-response-label" x="{left + 4}" '
             f'y="{y(threshold) - 4}" fill="{OUTCOME_COLOURS["response"]}">'
-            f"Response \u2264 {threshold:g}</text>"
+            f"Response \u2264 {threshold}</text>"
         )
     out.append(
         f'<line class="outcome-remission-line" x1="{left}" x2="{plot_right}" '
         f'y1="{y(REMISSION_BELOW)}" y2="{y(REMISSION_BELOW)}" '
         f'stroke="{OUTCOME_COLOURS["remission"]}" stroke-width="1.5"/>'
-        f'<text class="outcome-mark-label outcome-remission-label" x="{plot_right - 4}" '
-        f'y="{y(REMISSION_BELOW) - 4}" text-anchor="end" fill="{OUTCOME_COLOURS["remission"]}">'
+        f'<text class="outcome-mark-label outcome-remission-label" x="{left + 4}" '
+        f'y="{y(REMISSION_BELOW) + 13}" fill="{OUTCOME_COLOURS["remission"]}">'
         f"Remission &lt; {REMISSION_BELOW}</text>"
     )
     # The dates under the points (at most six labels, always the first and the last).
