@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
@@ -147,6 +147,27 @@ def _pg_admin_url() -> str:
     return os.environ.get(
         "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     )
+
+
+def on_a_fresh_postgres_database(check: Callable[[str], None], prefix: str = "clinic_mig") -> None:
+    """Run `check` with the URL of a new, empty PostgreSQL database, dropped afterwards (a
+    skip when PostgreSQL is unreachable, a failure with REQUIRE_POSTGRES=1)."""
+    admin_url = sa.make_url(_pg_admin_url())
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as error:
+        if require_env("REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL is mandatory here but unreachable: {error}")
+        pytest.skip("PostgreSQL is not reachable (set REQUIRE_POSTGRES=1 to make this fail)")
+    try:
+        check(admin_url.set(database=name).render_as_string(hide_password=False))
+    finally:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")
