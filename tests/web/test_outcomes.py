@@ -199,8 +199,13 @@ def test_the_site_page_counts_induction_responders_and_remitters(
     for visit in (early, responder, remitter):
         assert f'href="/patients/{visit.patient_id}#outcomes"' in html
     assert f"{MINUS}50 %" in html and f"{MINUS}83 %" in html and f"{MINUS}32 %" in html
-    assert "Elsewhere" not in html
+    assert "Elsewhere" not in html and 'id="site_id"' not in html  # one site: no picker
     assert client.get(f"/outcomes?site_id={dallas.id}").status_code == 404
+    auth.logout()
+    auth.login(ward.admin)  # every site: a picker, and Dallas's own list
+    html = client.get(f"/outcomes?site_id={dallas.id}").get_data(as_text=True)
+    assert "Elsewhere" in html and "Byrne" not in html and "Quinn" not in html
+    assert f'<option value="{dallas.id}" selected>Dallas</option>' in html
 
 
 def test_the_site_page_is_for_clinical_staff_and_administrators(client, auth, ward, frozen):
