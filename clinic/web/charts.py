@@ -292,10 +292,10 @@ def vitals_chart(
 BAND_FILLS = ("#ecfdf5", "#f7fee7", "#fefce8", "#fff7ed", "#fef2f2")
 OUTCOME_COLOURS = {
     "line": "#2563eb",
-    "response": "#0d9488",
+    "response": "#0f766e",
     "remission": "#15803d",
     "baseline": "#475569",
-    "band_label": "#94a3b8",
+    "band_label": "#64748b",
 }
 
 
