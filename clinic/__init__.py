@@ -79,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
     frontdesk.init_app(app)
     api.init_app(app)
     from clinic.web import (
+        calendar_feeds,
         choices,
         confirm,
         dates,
@@ -97,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(confirm.bp)
     app.register_blueprint(kiosk.bp)
     app.register_blueprint(offer.bp)
+    app.register_blueprint(calendar_feeds.bp)
     app.register_blueprint(visit_list.bp)
 
 

@@ -43,7 +43,7 @@ from clinic.domain.messages import (
 from clinic.domain.roles import Role, SignInStep
 from clinic.domain.treatments import ObservationFrom, SubmissionMethod, TreatmentKind
 from clinic.domain.visits import ACTIVE, Status
-from clinic.domain.waitlist import EntryStatus, OfferStatus, PartOfDay
+from clinic.domain.waitlist import EntryStatus, OfferStatus, PartOfDay, PlanTemplate
 from clinic.extensions import Model, db
 from clinic.types import UTCDateTime, utcnow
 
@@ -839,6 +839,27 @@ class DisplayLink(Model):
     site: Mapped[Site] = relationship()
 
 
+class CalendarFeed(Model):
+    """A revocable calendar (iCalendar) address: one site's visits, or one staff member's.
+
+    Only the token's SHA-256 digest is stored; the address is shown once, when it is made.
+    """
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    # Null: the whole site's visits; else the visits during this person's shifts there.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    site: Mapped[Site] = relationship()
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+
+
 class RoleTotpRequirement(Model):
     """A role whose members must sign in with a second factor (TOTP)."""
 
@@ -862,14 +883,22 @@ class Course(Model):
 
 
 class PatientPlan(Model):
-    """How often a patient comes back, and when next (one plan per patient)."""
+    """How often a patient comes back, and when next (one plan per patient).
+
+    With the Spravato template, next_due_on is the day the template starts and the next due
+    date follows from the completed Spravato sessions since (clinic.domain.waitlist).
+    """
 
     __tablename__ = "patient_plans"
+    __table_args__ = (check_in("template", PlanTemplate),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), unique=True)
     every_days: Mapped[int] = mapped_column(Integer)
     next_due_on: Mapped[date] = mapped_column(Date, index=True)
+    template: Mapped[str] = mapped_column(
+        String(20), default=PlanTemplate.NONE.value, server_default=PlanTemplate.NONE.value
+    )
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -23,6 +23,7 @@ CODE_ENDPOINTS = ("auth.two_factor", "auth.enrol")
 CONFIRM_ENDPOINT = "confirm.page"
 KIOSK_ENDPOINT = "kiosk.page"
 OFFER_ENDPOINT = "offer.page"
+CALENDAR_FEED_ENDPOINT = "calendar_feeds.feed"
 TOO_MANY = "Too many attempts. Wait a moment, then try again."
 EXTENSION = "clinic.ratelimit"
 
@@ -91,8 +92,8 @@ def init_app(app: Flask) -> None:
         app.view_functions[endpoint] = per_address(limit(view))
     limiter.limit(_setting("RATELIMIT_API_PER_TOKEN"), key_func=api_token)(api_bp)
     # The patients' confirmation links: per address, every method (guessing a token).
-    # The same for the kiosk's and the waitlist's offer links.
-    for endpoint in (CONFIRM_ENDPOINT, KIOSK_ENDPOINT, OFFER_ENDPOINT):
+    # The same for the kiosk's and the waitlist's offer links, and the calendar feeds.
+    for endpoint in (CONFIRM_ENDPOINT, KIOSK_ENDPOINT, OFFER_ENDPOINT, CALENDAR_FEED_ENDPOINT):
         if endpoint in app.view_functions:
             per_link = limiter.limit(_setting("RATELIMIT_CONFIRM_PER_ADDRESS"), key_func=address)
             app.view_functions[endpoint] = per_link(app.view_functions[endpoint])

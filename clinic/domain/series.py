@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -29,4 +29,19 @@ def move_series(
             continue
         local = (wall_clock(start, tz) + delta).replace(tzinfo=tz)
         moved.append(local.astimezone(UTC))
+    return moved
+
+
+def repattern(new_first: datetime, count: int, weekdays: set[int], tz: ZoneInfo) -> list[datetime]:
+    """Return `count` UTC starts: new_first, then the next days on the weekdays (0 = Monday)
+    after it, each at new_first's local wall-clock time (kept across a DST change)."""
+    if not weekdays or not weekdays <= set(range(7)):
+        raise ValueError("weekdays must be a non-empty set of 0 (Monday) to 6 (Sunday)")
+    local = wall_clock(new_first, tz)
+    moved = [new_first.astimezone(UTC)]
+    day = local
+    while len(moved) < count:
+        day += timedelta(days=1)
+        if day.weekday() in weekdays:
+            moved.append(day.replace(tzinfo=tz).astimezone(UTC))
     return moved

@@ -52,6 +52,51 @@ def fits_part_of_day(part: PartOfDay, local_start: time) -> bool:
     return True
 
 
+class PlanTemplate(Choice):
+    """How a maintenance plan's next due date is found."""
+
+    NONE = "none", "Every N days from the next due date", "secondary"
+    SPRAVATO = "spravato", "Spravato phases", "info"
+
+
+# The Spravato label's schedule, counted in completed sessions from the plan's start:
+# induction twice a week in weeks 1-4 (8 sessions, 3 then 4 days apart: Monday, Thursday),
+# weekly in weeks 5-8 (4 sessions), then every one or two weeks (the plan's every_days).
+SPRAVATO_INDUCTION_SESSIONS = 8
+SPRAVATO_WEEKLY_SESSIONS = 4
+SPRAVATO_MAINTENANCE_DAYS = (7, 14)
+
+
+def spravato_due_on(starts_on: date, sessions: list[date], every_days: int) -> date:
+    """Return when the next Spravato session is due.
+
+    `sessions` are the site-local days of the patient's completed Spravato sessions; those
+    before `starts_on` (an earlier course) do not count. With none yet, the first induction
+    session is due on `starts_on`.
+    """
+    done = sorted(day for day in sessions if day >= starts_on)
+    if not done:
+        return starts_on
+    count, last = len(done), done[-1]
+    if count < SPRAVATO_INDUCTION_SESSIONS:
+        gap = 3 if count % 2 else 4
+    elif count < SPRAVATO_INDUCTION_SESSIONS + SPRAVATO_WEEKLY_SESSIONS:
+        gap = 7
+    else:
+        gap = every_days
+    return last + timedelta(days=gap)
+
+
+def plan_due_on(
+    template: PlanTemplate, next_due_on: date, every_days: int, sessions: list[date]
+) -> date:
+    """Return a plan's next due date: as set, or (Spravato) from the template and the
+    completed sessions since next_due_on, the day the template starts."""
+    if template is PlanTemplate.SPRAVATO:
+        return spravato_due_on(next_due_on, sessions, every_days)
+    return next_due_on
+
+
 @dataclass(frozen=True)
 class PlanState:
     """One patient's plan and what the record says about their visits."""

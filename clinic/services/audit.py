@@ -94,6 +94,8 @@ ACTIONS = (
     "auth.token_issue",
     "auth.token_use",
     "auth.token_revoke",
+    "calendar_feed.create",
+    "calendar_feed.revoke",
     "access.denied",
 )
 OBJECT_TYPES = (

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from clinic.database import lock_site_for_writing
 from clinic.domain.availability import Slot
 from clinic.domain.booking import Violation
-from clinic.domain.series import move_series
+from clinic.domain.series import move_series, repattern
 from clinic.extensions import db
 from clinic.models import Course, User, Visit
 from clinic.services import access, audit, patient_messages
@@ -28,7 +28,7 @@ from clinic.services.booking import (
     place,
 )
 from clinic.services.errors import Conflict, Invalid, NotFound
-from clinic.services.events import record_event
+from clinic.services.events import apply_event
 
 MAX_COURSE_LENGTH = 12
 ALTERNATIVES_PER_DATE = 4
@@ -287,29 +287,44 @@ def reschedule_course(
     infusion_start: datetime,
     now: datetime,
     overrides: dict[int, tuple[datetime, int | None]] | None = None,
+    weekdays: set[int] | None = None,
 ) -> Course:
     """Move a visit (and with "following" every later active one by the same local-time
-    difference) under every booking rule; all or nothing; one "changed" message.
+    difference, or onto a new weekday pattern) under every booking rule; all or nothing;
+    one "changed" message.
 
-    `overrides` puts a visit elsewhere than the move would (an alternative the desk picked
-    for a date that clashed): visit id -> (start, chair or None).
+    `weekdays` (only with "following"): the chosen visit moves to infusion_start and the later
+    ones to the next days on those weekdays at the same local time. `overrides` puts a visit
+    elsewhere than the move would (an alternative the desk picked for a date that clashed):
+    visit id -> (start, chair or None).
     """
     access.require(actor, "book")
     course = get_course(actor, course_id)
+    if weekdays and scope != "following":
+        raise Invalid(
+            "A new weekday pattern moves this and the following dates.",
+            {"weekdays": ["Only with scope following."]},
+        )
+    if weekdays is not None and not weekdays <= set(range(7)):
+        raise Invalid("Weekdays are 0 (Monday) to 6 (Sunday).", {"weekdays": ["0 to 6."]})
     lock_site_for_writing(course.site_id)
     site = access.get_site(actor, course.site_id)
     moving = _chosen(course, from_visit_id, scope)
     tz = ZoneInfo(site.timezone)
-    starts = move_series(
-        [v.infusion_start for v in moving], infusion_start, tz, following=scope == "following"
-    )
+    if weekdays:
+        starts = repattern(infusion_start, len(moving), weekdays, tz)
+    else:
+        starts = move_series(
+            [v.infusion_start for v in moving], infusion_start, tz, following=scope == "following"
+        )
     before = {v.id: booking_slot(v) for v in moving}
-    # Each date is placed while its siblings still stand where they were; so that a date may
-    # land on a sibling's old slot, the one ahead moves first: the last when moving later.
-    pairs = list(zip(moving, starts, strict=True))
-    later = bool(pairs) and pairs[0][1] > pairs[0][0].infusion_start
+    # The moving dates step aside first (parked as cancelled in this transaction only), so a
+    # date may land on a sibling's old slot or near it; each is booked again once placed.
+    for visit in moving:
+        visit.status = "cancelled"
+    db.session.flush()
     placed: dict[int, CourseDate] = {}
-    for visit, start in reversed(pairs) if later else pairs:
+    for visit, start in zip(moving, starts, strict=True):
         chair_id: int | None = visit.chair_id
         if overrides and visit.id in overrides:
             start, chair_id = overrides[visit.id]
@@ -337,6 +352,7 @@ def reschedule_course(
         result = CourseDate(req, visit_id=visit.id, violations=violations)
         if placement is not None:
             apply_placement(visit, site, placement)
+            visit.status = "booked"
             db.session.flush()
             result.chair_id = visit.chair_id
         placed[visit.id] = result
@@ -384,7 +400,7 @@ def reschedule_course(
         patient_id=course.patient_id,
         object_type="course",
         object_id=course.id,
-        detail={"scope": scope, "visits": len(moving)},
+        detail={"scope": scope, "visits": len(moving), "weekdays": sorted(weekdays or ())},
     )
     commit_or_conflict()
     return course
@@ -393,24 +409,43 @@ def reschedule_course(
 def cancel_course(
     actor: User, course_id: int, from_visit_id: int, scope: str, reason: str, now: datetime
 ) -> Course:
-    """Cancel a visit, or it and every later booked one, with a reason."""
+    """Cancel a visit, or it and every later booked one, with a reason: one transaction (all
+    or nothing), audited, and one "cancelled" message for the whole cancel."""
     access.require(actor, "book")
     course = get_course(actor, course_id)
     if not reason or not reason.strip():
         raise Invalid("Give a reason.", {"reason": ["Required."]})
     lock_site_for_writing(course.site_id)
     chosen = _chosen(course, from_visit_id, scope)
-    for visit in chosen:
-        record_event(actor, visit.id, "cancel", now, reason=reason.strip())
-    audit.record_now(
-        actor,
-        "course.cancel",
-        now,
-        patient_id=course.patient_id,
-        object_type="course",
-        object_id=course.id,
-        detail={"scope": scope, "visits": len(chosen)},
-    )
+    detail = {"course_id": course.id, "scope": scope, "visits": len(chosen)}
+    try:
+        for index, visit in enumerate(chosen):
+            # The first date announces the cancel; the later ones only stop their messages.
+            message = "cancel" if index == 0 else "course_cancel"
+            data = {"reason": reason.strip()}
+            apply_event(actor, visit.id, "cancel", now, None, data, message=message)
+        audit.record(
+            actor,
+            "course.cancel",
+            now,
+            patient_id=course.patient_id,
+            object_type="course",
+            object_id=course.id,
+            detail=detail,
+        )
+        commit_or_conflict()
+    except Conflict as refusal:
+        db.session.rollback()
+        rules = sorted({str(v.rule) for v in refusal.reasons})
+        audit.record_now(
+            actor,
+            "course.cancel",
+            now,
+            patient_id=course.patient_id,
+            outcome="refused",
+            detail=detail | {"rules": rules},
+        )
+        raise
     return course
 
 

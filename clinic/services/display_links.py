@@ -27,7 +27,8 @@ from clinic.services.errors import Invalid, NotFound
 MAX_TOKEN_LENGTH = 100
 
 
-def _digest(token: str) -> str:
+def digest(token: str) -> str:
+    """Return the stored form of a link's token or a device secret (SHA-256, hex)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -55,7 +56,7 @@ def create(actor: User, site_id: int, label: str, now: datetime) -> tuple[Displa
     token = secrets.token_urlsafe(32)
     link = DisplayLink(
         site_id=site.id,
-        token_digest=_digest(token),
+        token_digest=digest(token),
         label=label,
         created_by_id=actor.id,
         created_at=now,
@@ -107,7 +108,7 @@ def claimable(token: str) -> DisplayLink | None:
         return None
     return db.session.scalar(
         select(DisplayLink).where(
-            DisplayLink.token_digest == _digest(token),
+            DisplayLink.token_digest == digest(token),
             DisplayLink.revoked_at.is_(None),
             DisplayLink.claimed_at.is_(None),
         )
@@ -121,7 +122,7 @@ def claim(token: str, now: datetime) -> str:
         raise NotFound("display link")
     secret = secrets.token_urlsafe(32)
     link.claimed_at = now
-    link.device_digest = _digest(secret)
+    link.device_digest = digest(secret)
     audit_event(
         "display-link",
         "display_link.claim",
@@ -140,7 +141,7 @@ def site_for_device(secret: str | None) -> Site | None:
         return None
     link = db.session.scalar(
         select(DisplayLink).where(
-            DisplayLink.device_digest == _digest(secret), DisplayLink.revoked_at.is_(None)
+            DisplayLink.device_digest == digest(secret), DisplayLink.revoked_at.is_(None)
         )
     )
     return link.site if link is not None else None

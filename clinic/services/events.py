@@ -87,14 +87,39 @@ def record_event(
     actor: User, visit_id: int, type_: str, now: datetime, at: datetime | None = None, **data: Any
 ) -> Visit:
     """Record a lifecycle event on a visit, if the state machine and the clock allow it."""
-    try:
-        event_type = EventType(type_)
-    except ValueError:
-        raise Invalid("Unknown event type.", {"type": [f"Not one of {_names()}."]}) from None
+    event_type = _event_type(type_)
     visit = access.get_visit(actor, visit_id)
     access.require(actor, EVENT_PERMISSION[event_type])
     lock_site_for_writing(visit.site_id)
+    visit = apply_event(actor, visit_id, type_, now, at, data)
+    ids: Subject = {"patient_id": visit.patient_id, "object_type": "visit", "object_id": visit.id}
+    try:
+        booking.commit_or_conflict()
+    except Conflict as refusal:
+        _audit_refused(actor, event_type, now, refusal, ids)
+        raise
+    return visit
+
+
+def apply_event(
+    actor: User,
+    visit_id: int,
+    type_: str,
+    now: datetime,
+    at: datetime | None,
+    data: dict[str, Any],
+    message: str | None = None,
+) -> Visit:
+    """Apply an event to a visit in the session, audited, without committing (the caller
+    holds the site's write lock: lock_site_for_writing).
+
+    A refusal rolls the session back (with whatever else the caller had in it), records the
+    refusal and raises Conflict. `message` names the change for the patient's messages
+    (default: the event's type; see patient_messages.visit_changed).
+    """
+    event_type = _event_type(type_)
     visit = access.get_visit(actor, visit_id)
+    access.require(actor, EVENT_PERMISSION[event_type])
     at = now if at is None else at
     # Booking history (booked, rescheduled) is written at the desk's clock, not the patient's.
     history = {str(t) for t in HistoryType}
@@ -129,14 +154,9 @@ def record_event(
     if was_recovering or status not in ACTIVE:
         extended = event_type is EventType.EXTEND_OBSERVATION
         notifications.resolve_for_visit(visit, now, "extended" if extended else None)
-    patient_messages.visit_changed(visit, event_type.value, now)
+    patient_messages.visit_changed(visit, message or event_type.value, now)
     action = _action(event_type, early="override_reason" in payload)
     audit.record(actor, action, now, detail={"event": event_type.value}, **ids)
-    try:
-        booking.commit_or_conflict()
-    except Conflict as refusal:
-        _audit_refused(actor, event_type, now, refusal, ids)
-        raise
     return visit
 
 
@@ -170,6 +190,13 @@ def _action(event_type: EventType, early: bool = False) -> str:
     if event_type is EventType.START_INFUSION and early:
         return "visit.predose_override"
     return f"visit.event.{event_type.value}"
+
+
+def _event_type(type_: str) -> EventType:
+    try:
+        return EventType(type_)
+    except ValueError:
+        raise Invalid("Unknown event type.", {"type": [f"Not one of {_names()}."]}) from None
 
 
 def _names() -> str:

@@ -48,7 +48,7 @@ ANNOUNCE = {
     "cancel": MessageKind.CANCELLED,
 }
 REPLAN_REMINDERS = ("book", "course", "reschedule", "reinstate", "undo_no_show")
-STOP_REMINDERS = ("cancel", "no_show", "check_in", "start_infusion")
+STOP_REMINDERS = ("cancel", "course_cancel", "no_show", "check_in", "start_infusion")
 PICKUP_CHANGES = ("end_infusion", "extend_observation", "discharge", "start_infusion")
 
 
@@ -72,13 +72,17 @@ def visit_changed(visit: Visit, change: str, now: datetime) -> None:
     """Plan, move or skip a visit's messages after a booking change (the caller commits).
 
     `change` is "book", "reschedule" or a visit event's type ("cancel", "reinstate",
-    "end_infusion", "extend_observation", ...); other changes send nothing.
+    "end_infusion", "extend_observation", ...); "course" and "course_cancel" are the later
+    dates of a course booked, moved or cancelled at once (their first date announces it);
+    other changes send nothing.
     """
     # No flush here: the caller's commit is where a booking clash (the exclusion constraint)
     # turns into a 409; the visit itself is already flushed (it has its id).
     with db.session.no_autoflush:
         if change in ANNOUNCE:
             _announce(visit, ANNOUNCE[change], now)
+        elif change == "course_cancel":  # cancelled with the course: its first date tells
+            _skip(visit, ANNOUNCEMENTS, "the course was cancelled")
         if change in REPLAN_REMINDERS:
             _plan_reminders(visit, now)
         elif change in STOP_REMINDERS:

@@ -17,18 +17,22 @@ from sqlalchemy import func, select
 from clinic.database import lock_site_for_writing
 from clinic.domain.booking import Rule, Violation
 from clinic.domain.messages import MessageKind, MessageStatus
+from clinic.domain.treatments import TreatmentKind
 from clinic.domain.visits import Status
 from clinic.domain.waitlist import (
     MAX_EVERY_DAYS,
     MAX_WITHIN_DAYS,
+    SPRAVATO_MAINTENANCE_DAYS,
     EntryStatus,
     OfferStatus,
     PartOfDay,
     PlanState,
+    PlanTemplate,
     Recall,
     days_between,
     fits_part_of_day,
     offer_status,
+    plan_due_on,
     recalls,
 )
 from clinic.extensions import db
@@ -40,6 +44,7 @@ from clinic.models import (
     Patient,
     PatientMessage,
     PatientPlan,
+    TreatmentType,
     User,
     Visit,
     WaitlistEntry,
@@ -63,14 +68,27 @@ MAX_OFFER_ENTRIES = 20
 
 
 def set_plan(
-    actor: User, patient_id: int, every_days: int, next_due_on: date, now: datetime
+    actor: User,
+    patient_id: int,
+    every_days: int,
+    next_due_on: date,
+    now: datetime,
+    template: str = PlanTemplate.NONE.value,
 ) -> PatientPlan:
-    """Set how often the patient comes back and when next (front desk and practitioners)."""
+    """Set how often the patient comes back and when next (front desk and practitioners).
+
+    With the Spravato template, next_due_on is the day the template starts and every_days the
+    maintenance interval after week 8 (7 or 14 days).
+    """
     access.require(actor, "edit_patients")
     patient = access.get_patient(actor, patient_id)
     fields: dict[str, list[str]] = {}
+    if template not in PlanTemplate.values():
+        fields["template"] = [f"Not one of {', '.join(PlanTemplate.values())}."]
     if not 1 <= every_days <= MAX_EVERY_DAYS:
         fields["every_days"] = [f"Must be between 1 and {MAX_EVERY_DAYS}."]
+    elif template == PlanTemplate.SPRAVATO and every_days not in SPRAVATO_MAINTENANCE_DAYS:
+        fields["every_days"] = ["The Spravato maintenance is every 7 or 14 days."]
     if abs(next_due_on - today(patient.site, now)) > timedelta(days=3660):
         fields["next_due_on"] = ["Must lie within ten years of today."]
     if fields:
@@ -81,6 +99,7 @@ def set_plan(
         db.session.add(plan)
     plan.every_days = every_days
     plan.next_due_on = next_due_on
+    plan.template = template
     plan.updated_by_id = actor.id
     plan.updated_at = now
     audit.record(
@@ -90,10 +109,44 @@ def set_plan(
         patient_id=patient.id,
         object_type="patient_plan",
         object_id=plan,
-        detail={"every_days": every_days, "next_due_on": next_due_on.isoformat()},
+        detail={
+            "every_days": every_days,
+            "next_due_on": next_due_on.isoformat(),
+            "template": template,
+        },
     )
     db.session.commit()
     return plan
+
+
+def spravato_sessions(patient_ids: list[int], tz: ZoneInfo) -> dict[int, list[date]]:
+    """Return the site-local days of each patient's completed (discharged) Spravato sessions."""
+    found: dict[int, list[date]] = {pid: [] for pid in patient_ids}
+    if not patient_ids:
+        return found
+    rows = db.session.execute(
+        select(Visit.patient_id, Visit.infusion_start)
+        .join(TreatmentType, TreatmentType.id == Visit.treatment_type_id)
+        .where(
+            Visit.patient_id.in_(patient_ids),
+            Visit.status == Status.DISCHARGED.value,
+            TreatmentType.kind == TreatmentKind.ESKETAMINE.value,
+        )
+    )
+    for patient_id, start in rows:
+        found[patient_id].append(start.astimezone(tz).date())
+    return found
+
+
+def due_on(plan: PatientPlan) -> date:
+    """Return a plan's next due date (from the template and the sessions, if it has one)."""
+    template = PlanTemplate(plan.template)
+    sessions: list[date] = []
+    if template is PlanTemplate.SPRAVATO:
+        patient = db.session.get_one(Patient, plan.patient_id)
+        tz = ZoneInfo(patient.site.timezone)
+        sessions = spravato_sessions([plan.patient_id], tz)[plan.patient_id]
+    return plan_due_on(template, plan.next_due_on, plan.every_days, sessions)
 
 
 def due_recalls(actor: User, site_id: int, within_days: int, now: datetime) -> list[Recall]:
@@ -105,11 +158,18 @@ def due_recalls(actor: User, site_id: int, within_days: int, now: datetime) -> l
             {"within_days": [f"Must be between 0 and {MAX_WITHIN_DAYS}."]},
         )
     rows = db.session.execute(
-        select(PatientPlan.patient_id, PatientPlan.next_due_on)
+        select(
+            PatientPlan.patient_id,
+            PatientPlan.next_due_on,
+            PatientPlan.every_days,
+            PatientPlan.template,
+        )
         .join(Patient, Patient.id == PatientPlan.patient_id)
         .where(Patient.site_id == site.id)
     ).all()
     ids = [r.patient_id for r in rows]
+    templated = [r.patient_id for r in rows if r.template != PlanTemplate.NONE]
+    sessions = spravato_sessions(templated, ZoneInfo(site.timezone))
     last: dict[int, datetime] = {}
     future: set[int] = set()
     if ids:
@@ -135,7 +195,17 @@ def due_recalls(actor: User, site_id: int, within_days: int, now: datetime) -> l
             )
         )
     states = [
-        PlanState(r.patient_id, r.next_due_on, last.get(r.patient_id), r.patient_id in future)
+        PlanState(
+            r.patient_id,
+            plan_due_on(
+                PlanTemplate(r.template),
+                r.next_due_on,
+                r.every_days,
+                sessions.get(r.patient_id, []),
+            ),
+            last.get(r.patient_id),
+            r.patient_id in future,
+        )
         for r in rows
     ]
     return recalls(states, today(site, now), within_days)

@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from clinic.extensions import login_manager
 from clinic.models import User
-from clinic.services import pending_sign_ins, sessions, tokens, totp
+from clinic.services import calendar_feeds, pending_sign_ins, sessions, tokens, totp
 from clinic.services.auth import (
     LOCKOUT_PERIOD,
     MIN_PASSWORD_LENGTH,
@@ -249,8 +249,10 @@ def logout():
 # ---------------------------------------------------------------- own account
 
 
-def _security_page(**forms):
-    """Render the user's security page with its forms."""
+def security_page(new_feed_url: str | None = None, **forms):
+    """Render the user's security page with its forms (and a new feed's address, once)."""
+    from clinic.web.calendar_feeds import feed_form
+
     user: User = current_user
     pending_secret = totp.secret_of(user) if not user.totp_enabled else None
     return render_template(
@@ -265,6 +267,9 @@ def _security_page(**forms):
         live_sessions=sessions.live_sessions(user, utcnow()),
         current_session_id=getattr(g.get("auth_session"), "id", None),
         api_tokens=tokens.list_for(user),
+        feed_form=forms.get("feed_form") or feed_form(),
+        calendar_feeds=calendar_feeds.list_for(user),
+        new_feed_url=new_feed_url,
         now=utcnow(),
     )
 
@@ -273,7 +278,7 @@ def _security_page(**forms):
 @login_required
 def security():
     """Show the user's password and two-factor settings, open sessions and API tokens."""
-    return _security_page()
+    return security_page()
 
 
 @bp.post("/account/password")
@@ -295,7 +300,7 @@ def change_password():
             extra = f" {ended} other session(s) were signed out." if ended else ""
             flash("Your password is changed." + extra, "success")
             return redirect(url_for("auth.security"))
-    return _security_page(password_form=form), 422
+    return security_page(password_form=form), 422
 
 
 @bp.post("/account/two-factor/setup")
@@ -317,7 +322,7 @@ def confirm_two_factor():
             flash("Two-factor sign-in is on.", "success")
             return redirect(url_for("auth.security"))
         form.code.errors.append("That code is not right. Check the secret and try again.")
-    return _security_page(code_form=form), 422
+    return security_page(code_form=form), 422
 
 
 @bp.post("/account/two-factor/disable")
@@ -335,7 +340,7 @@ def disable_two_factor():
         else:
             flash("Two-factor sign-in is off.", "success")
             return redirect(url_for("auth.security"))
-    return _security_page(disable_form=form), 422
+    return security_page(disable_form=form), 422
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")

@@ -249,6 +249,13 @@ class MoveForm(FlaskForm):
     scope = SelectField("Which dates", choices=SCOPE_CHOICES, default="following")
     date = DateField("New date", validators=[DataRequired()])
     time = TimeField("New time", validators=[DataRequired()])
+    # Optional, with "following": a new weekday pattern (none ticked: keep the spacing).
+    weekdays = SelectMultipleField(
+        "New weekdays",
+        choices=WEEKDAY_CHOICES,
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
+    )
     move = SubmitField("Move")
 
 
@@ -292,6 +299,7 @@ def _course_page(course: Course, status: int = 200, refusal: CourseRefused | Non
             add_form=forms.get("add_form") or AddDateForm(formdata=None),
             chair_names={c.id: c.name for c in site.chairs},
             can_book=access.can(current_user, "book"),
+            weekday_choices=WEEKDAY_CHOICES,
         ),
         status,
     )
@@ -332,7 +340,8 @@ def move(course_id: int):
     course = get_course(current_user, course_id)
     form = MoveForm()
     if not form.validate_on_submit() or not form.visit_id.data.isdigit():
-        flash("Choose a date and a time to move to.", "warning")
+        problem = "Weekdays are Monday to Sunday." if form.weekdays.errors else ""
+        flash(problem or "Choose a date and a time to move to.", "warning")
         return _course_page(course, 422, move_form=form)
     tz = ZoneInfo(access.get_site(current_user, course.site_id).timezone)
     try:
@@ -344,6 +353,7 @@ def move(course_id: int):
             _local(tz, form.date.data, form.time.data),
             utcnow(),
             overrides=_overrides(),
+            weekdays={int(d) for d in form.weekdays.data} or None,
         )
     except CourseRefused as refusal:
         flash(refusal.message + " Pick another time for each date that clashes.", "danger")

@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 from clinic.extensions import db
 from clinic.models import Notification
 from clinic.notify import webhook
-from clinic.services import courses, tokens, treatment_types, waitlist
+from clinic.services import calendar_feeds, courses, tokens, treatment_types, waitlist
 from clinic.services.events import record_event
 from clinic.types import utcnow
 from tests.conftest import MONDAY, add_baseline, chicago, issue_token
@@ -72,6 +72,9 @@ def world(clinic, make_visit, make_shift, frozen):
         for _ in range(2)
     ]
     ids["entry"], ids["entry2"] = entries[0].id, entries[1].id
+    ids["feed"] = calendar_feeds.create(clinic.nurse, clinic.site.id, clinic.nurse.id, utcnow())[
+        0
+    ].id
     ids["offer"] = waitlist.create_offer(
         clinic.clerk, clinic.chairs[1].id, chicago(MONDAY, 15), [entries[0].id], 15, utcnow()
     ).offer.id
@@ -200,6 +203,14 @@ def cases(ids: dict[str, int]) -> dict[tuple[str, str], tuple[Request, Request]]
         ("delete", "/tokens/{id}"): (
             ("nurse", f"/tokens/{ids['token']}", None),
             ("nurse", "/tokens/9999", None),
+        ),
+        ("post", "/calendar-feeds"): (
+            ("admin", "/calendar-feeds", {"site_id": site}),
+            ("nurse", "/calendar-feeds", {"site_id": site}),
+        ),
+        ("delete", "/calendar-feeds/{id}"): (
+            ("nurse", f"/calendar-feeds/{ids['feed']}", None),
+            ("nurse", "/calendar-feeds/9999", None),
         ),
         ("get", "/patients"): (("clerk", "/patients?q=MRN", None), (None, "/patients", None)),
         ("post", "/patients"): (

@@ -198,6 +198,26 @@ def test_following_keeps_local_time_across_dst_and_sends_one_changed_message(
     assert moves == 3
 
 
+def test_following_onto_a_new_weekday_pattern(api_as, clinic, course):
+    body = course(chicago(MONDAY, 9)).get_json()
+    clerk = api_as(clinic.clerk)
+    move = {
+        "from_visit_id": body["visits"][1]["id"],
+        "scope": "following",
+        "infusion_start": iso(chicago(MONDAY + timedelta(days=4), 11)),  # Friday
+        "weekdays": [1, 4],  # Tuesday and Friday
+    }
+    answer = clerk.post(f"/courses/{body['id']}/reschedule", json=move)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert [
+        _local(v["infusion_start"]).strftime("%a %m-%d %H:%M") for v in answer.get_json()["visits"]
+    ] == ["Mon 11-30 09:00", "Fri 12-04 11:00", "Tue 12-08 11:00", "Fri 12-11 11:00"]
+    only_this = clerk.post(f"/courses/{body['id']}/reschedule", json=move | {"scope": "this"})
+    assert "weekdays" in assert_error(only_this, 422, "invalid")["fields"]
+    bad_day = clerk.post(f"/courses/{body['id']}/reschedule", json=move | {"weekdays": [7]})
+    assert "weekdays" in assert_error(bad_day, 422, "invalid")["fields"]
+
+
 def test_following_with_a_clash_in_the_middle_writes_nothing(api_as, clinic, course, book):
     body = course(chicago(MONDAY, 9)).get_json()
     # Another patient fills every chair on the third moved date at the new time.
@@ -222,6 +242,10 @@ def test_following_with_a_clash_in_the_middle_writes_nothing(api_as, clinic, cou
 
 
 def test_cancel_the_rest_and_add_a_date(api_as, clinic, course):
+    patient = clinic.patient
+    patient.email = "dana@example.test"
+    set_consents("patient", patient, {"email": True}, NOW)
+    db.session.commit()
     body = course(chicago(MONDAY, 9)).get_json()
     clerk = api_as(clinic.clerk)
     answer = clerk.post(
@@ -237,6 +261,15 @@ def test_cancel_the_rest_and_add_a_date(api_as, clinic, course):
         "cancelled",
     ]
     assert cancelled["planned"] == 2
+    db.session.rollback()
+    told = db.session.scalars(
+        select(PatientMessage.visit_id).where(PatientMessage.kind == "cancelled")
+    ).all()
+    assert told == [body["visits"][2]["id"]]  # one "cancelled" message for the whole cancel
+    audited = db.session.scalars(
+        select(AuditEvent.detail).where(AuditEvent.action == "course.cancel")
+    ).all()
+    assert [(d["scope"], d["visits"]) for d in audited] == [("following", 2)]
     added = clerk.post(
         f"/courses/{body['id']}/visits",
         json={"infusion_start": iso(chicago(MONDAY + timedelta(days=9), 10))},

@@ -23,6 +23,8 @@ CONTRACT = {
     "/me": {"get"},
     "/tokens": {"get"},
     "/tokens/{id}": {"delete"},
+    "/calendar-feeds": {"post"},
+    "/calendar-feeds/{id}": {"delete"},
     "/patients": {"get", "post"},
     "/patients/{id}": {"get", "patch"},
     "/patients/{id}/clearances": {"get", "post"},

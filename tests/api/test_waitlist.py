@@ -12,6 +12,7 @@ from clinic.services import waitlist
 from clinic.types import utcnow
 from tests.api.conftest import assert_error, iso, rules, zulu
 from tests.conftest import MONDAY, NOW, chicago, csrf_token
+from tests.rems_sessions import rems_type, session
 
 TUESDAY = MONDAY + timedelta(days=1)
 
@@ -33,7 +34,9 @@ def test_plan_put_by_front_desk_and_practitioner_refused_for_nurse(api_as, clini
     body = {"every_days": 28, "next_due_on": "2026-12-05"}
     got = api_as(clinic.clerk).put(f"/patients/{clinic.patient.id}/plan", json=body)
     assert got.status_code == 200, got.get_json()
-    assert got.get_json() == {"patient_id": clinic.patient.id} | body
+    assert got.get_json() == {"patient_id": clinic.patient.id, "template": "none"} | body | {
+        "due_on": "2026-12-05"
+    }
     again = api_as(clinic.practitioner).put(
         f"/patients/{clinic.patient.id}/plan", json=body | {"every_days": 21}
     )
@@ -84,6 +87,35 @@ def test_recalls_list_due_patients_without_a_future_visit(api_as, clinic, book, 
         422,
         "invalid",
     )
+
+
+def test_a_spravato_plan_is_due_by_its_phases_and_the_recall_list_uses_it(api_as, clinic):
+    spravato, iv = rems_type(clinic.site), rems_type(clinic.site, rems=False)
+    chair = clinic.chairs[0]
+    start = MONDAY - timedelta(days=28)  # Monday 2 November
+    # Completed Spravato sessions on Monday and Thursday of week 1; an IV infusion, a
+    # cancelled Spravato visit and one before the plan started do not count.
+    for day, kind, status in (
+        (start - timedelta(days=60), spravato, "discharged"),
+        (start, spravato, "discharged"),
+        (start + timedelta(days=3), spravato, "discharged"),
+        (start + timedelta(days=5), iv, "discharged"),
+        (start + timedelta(days=7), spravato, "cancelled"),
+    ):
+        session(clinic.patient, chair, kind, chicago(day, 12), status=status)
+    api = api_as(clinic.clerk)
+    body = {"every_days": 14, "next_due_on": start.isoformat(), "template": "spravato"}
+    got = api.put(f"/patients/{clinic.patient.id}/plan", json=body)
+    assert got.status_code == 200, got.get_json()
+    answer = got.get_json()
+    assert (answer["template"], answer["next_due_on"]) == ("spravato", "2026-11-02")
+    assert answer["due_on"] == "2026-11-09"  # induction: Thursday, then Monday
+    recalls = api.get(f"/recalls?site_id={clinic.site.id}").get_json()
+    assert [(r["patient_id"], r["due_on"]) for r in recalls] == [(clinic.patient.id, "2026-11-09")]
+    # Maintenance every 7 or 14 days only; an unknown template is refused.
+    for wrong in ({"every_days": 28}, {"template": "monthly"}):
+        refused = api.put(f"/patients/{clinic.patient.id}/plan", json=body | wrong)
+        assert set(assert_error(refused, 422, "invalid")["fields"]) == set(wrong)
 
 
 # ---------------------------------------------------------------- the waitlist

@@ -30,7 +30,7 @@ from clinic.domain.treatments import (
 )
 from clinic.domain.visits import EventRule, EventType, HistoryType, Status
 from clinic.domain.vitals import DueKind, DueState, Flag
-from clinic.domain.waitlist import EntryStatus, OfferStatus, PartOfDay
+from clinic.domain.waitlist import EntryStatus, OfferStatus, PartOfDay, PlanTemplate
 
 ENUMERATIONS = (
     Status,
@@ -68,6 +68,7 @@ ENUMERATIONS = (
     PartOfDay,
     EntryStatus,
     OfferStatus,
+    PlanTemplate,
 )
 
 
@@ -151,6 +152,7 @@ def _checks() -> dict[tuple[str, str], str]:
         ("waitlist_entries", "part_of_day", PartOfDay),
         ("waitlist_entries", "status", EntryStatus),
         ("waitlist_offers", "status", OfferStatus),
+        ("patient_plans", "template", PlanTemplate),
     ],
 )
 def test_the_models_check_constraints_list_exactly_the_members(table, column, choice):
@@ -162,7 +164,7 @@ def test_the_models_check_constraints_list_exactly_the_members(table, column, ch
 
 
 def test_every_in_list_constraint_comes_from_an_enumeration():
-    assert len(_checks()) == 18
+    assert len(_checks()) == 19
 
 
 def test_roles_refer_to_the_enumeration():

@@ -3,7 +3,9 @@
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from clinic.domain.series import move_series
+import pytest
+
+from clinic.domain.series import move_series, repattern
 
 CHICAGO = ZoneInfo("America/Chicago")
 
@@ -50,3 +52,33 @@ def test_this_moves_only_the_chosen_date():
 
 def test_empty_series_moves_nothing():
     assert move_series([], local(2026, 3, 3, 9), CHICAGO, following=True) == []
+
+
+def test_a_new_pattern_takes_the_next_chosen_weekdays_at_the_new_local_time():
+    # From Monday/Thursday to Tuesday/Friday 10:30 across the fall-back change (1 November).
+    moved = repattern(local(2026, 10, 27, 10, 30), 4, {1, 4}, CHICAGO)
+    assert [m.astimezone(CHICAGO).replace(tzinfo=None) for m in moved] == [
+        datetime(2026, 10, 27, 10, 30),
+        datetime(2026, 10, 30, 10, 30),
+        datetime(2026, 11, 3, 10, 30),
+        datetime(2026, 11, 6, 10, 30),
+    ]
+    assert moved[1] == datetime(2026, 10, 30, 15, 30, tzinfo=UTC)  # CDT
+    assert moved[2] == datetime(2026, 11, 3, 16, 30, tzinfo=UTC)  # CST
+
+
+def test_a_new_pattern_starts_on_the_chosen_date_whatever_its_weekday():
+    # The first date is where the desk put it (a Wednesday); the rest are weekly Mondays.
+    moved = repattern(local(2026, 3, 4, 9), 3, {0}, CHICAGO)
+    assert [m.astimezone(CHICAGO).date().isoformat() for m in moved] == [
+        "2026-03-04",
+        "2026-03-09",  # after spring forward: still 09:00 local
+        "2026-03-16",
+    ]
+    assert {m.astimezone(CHICAGO).hour for m in moved} == {9}
+
+
+@pytest.mark.parametrize("weekdays", [set(), {7}, {-1, 2}])
+def test_a_new_pattern_needs_real_weekdays(weekdays):
+    with pytest.raises(ValueError):
+        repattern(local(2026, 3, 4, 9), 3, weekdays, CHICAGO)

@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 
 from clinic.extensions import db
 from clinic.models import Course, Notification, Shift
-from clinic.services import display_links, tokens, waitlist
+from clinic.services import calendar_feeds, display_links, tokens, waitlist
 from clinic.web.security import SECURITY_HEADERS
 from tests.conftest import MONDAY, NOW, PASSWORD, chicago, csrf_token, issue_token
 
@@ -142,6 +142,7 @@ def world(app, clinic, make_site, make_user, make_chair, make_shift, make_visit)
     shift = db.session.scalar(sa.select(Shift).where(Shift.site_id == clinic.site.id))
     link, token = display_links.create(clinic.admin, clinic.site.id, "Recovery wall", NOW)
     nurse_token, _secret = tokens.issue(clinic.nurse, NOW, name="Nurse's integration")
+    feed, _feed_token = calendar_feeds.create(clinic.nurse, clinic.site.id, clinic.nurse.id, NOW)
     entry = waitlist.add_entry(
         clinic.clerk, clinic.patient.id, clinic.site.id, MONDAY, MONDAY, "any", "", NOW
     )
@@ -162,6 +163,7 @@ def world(app, clinic, make_site, make_user, make_chair, make_shift, make_visit)
         "link_id": link.id,
         "token": token,
         "token_id": nurse_token.id,  # an API token of the site's nurse
+        "feed_id": feed.id,  # a calendar feed of the site's nurse
         "entry_id": entry.id,
         "offer_id": offer.id,
     }

@@ -56,6 +56,7 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "display.claim": (DISPLAY, False),
     "display.wall": (DISPLAY, False),
     "display.feed": (DISPLAY, False),
+    "calendar_feeds.feed": (DISPLAY, False),  # a feed's token opens it (the world's is a link's)
     # signing in and out, own account
     "auth.two_factor": (TO_LOGIN, False),
     "auth.enrol": (TO_LOGIN, False),
@@ -66,6 +67,8 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "auth.confirm_two_factor": (SIGNED_IN, False),
     "auth.disable_two_factor": (SIGNED_IN, False),
     "auth.revoke_token": (OWNER, False),
+    "calendar_feeds.create": (SIGNED_IN, False),  # one's own feed; an admin's: a site's too
+    "calendar_feeds.revoke": (OWNER_OR_ADMIN, False),  # the nurse's feed
     # front desk
     "frontdesk.board": ("read", False),
     "frontdesk.print_day": ("read", False),
@@ -206,6 +209,8 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.record_rems_submission": ("track_rems", True),
     "api.list_tokens": ("read", False),  # the caller's own (an admin may name a user)
     "api.revoke_token": (OWNER_OR_ADMIN, False),
+    "api.create_calendar_feed": (SIGNED_IN, False),  # {} is a 422 for everyone signed in
+    "api.revoke_calendar_feed": (OWNER_OR_ADMIN, False),  # the nurse's feed
     "api.put_plan": ("edit_patients", True),
     "api.list_recalls": ("read", True),
     "api.add_to_waitlist": ("book", False),

@@ -6,10 +6,18 @@ import pytest
 from sqlalchemy import func, select
 
 from clinic.extensions import db
-from clinic.models import Visit
+from clinic.models import AuditEvent, PatientMessage, Visit
+from clinic.services import events
 from clinic.services.booking import Request
-from clinic.services.courses import book_course, check_course, course_starts
+from clinic.services.courses import (
+    book_course,
+    cancel_course,
+    check_course,
+    course_for_visit,
+    course_starts,
+)
 from clinic.services.errors import Conflict, Invalid
+from clinic.services.patients import set_consents
 from tests.conftest import CHICAGO, MONDAY, NOW, chicago
 
 MON_WED_FRI = {0, 2, 4}
@@ -113,3 +121,69 @@ def test_an_admin_may_not_book_a_course(clinic):
 
     with pytest.raises(Forbidden):
         check_course(clinic.admin, course(clinic.patient), NOW)
+
+
+def _email_consent(patient) -> None:
+    patient.email = "dana@example.test"
+    set_consents("patient", patient, {"email": True}, NOW)
+    db.session.commit()
+
+
+def _messages(kind: str, status: str | None = None) -> list[PatientMessage]:
+    stmt = select(PatientMessage).where(PatientMessage.kind == kind)
+    if status is not None:
+        stmt = stmt.where(PatientMessage.status == status)
+    return list(db.session.scalars(stmt))
+
+
+def test_cancelling_the_rest_is_one_transaction_with_one_cancelled_message(clinic):
+    _email_consent(clinic.patient)
+    visits = book_course(clinic.clerk, course(clinic.patient, count=4), NOW)
+    booked = course_for_visit(visits[0])
+    assert booked is not None
+    cancel_course(clinic.clerk, booked.id, visits[1].id, "following", "moved away", NOW)
+    db.session.expire_all()
+    assert [v.status for v in visits] == ["booked", "cancelled", "cancelled", "cancelled"]
+    cancelled = _messages("cancelled")
+    assert [m.visit_id for m in cancelled] == [visits[1].id]  # one message for the whole cancel
+    # The cancelled dates keep no reminder that could still go out.
+    scheduled = {m.visit_id for m in _messages("reminder", "scheduled")}
+    assert scheduled <= {visits[0].id}
+    actions = db.session.scalars(
+        select(AuditEvent.action).where(
+            AuditEvent.action.in_(("course.cancel", "visit.event.cancel"))
+        )
+    ).all()
+    assert sorted(actions) == ["course.cancel"] + ["visit.event.cancel"] * 3
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("disk"), Conflict("refused", [])])
+def test_a_failure_midway_through_cancelling_the_rest_writes_nothing(clinic, monkeypatch, failure):
+    _email_consent(clinic.patient)
+    visits = book_course(clinic.clerk, course(clinic.patient, count=4), NOW)
+    booked = course_for_visit(visits[0])
+    assert booked is not None
+    resolve = events.notifications.resolve_for_visit
+    calls: list[int] = []
+
+    def fail_on_the_third(visit, now, why=None):
+        calls.append(visit.id)
+        if len(calls) == 3:
+            raise failure
+        return resolve(visit, now, why)
+
+    monkeypatch.setattr(events.notifications, "resolve_for_visit", fail_on_the_third)
+    with pytest.raises(type(failure)):
+        cancel_course(clinic.clerk, booked.id, visits[0].id, "following", "ill", NOW)
+    db.session.rollback()
+    assert len(calls) == 3  # two dates were cancelled in the session before the failure
+    assert [db.session.get_one(Visit, v.id).status for v in visits] == ["booked"] * 4
+    assert _messages("cancelled") == []
+    assert (
+        db.session.scalar(
+            select(func.count(AuditEvent.id)).where(
+                AuditEvent.action == "visit.event.cancel", AuditEvent.outcome == "ok"
+            )
+        )
+        == 0
+    )

@@ -71,6 +71,74 @@ def test_move_this_and_the_following(client, auth, clinic, course):
     assert starts(course) == ["11-30 09:00", "12-04 10:30", "12-08 10:30", "12-11 10:30"]
 
 
+def test_move_the_following_onto_new_weekdays(client, auth, clinic, course, make_visit):
+    auth.login(clinic.clerk)
+    page = client.get(f"/courses/{course.id}").get_data(as_text=True)
+    assert 'name="weekdays" value="2"' in page  # the optional pattern's checkboxes
+    first = courses.course_visits(course)[0]
+    # Monday/Thursday 09:00 becomes Wednesday/Friday 10:00; a chair-filling clash first.
+    for chair in clinic.chairs:
+        make_visit(
+            clinic.clerk,
+            clinic.new_patient(),
+            chicago(MONDAY + timedelta(days=9), 10),
+            chair_id=chair.id,
+        )
+    move = {
+        "csrf_token": csrf_token(page),
+        "visit_id": first.id,
+        "scope": "following",
+        "date": (MONDAY + timedelta(days=2)).isoformat(),
+        "time": "10:00",
+        "weekdays": ["2", "4"],
+    }
+    refused = client.post(f"/courses/{course.id}/move", data=move)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert re.findall(r'<li class="py-2 border-bottom" data-date="([^"]+)"', html) == [
+        "2026-12-02",
+        "2026-12-04",
+        "2026-12-09",
+        "2026-12-11",
+    ]
+    # The pattern is carried with the alternatives; nothing moved yet.
+    assert html.count('type="hidden" name="weekdays"') == 2
+    assert starts(course) == ["11-30 09:00", "12-03 09:00", "12-07 09:00", "12-10 09:00"]
+    third = courses.course_visits(course)[2]
+    picks = re.findall(rf'name="override-{third.id}" value="([^"]+)"', html)
+    assert picks
+    chosen = client.post(
+        f"/courses/{course.id}/move",
+        data=move | {"csrf_token": csrf_token(html), f"override-{third.id}": picks[0]},
+    )
+    assert chosen.status_code == 302, chosen.get_data(as_text=True)
+    moved = starts(course)
+    assert [moved[0], moved[1], moved[3]] == ["12-02 10:00", "12-04 10:00", "12-11 10:00"]
+    assert moved[2] != "12-09 10:00"
+
+
+@pytest.mark.parametrize(
+    ("scope", "weekdays", "status"), [("following", ["9"], 422), ("this", ["2"], 422)]
+)
+def test_a_bad_weekday_pattern_moves_nothing(client, auth, clinic, course, scope, weekdays, status):
+    auth.login(clinic.clerk)
+    token = csrf_token(client.get(f"/courses/{course.id}").get_data(as_text=True))
+    answer = client.post(
+        f"/courses/{course.id}/move",
+        data={
+            "csrf_token": token,
+            "visit_id": courses.course_visits(course)[0].id,
+            "scope": scope,
+            "date": (MONDAY + timedelta(days=2)).isoformat(),
+            "time": "10:00",
+            "weekdays": weekdays,
+        },
+    )
+    assert answer.status_code == status
+    assert "alert" in answer.get_data(as_text=True)
+    assert starts(course) == ["11-30 09:00", "12-03 09:00", "12-07 09:00", "12-10 09:00"]
+
+
 def test_a_clash_lists_alternatives_and_writes_nothing_until_one_is_picked(
     client, auth, clinic, course, make_visit
 ):

@@ -192,6 +192,7 @@ def no_store(response):
 def init_app(app: Flask) -> None:
     """Register the API's resources and exempt them from CSRF (no cookies are accepted)."""
     from clinic.web.api import (  # noqa: F401  (modules register their routes on bp)
+        calendar_feeds,
         courses,
         dashboard,
         document,

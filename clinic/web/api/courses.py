@@ -143,6 +143,7 @@ def reschedule_course(body: dict[str, Any], course_id: int):
             body["scope"],
             body["infusion_start"],
             utcnow(),
+            weekdays=set(body["weekdays"]) if body.get("weekdays") else None,
         )
     except service.CourseRefused as refusal:
         raise _refused(refusal) from None

@@ -45,7 +45,13 @@ from clinic.domain.treatments import (
 from clinic.domain.visits import EventRule, EventType, HistoryType, Status
 from clinic.domain.vitals import RANGES, DueKind, DueState, validate_reading
 from clinic.domain.vitals import Flag as VitalFlag
-from clinic.domain.waitlist import MAX_EVERY_DAYS, MAX_WITHIN_DAYS, OfferStatus, PartOfDay
+from clinic.domain.waitlist import (
+    MAX_EVERY_DAYS,
+    MAX_WITHIN_DAYS,
+    OfferStatus,
+    PartOfDay,
+    PlanTemplate,
+)
 from clinic.models import ROLES
 from clinic.services.doses import MAX_DOSE_MG, MAX_DRUG, MAX_LOT, MAX_ROUTE
 from clinic.services.patients import MAX_VOID_REASON, MG_PER_KG_RANGE
@@ -952,17 +958,22 @@ class OutcomesSchema(ApiSchema):
     gad7 = fields.Nested(OutcomeSchema)
 
 
+def _weekdays(**kwargs: Any) -> fields.List:
+    """A list of one to seven weekdays, 0 (Monday) to 6 (Sunday)."""
+    return fields.List(
+        Whole(validate=validate.Range(0, 6, error="0 (Monday) to 6 (Sunday).")),
+        validate=validate.Length(min=1, max=7, error="One to seven weekdays."),
+        **kwargs,
+    )
+
+
 class CourseCreateSchema(ApiSchema):
     """A course: count dates on the weekdays (0 = Monday) at first_start's local time."""
 
     patient_id = Id(required=True)
     site_id = Id(allow_none=True)
     first_start = Instant(required=True, within_horizon=True)
-    weekdays = fields.List(
-        Whole(validate=validate.Range(0, 6, error="0 (Monday) to 6 (Sunday).")),
-        required=True,
-        validate=validate.Length(min=1, max=7, error="One to seven weekdays."),
-    )
+    weekdays = _weekdays(required=True)
     count = Whole(required=True, validate=validate.Range(1, 12, error="1 to 12 infusions."))
     chair_id = Id(allow_none=True)
     treatment_type_id = Id(allow_none=True)
@@ -1021,6 +1032,8 @@ class CourseRescheduleSchema(ApiSchema):
     from_visit_id = Id(required=True)
     scope = fields.String(required=True, validate=validate.OneOf(("this", "following")))
     infusion_start = Instant(required=True, within_horizon=True)
+    # With "following": a new weekday pattern for the later dates (default: keep the spacing).
+    weekdays = _weekdays(allow_none=True)
 
 
 class CourseCancelSchema(ApiSchema):
@@ -1044,6 +1057,11 @@ class PlanSchema(ApiSchema):
     patient_id = fields.Integer(dump_only=True)
     every_days = Whole(required=True, validate=validate.Range(1, MAX_EVERY_DAYS))
     next_due_on = Day(required=True)
+    # "spravato": next_due_on is the template's start, every_days its maintenance (7 or 14).
+    template = fields.String(
+        validate=validate.OneOf(PlanTemplate.values()), load_default=PlanTemplate.NONE.value
+    )
+    due_on = Day(dump_only=True)
 
 
 class RecallQuery(SiteQuery):
@@ -1098,3 +1116,17 @@ class OfferSchema(ApiSchema):
     id = fields.Integer()
     status = fields.String(validate=validate.OneOf(OfferStatus.values()))
     visit_id = fields.Integer(allow_none=True)
+
+
+class CalendarFeedInputSchema(ApiSchema):
+    """A new calendar feed: a site's (no user_id, administrators) or a staff member's."""
+
+    site_id = Id(required=True)
+    user_id = Id(allow_none=True, load_default=None)
+
+
+class CalendarFeedSchema(ApiSchema):
+    """A new calendar feed: its id and its address (shown only in this answer)."""
+
+    id = fields.Integer(dump_only=True)
+    url = fields.String(dump_only=True)

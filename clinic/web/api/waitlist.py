@@ -7,6 +7,7 @@ from typing import Any
 from flask import g
 
 from clinic.domain.ids import MAX_ID
+from clinic.domain.waitlist import PlanTemplate
 from clinic.services import access
 from clinic.services import waitlist as service
 from clinic.services.errors import NotFound
@@ -47,9 +48,21 @@ def _plan_editor(patient_id: int) -> None:
 @writes("PUT", "/patients/<int:patient_id>/plan", _plan_editor, PlanSchema, 200, PlanSchema)
 def put_plan(body: dict[str, Any], patient_id: int):
     """Set how often the patient comes back and when next (front desk, practitioner)."""
-    return service.set_plan(
-        g.user, _id(patient_id, "patient"), body["every_days"], body["next_due_on"], utcnow()
+    plan = service.set_plan(
+        g.user,
+        _id(patient_id, "patient"),
+        body["every_days"],
+        body["next_due_on"],
+        utcnow(),
+        body.get("template") or PlanTemplate.NONE.value,
     )
+    return {
+        "patient_id": plan.patient_id,
+        "every_days": plan.every_days,
+        "next_due_on": plan.next_due_on,
+        "template": plan.template,
+        "due_on": service.due_on(plan),
+    }
 
 
 @bp.route("/recalls", methods=["GET"])
