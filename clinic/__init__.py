@@ -67,13 +67,15 @@ def register_blueprints(app: Flask) -> None:
         fhir,
         frontdesk,
         nursing,
+        outcomes,
         patients,
         rems,
         rems_pages,  # noqa: F401  (its routes join nursing's blueprint)
         waitlist,
     )
 
-    for module in (auth, nursing, courses, patients, admin, alerts, audit, rems, waitlist):
+    blueprints = (auth, nursing, courses, patients, outcomes, admin, alerts, audit, rems, waitlist)
+    for module in blueprints:
         app.register_blueprint(module.bp)
     frontdesk.init_app(app)
     api.init_app(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
@@ -149,11 +149,12 @@ def _pg_admin_url() -> str:
     )
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database, migrated, dropped after the session."""
+@contextmanager
+def fresh_postgres_database(prefix: str = "clinic_mig") -> Iterator[str]:
+    """Create a new, empty PostgreSQL database, give its URL, and drop it afterwards (a skip
+    when PostgreSQL is unreachable, a failure with REQUIRE_POSTGRES=1)."""
     admin_url = sa.make_url(_pg_admin_url())
-    name = f"clinic_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
@@ -162,8 +163,24 @@ def pg_url() -> Iterator[str]:
         if require_env("REQUIRE_POSTGRES"):
             pytest.fail(f"PostgreSQL is mandatory here but unreachable: {error}")
         pytest.skip("PostgreSQL is not reachable (set REQUIRE_POSTGRES=1 to make this fail)")
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
     try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+def on_a_fresh_postgres_database(check: Callable[[str], None]) -> None:
+    """Run `check` with the URL of a new, empty PostgreSQL database (a migration test)."""
+    with fresh_postgres_database() as url:
+        check(url)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database, migrated, dropped after the session."""
+    with fresh_postgres_database("clinic_test") as url:
         app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url)
         with app.app_context():
             from flask_migrate import upgrade
@@ -171,10 +188,6 @@ def pg_url() -> Iterator[str]:
             upgrade()
             db.engine.dispose()
         yield url
-    finally:
-        with engine.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
 
 
 @contextmanager

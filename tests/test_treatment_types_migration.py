@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime
 
-import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from clinic import create_app
 from clinic.extensions import db
 from config import TestConfig
-from tests.conftest import _pg_admin_url, require_env
+from tests.conftest import on_a_fresh_postgres_database
 
 WHEN = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 FILLERS = {
@@ -173,19 +171,4 @@ def test_the_migration_on_sqlite(tmp_path):
 
 
 def test_the_migration_on_postgresql():
-    admin_url = sa.make_url(_pg_admin_url())
-    name = f"clinic_mig_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as error:
-        if require_env("REQUIRE_POSTGRES"):
-            pytest.fail(f"PostgreSQL is mandatory here but unreachable: {error}")
-        pytest.skip("PostgreSQL is not reachable (set REQUIRE_POSTGRES=1 to make this fail)")
-    try:
-        _check_migration(admin_url.set(database=name).render_as_string(hide_password=False))
-    finally:
-        with engine.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
+    on_a_fresh_postgres_database(_check_migration)

@@ -277,6 +277,33 @@ class DayScreen:
     decision: str | None
 
 
+def day_screen_of(
+    measures: Sequence[tuple[datetime, str, Sequence[str]]],
+    reviews: Sequence[tuple[datetime, str]],
+) -> DayScreen:
+    """Return what a visit's day holds from its measures (at, instrument, flags) and its
+    reviews (at, decision), oldest first."""
+    risky = sorted(at for at, _, flags in measures if SUICIDE_RISK in flags)
+    decision = None
+    if reviews:
+        # The last of the latest instant: reviews come ordered by (at, id).
+        latest_at, latest = sorted(reviews, key=lambda review: review[0])[-1]
+        if not risky or latest_at >= risky[-1] or latest == ReviewDecision.DEFER:
+            decision = latest
+    return DayScreen(frozenset(name for _, name, _ in measures), bool(risky), decision)
+
+
+def screen_state(required: Sequence[str], day: DayScreen) -> str:
+    """Say what a visit's screening needs now: "review" (a risk flag not yet reviewed),
+    "deferred" (a practitioner deferred the treatment), "due" (a required measure missing)
+    or ""."""
+    if day.risky and day.decision is None:
+        return "review"
+    if day.decision == ReviewDecision.DEFER:
+        return "deferred"
+    return "due" if set(required) - day.recorded else ""
+
+
 def gate(required: Sequence[str], day: DayScreen) -> list[tuple[ScreeningRule, str]]:
     """Return the screening rules a start breaks: missing measures, an unreviewed risk, a
     deferral."""

@@ -36,6 +36,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "track_rems": frozenset(Role),
     # The owner's reports (utilisation, attendance, cycle times, alerts): figures, no names.
     "view_reports": frozenset({Role.ADMIN, Role.PRACTITIONER}),
+    # PHQ-9 and GAD-7 courses (patient page chart, board card, site outcomes page): the
+    # clinical staff and the clinic's administrators, not the front desk.
+    "outcomes": frozenset({Role.NURSE, Role.PRACTITIONER, Role.ADMIN}),
 }
 
 

@@ -1,13 +1,13 @@
 """The nurses' dashboard: every patient of a site in the clinic's care, read in bulk.
 
 A fixed number of queries whatever the number of visits or the length of the history:
-the site, the active visits (with patient, chair and bay joined), their readings, and the
-next bookings of their chairs and bays.
+the site, the active visits (with patient, chair and bay joined), their readings, the
+next bookings of their chairs and bays, and their screening (measures, reviews).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,7 @@ from clinic.extensions import db
 from clinic.models import Chair, Observation, Patient, Site, TreatmentType, User, Visit
 from clinic.services import access
 from clinic.services.observations import OBSERVABLE
+from clinic.services.screening import NO_SCREEN, BoardScreen, board_screens
 
 # Only the visits that follow soon can be pushed back by an overrun; later ones cannot.
 NEXT_BOOKING_HORIZON = timedelta(hours=24)
@@ -162,6 +163,7 @@ class Row:
     bay_clash_minutes: int
     planned_on: date  # the site-local day of the planned infusion start
     planned_today: bool  # False: the dashboard shows the date beside the visit
+    screen: BoardScreen = NO_SCREEN  # the day's screening state and the PHQ-9 course
 
 
 @dataclass(frozen=True)
@@ -316,10 +318,12 @@ def load_dashboard(actor: User, site_id: int | None, now: datetime) -> Dashboard
     visits = [shown.visit for shown in in_care]
     readings = readings_by_visit([v.id for v in visits])
     chair_next, bay_next = _next_bookings(site.id, visits, site.recovery_mode == "bay", now)
+    screens = board_screens(site, [(v.id, v.patient_id, v.status) for v in visits], now)
     rows = [
         _row(site, shown, readings.get(shown.visit.id, []), chair_next, bay_next, now)
         for shown in in_care
     ]
+    rows = [replace(row, screen=screens.get(row.visit.id, NO_SCREEN)) for row in rows]
     return Dashboard(site=site, now=now, rows=rows)
 
 

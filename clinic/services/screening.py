@@ -6,24 +6,35 @@ The answers are kept on the measure only: no audit row, notification or message 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 
 from clinic.database import lock_site_for_writing
 from clinic.domain import instruments
 from clinic.domain.booking import Violation
-from clinic.domain.instruments import INSTRUMENTS, SUICIDE_RISK, AnswersError, ReviewDecision
+from clinic.domain.instruments import (
+    INSTRUMENTS,
+    PHQ9,
+    SUICIDE_RISK,
+    AnswersError,
+    ReviewDecision,
+)
 from clinic.domain.visits import ACTIVE, event_time_error
 from clinic.extensions import db
-from clinic.models import KioskLink, Measure, ScreeningReview, User, Visit
+from clinic.models import KioskLink, Measure, Patient, ScreeningReview, Site, User, Visit
 from clinic.services import access, audit, notifications, tokens
 from clinic.services.errors import Conflict, Invalid
 
 MAX_NOTE = 2000
 OPEN = frozenset(status.value for status in ACTIVE)
+OUTCOME_INSTRUMENTS = ("phq9", "gad7")
+# The induction: six infusions (DESIGN.md); a patient with fewer scored visits is still in it.
+INDUCTION_INFUSIONS = 6
 
 
 def record_measure(
@@ -149,21 +160,13 @@ def day_measures(visit: Visit, at: datetime) -> list[Measure]:
 
 def day_screen(visit: Visit, at: datetime) -> instruments.DayScreen:
     """What the day's measures and reviews say about a start at `at`."""
-    measures = day_measures(visit, at)
-    risky = [m for m in measures if SUICIDE_RISK in (m.flags or [])]
-    decision = None
-    reviews = list(
-        db.session.scalars(
-            select(ScreeningReview)
-            .where(ScreeningReview.visit_id == visit.id)
-            .order_by(ScreeningReview.at, ScreeningReview.id)
-        )
-    )
-    if reviews:
-        latest = reviews[-1]
-        if not risky or latest.at >= risky[-1].at or latest.decision == ReviewDecision.DEFER:
-            decision = latest.decision
-    return instruments.DayScreen(frozenset(m.instrument for m in measures), bool(risky), decision)
+    measures = [(m.at, m.instrument, m.flags or []) for m in day_measures(visit, at)]
+    reviews = db.session.execute(
+        select(ScreeningReview.at, ScreeningReview.decision)
+        .where(ScreeningReview.visit_id == visit.id)
+        .order_by(ScreeningReview.at, ScreeningReview.id)
+    ).all()
+    return instruments.day_screen_of(measures, [(r.at, r.decision) for r in reviews])
 
 
 def screening_violations(visit: Visit, at: datetime) -> list[Violation]:
@@ -223,31 +226,121 @@ def kiosk_visit(token: str, now: datetime) -> Visit | None:
     return link.visit
 
 
+@dataclass(frozen=True)
+class BoardScreen:
+    """What a board card shows of screening: the day's state and the PHQ-9 course."""
+
+    state: str  # instruments.screen_state: "review", "deferred", "due" or ""
+    phq9: instruments.Outcome
+
+
+NO_SCREEN = BoardScreen("", instruments.outcome(()))
+
+
+def board_screens(
+    site: Site, visits: Sequence[tuple[int, int, str]], now: datetime
+) -> dict[int, BoardScreen]:
+    """Return visit id -> screening facts for many (id, patient id, status) visits of a site,
+    in two queries whatever their number: the measures, then the reviews."""
+    if not visits:
+        return {}
+    visit_ids = sorted({v[0] for v in visits})
+    patient_ids = sorted({v[1] for v in visits})
+    measures = db.session.execute(
+        select(Measure.visit_id, Measure.patient_id, Measure.instrument, Measure.at)
+        .add_columns(Measure.score, Measure.flags)
+        .where(
+            or_(
+                Measure.visit_id.in_(visit_ids),
+                and_(Measure.patient_id.in_(patient_ids), Measure.instrument == PHQ9.name),
+            )
+        )
+        .order_by(Measure.at, Measure.id)
+    ).all()
+    reviews = db.session.execute(
+        select(ScreeningReview.visit_id, ScreeningReview.at, ScreeningReview.decision)
+        .where(ScreeningReview.visit_id.in_(visit_ids))
+        .order_by(ScreeningReview.at, ScreeningReview.id)
+    ).all()
+    zone = ZoneInfo(site.timezone)
+    today = now.astimezone(zone).date()
+    required = list(site.screening_before_start or [])
+    found = {}
+    for visit_id, patient_id, status in visits:
+        day = instruments.day_screen_of(
+            [
+                (m.at, m.instrument, m.flags or [])
+                for m in measures
+                if m.visit_id == visit_id and m.at.astimezone(zone).date() == today
+            ],
+            [(r.at, r.decision) for r in reviews if r.visit_id == visit_id],
+        )
+        phq9 = [
+            (m.at, m.score)
+            for m in measures
+            if m.patient_id == patient_id and m.instrument == PHQ9.name
+        ]
+        state = instruments.screen_state(required, day) if status in OPEN else ""
+        found[visit_id] = BoardScreen(state, instruments.outcome(phq9))
+    return found
+
+
 def patient_outcomes(actor: User, patient_id: int) -> dict[str, instruments.Outcome]:
     """Return the PHQ-9 and GAD-7 outcomes of a patient's course."""
     patient = access.get_patient(actor, patient_id)
-    access.require(actor, "clinical")
+    access.require(actor, "outcomes")
     rows = db.session.execute(
         select(Measure.instrument, Measure.at, Measure.score).where(
-            Measure.patient_id == patient.id, Measure.instrument.in_(("phq9", "gad7"))
+            Measure.patient_id == patient.id, Measure.instrument.in_(OUTCOME_INSTRUMENTS)
         )
     ).all()
     return {
         name: instruments.outcome([(at, score) for kind, at, score in rows if kind == name])
-        for name in ("phq9", "gad7")
+        for name in OUTCOME_INSTRUMENTS
     }
 
 
-def site_outcomes(actor: User, site_id: int) -> list[tuple[int, instruments.Outcome]]:
-    """Return (patient id, PHQ-9 outcome) for each patient of a site with a PHQ-9."""
+@dataclass(frozen=True)
+class CourseOutcome:
+    """One patient's PHQ-9 course on the site's outcomes page."""
+
+    patient: Patient
+    phq9: instruments.Outcome
+    infusions: int  # visits whose treatment has started
+
+    @property
+    def in_induction(self) -> bool:
+        """Tell whether the patient has not yet had the induction's infusions."""
+        return self.infusions < INDUCTION_INFUSIONS
+
+
+def site_outcomes(actor: User, site_id: int) -> tuple[Site, list[CourseOutcome]]:
+    """Return a site and the PHQ-9 course of each of its patients with a PHQ-9, by name."""
     site = access.get_site(actor, site_id)
-    access.require(actor, "clinical")
+    access.require(actor, "outcomes")
     rows = db.session.execute(
         select(Measure.patient_id, Measure.at, Measure.score)
-        .join(Visit, Visit.id == Measure.visit_id)
-        .where(Visit.site_id == site.id, Measure.instrument == "phq9")
+        .join(Patient, Patient.id == Measure.patient_id)
+        .where(Patient.site_id == site.id, Measure.instrument == PHQ9.name)
     ).all()
-    by_patient: dict[int, list[tuple[datetime, int]]] = {}
+    series: dict[int, list[tuple[datetime, int]]] = {}
     for patient_id, at, total in rows:
-        by_patient.setdefault(patient_id, []).append((at, total))
-    return [(pid, instruments.outcome(series)) for pid, series in sorted(by_patient.items())]
+        series.setdefault(patient_id, []).append((at, total))
+    ids = sorted(series)
+    patients = db.session.scalars(
+        select(Patient)
+        .where(Patient.id.in_(ids))
+        .order_by(Patient.family_name, Patient.given_name, Patient.id)
+    ).all()
+    started = dict(
+        db.session.execute(
+            select(Visit.patient_id, func.count(Visit.id))
+            .where(Visit.patient_id.in_(ids), Visit.infusion_started_at.is_not(None))
+            .group_by(Visit.patient_id)
+        )
+        .tuples()
+        .all()
+    )
+    return site, [
+        CourseOutcome(p, instruments.outcome(series[p.id]), started.get(p.id, 0)) for p in patients
+    ]

@@ -18,6 +18,7 @@ from flask import Blueprint, Response, abort, g, render_template, request, url_f
 from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
 
+from clinic.domain import instruments
 from clinic.domain.discharge import PADSS_ITEMS, PADSS_PASS
 from clinic.domain.instruments import INSTRUMENTS, SUICIDE_RISK, band_label
 from clinic.domain.phases import AMBER_MINUTES
@@ -109,7 +110,7 @@ def board_context(board: Dashboard, viewer, wall: bool) -> dict:
         "wall": wall,
         "can_clinical": not wall and access.can(viewer, "clinical"),
         "clinical_actions": clinical_actions,
-        "screen_state": screen_state,
+        "can_outcomes": not wall and access.can(viewer, "outcomes"),
         "bp_flags": BP_FLAGS,
         "hr_flags": HR_FLAGS,
         "amber": timedelta(minutes=AMBER_MINUTES),
@@ -195,8 +196,9 @@ def dialog_forms() -> dict:
     return {}
 
 
-def clinical_actions(visit) -> list[str]:
-    """List the dialogs the user may open on a visit now, in the order of the day."""
+def clinical_actions(visit, screen: str | None = None) -> list[str]:
+    """List the dialogs the user may open on a visit now, in the order of the day (`screen`:
+    the visit's screening state when the caller has it, as the board does)."""
     if not access.can(current_user, "clinical"):
         return []
     allowed = set(allowed_events(Status(visit.status)))
@@ -210,27 +212,17 @@ def clinical_actions(visit) -> list[str]:
         "screening": visit.status in screening.OPEN,
         "review": visit.status in screening.OPEN
         and access.can(current_user, "override_predose")
-        and screen_state(visit) == "review",
+        and (screen_state(visit) if screen is None else screen) == "review",
     }
     return [action for action, ok in wanted.items() if ok]
 
 
-def screen_state(visit) -> str:
-    """Tell the card what screening needs today: "review" (a risk flag not yet reviewed),
-    "deferred" (a practitioner deferred the treatment), "due" (a site's required measure
-    missing) or ""."""
+def screen_state(visit: Visit) -> str:
+    """Tell a visit's page what screening needs today (instruments.screen_state)."""
     if visit.status not in screening.OPEN:
         return ""
-    visit = db.session.get(Visit, visit.id)  # the board's rows are snapshots
-    if visit is None:
-        return ""
-    day = screening.day_screen(visit, utcnow())
-    if day.risky and day.decision is None:
-        return "review"
-    if day.decision == "defer":
-        return "deferred"
-    required = set(visit.site.screening_before_start or [])
-    return "due" if required - set(day.recorded) else ""
+    required = list(visit.site.screening_before_start or [])
+    return instruments.screen_state(required, screening.day_screen(visit, utcnow()))
 
 
 def _clinical_visit(visit_id: int) -> Visit:

@@ -23,6 +23,7 @@ from clinic.services.patient_overview import (
 from clinic.services.sites import today as site_today
 from clinic.types import utcnow
 from clinic.web.forms import show_refusal
+from clinic.web.outcomes import patient_outcomes
 from clinic.web.patient_forms import (
     ClearanceForm,
     PatientForm,
@@ -151,6 +152,7 @@ def detail(patient_id: int):
         past=past,
         rems_form=_enrolment_form(patient),
         courses=courses.list_courses(current_user, patient.id),
+        outcomes=patient_outcomes(patient),
     )
 
 

@@ -9,8 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from clinic.domain.instruments import CSSRS_SCREEN, PHQ9
 from clinic.extensions import db
-from clinic.models import AuditEvent, Delivery, Notification, PatientMessage
+from clinic.models import AuditEvent, Delivery, Measure, Notification, PatientMessage
+from clinic.notify import outbox
+from clinic.types import utcnow
 from tests.api.conftest import assert_error, iso
 from tests.conftest import MONDAY, add_baseline, chicago
 
@@ -195,3 +198,46 @@ def test_kiosk_link_is_made_for_the_visit(api_as, clinic, checked_in, client):
     assert page.status_code == 200
     assert "Have you wished you were dead" in page.get_data(as_text=True)
     assert client.get("/k/not-a-token").status_code == 404
+
+
+def test_no_answer_reaches_the_audit_trail_the_alerts_or_the_messages(
+    api_as, clinic, checked_in, app, monkeypatch
+):
+    """A positive PHQ-9 and screener: the answers (as stored) and the questions' wording are
+    nowhere but on the measures, not in any audit row, alert, e-mail or webhook body, or
+    patient message."""
+    monkeypatch.setitem(app.config, "SMTP_HOST", "smtp.test")
+    phq9 = [0, 1, 2, 3, 0, 1, 2, 3, 2]  # item 9: thoughts of self-harm
+    assert measure(api_as, clinic.nurse, checked_in, "phq9", phq9).status_code == 201
+    assert measure(api_as, clinic.nurse, checked_in, "cssrs_screen", POSITIVE).status_code == 201
+    kiosk = api_as(clinic.nurse).post(f"/visits/{checked_in}/kiosk-link", json={}).get_json()
+    assert kiosk["url"]
+    stored = [m.answers for m in db.session.scalars(select(Measure))]
+    assert stored == [phq9, POSITIVE]  # kept on the measures
+
+    forbidden = [json.dumps(a) for a in stored] + [
+        json.dumps(a, separators=(",", ":")) for a in stored
+    ]
+    forbidden += [PHQ9.items[8], CSSRS_SCREEN.items[2]]
+    texts = [json.dumps(row.detail or {}) for row in db.session.scalars(select(AuditEvent))]
+    alerts = db.session.scalars(select(Notification)).all()
+    assert alerts, "the positive screen raises an alert"
+    texts += [
+        json.dumps({c.name: str(getattr(n, c.name)) for c in n.__table__.columns}) for n in alerts
+    ]
+    texts += [
+        json.dumps({c.name: str(getattr(d, c.name)) for c in d.__table__.columns})
+        for d in db.session.scalars(select(Delivery))
+    ]
+    sent = outbox.claim(utcnow() + timedelta(minutes=1))
+    assert any(o.channel == "email" for o in sent)
+    texts += [o.message.subject() + o.message.text() for o in sent]
+    texts += [json.dumps(o.message.payload(START), default=str) for o in sent]
+    texts += [
+        json.dumps({c.name: str(getattr(m, c.name)) for c in m.__table__.columns})
+        for m in db.session.scalars(select(PatientMessage))
+    ]
+    for text in texts:
+        for secret in forbidden:
+            assert secret not in text
+        assert '"answers"' not in text

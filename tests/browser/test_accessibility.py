@@ -192,6 +192,28 @@ def test_practitioner_pages(axe_page, day):
     axe_page.wait_for_selector(".modal.show")
     axe_page.wait_for_timeout(400)
     audit.check("/recovery dialog review")
+    # A PHQ-9 course: the patient's chart and the site's outcomes page.
+    begin_write()
+    for days_ago, total in ((14, 21), (7, 12), (0, 4)):
+        at = utcnow() - timedelta(days=days_ago)
+        answers = [min(3, max(0, total - 3 * i)) for i in range(9)]
+        db.session.add(
+            Measure(
+                visit_id=checked_in.id,
+                patient_id=checked_in.patient_id,
+                instrument="phq9",
+                answers=answers,
+                score=total,
+                band="x",
+                flags=[],
+                at=at,
+                via_kiosk=False,
+                created_at=at,
+            )
+        )
+    db.session.commit()
+    audit.visit(f"/patients/{checked_in.patient_id}", "#outcome-chart-phq9")
+    audit.visit("/outcomes", "[data-counts]")
     audit.assert_clean()
 
 

@@ -13,8 +13,10 @@ from clinic.domain.instruments import (
     PHQ9,
     SUICIDE_RISK,
     AnswersError,
+    day_screen_of,
     outcome,
     score,
+    screen_state,
 )
 
 
@@ -128,3 +130,21 @@ def test_outcome_of_nothing_and_of_a_zero_baseline() -> None:
     )  # fmt: skip
     zero = outcome([(T0, 0), (T0 + timedelta(days=1), 0)])
     assert zero.change_pct is None and not zero.response and zero.remission
+
+
+def test_the_days_screen_needs_a_review_after_the_latest_risk() -> None:
+    risky = [(T0, "cssrs_screen", [SUICIDE_RISK])]
+    assert screen_state(["cssrs_screen"], day_screen_of([], [])) == "due"
+    assert screen_state(["cssrs_screen"], day_screen_of(risky, [])) == "review"
+    reviewed = day_screen_of(risky, [(T0 + timedelta(minutes=5), "proceed")])
+    assert reviewed.decision == "proceed" and screen_state(["cssrs_screen"], reviewed) == ""
+    # A new risk after the review needs a new one; a deferral holds whatever follows.
+    again = [*risky, (T0 + timedelta(minutes=9), "phq9", [SUICIDE_RISK])]
+    assert screen_state([], day_screen_of(again, [(T0 + timedelta(minutes=5), "proceed")])) == (
+        "review"
+    )
+    deferred = day_screen_of(again, [(T0 + timedelta(minutes=5), "defer")])
+    assert screen_state([], deferred) == "deferred"
+    # Two reviews at the same instant: the last recorded counts.
+    same = [(T0 + timedelta(minutes=5), "defer"), (T0 + timedelta(minutes=5), "proceed")]
+    assert day_screen_of(risky, same).decision == "proceed"

@@ -101,6 +101,8 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "patients.correct_clearance": ("record_clearance", True),
     "patients.void_clearance": ("record_clearance", True),
     "patients.rems_enrollment": ("record_clearance", True),
+    # outcomes: the site's courses (clinical staff and administrators)
+    "outcomes.site": ("outcomes", True),
     # nurses
     "nursing.dashboard": ("read", True),
     "nursing.feed": ("read", True),
@@ -195,7 +197,7 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "api.post_measure": ("clinical", True),
     "api.post_screening_review": ("override_predose", True),
     "api.post_kiosk_link": ("clinical", True),
-    "api.get_outcomes": ("clinical", True),
+    "api.get_outcomes": ("outcomes", True),
     "api.get_doses": ("read", True),
     "api.post_dose": ("clinical", True),
     "api.get_rems_form": ("read", True),
@@ -248,6 +250,7 @@ QUERY = {
     "nursing.feed": {"site_id": "site_id"},
     "alerts.feed": {"site_id": "site_id"},
     "rems.tracker": {"site_id": "site_id"},
+    "outcomes.site": {"site_id": "site_id"},
     "api.dashboard": {"site_id": "site_id"},
     "api.list_treatment_types": {"site_id": "site_id"},
     "api.list_courses": {"patient_id": "patient_id"},

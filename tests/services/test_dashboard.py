@@ -11,7 +11,7 @@ from sqlalchemy import event
 from clinic.extensions import db
 from clinic.services.dashboard import load_dashboard
 from clinic.services.errors import Invalid, NotFound
-from tests.conftest import MONDAY, chicago
+from tests.conftest import MONDAY, add_negative_screen, chicago
 from tests.services.visit_rows import put_reading, put_visit
 
 EIGHT = chicago(MONDAY, 8)
@@ -207,6 +207,7 @@ def test_a_constant_number_of_queries_whatever_the_number_of_visits(ward, make_c
             visit = ward.seat(("checked_in", "infusing", "recovering")[i % 3], index)
             put_reading(visit, chicago(MONDAY, 7, 55))
             put_reading(visit, chicago(MONDAY, 8, 40), systolic=150)
+            add_negative_screen(visit.id, chicago(MONDAY, 7, 50))
             ward.seat("booked", index, start=chicago(MONDAY, 12))
 
     def queries() -> int:
@@ -215,6 +216,8 @@ def test_a_constant_number_of_queries_whatever_the_number_of_visits(ward, make_c
         with counting_queries() as statements:
             board = load_dashboard(nurse, site_id, chicago(MONDAY, 9))
             assert all(row.latest is not None for row in board.rows)
+            # The day's screener is read for every card: nothing is due.
+            assert {row.screen.state for row in board.rows} == {""}
         return len(statements), len(board.rows)
 
     seat_many(3, 100)
@@ -224,5 +227,6 @@ def test_a_constant_number_of_queries_whatever_the_number_of_visits(ward, make_c
     many, rows = queries()
     assert rows == 30
     assert many == few
-    # The site, the user and their sites (access), visits, readings, next bookings.
-    assert few <= 6
+    # The site, the user and their sites (access), visits, readings, next bookings, and the
+    # screening: measures, reviews.
+    assert few <= 8

@@ -58,3 +58,23 @@ def test_a_long_visit_keeps_the_discharge_label_left_of_its_line_on_the_top_row(
     )
     infusion, due = label_boxes(str(svg))
     assert infusion[3] == due[3] and due[2] < 640 - 14
+
+
+def test_changes_in_percent_round_halves_away_from_zero_with_a_real_minus():
+    from clinic.web.charts import signed_percent
+
+    assert signed_percent(-45.45) == "\u221245 %"
+    assert signed_percent(-45.5) == "\u221246 %"
+    assert signed_percent(12.5) == "+13 %"
+    assert signed_percent(0.2) == "0 %"
+    assert signed_percent(None) == ""
+
+
+def test_the_outcome_chart_of_one_score_marks_only_the_baseline():
+    from clinic.domain.instruments import PHQ9, outcome
+    from clinic.web.charts import outcome_chart
+
+    svg = str(outcome_chart(PHQ9, outcome([(START, 3)]), CHICAGO))
+    assert svg.count("outcome-point") == 1 and "is-baseline" in svg
+    assert "outcome-response-line" not in svg  # a baseline under 5 has no response to reach
+    assert "Remission &lt; 5" in svg and "One PHQ-9 so far" in svg
