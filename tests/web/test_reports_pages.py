@@ -84,3 +84,17 @@ def test_another_sites_reports_are_not_found(client, week, make_site):
     query = week.query | {"site_id": other.id}
     assert client.get("/reports", query_string=query).status_code == 404
     assert client.get("/reports/utilisation.csv", query_string=query).status_code == 404
+
+
+def test_a_range_without_visits_says_so_instead_of_drawing_empty_charts(client, week):
+    page = client.get(
+        "/reports", query_string=week.query | {"from": "2026-10-01", "to": "2026-10-07"}
+    )
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert '<svg class="report-chart' not in html
+    assert "No chair time was booked or used in these days." in html
+    assert "No visits were planned in these days." in html
+    assert "No visit was completed in these days." in html
+    assert "No discharge alert fired in these days." in html
+    assert '<td>2026-10-01</td><td class="text-end">1200</td>' in html  # the figures still show
