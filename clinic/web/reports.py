@@ -109,6 +109,7 @@ def index():
         kinds=KINDS,
         titles=TITLES,
         tables={kind: table(kind, result) for kind, result in results.items()},
+        days=results["utilisation"],
         charts=_charts(results),
         empty={kind for kind, result in results.items() if _empty(kind, result)},
         empty_texts=EMPTY,

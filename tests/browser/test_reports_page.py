@@ -52,8 +52,20 @@ def test_a_practitioner_reads_a_weeks_reports(page, week, screenshot):
     # on Monday the chairs were used 250 + 165 minutes.
     rows = page.locator("#report-utilisation tbody tr")
     assert rows.count() == 7
-    assert rows.nth(1).locator("td").all_inner_texts() == ["2026-11-01", "3000", "165", "165", "6"]
-    assert rows.nth(2).locator("td").all_inner_texts() == ["2026-11-02", "1200", "330", "415", "35"]
+    assert rows.nth(1).locator("td").all_inner_texts() == [
+        "Sun 1 Nov 2026",
+        "3000",
+        "165",
+        "165",
+        "6",
+    ]
+    assert rows.nth(2).locator("td").all_inner_texts() == [
+        "Mon 2 Nov 2026",
+        "1200",
+        "330",
+        "415",
+        "35",
+    ]
     assert figure(page, "attendance", "Visits planned") == "6"
     assert figure(page, "attendance", "No-shows") == "1"
     assert figure(page, "attendance", "Late cancellations") == "1"
