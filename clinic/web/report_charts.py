@@ -16,13 +16,15 @@ BOOKED, USED, AXIS, GRID = "#93c5fd", "#2563eb", "#64748b", "#e2e8f0"
 BAR_COLOURS = ("#2563eb", "#0d9488", "#d97706", "#dc2626", "#7c3aed", "#64748b")
 
 
-def _svg(cls: str, label: str, width: int, height: int, body: list[str]) -> Markup:
+def _svg(
+    cls: str, label: str, width: int, height: int, body: list[str], font_size: int = 11
+) -> Markup:
     """Wrap chart parts in an accessible SVG element."""
     text = escape(label)
     head = (
         f'<svg class="report-chart {cls}" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{text}" xmlns="http://www.w3.org/2000/svg" '
-        f'font-family="system-ui, sans-serif" font-size="11"><title>{text}</title>'
+        f'font-family="system-ui, sans-serif" font-size="{font_size}"><title>{text}</title>'
     )
     # nosec B704: every text in `body` is escaped where it is made.
     return Markup(head + "".join(body) + "</svg>")  # noqa: S704 # nosec B704
@@ -31,7 +33,10 @@ def _svg(cls: str, label: str, width: int, height: int, body: list[str]) -> Mark
 def utilisation_chart(
     days: Sequence[UtilisationDay], width: int = 720, height: int = 220
 ) -> Markup:
-    """Return a bar per day: booked and used chair minutes as a share of the open minutes."""
+    """Return a bar per day: booked and used chair minutes as a share of the open minutes.
+
+    The legend (booked, used) is the page's, in HTML beside the chart.
+    """
     label = "Booked and used chair time, per cent of open chair time, per day"
     left, right, top, bottom = 36, 8, 10, 28
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -61,18 +66,14 @@ def utilisation_chart(
         if n % step == 0:
             out.append(
                 f'<text x="{x + bar:.1f}" y="{height - 10}" text-anchor="middle" '
-                f'fill="{AXIS}">{day.date.strftime("%d %b")}</text>'
+                f'fill="{AXIS}">{day.date.day} {day.date:%b}</text>'
             )
-    out.append(
-        f'<text x="{width - right}" y="{top + 10}" text-anchor="end" fill="{AXIS}">'
-        f'<tspan fill="{BOOKED}">■</tspan> booked <tspan fill="{USED}">■</tspan> used</text>'
-    )
     return _svg("report-chart-utilisation", label, width, height, out)
 
 
 def bar_chart(label: str, bars: Sequence[tuple[str, float | None]], unit: str = "") -> Markup:
     """Return horizontal bars, one per (name, value); a missing value shows a dash."""
-    width, row, left = 560, 26, 190
+    width, row, left = 620, 30, 230
     height = row * max(len(bars), 1) + 8
     most = max((value or 0 for _, value in bars), default=0) or 1
     out: list[str] = []
@@ -81,10 +82,10 @@ def bar_chart(label: str, bars: Sequence[tuple[str, float | None]], unit: str = 
         w = (width - left - 70) * (value or 0) / most
         shown = "\u2013" if value is None else f"{value:g}{unit}"
         out.append(
-            f'<text x="{left - 8}" y="{y + 16}" text-anchor="end" fill="{AXIS}">'
+            f'<text x="{left - 8}" y="{y + 19}" text-anchor="end" fill="#475569">'
             f"{escape(name)}</text>"
-            f'<rect x="{left}" y="{y + 4}" width="{w:.1f}" height="{row - 10}" '
+            f'<rect x="{left}" y="{y + 5}" width="{w:.1f}" height="{row - 10}" rx="2" '
             f'fill="{BAR_COLOURS[n % len(BAR_COLOURS)]}"/>'
-            f'<text x="{left + w + 6:.1f}" y="{y + 16}" fill="#0f172a">{escape(shown)}</text>'
+            f'<text x="{left + w + 6:.1f}" y="{y + 19}" fill="#0f172a">{escape(shown)}</text>'
         )
-    return _svg("report-chart-bars", label, width, height, out)
+    return _svg("report-chart-bars", label, width, height, out, font_size=13)

@@ -46,6 +46,14 @@ LABELS = {
 }
 
 
+EMPTY = {
+    "utilisation": "No chair time was booked or used in these days.",
+    "attendance": "No visits were planned in these days.",
+    "cycle-times": "No visit was completed in these days.",
+    "alerts": "No discharge alert fired in these days.",
+}
+
+
 class RangeForm(Form):
     """A site and two local days, both included (a GET form: it changes nothing)."""
 
@@ -101,7 +109,10 @@ def index():
         kinds=KINDS,
         titles=TITLES,
         tables={kind: table(kind, result) for kind, result in results.items()},
+        days=results["utilisation"],
         charts=_charts(results),
+        empty={kind for kind, result in results.items() if _empty(kind, result)},
+        empty_texts=EMPTY,
         labels=LABELS,
         query={"site_id": site.id, "from": span.first, "to": span.last},
     )
@@ -110,6 +121,13 @@ def index():
 def _invalid(form: RangeForm, site: Site, sites: list[Site]) -> tuple[str, int]:
     """Show the form with what is wrong with it, and no figures."""
     return render_template("reports/index.html", form=form, site=site, sites=sites), 422
+
+
+def _empty(kind: str, result: Any) -> bool:
+    """Whether a report has nothing to draw: no chair time in use, or no figure at all."""
+    if kind == "utilisation":
+        return not any(day.chair_minutes_booked or day.chair_minutes_used for day in result)
+    return not any(flat(result).values())
 
 
 def _charts(results: dict[str, Any]) -> dict[str, Any]:

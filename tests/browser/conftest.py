@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -60,6 +61,32 @@ def page(browser, live_server):
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, f"browser console errors: {errors}"
+
+
+# How Chromium reports a fetch answered 4xx: the dialogs' refusals are 409
+# and 422 by design, and so is a page that explains a bad form.
+REFUSAL = re.compile(r"^Failed to load resource: the server responded with a status of (409|422)")
+
+
+@pytest.fixture
+def refusing_page(browser, live_server):
+    """A page like `page`, on which the dialogs' 409/422 answers are expected.
+
+    Every other console error or page error still fails the test.
+    """
+    context = browser.new_context(base_url=live_server, viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text) if msg.type == "error" and not REFUSAL.match(msg.text) else None
+        ),
+    )
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     yield page
     context.close()

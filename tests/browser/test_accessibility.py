@@ -169,6 +169,8 @@ def test_practitioner_pages(axe_page, day):
     clearance = day.clearance
     audit.visit(f"/patients/{patient}/clearances/{clearance.id}/edit")
     audit.visit(f"/patients/{patient}/clearances/{clearance.id}/void")
+    audit.visit("/reports")
+    audit.visit(f"/reports?site_id={day.site.id}&from=2026-12-06&to=2026-11-30")  # a bad range
     # A positive C-SSRS screener: the card turns red and the practitioner reviews it.
     checked_in = day.visits["checked_in"]
     begin_write()
@@ -237,6 +239,7 @@ def test_admin_pages(axe_page, day):
         "/admin/display-links",
         "/admin/deliveries",
         "/admin/audit",
+        "/reports",
     ):
         audit.visit(path)
     audit.assert_clean()

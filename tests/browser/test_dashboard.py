@@ -3,7 +3,6 @@ readings from another screen appear without a reload, and screenshots to look at
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import timedelta
 
@@ -180,31 +179,6 @@ def ward(clinic, make_chair, make_patient, frozen):
     clinic.chairs = chairs
     clinic.visits = [first, second, third, fourth, fifth, sixth]
     return clinic
-
-
-# How Chromium reports a fetch answered 4xx: the dialogs' refusals are 409 and 422 by design.
-REFUSAL = re.compile(r"^Failed to load resource: the server responded with a status of (409|422)")
-
-
-@pytest.fixture
-def refusing_page(browser, live_server):
-    """A page like conftest's, on which the dialogs' 409/422 answers are expected.
-
-    Every other console error or page error still fails the test.
-    """
-    context = browser.new_context(base_url=live_server, viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on(
-        "console",
-        lambda msg: (
-            errors.append(msg.text) if msg.type == "error" and not REFUSAL.match(msg.text) else None
-        ),
-    )
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert not errors, f"browser console errors: {errors}"
 
 
 def open_dashboard(page, user, path: str = "/recovery"):

@@ -30,7 +30,10 @@ def test_the_page_shows_each_report_with_a_chart_and_a_csv_link(client, week):
         assert f"/reports/{kind}.csv?site_id={week.site.id}" in html
     assert html.count('<svg class="report-chart') == 4
     # The DST Sunday's row: 3000 open chair-minutes, 165 booked and used (6 %).
-    assert '<td>2026-11-01</td><td class="text-end">3000</td>' in html
+    sunday = (
+        '<td><time datetime="2026-11-01">Sun 1 Nov 2026</time></td><td class="text-end">3000</td>'
+    )
+    assert sunday in html
     assert 'Late cancellations</th><td class="text-end">1</td>' in html
     assert 'Infusion, actual (p90 min)</th><td class="text-end">49.0</td>' in html
 
@@ -84,3 +87,18 @@ def test_another_sites_reports_are_not_found(client, week, make_site):
     query = week.query | {"site_id": other.id}
     assert client.get("/reports", query_string=query).status_code == 404
     assert client.get("/reports/utilisation.csv", query_string=query).status_code == 404
+
+
+def test_a_range_without_visits_says_so_instead_of_drawing_empty_charts(client, week):
+    page = client.get(
+        "/reports", query_string=week.query | {"from": "2026-10-01", "to": "2026-10-07"}
+    )
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert '<svg class="report-chart' not in html
+    assert "No chair time was booked or used in these days." in html
+    assert "No visits were planned in these days." in html
+    assert "No visit was completed in these days." in html
+    assert "No discharge alert fired in these days." in html
+    thursday = '<time datetime="2026-10-01">Thu 1 Oct 2026</time></td><td class="text-end">1200<'
+    assert thursday in html  # the figures still show
