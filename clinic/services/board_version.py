@@ -73,6 +73,8 @@ def _note_flush(session: Session, _context: Any, _instances: Any) -> None:
             noted["sites"].add(obj.site_id)
         elif isinstance(obj, BY_VISIT):
             noted["visits"].add(obj.visit_id)
+            if isinstance(obj, Measure):  # a screen counts for the patient's day
+                noted["patients"].add(obj.patient_id)
         elif isinstance(obj, Patient) and obj.id is not None:
             noted["patients"].add(obj.id)
 
