@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import event
 
 from clinic.extensions import db
+from clinic.services import tokens
 from tests.api.conftest import assert_error, iso, zulu
 from tests.conftest import MONDAY, chicago
 from tests.services.visit_rows import put_reading, put_visit
@@ -280,3 +281,37 @@ def test_a_renamed_chair_or_patient_shows_on_the_very_next_request(board, seat, 
     db.session.commit()
     row = board(headers={"If-None-Match": renamed.headers["ETag"]}).get_json()["visits"][0]
     assert row["patient_label"] == "BQ"
+
+
+def test_an_unchanged_dashboard_poll_reads_the_version_and_builds_nothing(
+    api_as, seat, clinic, frozen
+):
+    for i in range(30):
+        visit = seat(("checked_in", "infusing", "recovering")[i % 3])
+        put_reading(visit, chicago(MONDAY, 7, 55))
+    frozen.move_to(chicago(MONDAY, 9))
+    api = api_as(clinic.nurse)
+    first = api.get("/dashboard")
+    assert first.status_code == 200
+    etag = first.headers["ETag"]
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.split()[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
+            statements.append(statement)
+
+    for warm_token in (False, True):
+        statements.clear()
+        db.session.expunge_all()  # each request starts with an empty session
+        if not warm_token:
+            tokens.forget_checked()
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            again = api.get("/dashboard", headers={"If-None-Match": etag})
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        assert again.status_code == 304
+        # The token (with its user and sites) unless this process checked it a moment ago,
+        # and the site's board version: no visit, reading or audit row is read or written.
+        assert len(statements) == (1 if warm_token else 2), statements
+        assert "board_version" in statements[-1]
