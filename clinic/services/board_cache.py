@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import bindparam, select
@@ -76,7 +76,7 @@ class BoardCache:
 
 def cache() -> BoardCache:
     """Return this process's cache for the current app (each app, each test, its own)."""
-    return current_app.extensions.setdefault("board_cache", BoardCache())
+    return cast(BoardCache, current_app.extensions.setdefault("board_cache", BoardCache()))
 
 
 def visible_site_id(actor: User, site_id: int | None) -> int:

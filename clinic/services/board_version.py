@@ -18,7 +18,7 @@ not by each service.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
@@ -41,7 +41,14 @@ from clinic.models import (
 # Rows that carry their site: a change bumps that site.
 BY_SITE: tuple[type, ...] = (Visit, Chair, TreatmentType, Notification)
 # Rows of a visit: a change bumps the visit's site.
-BY_VISIT: tuple[type, ...] = (VisitEvent, Observation, Dose, Measure, ScreeningReview, RemsSubmission)
+BY_VISIT: tuple[type, ...] = (
+    VisitEvent,
+    Observation,
+    Dose,
+    Measure,
+    ScreeningReview,
+    RemsSubmission,
+)
 WATCHED_TABLES = frozenset(
     model.__tablename__  # type: ignore[attr-defined]
     for model in (*BY_SITE, *BY_VISIT, Patient, Site)
@@ -51,13 +58,14 @@ _KEY = "board_version"
 
 
 def _noted(session: Session) -> dict[str, Any]:
-    return session.info.setdefault(_KEY, {"sites": set(), "visits": set(), "patients": set()})
+    empty: dict[str, Any] = {"sites": set(), "visits": set(), "patients": set()}
+    return cast(dict[str, Any], session.info.setdefault(_KEY, empty))
 
 
 @event.listens_for(Session, "before_flush")
 def _note_flush(session: Session, _context: Any, _instances: Any) -> None:
     """Note the sites, visits and patients whose rows this flush writes."""
-    changed = [
+    changed: list[Any] = [
         obj
         for obj in (*session.new, *session.deleted, *session.dirty)
         if obj in session.new or obj in session.deleted or session.is_modified(obj)
@@ -70,9 +78,9 @@ def _note_flush(session: Session, _context: Any, _instances: Any) -> None:
             if obj.id is not None:
                 noted["sites"].add(obj.id)
         elif isinstance(obj, BY_SITE):
-            noted["sites"].add(obj.site_id)
+            noted["sites"].add(cast(Any, obj).site_id)
         elif isinstance(obj, BY_VISIT):
-            noted["visits"].add(obj.visit_id)
+            noted["visits"].add(cast(Any, obj).visit_id)
             if isinstance(obj, Measure):  # a screen counts for the patient's day
                 noted["patients"].add(obj.patient_id)
         elif isinstance(obj, Patient) and obj.id is not None:
@@ -84,11 +92,11 @@ def _note_statement(state: ORMExecuteState) -> None:
     """Note the sites of a Core or bulk write to a watched table."""
     if not (state.is_insert or state.is_update or state.is_delete):
         return
-    table = getattr(state.statement, "table", None)
-    if getattr(table, "name", None) not in WATCHED_TABLES or table.name == "sites":
+    name = getattr(getattr(state.statement, "table", None), "name", None)
+    if name not in WATCHED_TABLES or name == "sites":
         return
-    params = state.parameters
-    rows = params if isinstance(params, list) else [params or {}]
+    params: Any = state.parameters
+    rows: list[Any] = list(params) if isinstance(params, list | tuple) else [params or {}]
     sites = {row.get("site_id") for row in rows}
     noted = _noted(state.session)
     if state.is_insert and rows and None not in sites:

@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app, has_app_context
 from sqlalchemy import inspect as sa_inspect
@@ -151,7 +151,7 @@ class _Checked:
 
 def _checked() -> dict[str, _Checked]:
     """Return this process's checked tokens for the current app (each app its own)."""
-    return current_app.extensions.setdefault("checked_tokens", {})
+    return cast(dict[str, _Checked], current_app.extensions.setdefault("checked_tokens", {}))
 
 
 def _detached_copy(obj: Any, **related: Any) -> Any:

@@ -190,7 +190,8 @@ def dashboard():
     board = load_dashboard(current_user, site.id, utcnow())
     feed_url = url_for("nursing.feed", site_id=site.id, wall=1 if wall else None)
     page = board_page(board, current_user, wall, sites=sites, feed_url=feed_url, display_link=False)
-    _audit_view(board.site.id, [row.visit.patient_id for row in board.rows])  # after rendering: the write's commit expires the board
+    # After rendering: the audit write's commit expires the board.
+    _audit_view(board.site.id, [row.visit.patient_id for row in board.rows])
     return page
 
 

@@ -108,7 +108,7 @@ def test_a_token_revoked_in_this_process_stops_at_once(make_user, clinic):
 
 def test_an_expired_token_is_never_served_from_memory(make_user, clinic):
     user = make_user("nurse", [clinic.site])
-    row, token = tokens.issue(user, NOW - timedelta(days=1), days=1)  # expires at NOW
+    _row, token = tokens.issue(user, NOW - timedelta(days=1), days=1)  # expires at NOW
     before = NOW - timedelta(seconds=2)
     assert user_for_token(token, before) is not None
     assert statements_of(lambda: user_for_token(token, before + timedelta(seconds=1)))[1] == []

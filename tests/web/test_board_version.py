@@ -28,7 +28,12 @@ from clinic.models import (
 from clinic.services import board_version
 from tests.conftest import NOW
 from tests.services.visit_rows import put_reading, put_visit
-from tests.web.test_nursing import as_nurse, poll, ward  # noqa: F401  (fixtures)
+from tests.web import test_nursing
+from tests.web.test_nursing import poll
+
+# The nursing pages' fixtures: a ward of six chairs, and its nurse signed in.
+ward = test_nursing.ward
+as_nurse = test_nursing.as_nurse
 
 EARLIER = NOW - timedelta(hours=3)
 
@@ -191,7 +196,9 @@ def test_rows_of_a_visit_the_board_does_not_print_still_move_its_version(ward, r
     visit = in_care(ward)
     before = version_of(ward.site.id)
     if row == "event":
-        db.session.add(VisitEvent(visit_id=visit.id, type="extend_observation", at=NOW, recorded_at=NOW))
+        db.session.add(
+            VisitEvent(visit_id=visit.id, type="extend_observation", at=NOW, recorded_at=NOW)
+        )
     else:
         db.session.add(
             Dose(visit_id=visit.id, drug="Ketamine", dose_mg=Decimal(35), lot="L1", at=NOW)
@@ -254,7 +261,9 @@ def test_an_unchanged_feed_poll_reads_the_session_and_the_version_only(as_nurse,
     site_id = ward.site.id
     first = poll(as_nurse, site_id)
     assert first.status_code == 200
-    response, statements = statements_of(lambda: poll(as_nurse, site_id, etag=first.headers["ETag"]))
+    response, statements = statements_of(
+        lambda: poll(as_nurse, site_id, etag=first.headers["ETag"])
+    )
     assert response.status_code == 304
     assert not [s for s in statements if "visits" in s or "observations" in s], statements
     assert any("board_version" in s for s in statements)
