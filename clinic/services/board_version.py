@@ -65,11 +65,10 @@ def _noted(session: Session) -> dict[str, Any]:
 @event.listens_for(Session, "before_flush")
 def _note_flush(session: Session, _context: Any, _instances: Any) -> None:
     """Note the sites, visits and patients whose rows this flush writes."""
-    changed: list[Any] = [
-        obj
-        for obj in (*session.new, *session.deleted, *session.dirty)
-        if obj in session.new or obj in session.deleted or session.is_modified(obj)
-    ]
+    # New and deleted rows, and the dirty ones with a real change (a set to the same value
+    # makes an instance dirty but writes nothing).
+    changed: list[Any] = [*session.new, *session.deleted]
+    changed += [obj for obj in session.dirty if session.is_modified(obj)]
     if not changed:
         return
     noted = _noted(session)
