@@ -11,7 +11,7 @@ from sqlalchemy import event
 
 from clinic.extensions import db
 from clinic.models import ApiToken, User
-from clinic.services import tokens
+from clinic.services import staff, tokens
 from clinic.services.tokens import CHECK_TTL, user_for_token
 from clinic.types import utcnow
 from tests.conftest import NOW, issue_token
@@ -124,3 +124,15 @@ def test_a_use_from_another_address_or_a_minute_on_is_read_and_noted(make_user, 
     )
     assert found is not None and statements
     assert db.session.get(ApiToken, row.id).last_used_ip == "10.0.0.2"
+
+
+def test_a_user_taken_off_a_site_loses_it_at_once_in_this_process(make_site, make_user, clinic):
+    dallas = make_site(name="Dallas")
+    user = make_user("nurse", [clinic.site, dallas])
+    token = issue_token(user)
+    site_ids = sorted([clinic.site.id, dallas.id])
+    assert user_for_token(token, NOW).site_ids == site_ids
+    assert statements_of(lambda: user_for_token(token, NOW).site_ids)[0] == site_ids
+    staff.update_user(db.session.get(User, user.id), {"site_ids": [clinic.site.id]}, now=NOW)
+    seen, statements = statements_of(lambda: user_for_token(token, NOW).site_ids)
+    assert seen == [clinic.site.id] and statements
