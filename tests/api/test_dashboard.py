@@ -10,7 +10,7 @@ from sqlalchemy import event
 from clinic.extensions import db
 from clinic.services import tokens
 from tests.api.conftest import assert_error, iso, zulu
-from tests.conftest import MONDAY, chicago
+from tests.conftest import MONDAY, chicago, statements_of
 from tests.services.visit_rows import put_reading, put_visit
 
 EIGHT = chicago(MONDAY, 8)
@@ -294,22 +294,12 @@ def test_an_unchanged_dashboard_poll_reads_the_version_and_builds_nothing(
     first = api.get("/dashboard")
     assert first.status_code == 200
     etag = first.headers["ETag"]
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        if statement.split()[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
-            statements.append(statement)
-
     for warm_token in (False, True):
-        statements.clear()
-        db.session.expunge_all()  # each request starts with an empty session
         if not warm_token:
             tokens.forget_checked()
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
-            again = api.get("/dashboard", headers={"If-None-Match": etag})
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
+        again, statements = statements_of(
+            lambda: api.get("/dashboard", headers={"If-None-Match": etag})
+        )
         assert again.status_code == 304
         # The token (with its user and sites) unless this process checked it a moment ago,
         # and the site's board version: no visit, reading or audit row is read or written.

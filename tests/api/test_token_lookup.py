@@ -7,29 +7,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from clinic.extensions import db
 from clinic.models import ApiToken, User
 from clinic.services import staff, tokens
 from clinic.services.tokens import CHECK_TTL, user_for_token
 from clinic.types import utcnow
-from tests.conftest import NOW, issue_token
-
-
-def statements_of(call) -> tuple[object, list[str]]:
-    """Run a call with an empty session (as a request starts); return its result and SQL."""
-    db.session.expunge_all()
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        return call(), statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+from tests.conftest import NOW, issue_token, statements_of
 
 
 def test_a_token_brings_its_user_with_all_their_sites_in_one_statement(make_site, make_user):
@@ -40,18 +24,8 @@ def test_a_token_brings_its_user_with_all_their_sites_in_one_statement(make_site
         token, utcnow()
     )  # the first use writes last_used_at; the steady state is measured
     tokens.forget_checked()  # the read itself, not the process's memory of it
-    db.session.expunge_all()
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        user = user_for_token(token, utcnow())
-        assert user is not None and user.site_ids == ids
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+    user, statements = statements_of(lambda: user_for_token(token, utcnow()))
+    assert isinstance(user, User) and user.site_ids == ids
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
 
 

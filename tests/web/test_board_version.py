@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from clinic.domain.instruments import SUICIDE_RISK
 from clinic.extensions import db
@@ -26,7 +26,7 @@ from clinic.models import (
     VisitEvent,
 )
 from clinic.services import board_version
-from tests.conftest import NOW
+from tests.conftest import NOW, statements_of
 from tests.services.visit_rows import put_reading, put_visit
 from tests.web import test_nursing
 from tests.web.test_nursing import poll
@@ -236,22 +236,6 @@ def test_a_read_only_transaction_moves_nothing(as_nurse, ward):
 
 
 # ---------------------------------------------------------------- what a poll costs
-
-
-def statements_of(call) -> tuple[object, list[str]]:
-    """Run a request with an empty session (as each request has); return it and its SQL."""
-    db.session.expunge_all()
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        if statement.split()[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        return call(), statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def test_an_unchanged_feed_poll_reads_the_session_and_the_version_only(as_nurse, ward):
