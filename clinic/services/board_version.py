@@ -117,27 +117,32 @@ def _bump(session: Session) -> None:
     if not noted or not any(noted.values()):
         return
     stmt = update(Site).values(board_version=Site.board_version + 1, updated_at=Site.updated_at)
-    if ALL not in noted["sites"]:
-        ids = {site for site in noted["sites"] if site is not None}
-        if noted["visits"] or noted["patients"]:
-            owners = select(Visit.site_id).where(
-                or_(Visit.id.in_(noted["visits"]), Visit.patient_id.in_(noted["patients"]))
-            )
-            ids |= set(session.scalars(owners))
-        if noted["patients"]:  # a patient's initials show at their own site's visits too
-            ids |= set(
-                session.scalars(select(Patient.site_id).where(Patient.id.in_(noted["patients"])))
-            )
-        if not ids:
-            return
-        ordered = sorted(ids)
-        if len(ordered) > 1 and session.get_bind().dialect.name == "postgresql":
-            # Lock in id order, as bookings and alarms do, so two bumps cannot deadlock.
-            session.execute(
-                select(Site.id).where(Site.id.in_(ordered)).order_by(Site.id).with_for_update()
-            ).all()
-        stmt = stmt.where(Site.id.in_(ordered))
+    ids = None if ALL in noted["sites"] else _site_ids(session, noted)
+    if ids is not None and not ids:
+        return
+    if (ids is None or len(ids) > 1) and session.get_bind().dialect.name == "postgresql":
+        # Lock in id order, as bookings and alarms do, so two bumps cannot deadlock; FOR NO
+        # KEY UPDATE, what the UPDATE takes anyway (an alarm's FOR KEY SHARE is not blocked).
+        lock = select(Site.id).order_by(Site.id).with_for_update(key_share=True)
+        session.execute(lock if ids is None else lock.where(Site.id.in_(ids))).all()
+    if ids is not None:
+        stmt = stmt.where(Site.id.in_(ids))
     session.execute(stmt.execution_options(synchronize_session=False))
+
+
+def _site_ids(session: Session, noted: dict[str, Any]) -> list[int]:
+    """Return the ids of the sites the noted rows show on, in order."""
+    ids = {site for site in noted["sites"] if site is not None}
+    if noted["visits"] or noted["patients"]:
+        owners = select(Visit.site_id).where(
+            or_(Visit.id.in_(noted["visits"]), Visit.patient_id.in_(noted["patients"]))
+        )
+        ids |= set(session.scalars(owners))
+    if noted["patients"]:  # a patient's initials show at their own site's visits too
+        ids |= set(
+            session.scalars(select(Patient.site_id).where(Patient.id.in_(noted["patients"])))
+        )
+    return sorted(ids)
 
 
 # First of the before_commit listeners: the bump takes the site's row lock before the audit
