@@ -254,3 +254,23 @@ def test_an_unchanged_feed_poll_reads_the_session_and_the_version_only(as_nurse,
     # The sign-in session (with its user and sites, one statement) and the version.
     assert len(statements) <= 2, statements
     assert not [s for s in statements if not s.lstrip().upper().startswith("SELECT")]
+
+
+def test_a_kept_board_is_never_served_to_a_viewer_it_was_not_built_for(client, auth, ward):
+    visit = ward.seat("checked_in")
+    screen_positive(ward, visit)  # a practitioner, and only one, may review it
+    db.session.commit()
+    shown = {}
+    for user in (ward.practitioner, ward.nurse, ward.clerk, ward.practitioner):
+        auth.login(user)
+        html = poll(client, ward.site.id).get_data(as_text=True)
+        shown[user.role] = ("data-nursing-action" in html, 'data-nursing-action="review"' in html)
+        auth.logout()
+    assert shown == {
+        "practitioner": (True, True),
+        "nurse": (True, False),
+        "front_desk": (False, False),
+    }
+    auth.login(ward.nurse)
+    wall = poll(client, ward.site.id, wall=True).get_data(as_text=True)
+    assert "data-wall-alerts" in wall and "data-nursing-action" not in wall
