@@ -305,3 +305,20 @@ def test_an_unchanged_dashboard_poll_reads_the_version_and_builds_nothing(
         # and the site's board version: no visit, reading or audit row is read or written.
         assert len(statements) == (1 if warm_token else 2), statements
         assert "board_version" in statements[-1]
+
+
+def test_a_kept_answer_has_its_clock_fields_at_the_request(board, seat):
+    seat("recovering")
+    first = board(DUE - timedelta(minutes=10, seconds=30)).get_json()
+    kept = board(DUE - timedelta(minutes=10, seconds=10)).get_json()  # same minute: kept
+    assert kept["server_time"] > first["server_time"]
+    moved = (
+        first["visits"][0]["seconds_to_discharge_due"]
+        - kept["visits"][0]["seconds_to_discharge_due"]
+    )
+    assert 19 <= moved <= 21  # the clock ticks while a request runs
+    steady = [
+        {k: v for k, v in body["visits"][0].items() if k != "seconds_to_discharge_due"}
+        for body in (first, kept)
+    ]
+    assert steady[0] == steady[1]
