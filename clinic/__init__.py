@@ -40,6 +40,7 @@ def register_extensions(app: Flask) -> None:
     """Bind the extensions and the database session rules to the app."""
     from clinic import database, request_limits
     from clinic.extensions import bootstrap, csrf, db, login_manager, migrate
+    from clinic.services import board_version  # noqa: F401  (its session events)
     from clinic.web import security
 
     database.init_app(app)

@@ -115,6 +115,9 @@ class Site(Model):
         JSON, default=lambda: ["cssrs_screen"], server_default='["cssrs_screen"]'
     )
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Bumped in the transaction of every write the recovery board shows (a poll compares it
+    # instead of building the board): clinic/services/board_version.py.
+    board_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     chairs: Mapped[list[Chair]] = relationship(back_populates="site", order_by="Chair.id")
 

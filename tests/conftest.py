@@ -58,6 +58,23 @@ def totp_code(secret: str, at: datetime) -> str:
     return pyotp.TOTP(secret, interval=totp.STEP_SECONDS).at(at)
 
 
+def statements_of(call) -> tuple[object, list[str]]:
+    """Run a call with an empty session (as each request starts); return its result and the
+    SQL it sent, BEGIN, COMMIT and ROLLBACK left out."""
+    db.session.expunge_all()
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.split()[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
+            statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        return call(), statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+
+
 def issue_token(user: User) -> str:
     """Create an API token for the user and return it."""
     return tokens.issue(user, utcnow())[1]

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import joinedload
 
 from clinic import database
 from clinic.extensions import db
@@ -107,7 +108,13 @@ def check(token: str | None, now: datetime, *, touch: bool) -> Check:
     """
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return Check(None, "unknown")
-    row = db.session.scalar(select(UserSession).where(UserSession.token_digest == digest(token)))
+    # One statement: the session, its user and their sites (the idle limit and every page's
+    # access check read them), as the API's token look-up does.
+    row = db.session.scalar(
+        select(UserSession)
+        .where(UserSession.token_digest == digest(token))
+        .options(joinedload(UserSession.user).joinedload(User.sites))
+    )
     if row is None:
         return Check(None, "unknown")
     if row.ended_at is not None:

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
+from flask import current_app, has_app_context
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 
 from clinic.extensions import db
 from clinic.models import ApiToken, User
@@ -78,11 +82,20 @@ def issue(
 
 
 def user_for_token(token: str, now: datetime, ip: str | None = None) -> User | None:
-    """Return the active user of a live token, or None; note when and where it was used."""
+    """Return the active user of a live token, or None; note when and where it was used.
+
+    A token checked in this process less than CHECK_TTL ago is not read again (see
+    `_Checked`); an expired one never passes, and a use that must be noted reads it."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
+    key = digest(token)
+    kept = _checked().get(key)
+    # A user this session already holds is read afresh: merging the copy would overwrite it.
+    if kept is not None and kept.serves(now, ip) and kept.identity not in db.session.identity_map:
+        return db.session.merge(kept.user, load=False)
     row = _live(token, now)
     if row is None:
+        _checked().pop(key, None)
         return None
     ip = (ip or "")[:45] or None
     # Audited: a use from another address than the last one (the first use sets it).
@@ -94,7 +107,75 @@ def user_for_token(token: str, now: datetime, ip: str | None = None) -> User | N
         # request reads the token and its user afresh.
         _note_use(row.id, row.user_id, row.last_used_ip, now, ip, new_address)
         row = _live(token, now)
-    return row.user if row is not None else None
+    if row is None:
+        return None
+    _keep(key, row, now)
+    return row.user
+
+
+# How long this process trusts a token it has read: a revocation, a disabled user or a role
+# change made by another process takes effect within it (at once in the process that made
+# it, which forgets every token it has read). Shorter than USE_GRANULARITY, so a token in use
+# is still read (and its use noted) once a minute.
+CHECK_TTL = timedelta(seconds=5)
+CHECKED_MAX = 1024  # tokens one process keeps; beyond, it forgets them all and reads again
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A live token as this process read it: a detached copy of its user and sites (merged
+    into each request's session without a query), its expiry and its last use."""
+
+    user: User
+    checked_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    last_used_ip: str | None
+
+    @property
+    def identity(self) -> Any:
+        """Return the user's identity key (a session holding it holds the user)."""
+        return sa_inspect(self.user).key
+
+    def serves(self, now: datetime, ip: str | None) -> bool:
+        """Tell whether this check still holds at `now` for a use from `ip` that needs no note."""
+        ip = (ip or "")[:45] or None
+        return (
+            self.checked_at <= now < self.checked_at + CHECK_TTL
+            and now < self.expires_at
+            and self.last_used_at is not None
+            and now - self.last_used_at < USE_GRANULARITY
+            and (ip is None or ip == self.last_used_ip)
+        )
+
+
+def _checked() -> dict[str, _Checked]:
+    """Return this process's checked tokens for the current app (each app its own)."""
+    return cast(dict[str, _Checked], current_app.extensions.setdefault("checked_tokens", {}))
+
+
+def _detached_copy(obj: Any, **related: Any) -> Any:
+    """Return a detached copy of a loaded row's columns (and the given relationships)."""
+    mapper = sa_inspect(obj).mapper
+    copy = mapper.class_(**{c.key: getattr(obj, c.key) for c in mapper.column_attrs}, **related)
+    make_transient_to_detached(copy)
+    return copy
+
+
+def _keep(key: str, row: ApiToken, now: datetime) -> None:
+    """Remember a live token's check for CHECK_TTL."""
+    kept = _checked()
+    if len(kept) >= CHECKED_MAX:
+        kept.clear()
+    sites = [_detached_copy(site) for site in row.user.sites]
+    user = _detached_copy(row.user, sites=sites)
+    kept[key] = _Checked(user, now, row.expires_at, row.last_used_at, row.last_used_ip)
+
+
+def forget_checked() -> None:
+    """Forget every token this process has read (a token was revoked here)."""
+    if has_app_context():
+        _checked().clear()
 
 
 def _live(token: str, now: datetime) -> ApiToken | None:
@@ -171,6 +252,7 @@ def revoke(actor: User | str, row: ApiToken, now: datetime) -> ApiToken:
     if row.revoked_at is None:
         row.revoked_at = now
         row.revoked_reason = "revoked"
+        forget_checked()
         audit.record(
             actor,
             "auth.token_revoke",
@@ -196,6 +278,7 @@ def revoke_all(user_id: int, now: datetime, reason: str, actor: User | None = No
     )
     if not ids:
         return 0
+    forget_checked()
     db.session.execute(
         update(ApiToken)
         .where(ApiToken.id.in_(ids), ApiToken.revoked_at.is_(None))

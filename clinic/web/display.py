@@ -34,13 +34,18 @@ def cookie_name() -> str:
     return current_app.config.get("DISPLAY_COOKIE_NAME", "display")
 
 
-def _board() -> tuple[Dashboard, display_links.DisplayViewer]:
-    """Load what this display's cookie shows (404 without a live claimed link)."""
+def _viewer() -> display_links.DisplayViewer:
+    """Return who this display's cookie shows the board to (404 without a live claimed link)."""
     site = display_links.site_for_device(request.cookies.get(cookie_name()))
     if site is None:
         abort(404)
-    viewer = display_links.DisplayViewer(site_id=site.id)
-    return load_dashboard(viewer, site.id, utcnow()), viewer
+    return display_links.DisplayViewer(site_id=site.id)
+
+
+def _board() -> tuple[Dashboard, display_links.DisplayViewer]:
+    """Load what this display's cookie shows (404 without a live claimed link)."""
+    viewer = _viewer()
+    return load_dashboard(viewer, viewer.site_id, utcnow()), viewer
 
 
 @bp.get("/<token>")
@@ -85,5 +90,6 @@ def wall():
 @bp.get("/feed")
 def feed():
     """Answer the wall's board block for a poll (ETag / 304), privacy mode."""
-    board, viewer = _board()
-    return board_feed(board, viewer, wall=True)
+    viewer = _viewer()
+    # A display link has no session; its page view is not audited either.
+    return board_feed(viewer, viewer.site_id, True, lambda _site_id, _shown: None)

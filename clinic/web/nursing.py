@@ -26,13 +26,22 @@ from clinic.domain.visits import EventType, Status, allowed_events
 from clinic.domain.vitals import BP_FLAGS, HR_FLAGS
 from clinic.extensions import db
 from clinic.models import Visit
-from clinic.services import access, audit, doses, events, observations, rems, screening
+from clinic.services import (
+    access,
+    audit,
+    board_cache,
+    doses,
+    events,
+    observations,
+    rems,
+    screening,
+)
 from clinic.services import frontdesk as desk
 from clinic.services.dashboard import Dashboard, load_dashboard
 from clinic.services.discharge_record import discharge_record
 from clinic.services.errors import Conflict, Invalid, NotFound, ServiceError
 from clinic.types import utcnow
-from clinic.web.alerts import wall_alerts
+from clinic.web.alerts import scheduler_alive, wall_alerts
 from clinic.web.charts import vitals_chart
 from clinic.web.frontdesk import administration_word, started_label
 from clinic.web.nursing_forms import (
@@ -126,12 +135,38 @@ def _swap(context: dict) -> tuple[str, str]:
     return html, hashlib.sha256(html.encode()).hexdigest()[:32]
 
 
-def board_feed(board: Dashboard, viewer, wall: bool) -> Response:
-    """Answer the board's block with its ETag, or 304 while it would be the same."""
-    html, etag = _swap(board_context(board, viewer, wall))
-    response = Response(status=304) if request.if_none_match.contains(etag) else Response(html)
-    response.set_etag(etag)
-    response.headers["X-Server-Time"] = board.now.isoformat()
+def board_feed(viewer, site_id: int, wall: bool, audit_view: Callable[[int, list[int]], None]):
+    """Answer the board's block with its ETag, or 304 while it would be the same.
+
+    What is answered is kept per site, board version, minute and viewer (board_cache): a
+    poll reads the version and, unless it moved, builds nothing. A 200 is audited through
+    `audit_view`; a 304 shows nothing new and writes nothing."""
+    now = utcnow()
+    alive = scheduler_alive()[0] if wall else None  # the wall shows the scheduler's state
+    key = (
+        "html",
+        site_id,
+        board_cache.board_version(site_id),
+        board_cache.minute_of(now),
+        wall,
+        access.can(viewer, "clinical"),
+        access.can(viewer, "override_predose"),
+        alive,
+    )
+
+    def build() -> board_cache.Built:
+        board = load_dashboard(viewer, site_id, now)
+        html, etag = _swap(board_context(board, viewer, wall))
+        return board_cache.Built(etag, html, tuple(row.visit.patient_id for row in board.rows))
+
+    built = board_cache.cached(key, build)[0]
+    if request.if_none_match.contains(built.etag):
+        response = Response(status=304)
+    else:
+        response = Response(built.body)
+        audit_view(site_id, list(built.patient_ids))
+    response.set_etag(built.etag)
+    response.headers["X-Server-Time"] = now.isoformat()
     return response
 
 
@@ -156,7 +191,8 @@ def dashboard():
     board = load_dashboard(current_user, site.id, utcnow())
     feed_url = url_for("nursing.feed", site_id=site.id, wall=1 if wall else None)
     page = board_page(board, current_user, wall, sites=sites, feed_url=feed_url, display_link=False)
-    _audit_view(board)  # after rendering: the write's commit expires the board
+    # After rendering: the audit write's commit expires the board.
+    _audit_view(board.site.id, [row.visit.patient_id for row in board.rows])
     return page
 
 
@@ -168,24 +204,17 @@ def feed():
     site_id = parse_id(raw)
     if raw and site_id is None:
         abort(404)
-    board = load_dashboard(current_user, site_id, utcnow())
-    response = board_feed(board, current_user, request.args.get("wall") == "1")
-    _audit_view(board)
-    return response
+    site_id = board_cache.visible_site_id(current_user, site_id)
+    return board_feed(current_user, site_id, request.args.get("wall") == "1", _audit_view)
 
 
-def _audit_view(board: Dashboard) -> None:
+def _audit_view(site_id: int, shown: list[int]) -> None:
     """Audit the patients the board shows: once per session and site, not every poll."""
-    shown = [row.visit.patient_id for row in board.rows]
     session = g.get("auth_session")
     if session is None:  # every signed-in page has one; audit each view if not
-        audit.listed(
-            current_user, "dashboard.view", board.site.id, shown, {"view": "page"}, now=utcnow()
-        )
+        audit.listed(current_user, "dashboard.view", site_id, shown, {"view": "page"}, now=utcnow())
         return
-    audit.dashboard_seen(
-        current_user, board.site.id, shown, session.id, session.created_at, now=utcnow()
-    )
+    audit.dashboard_seen(current_user, site_id, shown, session.id, session.created_at, now=utcnow())
 
 
 # ---------------------------------------------------------------- the dialogs

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import event
 
 from clinic.extensions import db
+from clinic.services import tokens
 from tests.api.conftest import assert_error, iso, zulu
-from tests.conftest import MONDAY, chicago
+from tests.conftest import MONDAY, chicago, statements_of
 from tests.services.visit_rows import put_reading, put_visit
 
 EIGHT = chicago(MONDAY, 8)
@@ -280,3 +281,44 @@ def test_a_renamed_chair_or_patient_shows_on_the_very_next_request(board, seat, 
     db.session.commit()
     row = board(headers={"If-None-Match": renamed.headers["ETag"]}).get_json()["visits"][0]
     assert row["patient_label"] == "BQ"
+
+
+def test_an_unchanged_dashboard_poll_reads_the_version_and_builds_nothing(
+    api_as, seat, clinic, frozen
+):
+    for i in range(30):
+        visit = seat(("checked_in", "infusing", "recovering")[i % 3])
+        put_reading(visit, chicago(MONDAY, 7, 55))
+    frozen.move_to(chicago(MONDAY, 9))
+    api = api_as(clinic.nurse)
+    first = api.get("/dashboard")
+    assert first.status_code == 200
+    etag = first.headers["ETag"]
+    for warm_token in (False, True):
+        if not warm_token:
+            tokens.forget_checked()
+        again, statements = statements_of(
+            lambda: api.get("/dashboard", headers={"If-None-Match": etag})
+        )
+        assert again.status_code == 304
+        # The token (with its user and sites) unless this process checked it a moment ago,
+        # and the site's board version: no visit, reading or audit row is read or written.
+        assert len(statements) == (1 if warm_token else 2), statements
+        assert "board_version" in statements[-1]
+
+
+def test_a_kept_answer_has_its_clock_fields_at_the_request(board, seat):
+    seat("recovering")
+    first = board(DUE - timedelta(minutes=10, seconds=30)).get_json()
+    kept = board(DUE - timedelta(minutes=10, seconds=10)).get_json()  # same minute: kept
+    assert kept["server_time"] > first["server_time"]
+    moved = (
+        first["visits"][0]["seconds_to_discharge_due"]
+        - kept["visits"][0]["seconds_to_discharge_due"]
+    )
+    assert 19 <= moved <= 21  # the clock ticks while a request runs
+    steady = [
+        {k: v for k, v in body["visits"][0].items() if k != "seconds_to_discharge_due"}
+        for body in (first, kept)
+    ]
+    assert steady[0] == steady[1]

@@ -1,13 +1,19 @@
-"""The bearer-token look-up: one statement brings the user and every one of their sites."""
+"""The bearer-token look-up: one statement brings the user and every one of their sites; a
+token read less than CHECK_TTL ago is served from the process's memory, never once expired,
+and a revocation holds within that time (at once in the process that revoked)."""
 
 from __future__ import annotations
 
-from sqlalchemy import event
+from datetime import timedelta
+
+import sqlalchemy as sa
 
 from clinic.extensions import db
-from clinic.services.tokens import user_for_token
+from clinic.models import ApiToken, User
+from clinic.services import staff, tokens
+from clinic.services.tokens import CHECK_TTL, user_for_token
 from clinic.types import utcnow
-from tests.conftest import issue_token
+from tests.conftest import NOW, issue_token, statements_of
 
 
 def test_a_token_brings_its_user_with_all_their_sites_in_one_statement(make_site, make_user):
@@ -17,18 +23,9 @@ def test_a_token_brings_its_user_with_all_their_sites_in_one_statement(make_site
     user_for_token(
         token, utcnow()
     )  # the first use writes last_used_at; the steady state is measured
-    db.session.expunge_all()
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        user = user_for_token(token, utcnow())
-        assert user is not None and user.site_ids == ids
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+    tokens.forget_checked()  # the read itself, not the process's memory of it
+    user, statements = statements_of(lambda: user_for_token(token, utcnow()))
+    assert isinstance(user, User) and user.site_ids == ids
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
 
 
@@ -40,3 +37,76 @@ def test_a_revoked_token_or_a_disabled_user_finds_nobody(make_user, clinic):
     db.session.commit()
     assert user_for_token(token, utcnow()) is None
     assert user_for_token("", utcnow()) is None and user_for_token("x" * 201, utcnow()) is None
+
+
+def revoke_elsewhere(token: str) -> None:
+    """Revoke a token as another process would: this process's memory is not told."""
+    db.session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.digest == tokens.digest(token))
+        .values(revoked_at=NOW, revoked_reason="revoked")
+    )
+    db.session.commit()
+
+
+def test_a_token_read_a_moment_ago_costs_no_statement(make_site, make_user):
+    sites = [make_site(name=name) for name in ("Austin", "Dallas")]
+    token = issue_token(make_user("nurse", sites))
+    user_for_token(token, NOW, "10.0.0.1")
+    user, statements = statements_of(lambda: user_for_token(token, NOW + timedelta(seconds=1)))
+    assert statements == []
+    # The user is the session's own, with their sites; lazy attributes still load.
+    assert isinstance(user, User) and user in db.session
+    assert user.site_ids == sorted(site.id for site in sites) and user.role == "nurse"
+    assert user.active is True
+
+
+def test_a_token_revoked_elsewhere_stops_within_the_cache_lifetime(make_user, clinic):
+    token = issue_token(make_user("nurse", [clinic.site]))
+    assert user_for_token(token, NOW) is not None
+    revoke_elsewhere(token)
+    almost = NOW + CHECK_TTL - timedelta(milliseconds=1)
+    assert statements_of(lambda: user_for_token(token, almost))[0] is not None
+    assert statements_of(lambda: user_for_token(token, NOW + CHECK_TTL))[0] is None
+    # Refused once, it is read every time from then on.
+    assert statements_of(lambda: user_for_token(token, NOW + CHECK_TTL))[0] is None
+
+
+def test_a_token_revoked_in_this_process_stops_at_once(make_user, clinic):
+    user = make_user("nurse", [clinic.site])
+    row, token = tokens.issue(user, NOW)
+    assert user_for_token(token, NOW) is not None
+    tokens.revoke(user, row, NOW)
+    assert statements_of(lambda: user_for_token(token, NOW + timedelta(seconds=1)))[0] is None
+
+
+def test_an_expired_token_is_never_served_from_memory(make_user, clinic):
+    user = make_user("nurse", [clinic.site])
+    _row, token = tokens.issue(user, NOW - timedelta(days=1), days=1)  # expires at NOW
+    before = NOW - timedelta(seconds=2)
+    assert user_for_token(token, before) is not None
+    assert statements_of(lambda: user_for_token(token, before + timedelta(seconds=1)))[1] == []
+    assert statements_of(lambda: user_for_token(token, NOW))[0] is None
+
+
+def test_a_use_from_another_address_or_a_minute_on_is_read_and_noted(make_user, clinic):
+    user = make_user("nurse", [clinic.site])
+    row, token = tokens.issue(user, NOW)
+    user_for_token(token, NOW, "10.0.0.1")
+    found, statements = statements_of(
+        lambda: user_for_token(token, NOW + timedelta(seconds=1), "10.0.0.2")
+    )
+    assert found is not None and statements
+    assert db.session.get(ApiToken, row.id).last_used_ip == "10.0.0.2"
+
+
+def test_a_user_taken_off_a_site_loses_it_at_once_in_this_process(make_site, make_user, clinic):
+    dallas = make_site(name="Dallas")
+    user = make_user("nurse", [clinic.site, dallas])
+    token = issue_token(user)
+    site_ids = sorted([clinic.site.id, dallas.id])
+    assert user_for_token(token, NOW).site_ids == site_ids
+    assert statements_of(lambda: user_for_token(token, NOW).site_ids)[0] == site_ids
+    staff.update_user(db.session.get(User, user.id), {"site_ids": [clinic.site.id]}, now=NOW)
+    seen, statements = statements_of(lambda: user_for_token(token, NOW).site_ids)
+    assert seen == [clinic.site.id] and statements

@@ -73,6 +73,7 @@ def put_reading(
     heart_rate: int = 72,
     spo2: int = 98,
     flags: list[str] | None = None,
+    commit: bool = True,
     **extra,
 ) -> Observation:
     """Insert a reading as it would have been stored (flags as given)."""
@@ -88,5 +89,6 @@ def put_reading(
         **extra,
     )
     db.session.add(observation)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return observation

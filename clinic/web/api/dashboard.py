@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
 from flask import Response, g, jsonify, request
 
-from clinic.services import audit
+from clinic.domain import phases
+from clinic.services import audit, board_cache
 from clinic.services.dashboard import Dashboard, load_dashboard
 from clinic.types import utcnow
 from clinic.web.api import bp
+from clinic.web.api.fields import instant
 from clinic.web.api.schemas import DashboardSchema, SiteQuery
 
 # Fields that move with the clock alone; the ETag leaves them out so polling gets 304s.
@@ -42,14 +45,13 @@ def etag_of(body: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def conditional_json(body: dict[str, Any]) -> Response:
-    """Answer the body with its ETag, or 304 when the client's If-None-Match matches it."""
-    etag = etag_of(body)
-    fresh = request.if_none_match.contains_weak(etag)
-    response = Response(status=304) if fresh else jsonify(body)
-    response.set_etag(etag)
-    response.headers["X-Server-Time"] = body["server_time"]
-    return response
+def _fresh(body: dict[str, Any], dues: list[datetime | None], now: datetime) -> dict[str, Any]:
+    """Return a kept body with its clock fields at `now` (the rest holds for the minute)."""
+    visits = [
+        visit | {"seconds_to_discharge_due": phases.seconds_to(now, due)}
+        for visit, due in zip(body["visits"], dues, strict=True)
+    ]
+    return body | {"server_time": instant(now), "visits": visits}
 
 
 @bp.route("/dashboard", methods=["GET"])
@@ -58,9 +60,28 @@ def conditional_json(body: dict[str, Any]) -> Response:
 @bp.alt_response(304, description="Not modified: If-None-Match holds the current ETag.")
 def dashboard(query: dict[str, Any]):
     """Show every visit of a site that is checked in, infusing or recovering."""
-    board = load_dashboard(g.user, query.get("site_id"), utcnow())
-    body = dashboard_json(board)
-    # Every API read of the dashboard is audited, each request (README, "Audit trail").
-    shown = [row.visit.patient_id for row in board.rows]
-    audit.listed(g.user, "dashboard.view", board.site.id, shown, {"view": "api"}, now=utcnow())
-    return conditional_json(body)
+    now = utcnow()
+    site_id = board_cache.visible_site_id(g.user, query.get("site_id"))
+    version = board_cache.board_version(site_id)
+
+    def build() -> board_cache.Built:
+        board = load_dashboard(g.user, site_id, now)
+        body = dashboard_json(board)
+        shown = tuple(row.visit.patient_id for row in board.rows)
+        dues = [row.visit.discharge_due_at for row in board.rows]
+        return board_cache.Built(etag_of(body), body, shown, dues)
+
+    key = ("api", site_id, version, board_cache.minute_of(now))
+    built, new = board_cache.cached(key, build)
+    if request.if_none_match.contains_weak(built.etag):
+        # Nothing new is shown: the answer that gave this ETag was audited when it was sent.
+        response = Response(status=304)
+    else:
+        body = built.body if new else _fresh(built.body, built.extra, now)
+        # Every API answer of the dashboard is audited, each request (README, "Audit trail").
+        shown = list(built.patient_ids)
+        audit.listed(g.user, "dashboard.view", site_id, shown, {"view": "api"}, now=now)
+        response = jsonify(body)
+    response.set_etag(built.etag)
+    response.headers["X-Server-Time"] = instant(now)
+    return response

@@ -1,0 +1,157 @@
+"""The recovery board's version: a per-site counter bumped by every write the board shows.
+
+A poll of the board (clinic/services/board_cache.py) reads this one number instead of
+building the board. So it must move with every input the board reads, in the transaction
+that writes it, whichever service writes: it is bumped here, centrally, from session events,
+not by each service.
+
+- `before_flush` notes the sites of every new, changed or deleted instance of a watched
+  model: a visit and what hangs on it (events, readings, doses, screening measures and
+  reviews, notifications), its chair or bay, its patient (the initials), its treatment type,
+  the site itself (its settings).
+- `do_orm_execute` notes Core and bulk writes to the same tables (the alarms are inserted
+  and resolved in bulk): the sites their parameters name, or every site when a statement
+  does not say (a rare over-bump costs each board one rebuild).
+- `before_commit` (registered first, so before the audit chain's lock) bumps the noted
+  sites in one UPDATE, in id order on PostgreSQL, in the same transaction as the write.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import event, or_, select, update
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+
+from clinic.models import (
+    Chair,
+    Dose,
+    Measure,
+    Notification,
+    Observation,
+    Patient,
+    RemsSubmission,
+    ScreeningReview,
+    Site,
+    TreatmentType,
+    Visit,
+    VisitEvent,
+)
+
+# Rows that carry their site: a change bumps that site.
+BY_SITE: tuple[type, ...] = (Visit, Chair, TreatmentType, Notification)
+# Rows of a visit: a change bumps the visit's site.
+BY_VISIT: tuple[type, ...] = (
+    VisitEvent,
+    Observation,
+    Dose,
+    Measure,
+    ScreeningReview,
+    RemsSubmission,
+)
+WATCHED_TABLES = frozenset(
+    model.__tablename__  # type: ignore[attr-defined]
+    for model in (*BY_SITE, *BY_VISIT, Patient, Site)
+)
+ALL = "all"
+_KEY = "board_version"
+
+
+def _noted(session: Session) -> dict[str, Any]:
+    empty: dict[str, Any] = {"sites": set(), "visits": set(), "patients": set()}
+    return cast(dict[str, Any], session.info.setdefault(_KEY, empty))
+
+
+@event.listens_for(Session, "before_flush")
+def _note_flush(session: Session, _context: Any, _instances: Any) -> None:
+    """Note the sites, visits and patients whose rows this flush writes."""
+    # New and deleted rows, and the dirty ones with a real change (a set to the same value
+    # makes an instance dirty but writes nothing).
+    changed: list[Any] = [*session.new, *session.deleted]
+    changed += [obj for obj in session.dirty if session.is_modified(obj)]
+    if not changed:
+        return
+    noted = _noted(session)
+    for obj in changed:
+        if isinstance(obj, Site):
+            if obj.id is not None:
+                noted["sites"].add(obj.id)
+        elif isinstance(obj, BY_SITE):
+            noted["sites"].add(cast(Any, obj).site_id)
+        elif isinstance(obj, BY_VISIT):
+            noted["visits"].add(cast(Any, obj).visit_id)
+            if isinstance(obj, Measure):  # a screen counts for the patient's day
+                noted["patients"].add(obj.patient_id)
+        elif isinstance(obj, Patient) and obj.id is not None:
+            noted["patients"].add(obj.id)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_statement(state: ORMExecuteState) -> None:
+    """Note the sites of a Core or bulk write to a watched table."""
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    name = getattr(getattr(state.statement, "table", None), "name", None)
+    if name not in WATCHED_TABLES or name == "sites":
+        return
+    params: Any = state.parameters
+    rows: list[Any] = list(params) if isinstance(params, list | tuple) else [params or {}]
+    sites = {row.get("site_id") for row in rows}
+    noted = _noted(state.session)
+    if state.is_insert and rows and None not in sites:
+        noted["sites"].update(sites)
+    else:
+        noted["sites"].add(ALL)
+
+
+def pending_sites(session: Session) -> bool:
+    """Tell whether this transaction has written something a board shows (for tests)."""
+    noted = session.info.get(_KEY)
+    return bool(noted and any(noted.values()))
+
+
+def _bump(session: Session) -> None:
+    """Bump the version of every site noted in this transaction, in the transaction."""
+    session.flush()  # the last changes are noted too
+    noted = session.info.pop(_KEY, None)
+    if not noted or not any(noted.values()):
+        return
+    stmt = update(Site).values(board_version=Site.board_version + 1, updated_at=Site.updated_at)
+    ids = None if ALL in noted["sites"] else _site_ids(session, noted)
+    if ids is not None and not ids:
+        return
+    if (ids is None or len(ids) > 1) and session.get_bind().dialect.name == "postgresql":
+        # Lock in id order, as bookings and alarms do, so two bumps cannot deadlock; FOR NO
+        # KEY UPDATE, what the UPDATE takes anyway (an alarm's FOR KEY SHARE is not blocked).
+        lock = select(Site.id).order_by(Site.id).with_for_update(key_share=True)
+        session.execute(lock if ids is None else lock.where(Site.id.in_(ids))).all()
+    if ids is not None:
+        stmt = stmt.where(Site.id.in_(ids))
+    session.execute(stmt.execution_options(synchronize_session=False))
+
+
+def _site_ids(session: Session, noted: dict[str, Any]) -> list[int]:
+    """Return the ids of the sites the noted rows show on, in order."""
+    ids = {site for site in noted["sites"] if site is not None}
+    if noted["visits"] or noted["patients"]:
+        owners = select(Visit.site_id).where(
+            or_(Visit.id.in_(noted["visits"]), Visit.patient_id.in_(noted["patients"]))
+        )
+        ids |= set(session.scalars(owners))
+    if noted["patients"]:  # a patient's initials show at their own site's visits too
+        ids |= set(
+            session.scalars(select(Patient.site_id).where(Patient.id.in_(noted["patients"])))
+        )
+    return sorted(ids)
+
+
+# First of the before_commit listeners: the bump takes the site's row lock before the audit
+# chain's global lock, the order a booking (site lock, then audit) takes them in.
+event.listen(Session, "before_commit", _bump, insert=True)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: SessionTransaction) -> None:
+    """Forget what a transaction rolled back or closed without committing noted."""
+    if transaction.parent is None:
+        session.info.pop(_KEY, None)
