@@ -21,7 +21,7 @@ def test_existing_sites_start_at_version_0_on_sqlite(tmp_path):
         version = sa.text("SELECT board_version FROM sites WHERE id = :id")
         with db.engine.connect() as conn:
             assert conn.execute(version, {"id": site}).scalar() == 0
-        downgrade(revision="0013_screening")
+        downgrade(revision="0015_plan_templates")
         with db.engine.connect() as conn:
             columns = {c["name"] for c in sa.inspect(conn).get_columns("sites")}
             assert "board_version" not in columns and "name" in columns

@@ -1,7 +1,7 @@
 """board version: a per-site counter bumped by every write the recovery board shows
 
 Revision ID: 0016_board_version
-Revises: 0013_screening
+Revises: 0015_plan_templates
 Create Date: 2026-11-27 23:55:00.000000
 
 A poll of the board compares this counter (with the minute) instead of building the board
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0016_board_version'
-down_revision = '0013_screening'
+down_revision = '0015_plan_templates'
 branch_labels = None
 depends_on = None
 
