@@ -24,7 +24,7 @@ from clinic.domain.instruments import (
     AnswersError,
     ReviewDecision,
 )
-from clinic.domain.visits import ACTIVE, event_time_error
+from clinic.domain.visits import ACTIVE, Status, event_time_error
 from clinic.extensions import db
 from clinic.models import KioskLink, Measure, Patient, ScreeningReview, Site, User, Visit
 from clinic.services import access, audit, notifications, tokens
@@ -32,6 +32,8 @@ from clinic.services.errors import Conflict, Invalid
 
 MAX_NOTE = 2000
 OPEN = frozenset(status.value for status in ACTIVE)
+# The gate is at the start: once the infusion has begun, a missing measure is no longer "due".
+BEFORE_START = frozenset({Status.BOOKED.value, Status.CHECKED_IN.value})
 OUTCOME_INSTRUMENTS = ("phq9", "gad7")
 # The induction: six infusions (DESIGN.md); a patient with fewer scored visits is still in it.
 INDUCTION_INFUSIONS = 6
@@ -280,7 +282,8 @@ def board_screens(
             for m in measures
             if m.patient_id == patient_id and m.instrument == PHQ9.name
         ]
-        state = instruments.screen_state(required, day) if status in OPEN else ""
+        due = required if status in BEFORE_START else []
+        state = instruments.screen_state(due, day) if status in OPEN else ""
         found[visit_id] = BoardScreen(state, instruments.outcome(phq9))
     return found
 

@@ -5,12 +5,14 @@ screen, and the practitioner's review."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import Measure, ScreeningReview
-from tests.conftest import NOW
+from clinic.services import display_links
+from tests.conftest import NOW, add_negative_screen, csrf_token
 from tests.web import test_nursing
 from tests.web.test_nursing import HTMX, VITALS, errors_of, message_of, post, saved, token_of
 
@@ -179,3 +181,51 @@ def test_a_deferred_screen_says_so_on_the_card_and_keeps_the_start_refused(
     assert post(client, f"/recovery/visits/{visit.id}/vitals", VITALS).status_code == 200
     refused = post(client, f"/recovery/visits/{visit.id}/start-infusion")
     assert refused.status_code == 409 and "defer" in message_of(refused).lower()
+
+
+def test_screening_due_shows_only_before_the_infusion_starts(as_nurse, ward, frozen):
+    waiting = ward.seat("checked_in", start=NOW)
+    infusing = ward.seat("infusing", chair=1)
+    recovering = ward.seat("recovering", chair=2)
+    assert "Screening due" in card_of(as_nurse, waiting.id)
+    for visit in (infusing, recovering):  # the gate is at the start: nothing is due after it
+        card = card_of(as_nurse, visit.id)
+        assert "data-screen" not in card and "Screening due" not in card
+
+
+def test_a_positive_screen_after_the_start_turns_the_card_red(as_nurse, ward, frozen):
+    infusing = ward.seat("infusing", chair=1)
+    recovering = ward.seat("recovering", chair=2)
+    for visit in (infusing, recovering):
+        add_negative_screen(visit.id, NOW - timedelta(hours=2))
+        assert post(as_nurse, f"/recovery/visits/{visit.id}/screening", cssrs(3)).status_code == 200
+        card = card_of(as_nurse, visit.id)
+        assert "is-screen-risk" in card and "Suicide risk — review" in card
+
+
+def test_the_wall_shows_no_screening_while_the_nurses_board_flags_it(client, auth, ward, frozen):
+    risky = ward.seat("checked_in", start=NOW)
+    due = ward.seat("checked_in", chair=1, start=NOW)
+    auth.login(ward.nurse)
+    assert post(client, f"/recovery/visits/{risky.id}/screening", cssrs(1, 3)).status_code == 200
+    phq9 = {"instrument": "phq9"} | {f"phq9-{n}": "3" for n in range(1, 10)}
+    assert post(client, f"/recovery/visits/{risky.id}/screening", phq9).status_code == 200
+    card = card_of(client, risky.id)
+    assert "is-screen-risk" in card and "Suicide risk — review" in card and "data-phq9" in card
+    assert "Screening due" in card_of(client, due.id)
+    signed_in_wall = client.get("/recovery?wall=1").get_data(as_text=True)
+    auth.logout()
+
+    _link, token = display_links.create(ward.admin, ward.site.id, "Recovery wall", NOW)
+    page = client.get(f"/display/{token}").get_data(as_text=True)
+    client.post("/display/claim", data={"csrf_token": csrf_token(page), "token": token})
+    for html in (
+        signed_in_wall,
+        client.get("/display/").get_data(as_text=True),
+        client.get("/display/feed").get_data(as_text=True),
+    ):
+        assert f'id="visit-card-{risky.id}"' in html and risky.patient.initials in html
+        # Drop the page's enumeration labels (the same on every page, no patient's data).
+        text = re.sub(r'<div id="choices" hidden data-choices=[^>]*></div>', "", html).lower()
+        for word in ("suicid", "risk", "screening", "deferred", "data-screen", "phq"):
+            assert word not in text, word
