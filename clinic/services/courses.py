@@ -318,8 +318,9 @@ def reschedule_course(
             [v.infusion_start for v in moving], infusion_start, tz, following=scope == "following"
         )
     before = {v.id: booking_slot(v) for v in moving}
+    status = {v.id: v.status for v in moving}
     # The moving dates step aside first (parked as cancelled in this transaction only), so a
-    # date may land on a sibling's old slot or near it; each is booked again once placed.
+    # date may land on a sibling's old slot or near it; each gets its status back once placed.
     for visit in moving:
         visit.status = "cancelled"
     db.session.flush()
@@ -352,7 +353,7 @@ def reschedule_course(
         result = CourseDate(req, visit_id=visit.id, violations=violations)
         if placement is not None:
             apply_placement(visit, site, placement)
-            visit.status = "booked"
+            visit.status = status[visit.id]
             db.session.flush()
             result.chair_id = visit.chair_id
         placed[visit.id] = result

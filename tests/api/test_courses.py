@@ -324,3 +324,39 @@ def test_roles_and_objects(api_as, clinic, course, make_site, make_user):
     assert_error(admin.post("/courses", json=body), 403, "forbidden")
     db.session.rollback()
     assert db.session.scalar(select(func.count(Visit.id))) == 4
+
+
+def test_only_a_booked_visit_moves(api_as, clinic, course):
+    body = course(chicago(MONDAY, 9)).get_json()
+    ids = [v["id"] for v in body["visits"]]
+    db.session.get(Visit, ids[0]).status = "checked_in"
+    db.session.get(Visit, ids[2]).status = "checked_in"
+    db.session.commit()
+    before = api_as(clinic.clerk).get(f"/courses/{body['id']}").get_json()
+    answer = api_as(clinic.clerk).post(
+        f"/courses/{body['id']}/reschedule",
+        json={
+            "from_visit_id": ids[0],
+            "scope": "following",
+            "infusion_start": iso(chicago(MONDAY + timedelta(days=1), 9)),
+        },
+    )
+    assert_error(answer, 409, "conflict")
+    db.session.rollback()
+    assert api_as(clinic.clerk).get(f"/courses/{body['id']}").get_json() == before
+    # From a booked visit, "following" moves the later booked visits and leaves the
+    # checked-in one where it is, still checked in.
+    answer = api_as(clinic.clerk).post(
+        f"/courses/{body['id']}/reschedule",
+        json={
+            "from_visit_id": ids[1],
+            "scope": "following",
+            "infusion_start": iso(chicago(MONDAY + timedelta(days=4), 11)),
+        },
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    after = {v["id"]: v for v in answer.get_json()["visits"]}
+    assert [after[i]["status"] for i in ids] == ["checked_in", "booked", "checked_in", "booked"]
+    old = {v["id"]: v for v in before["visits"]}
+    assert after[ids[2]]["infusion_start"] == old[ids[2]]["infusion_start"]
+    assert after[ids[3]]["infusion_start"] != old[ids[3]]["infusion_start"]
