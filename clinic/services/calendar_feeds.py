@@ -8,8 +8,9 @@ chair, the patient's initials and its status.
 
 As for wall display links, the token is shown once, when the feed is made; only its SHA-256
 digest (display_links.digest) is stored. Site feeds are an administrator's; a staff member
-makes and revokes their own feed, an administrator anyone's. A revoked feed, or the feed of
-someone disabled or no longer at the site, answers nothing.
+makes and revokes their own feed, an administrator anyone's. A revoked feed, the feed of
+someone disabled or no longer at the site, or a site's feed whose maker is disabled or no
+longer an administrator, answers nothing.
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ DAYS_AHEAD = 90
 def _target(actor: User, site_id: int, user_id: int | None) -> User | None:
     """Check who the feed is for; return that user (None for the whole site's feed)."""
     if user_id is None:
-        if not actor.is_admin:
-            raise Forbidden("Only an administrator may make a whole site's feed.")
-        return None
+        if actor.is_admin:
+            return None
+        user_id = actor.id  # anyone else's feed without a user is their own
     if user_id != actor.id and not actor.is_admin:
         raise Forbidden("Only an administrator may make someone else's feed.")
     user = db.session.get(User, user_id)
@@ -132,6 +133,11 @@ def live(token: str) -> CalendarFeed | None:
         feed.user.active and access.can_see_site(feed.user, feed.site_id)
     ):
         return None
+    if feed.user is None:
+        # A site's feed lives as long as an administrator made it and still is one.
+        creator = db.session.get(User, feed.created_by_id) if feed.created_by_id else None
+        if creator is None or not (creator.active and creator.is_admin):
+            return None
     return feed
 
 

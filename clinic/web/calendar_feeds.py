@@ -35,7 +35,11 @@ class ActionForm(FlaskForm):
 
 
 def feed_url(token: str) -> str:
-    """Return a feed's full address (shown once, when it is made)."""
+    """Return a feed's full address (shown once, when it is made): on PUBLIC_BASE_URL when
+    set (as the visits' UIDs and the patients' links), else on the request's host."""
+    base = str(current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    if base:
+        return base + url_for(FEED_ENDPOINT, token=token)
     return url_for(FEED_ENDPOINT, token=token, _external=True)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from clinic.database import begin_write
 from clinic.extensions import db
-from clinic.models import AuditEvent, Visit
+from clinic.models import AuditEvent, CalendarFeed, Visit
 from tests.api.conftest import assert_error, iso
 from tests.conftest import MONDAY, chicago
 
@@ -105,7 +105,10 @@ def test_staff_make_their_own_feed_and_admins_anyones(api_as, client, clinic):
     nurse = api_as(clinic.nurse)
     own = make_feed(nurse, clinic.site.id, clinic.nurse.id)
     assert own.status_code == 201
-    assert_error(make_feed(nurse, clinic.site.id), 403, "forbidden")  # the whole site
+    # Without user_id a nurse's feed is their own (only an admin's is the whole site's).
+    implied = make_feed(nurse, clinic.site.id)
+    assert implied.status_code == 201
+    assert db.session.get(CalendarFeed, implied.get_json()["id"]).user_id == clinic.nurse.id
     assert_error(make_feed(nurse, clinic.site.id, clinic.clerk.id), 403, "forbidden")
     for_nurse = make_feed(api_as(clinic.admin), clinic.site.id, clinic.nurse.id)
     assert for_nurse.status_code == 201
@@ -247,6 +250,29 @@ def test_a_disabled_staff_members_feed_answers_404(client, api_as, clinic):
     clinic.nurse.active = False
     db.session.commit()
     assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("change", ["disabled", "demoted"])
+def test_a_site_feed_answers_404_once_its_admin_is_disabled_or_demoted(
+    client, api_as, clinic, make_user, change
+):
+    admin = make_user("admin")
+    path = feed_path(make_feed(api_as(admin), clinic.site.id))
+    assert client.get(path).status_code == 200
+    begin_write()
+    if change == "disabled":
+        admin.active = False
+    else:
+        admin.role = "nurse"
+    db.session.commit()
+    assert client.get(path).status_code == 404
+
+
+def test_the_address_shown_is_on_the_public_base_url(app, api_as, clinic):
+    app.config["PUBLIC_BASE_URL"] = "https://infusions.example.org/"
+    url = make_feed(api_as(clinic.admin), clinic.site.id).get_json()["url"]
+    assert url.startswith("https://infusions.example.org/calendar/")
+    assert FEED_PATH.match(urlsplit(url).path)
 
 
 def test_an_unknown_token_answers_404(client, clinic):

@@ -1119,7 +1119,8 @@ class OfferSchema(ApiSchema):
 
 
 class CalendarFeedInputSchema(ApiSchema):
-    """A new calendar feed: a site's (no user_id, administrators) or a staff member's."""
+    """A new calendar feed: a staff member's, or (no user_id) an admin's: the site's, else
+    the caller's own."""
 
     site_id = Id(required=True)
     user_id = Id(allow_none=True, load_default=None)
