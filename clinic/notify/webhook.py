@@ -13,6 +13,8 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
+from clinic.domain.ids import is_digits
+
 TIMEOUT_SECONDS = 10
 SIGNATURE_HEADER = "X-Infusion-Signature"
 TIMESTAMP_HEADER = "X-Infusion-Timestamp"
@@ -31,7 +33,7 @@ def verify(
     secret: str, timestamp: str | None, signature_value: str | None, body: bytes, now: float
 ) -> bool:
     """Tell whether a signed request is genuine and at most MAX_AGE_SECONDS old."""
-    if not secret or not timestamp or not signature_value or not timestamp.isdigit():
+    if not secret or not timestamp or not signature_value or not is_digits(timestamp):
         return False
     if abs(now - int(timestamp)) > MAX_AGE_SECONDS:
         return False

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
 from sqlalchemy.orm import QueryableAttribute, joinedload
 
+from clinic.domain.ids import is_digits
 from clinic.domain.instruments import INSTRUMENTS
 from clinic.domain.visits import Status
 from clinic.extensions import db
@@ -148,7 +149,7 @@ def parse_reference(name: str, value: str, kind: str) -> int:
 
 def parse_id(value: str) -> int | None:
     """Read a resource id; None when it cannot be one of ours (digits, a 32-bit integer)."""
-    if not value.isascii() or not value.isdigit() or len(value) > 10 or int(value) > MAX_ID:
+    if not is_digits(value) or len(value) > 10 or int(value) > MAX_ID:
         return None
     return int(value)
 

@@ -16,6 +16,7 @@ from typing import Any, cast
 import pyotp
 from sqlalchemy import CursorResult, and_, delete, or_, select, update
 
+from clinic.domain.ids import is_digits
 from clinic.extensions import db
 from clinic.models import ROLES, RoleTotpRequirement, User
 from clinic.services import totp_secrets
@@ -35,7 +36,7 @@ def _clean(code: str) -> str:
 def matching_step(secret: str, code: str, now: datetime) -> int | None:
     """Return the time step whose code this is (within the allowed drift), or None."""
     code = _clean(code)
-    if len(code) != 6 or not code.isdigit():
+    if len(code) != 6 or not is_digits(code):
         return None
     totp = pyotp.TOTP(secret, interval=STEP_SECONDS)
     current = int(now.timestamp()) // STEP_SECONDS

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from clinic.domain.ids import is_digits
 from clinic.models import Site, TreatmentType
 from clinic.services import access, alternatives, audit, booking
 from clinic.services import frontdesk as desk
@@ -62,7 +63,7 @@ def _prefill(form: BookingForm, sites: list[Site], chairs, types: list[Treatment
 def _selected_patient(form: BookingForm):
     """Return the patient the form names, if the user may see them."""
     raw = (form.patient_id.data or "").strip()
-    if not raw.isdigit():
+    if not is_digits(raw):
         return None
     try:
         return access.get_patient(current_user, int(raw))

@@ -23,6 +23,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange
 
 from clinic.domain.booking import Weekday
+from clinic.domain.ids import is_digits
 from clinic.models import Course, Patient
 from clinic.services import access, audit
 from clinic.services import frontdesk as desk
@@ -194,7 +195,7 @@ def confirm():
                 patient_id=patient.id,
                 infusion_start=infusion_start,
                 site_id=patient.site_id,
-                chair_id=int(chair) if chair.isdigit() and chair != "0" else None,
+                chair_id=int(chair) if is_digits(chair) and chair != "0" else None,
                 infusion_minutes=minutes[0],
                 observation_minutes=minutes[1],
                 treatment_type_id=type_id,
@@ -328,8 +329,8 @@ def _overrides() -> dict[int, tuple[datetime, int | None]]:
             at = datetime.fromisoformat(start)
         except ValueError:
             continue
-        if visit_id.isdigit() and at.tzinfo is not None:
-            found[int(visit_id)] = (at, int(chair) if chair.isdigit() else None)
+        if is_digits(visit_id) and at.tzinfo is not None:
+            found[int(visit_id)] = (at, int(chair) if is_digits(chair) else None)
     return found
 
 
@@ -339,7 +340,7 @@ def move(course_id: int):
     """Move a date, or it and the following ones; all or nothing, alternatives per clash."""
     course = get_course(current_user, course_id)
     form = MoveForm()
-    if not form.validate_on_submit() or not form.visit_id.data.isdigit():
+    if not form.validate_on_submit() or not is_digits(form.visit_id.data):
         problem = "Weekdays are Monday to Sunday." if form.weekdays.errors else ""
         flash(problem or "Choose a date and a time to move to.", "warning")
         return _course_page(course, 422, move_form=form)
@@ -371,7 +372,7 @@ def cancel(course_id: int):
     """Cancel a date, or it and the rest of the course, with a reason."""
     course = get_course(current_user, course_id)
     form = CancelForm()
-    if not form.validate_on_submit() or not form.visit_id.data.isdigit():
+    if not form.validate_on_submit() or not is_digits(form.visit_id.data):
         flash("Give a reason to cancel.", "warning")
         return _course_page(course, 422, cancel_form=form)
     try:

@@ -16,6 +16,7 @@ from flask import Blueprint, Flask, current_app, g, json, request
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
+from clinic.domain.ids import is_digits
 from clinic.extensions import csrf
 from clinic.services import access
 from clinic.services import fhir as resources
@@ -129,7 +130,7 @@ def number(query: dict[str, list[str]], name: str, default: int, high: int) -> i
     text = single(query, name)
     if text is None:
         return default
-    if not text.isascii() or not text.isdigit() or int(text) > high:
+    if not is_digits(text) or int(text) > high:
         raise BadParameter(f"{name}: a whole number from 0 to {high}.")
     return int(text)
 

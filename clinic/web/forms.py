@@ -14,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
-from clinic.domain.ids import MAX_ID
+from clinic.domain.ids import MAX_ID, is_digits
 from clinic.models import Chair, Site, TreatmentType
 from clinic.services.errors import ServiceError
 
@@ -27,7 +27,7 @@ OBSERVATION_RANGE = NumberRange(1, 720, message="Between %(min)s and %(max)s min
 def _positive_id(form: FlaskForm, field: HiddenField) -> None:
     """Accept only a positive whole number (the id the search put there)."""
     raw = (field.data or "").strip()
-    if not raw.isdigit() or int(raw) <= 0:
+    if not is_digits(raw) or int(raw) <= 0:
         raise ValidationError("Choose a patient: search by name or MRN, then pick one.")
 
 
@@ -68,7 +68,7 @@ def type_defaults(treatment_type: TreatmentType) -> dict[str, str]:
 def optional_id(value: object) -> int | None:
     """Read a select's id; None when it is empty or not a whole number."""
     text = str(value).strip() if value is not None else ""
-    return int(text) if text.isdigit() and 0 < int(text) <= MAX_ID else None
+    return int(text) if is_digits(text) and 0 < int(text) <= MAX_ID else None
 
 
 class _Schedule:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 from flask_wtf import FlaskForm
 
+from clinic.domain.ids import is_digits
 from clinic.domain.instruments import INSTRUMENTS
 from clinic.services import screening
 from clinic.services.errors import ServiceError
@@ -48,7 +49,7 @@ def page(token: str):
         if definition.kind == "yes_no":
             answers = [v == "1" for v in values if v in ("0", "1")]
         else:
-            answers = [int(v) for v in values if v.isdigit()]
+            answers = [int(v) for v in values if is_digits(v)]
         if len(answers) == len(values) and len(answers) == len(definition.items):
             try:
                 screening.record_measure(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, make_response, render_template, request
 from flask_login import current_user
 
-from clinic.domain.ids import MAX_ID
+from clinic.domain.ids import MAX_ID, is_digits
 from clinic.models import Site
 from clinic.services import access
 from clinic.services import frontdesk as desk
@@ -15,7 +15,7 @@ from clinic.services.errors import Invalid
 def parse_id(raw: str | None) -> int | None:
     """Read a positive id from a query value; None when absent or not an id."""
     raw = (raw or "").strip()
-    return int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_ID else None
+    return int(raw) if is_digits(raw) and 0 < int(raw) <= MAX_ID else None
 
 
 def query_id(name: str) -> int | None:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from clinic.domain.ids import is_digits
 from clinic.extensions import db
 from clinic.models import Patient, Site
 from tests.conftest import MONDAY, PASSWORD, chicago, csrf_token
@@ -76,3 +77,15 @@ def test_cr_lf_in_next_is_ignored_not_a_500(client, clinic, target):
     assert answer.status_code == 302
     assert answer.headers["Location"] == "/"
     assert "Set-Cookie: x" not in str(answer.headers) and "X-Evil" not in answer.headers
+
+
+@pytest.mark.parametrize("page", ["/reports", "/outcomes"])
+@pytest.mark.parametrize("site_id", ["%C2%B2", "%D9%A3", "%EF%BC%91"])  # ², Arabic 3, fullwidth 1
+def test_a_unicode_digit_as_an_id_is_not_a_500(client, auth, clinic, page, site_id):
+    auth.login(clinic.admin)
+    response = client.get(f"{page}?site_id={site_id}")
+    assert response.status_code < 500, response.get_data(as_text=True)
+
+
+def test_unicode_digits_are_not_an_id():
+    assert is_digits("12") and not is_digits("²") and not is_digits("١") and not is_digits("")
