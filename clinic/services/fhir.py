@@ -471,22 +471,21 @@ def _slot_days(site: Site, starts: Sequence[DateCriterion], now: datetime) -> tu
 
 
 def _rows_of_patient(
+    user: User,
     patient: Patient,
     model: Any,
     at: QueryableAttribute[datetime],
     dates: Sequence[DateCriterion],
     *criteria: ColumnElement[bool],
 ) -> list[Any]:
-    stmt = (
-        select(model)
-        .join(Visit, Visit.id == model.visit_id)
-        .where(
-            Visit.patient_id == patient.id,
-            date_clause(dates, at, Visit.site_id, [patient.site]),
-            *criteria,
-        )
-        .order_by(at, model.id)
+    stmt = access.scope_to_sites(
+        user, select(model).join(Visit, Visit.id == model.visit_id), Visit.site_id
     )
+    stmt = stmt.where(
+        Visit.patient_id == patient.id,
+        date_clause(dates, at, Visit.site_id, [patient.site]),
+        *criteria,
+    ).order_by(at, model.id)
     return list(db.session.scalars(stmt))
 
 
@@ -514,17 +513,19 @@ def search_observations(
         return 0, []
     found: list[tuple[datetime, dict[str, Any]]] = []
     if VITAL_SIGNS in wanted:
-        for row in _rows_of_patient(patient, Observation, Observation.at, dates):
+        for row in _rows_of_patient(user, patient, Observation, Observation.at, dates):
             found += [(row.at, r) for r in vital_resources(row, patient.id)]
     if SURVEY in wanted:
-        for measure in _measures(patient, dates):
+        for measure in _measures(user, patient, dates):
             found.append((measure.at, survey_resource(measure)))
     found.sort(key=lambda pair: pair[0])
     return len(found), [r for _, r in found[offset : offset + count]]
 
 
-def _measures(patient: Patient, dates: Sequence[DateCriterion]) -> list[Measure]:
-    return _rows_of_patient(patient, Measure, Measure.at, dates, Measure.instrument.in_(EXCHANGED))
+def _measures(user: User, patient: Patient, dates: Sequence[DateCriterion]) -> list[Measure]:
+    return _rows_of_patient(
+        user, patient, Measure, Measure.at, dates, Measure.instrument.in_(EXCHANGED)
+    )
 
 
 def search_questionnaire_responses(
@@ -540,7 +541,7 @@ def search_questionnaire_responses(
     patient = _patient_of(user, patient_id, now)
     if patient is None:
         return 0, []
-    measures = _measures(patient, dates)
+    measures = _measures(user, patient, dates)
     return len(measures), [
         questionnaire_response_resource(m) for m in measures[offset : offset + count]
     ]

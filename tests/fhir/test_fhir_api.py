@@ -462,3 +462,26 @@ def test_refusals_are_audited_as_denials(fhir_as, clinic, dallas):
         (clinic.clerk.id, "fhir.search_questionnaire_responses", 403),
         (dallas.nurse.id, "fhir.read_patient", 404),
     ]
+
+
+def test_a_patients_readings_at_a_site_the_caller_cannot_see_are_left_out(
+    fhir_as, clinic, visit, dallas, frozen
+):
+    frozen.move_to(chicago(MONDAY, 10, 55))
+    add_baseline(visit.id, chicago(MONDAY, 8, 50), screened=False)
+    add_baseline(dallas.visit.id, chicago(MONDAY, 9, 50), screened=False)
+    ours = record_measure(clinic.nurse, visit.id, "phq9", [1] * 9, utcnow(), chicago(MONDAY, 8, 51))
+    theirs = record_measure(
+        dallas.nurse, dallas.visit.id, "phq9", [2] * 9, utcnow(), chicago(MONDAY, 9, 51)
+    )
+    # The clinic's patient was also seen at Dallas.
+    dallas.visit.patient_id = theirs.patient_id = clinic.patient.id
+    db.session.commit()
+    nurse = fhir_as(clinic.nurse)
+    found = nurse.everything("Observation", patient=clinic.patient.id)
+    assert len(found) == 4  # our visit's three vital signs and one PHQ-9 total
+    assert all(o["effectiveDateTime"] < chicago(MONDAY, 9).isoformat() for o in found)
+    responses = nurse.everything("QuestionnaireResponse", patient=clinic.patient.id)
+    assert ids(responses) == [str(ours.id)]
+    # An administrator sees both sites.
+    assert len(fhir_as(clinic.admin).everything("Observation", patient=clinic.patient.id)) == 3 + 3
