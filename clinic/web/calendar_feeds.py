@@ -16,7 +16,7 @@ from wtforms import BooleanField, SelectChoice, SelectField
 from wtforms.validators import DataRequired
 
 from clinic.services import calendar_feeds, setup
-from clinic.services.errors import ServiceError
+from clinic.services.errors import Forbidden, ServiceError
 from clinic.types import utcnow
 
 bp = Blueprint("calendar_feeds", __name__)
@@ -80,6 +80,9 @@ def create():
     if form.validate_on_submit():
         user_id = None if form.whole_site.data else current_user.id
         try:
+            if user_id is None and not current_user.is_admin:
+                # The service reads no user as the caller's own feed for all but an admin.
+                raise Forbidden("Only an administrator may make a whole site's feed.")
             _row, token = calendar_feeds.create(current_user, form.site_id.data, user_id, utcnow())
         except ServiceError as error:
             form.site_id.errors = [*form.site_id.errors, error.message]
