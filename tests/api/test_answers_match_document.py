@@ -206,7 +206,7 @@ def cases(ids: dict[str, int]) -> dict[tuple[str, str], tuple[Request, Request]]
         ),
         ("post", "/calendar-feeds"): (
             ("admin", "/calendar-feeds", {"site_id": site}),
-            ("nurse", "/calendar-feeds", {"site_id": site}),
+            ("nurse", "/calendar-feeds", {"site_id": site, "user_id": ids["user"]}),
         ),
         ("delete", "/calendar-feeds/{id}"): (
             ("nurse", f"/calendar-feeds/{ids['feed']}", None),
