@@ -117,8 +117,9 @@ def user_for_token(token: str, now: datetime, ip: str | None = None) -> User | N
 
 # How long this process trusts a token it has read: a revocation made by another process takes
 # effect within it (at once in the process that made it, which forgets every token it has read
-# when the revocation commits). The user (active, role, sites) is read on every request. Shorter than USE_GRANULARITY, so a token in use
-# is still read (and its use noted) once a minute.
+# when the revocation commits); the user (active, role, sites) is read on every request.
+# Shorter than USE_GRANULARITY, so a token in use is still read (and its use noted) once a
+# minute.
 CHECK_TTL = timedelta(seconds=5)
 CHECKED_MAX = 1024  # tokens one process keeps; beyond, it forgets them all and reads again
 
