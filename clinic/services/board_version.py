@@ -10,14 +10,19 @@ not by each service.
   reviews, notifications), its chair or bay, its patient (the initials), its treatment type,
   the site itself (its settings).
 - `do_orm_execute` notes Core and bulk writes to the same tables (the alarms are inserted
-  and resolved in bulk): the sites their parameters name, or every site when a statement
-  does not say (a rare over-bump costs each board one rebuild).
+  and resolved in bulk): the sites their parameters name. A bulk update or delete names
+  its sites itself (`note_sites` / `note_visits`, then the statement carries
+  `execution_options(**SITES_NOTED)`); one that does not is a last resort that bumps every
+  site (a rare over-bump costs each board one rebuild).
 - `before_commit` (registered first, so before the audit chain's lock) bumps the noted
-  sites in one UPDATE, in id order on PostgreSQL, in the same transaction as the write.
+  sites in one UPDATE, locked in id order on PostgreSQL, in the same transaction as the
+  write. The every-site fallback takes no lock first: a lock on every site would be shared
+  by all sites and could deadlock with a write holding one site.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, cast
 
 from sqlalchemy import event, or_, select, update
@@ -55,6 +60,8 @@ WATCHED_TABLES = frozenset(
 )
 ALL = "all"
 _KEY = "board_version"
+# The execution option of a bulk write whose sites its writer noted (note_sites/note_visits).
+SITES_NOTED = {"board_sites_noted": True}
 
 
 def _noted(session: Session) -> dict[str, Any]:
@@ -94,6 +101,8 @@ def _note_statement(state: ORMExecuteState) -> None:
     name = getattr(getattr(state.statement, "table", None), "name", None)
     if name not in WATCHED_TABLES or name == "sites":
         return
+    if state.execution_options.get("board_sites_noted"):
+        return
     params: Any = state.parameters
     rows: list[Any] = list(params) if isinstance(params, list | tuple) else [params or {}]
     sites = {row.get("site_id") for row in rows}
@@ -102,6 +111,16 @@ def _note_statement(state: ORMExecuteState) -> None:
         noted["sites"].update(sites)
     else:
         noted["sites"].add(ALL)
+
+
+def note_sites(session: Session, site_ids: Iterable[int]) -> None:
+    """Note the sites a bulk write changes (its statement then carries SITES_NOTED)."""
+    _noted(session)["sites"].update(site_ids)
+
+
+def note_visits(session: Session, visit_ids: Iterable[int]) -> None:
+    """Note the visits a bulk write changes rows of: their sites are bumped at the commit."""
+    _noted(session)["visits"].update(visit_ids)
 
 
 def pending_sites(session: Session) -> bool:
@@ -120,12 +139,12 @@ def _bump(session: Session) -> None:
     ids = None if ALL in noted["sites"] else _site_ids(session, noted)
     if ids is not None and not ids:
         return
-    if (ids is None or len(ids) > 1) and session.get_bind().dialect.name == "postgresql":
-        # Lock in id order, as bookings and alarms do, so two bumps cannot deadlock; FOR NO
-        # KEY UPDATE, what the UPDATE takes anyway (an alarm's FOR KEY SHARE is not blocked).
-        lock = select(Site.id).order_by(Site.id).with_for_update(key_share=True)
-        session.execute(lock if ids is None else lock.where(Site.id.in_(ids))).all()
     if ids is not None:
+        if len(ids) > 1 and session.get_bind().dialect.name == "postgresql":
+            # Lock in id order, as bookings and alarms do, so two bumps cannot deadlock; FOR
+            # NO KEY UPDATE, what the UPDATE takes anyway (an alarm's FOR KEY SHARE passes).
+            lock = select(Site.id).where(Site.id.in_(ids)).order_by(Site.id)
+            session.execute(lock.with_for_update(key_share=True)).all()
         stmt = stmt.where(Site.id.in_(ids))
     session.execute(stmt.execution_options(synchronize_session=False))
 

@@ -44,7 +44,7 @@ from clinic.models import (
     User,
     Visit,
 )
-from clinic.services import access, audit
+from clinic.services import access, audit, board_version
 from clinic.services.errors import NotFound
 
 # The safety net resolves at most this many alerts per statement.
@@ -279,6 +279,7 @@ def fire_reminders(
 
 def resolve_reminders(visit_id: int, now: datetime) -> int:
     """Resolve a session's open form reminder as its form is submitted (caller commits)."""
+    board_version.note_visits(db.session(), [visit_id])
     result = db.session.execute(
         update(Notification)
         .where(
@@ -287,7 +288,7 @@ def resolve_reminders(visit_id: int, now: datetime) -> int:
             Notification.resolved_at.is_(None),
         )
         .values(resolved_at=now, resolved_reason=reminder_resolution(True))
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False, **board_version.SITES_NOTED)
     )
     return cast(CursorResult[Any], result).rowcount
 
@@ -526,13 +527,14 @@ def resolve_stale(now: datetime) -> int:
     # Read again under the write lock: what was stale a moment ago still is, or resolved.
     for reason, ids in _stale_alerts().items():
         for start in range(0, len(ids), RESOLVE_CHUNK):
+            chunk = ids[start : start + RESOLVE_CHUNK]
+            sites = select(Notification.site_id).where(Notification.id.in_(chunk)).distinct()
+            board_version.note_sites(db.session(), db.session.scalars(sites))
             result = db.session.execute(
                 update(Notification)
-                .where(
-                    Notification.id.in_(ids[start : start + RESOLVE_CHUNK]),
-                    Notification.resolved_at.is_(None),
-                )
+                .where(Notification.id.in_(chunk), Notification.resolved_at.is_(None))
                 .values(resolved_at=now, resolved_reason=reason)
+                .execution_options(**board_version.SITES_NOTED)
             )
             resolved += cast(CursorResult[Any], result).rowcount
     db.session.commit()

@@ -112,9 +112,6 @@ def update_user(
         sessions.end_all(user.id, now, reason)
     if reason is not None:
         tokens.revoke_all(user.id, now, reason, actor)
-    # A token check this process keeps carries the user's sites: read them afresh (the other
-    # processes do within tokens.CHECK_TTL).
-    tokens.forget_checked()
     audit.record(
         actor,
         "admin.user.update",

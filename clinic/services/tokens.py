@@ -11,12 +11,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import cast
 
 from flask import current_app, has_app_context
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from clinic.extensions import db
 from clinic.models import ApiToken, User
@@ -90,9 +89,12 @@ def user_for_token(token: str, now: datetime, ip: str | None = None) -> User | N
         return None
     key = digest(token)
     kept = _checked().get(key)
-    # A user this session already holds is read afresh: merging the copy would overwrite it.
-    if kept is not None and kept.serves(now, ip) and kept.identity not in db.session.identity_map:
-        return db.session.merge(kept.user, load=False)
+    if kept is not None and kept.serves(now, ip):
+        # Only the token's check is kept: the user and their sites are read afresh (one
+        # statement), so no request sees a row (a site's settings) older than itself.
+        user = _user(kept.user_id)
+        if user is not None and user.active:
+            return user
     row = _live(token, now)
     if row is None:
         _checked().pop(key, None)
@@ -113,29 +115,25 @@ def user_for_token(token: str, now: datetime, ip: str | None = None) -> User | N
     return row.user
 
 
-# How long this process trusts a token it has read: a revocation, a disabled user or a role
-# change made by another process takes effect within it (at once in the process that made
-# it, which forgets every token it has read). Shorter than USE_GRANULARITY, so a token in use
-# is still read (and its use noted) once a minute.
+# How long this process trusts a token it has read: a revocation made by another process takes
+# effect within it (at once in the process that made it, which forgets every token it has read
+# when the revocation commits); the user (active, role, sites) is read on every request.
+# Shorter than USE_GRANULARITY, so a token in use is still read (and its use noted) once a
+# minute.
 CHECK_TTL = timedelta(seconds=5)
 CHECKED_MAX = 1024  # tokens one process keeps; beyond, it forgets them all and reads again
 
 
 @dataclass(frozen=True)
 class _Checked:
-    """A live token as this process read it: a detached copy of its user and sites (merged
-    into each request's session without a query), its expiry and its last use."""
+    """A live token as this process read it: whose it is, its expiry and its last use (only
+    scalars: no row is kept across requests)."""
 
-    user: User
+    user_id: int
     checked_at: datetime
     expires_at: datetime
     last_used_at: datetime | None
     last_used_ip: str | None
-
-    @property
-    def identity(self) -> Any:
-        """Return the user's identity key (a session holding it holds the user)."""
-        return sa_inspect(self.user).key
 
     def serves(self, now: datetime, ip: str | None) -> bool:
         """Tell whether this check still holds at `now` for a use from `ip` that needs no note."""
@@ -154,28 +152,43 @@ def _checked() -> dict[str, _Checked]:
     return cast(dict[str, _Checked], current_app.extensions.setdefault("checked_tokens", {}))
 
 
-def _detached_copy(obj: Any, **related: Any) -> Any:
-    """Return a detached copy of a loaded row's columns (and the given relationships)."""
-    mapper = sa_inspect(obj).mapper
-    copy = mapper.class_(**{c.key: getattr(obj, c.key) for c in mapper.column_attrs}, **related)
-    make_transient_to_detached(copy)
-    return copy
-
-
 def _keep(key: str, row: ApiToken, now: datetime) -> None:
     """Remember a live token's check for CHECK_TTL."""
     kept = _checked()
     if len(kept) >= CHECKED_MAX:
         kept.clear()
-    sites = [_detached_copy(site) for site in row.user.sites]
-    user = _detached_copy(row.user, sites=sites)
-    kept[key] = _Checked(user, now, row.expires_at, row.last_used_at, row.last_used_ip)
+    kept[key] = _Checked(row.user_id, now, row.expires_at, row.last_used_at, row.last_used_ip)
 
 
 def forget_checked() -> None:
     """Forget every token this process has read (a token was revoked here)."""
     if has_app_context():
         _checked().clear()
+
+
+FORGET = "forget_checked_tokens"
+
+
+def forget_after_commit() -> None:
+    """Forget every token this process has read once the session's transaction commits (not
+    before: another request could read the old state in between and keep it)."""
+    db.session.info[FORGET] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_on_commit(session: Session) -> None:
+    if session.info.pop(FORGET, False):
+        forget_checked()
+
+
+@event.listens_for(Session, "after_rollback")
+def _nothing_to_forget(session: Session) -> None:
+    session.info.pop(FORGET, None)
+
+
+def _user(user_id: int) -> User | None:
+    """Return a user with their sites, as the database has them now (one statement)."""
+    return db.session.scalar(select(User).where(User.id == user_id).options(joinedload(User.sites)))
 
 
 def _live(token: str, now: datetime) -> ApiToken | None:
@@ -252,7 +265,7 @@ def revoke(actor: User | str, row: ApiToken, now: datetime) -> ApiToken:
     if row.revoked_at is None:
         row.revoked_at = now
         row.revoked_reason = "revoked"
-        forget_checked()
+        forget_after_commit()
         audit.record(
             actor,
             "auth.token_revoke",
@@ -278,7 +291,7 @@ def revoke_all(user_id: int, now: datetime, reason: str, actor: User | None = No
     )
     if not ids:
         return 0
-    forget_checked()
+    forget_after_commit()
     db.session.execute(
         update(ApiToken)
         .where(ApiToken.id.in_(ids), ApiToken.revoked_at.is_(None))

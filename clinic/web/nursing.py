@@ -110,16 +110,26 @@ def signed_in_for_swaps():
 # ---------------------------------------------------------------- the board
 
 
+def viewer_kind(viewer, wall: bool) -> dict[str, bool]:
+    """Return every permission the board's block shows differently by: what board_context
+    gives the templates and what the poll cache keys on, so the two cannot drift (a kept
+    answer is shared only by viewers who would see the very same block)."""
+    return {
+        "wall": wall,
+        "can_clinical": not wall and access.can(viewer, "clinical"),
+        "can_outcomes": not wall and access.can(viewer, "outcomes"),
+        # clinical_actions offers the review only to those who may override.
+        "can_override_predose": not wall and access.can(viewer, "override_predose"),
+    }
+
+
 def board_context(board: Dashboard, viewer, wall: bool) -> dict:
     """Return what the board's templates read (the wall's open alerts included)."""
     site = board.site
-    return {
+    return viewer_kind(viewer, wall) | {
         "board": board,
         "tz": ZoneInfo(site.timezone),
-        "wall": wall,
-        "can_clinical": not wall and access.can(viewer, "clinical"),
         "clinical_actions": clinical_actions,
-        "can_outcomes": not wall and access.can(viewer, "outcomes"),
         "bp_flags": BP_FLAGS,
         "hr_flags": HR_FLAGS,
         "amber": timedelta(minutes=AMBER_MINUTES),
@@ -148,9 +158,7 @@ def board_feed(viewer, site_id: int, wall: bool, audit_view: Callable[[int, list
         site_id,
         board_cache.board_version(site_id),
         board_cache.minute_of(now),
-        wall,
-        access.can(viewer, "clinical"),
-        access.can(viewer, "override_predose"),
+        tuple(sorted(viewer_kind(viewer, wall).items())),
         alive,
     )
 

@@ -9,11 +9,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from clinic.extensions import db
-from clinic.models import ApiToken, User
+from clinic.models import ApiToken, Site, User
 from clinic.services import staff, tokens
 from clinic.services.tokens import CHECK_TTL, user_for_token
 from clinic.types import utcnow
-from tests.conftest import NOW, issue_token, statements_of
+from tests.api.conftest import iso, rules
+from tests.conftest import MONDAY, NOW, chicago, issue_token, statements_of
 
 
 def test_a_token_brings_its_user_with_all_their_sites_in_one_statement(make_site, make_user):
@@ -49,12 +50,13 @@ def revoke_elsewhere(token: str) -> None:
     db.session.commit()
 
 
-def test_a_token_read_a_moment_ago_costs_no_statement(make_site, make_user):
+def test_a_token_read_a_moment_ago_reads_only_its_user(make_site, make_user):
     sites = [make_site(name=name) for name in ("Austin", "Dallas")]
     token = issue_token(make_user("nurse", sites))
     user_for_token(token, NOW, "10.0.0.1")
     user, statements = statements_of(lambda: user_for_token(token, NOW + timedelta(seconds=1)))
-    assert statements == []
+    # The token is not read again; the user and their sites are, as they are now.
+    assert len(statements) == 1 and "api_token" not in statements[0]
     # The user is the session's own, with their sites; lazy attributes still load.
     assert isinstance(user, User) and user in db.session
     assert user.site_ids == sorted(site.id for site in sites) and user.role == "nurse"
@@ -85,7 +87,8 @@ def test_an_expired_token_is_never_served_from_memory(make_user, clinic):
     _row, token = tokens.issue(user, NOW - timedelta(days=1), days=1)  # expires at NOW
     before = NOW - timedelta(seconds=2)
     assert user_for_token(token, before) is not None
-    assert statements_of(lambda: user_for_token(token, before + timedelta(seconds=1)))[1] == []
+    kept = statements_of(lambda: user_for_token(token, before + timedelta(seconds=1)))[1]
+    assert len(kept) == 1 and "api_token" not in kept[0]
     assert statements_of(lambda: user_for_token(token, NOW))[0] is None
 
 
@@ -110,3 +113,37 @@ def test_a_user_taken_off_a_site_loses_it_at_once_in_this_process(make_site, mak
     staff.update_user(db.session.get(User, user.id), {"site_ids": [clinic.site.id]}, now=NOW)
     seen, statements = statements_of(lambda: user_for_token(token, NOW).site_ids)
     assert seen == [clinic.site.id] and statements
+
+
+def test_a_site_setting_changed_is_seen_by_the_next_token_request(api_as, clinic):
+    """The process keeps a token's check, never its user's site rows: the very next request
+    reads the site's settings as they are now, and a booking is checked against them (on
+    SQLite the booking's write lock happens to refresh the site; on PostgreSQL it does not)."""
+    api = api_as(clinic.clerk)
+    start = iso(chicago(MONDAY + timedelta(days=1), 8))
+    booked = api.post("/visits", json={"patient_id": clinic.patient.id, "infusion_start": start})
+    assert booked.status_code == 201  # the token is now checked and kept
+    second, site_id = clinic.new_patient().id, clinic.site.id
+    db.session.execute(sa.update(Site).where(Site.id == site_id).values(nurse_ratio=1))
+    db.session.commit()
+    db.session.expunge_all()  # as each request starts
+    assert api.get(f"/sites/{site_id}").get_json()["nurse_ratio"] == 1
+    db.session.expunge_all()
+    refused = api.post("/visits", json={"patient_id": second, "infusion_start": start})
+    assert rules(refused) == ["nurse_capacity"]
+
+
+def test_a_revocation_is_forgotten_when_it_commits_not_before(make_user, clinic):
+    """Forgotten before the commit, another request could read the old state and keep it."""
+    user = make_user("nurse", [clinic.site])
+    token = issue_token(user)
+    user_for_token(token, NOW)
+    tokens.revoke_all(user.id, NOW, "role")
+    assert tokens._checked()  # not committed yet: the kept check still tells the truth
+    db.session.commit()
+    assert not tokens._checked()
+    tokens.revoke_all(user.id, NOW, "role")  # nothing left to revoke: nothing to forget
+    user_for_token(issue_token(user), NOW)
+    row, _token = tokens.issue(user, NOW)
+    tokens.revoke(user, row, NOW)  # commits, then forgets
+    assert not tokens._checked()

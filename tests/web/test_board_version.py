@@ -25,7 +25,7 @@ from clinic.models import (
     Visit,
     VisitEvent,
 )
-from clinic.services import board_version
+from clinic.services import board_version, notifications
 from tests.conftest import NOW, statements_of
 from tests.services.visit_rows import put_reading, put_visit
 from tests.web import test_nursing
@@ -176,6 +176,25 @@ def test_alerts_raised_and_resolved_in_bulk_reach_the_wall(as_nurse, ward):
     db.session.commit()
     resolved = poll(as_nurse, ward.site.id, wall=True, etag=raised.headers["ETag"])
     assert resolved.status_code == 200 and "discharge_due" not in resolved.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("resolve", ["stale", "reminders"])
+def test_the_alarm_services_bulk_resolutions_bump_only_their_sites(ward, make_site, resolve):
+    other = make_site(name="Dallas")
+    visit = in_care(ward)
+    if resolve == "stale":  # its instant moved: the scheduler's safety net resolves it
+        row = notification(visit) | {"due_at": visit.discharge_due_at + timedelta(minutes=5)}
+    else:
+        row = notification(visit) | {"kind": "rems_form_due"}
+    db.session.add(Notification(**row))
+    db.session.commit()
+    mine, theirs = version_of(ward.site.id), version_of(other.id)
+    if resolve == "stale":
+        assert notifications.resolve_stale(NOW) == 1
+    else:
+        assert notifications.resolve_reminders(visit.id, NOW) == 1
+        db.session.commit()
+    assert (version_of(ward.site.id), version_of(other.id)) == (mine + 1, theirs)
 
 
 def test_an_acknowledged_alert_leaves_the_wall(as_nurse, ward):

@@ -1,5 +1,6 @@
-"""The board version on PostgreSQL: a transaction that writes at several sites, or a bulk
-statement that names none, locks the sites in id order and bumps each once."""
+"""The board version on PostgreSQL: a transaction that writes at several sites locks them in
+id order and bumps each once; a bulk statement that names none bumps every site once without
+locking them all first (a lock every site shares)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sqlalchemy as sa
 
 from clinic.extensions import db
 from clinic.models import Chair, Notification, Site
+from tests.conftest import statements_of
 
 
 @pytest.fixture
@@ -29,5 +31,6 @@ def test_writes_at_several_sites_and_bulk_writes_bump_each_site_once(make_site, 
     assert after[austin.id] == before[austin.id] + 1 and after[dallas.id] == before[dallas.id] + 1
     assert after[waco.id] == before[waco.id]
     db.session.execute(sa.update(Notification).values(resolved_reason="gone"))  # names no site
-    db.session.commit()
+    statements = statements_of(db.session.commit)[1]
     assert versions() == {site: version + 1 for site, version in after.items()}
+    assert not [s for s in statements if "FOR" in s.upper() and "sites" in s], statements

@@ -147,6 +147,23 @@ def test_the_front_desk_and_the_wall_do_not_see_the_score(client, auth, ward, fr
     assert "data-phq9" not in wall and "baseline 22" not in wall
 
 
+@pytest.mark.parametrize("first", ["admin", "clerk"])
+def test_a_kept_board_is_not_shared_between_who_sees_the_score_and_who_does_not(
+    client, auth, ward, frozen, first
+):
+    """The poll cache keys on every permission the block shows: an administrator's answer
+    (with the PHQ-9 course) never reaches the front desk in the same minute and version."""
+    course(ward, [22, 12])
+    feed = f"/recovery/feed?site_id={ward.site.id}"
+    seen = {}
+    for role in (first, "admin" if first == "clerk" else "clerk"):
+        auth.login(getattr(ward, role))
+        seen[role] = client.get(feed).get_data(as_text=True)
+        auth.logout()
+    assert "data-phq9" in seen["admin"] and f"baseline 22, {MINUS}45 %" in seen["admin"]
+    assert "data-phq9" not in seen["clerk"] and "baseline 22" not in seen["clerk"]
+
+
 def test_the_board_reads_screening_in_a_fixed_number_of_queries(as_nurse, ward, frozen):
     def seat_many(count: int) -> None:
         for i in range(count):

@@ -71,6 +71,8 @@ def dashboard(query: dict[str, Any]):
         dues = [row.visit.discharge_due_at for row in board.rows]
         return board_cache.Built(etag_of(body), body, shown, dues)
 
+    # No viewer part: the JSON is the same for every role that may read it (no outcomes, no
+    # actions), unlike the HTML block (nursing.viewer_kind).
     key = ("api", site_id, version, board_cache.minute_of(now))
     built, new = board_cache.cached(key, build)
     if request.if_none_match.contains_weak(built.etag):
