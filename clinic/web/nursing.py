@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from clinic.domain import instruments
 from clinic.domain.discharge import PADSS_ITEMS, PADSS_PASS
+from clinic.domain.ids import is_digits
 from clinic.domain.instruments import INSTRUMENTS, SUICIDE_RISK, band_label
 from clinic.domain.phases import AMBER_MINUTES
 from clinic.domain.visits import EventType, Status, allowed_events
@@ -536,7 +537,7 @@ def record_screening(visit: Visit, form: ScreeningForm, now: datetime) -> str:
         raw = request.form.get(f"{definition.name}-{n}", "")
         if definition.kind == "yes_no" and raw in ("0", "1"):
             answers.append(raw == "1")
-        elif definition.kind != "yes_no" and raw.isdigit() and len(raw) < 3:
+        elif definition.kind != "yes_no" and is_digits(raw) and len(raw) < 3:
             answers.append(int(raw))
         else:
             missing.append(str(n))

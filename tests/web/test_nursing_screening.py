@@ -89,6 +89,9 @@ def test_missing_answers_and_unknown_instruments_are_refused(as_nurse, ward, fro
     assert bad.status_code == 422 and errors_of(bad)["instrument"] == ["Choose an instrument."]
     none = post(as_nurse, f"/recovery/visits/{visit.id}/screening", {})
     assert none.status_code == 422 and errors_of(none)["instrument"]
+    phq9 = {"instrument": "phq9", **{f"phq9-{n}": "0" for n in range(1, 10)}, "phq9-9": "²"}
+    odd = post(as_nurse, f"/recovery/visits/{visit.id}/screening", phq9)
+    assert odd.status_code == 422 and "missing: 9" in message_of(odd)  # not a digit to int()
     assert db.session.scalars(select(Measure)).first() is None
 
 
