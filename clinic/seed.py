@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -234,6 +235,7 @@ def seed(now: datetime, around_now: bool = False) -> Demo:
     enrolled = _rems_patients(site, clerk, practitioner, today, rng, now)
     _spravato_sessions(site, tz, days, shift, chairs, enrolled, spravato, clerk, users, now, rng)
     _week_of_visits(site, tz, days, shift, chairs, people, clerk, users, now, rng)
+    _courses_of_scores(rng)
     return Demo(site=site, passwords=passwords)
 
 
@@ -537,6 +539,7 @@ def _screens(visit: Visit, at: datetime, nurse: User, now: datetime, rng: random
     for name, answers in (
         ("cssrs_screen", [False] * 6),
         ("phq9", [rng.randint(0, 3) for _ in range(8)] + [0]),
+        ("gad7", [rng.randint(0, 3) for _ in range(7)]),
     ):
         result = instruments.score(instruments.INSTRUMENTS[name], answers)
         measure = Measure(
@@ -553,6 +556,35 @@ def _screens(visit: Visit, at: datetime, nurse: User, now: datetime, rng: random
             created_at=at,
         )
         db.session.add(measure)
+
+
+def _courses_of_scores(rng: random.Random) -> None:
+    """Give each patient's PHQ-9s and GAD-7s the shape of a course: high, then falling."""
+    measures = db.session.scalars(
+        select(Measure)
+        .where(Measure.instrument.in_(("phq9", "gad7")))
+        .order_by(Measure.patient_id, Measure.instrument, Measure.at)
+    )
+    for (_, name), course in groupby(measures, key=lambda m: (m.patient_id, m.instrument)):
+        definition = instruments.INSTRUMENTS[name]
+        level = float(rng.randint(len(definition.items) * 2, len(definition.items) * 5 // 2))
+        for n, measure in enumerate(course):
+            level *= rng.uniform(0.6, 0.8) if n else 1  # each infusion takes a share off
+            total = max(1, round(level))
+            # PHQ-9 item 9 stays 0: the demo's positive screens are made on purpose elsewhere.
+            scored = len(definition.items) - (1 if name == "phq9" else 0)
+            answers: list[int | bool] = [
+                total // scored + (i < total % scored) for i in range(scored)
+            ]
+            answers += [0] * (len(definition.items) - scored)
+            result = instruments.score(definition, answers)
+            measure.answers = answers
+            measure.score, measure.band, measure.flags = (
+                result.score,
+                result.band,
+                list(result.flags),
+            )
+    db.session.commit()
 
 
 def _infusion_dose(

@@ -17,6 +17,7 @@ from clinic.extensions import db
 from clinic.models import (
     Chair,
     Clearance,
+    Measure,
     Patient,
     RemsSubmission,
     Shift,
@@ -30,6 +31,16 @@ from clinic.services.events import record_event
 from clinic.services.observations import observations_by_visit, reading_of
 from clinic.services.rems import build_form
 from tests.conftest import MONDAY, chicago
+
+
+def outcome_series(patient_id: int, name: str) -> list[int]:
+    stmt = (
+        select(Measure.score)
+        .where(Measure.patient_id == patient_id, Measure.instrument == name)
+        .order_by(Measure.at)
+    )
+    return list(db.session.scalars(stmt))
+
 
 DEMO_EMAILS = [
     "frontdesk@demo.clinic",
@@ -243,6 +254,23 @@ def assert_no_chair_held_twice(visits: list[Visit]) -> None:
         held.sort(key=lambda v: v.infusion_start)
         for first, second in pairwise(held):
             assert first.chair_released_at <= second.infusion_start, (first.id, second.id)
+
+
+def test_seeded_scores_fall_like_a_course_that_works(runner):
+    # Friday noon: most patients have had two or three screened infusions this week.
+    with time_machine.travel(chicago(MONDAY + timedelta(days=4), 12), tick=False):
+        assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    patients = db.session.scalars(select(Patient)).all()
+    falling = 0
+    for patient in patients:
+        for name in ("phq9", "gad7"):
+            course = outcome_series(patient.id, name)
+            assert all(b <= a for a, b in pairwise(course)), (name, course)
+            assert len(course) < 2 or course[-1] < course[0], (name, course)
+            falling += len(course) > 1
+    assert falling >= 6
+    phq9 = db.session.scalars(select(Measure).where(Measure.instrument == "phq9")).all()
+    assert phq9 and all(m.answers[8] == 0 and not m.flags for m in phq9)
 
 
 def test_seeded_visits_follow_the_state_machine(runner, app):
