@@ -67,6 +67,11 @@ MAX_OFFER_ENTRIES = 20
 # ---------------------------------------------------------------- plans and recall
 
 
+def plan_of(patient: Patient) -> PatientPlan | None:
+    """Return the patient's maintenance plan, if one is set."""
+    return db.session.scalar(select(PatientPlan).where(PatientPlan.patient_id == patient.id))
+
+
 def set_plan(
     actor: User,
     patient_id: int,
@@ -93,7 +98,7 @@ def set_plan(
         fields["next_due_on"] = ["Must lie within ten years of today."]
     if fields:
         raise Invalid("Some values are out of range.", fields)
-    plan = db.session.scalar(select(PatientPlan).where(PatientPlan.patient_id == patient.id))
+    plan = plan_of(patient)
     if plan is None:
         plan = PatientPlan(patient_id=patient.id, every_days=every_days, next_due_on=next_due_on)
         db.session.add(plan)

@@ -10,6 +10,7 @@ from wtforms import (
     DateField,
     DecimalField,
     FloatField,
+    IntegerField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -19,9 +20,10 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from clinic.domain.waitlist import PlanTemplate
 from clinic.services.patients import MG_PER_KG_RANGE, PATIENT_FIELDS
 
 # DESIGN.md, "Screening": the contraindications a practitioner checks for.
@@ -208,6 +210,32 @@ class RemsEnrollmentForm(FlaskForm):
         validators=[DataRequired(message="Enter the REMS patient ID."), Length(max=40)],
     )
     submit = SubmitField("Record enrolment")
+
+
+class PlanForm(FlaskForm):
+    """How often the patient comes back: every N days, or the Spravato phases."""
+
+    template = SelectField(
+        "Plan",
+        choices=[
+            SelectChoice(PlanTemplate.NONE.value, "Every few days or weeks"),
+            SelectChoice(
+                PlanTemplate.SPRAVATO.value,
+                "Spravato phases: twice weekly, weekly, then every 1 or 2 weeks",
+            ),
+        ],
+    )
+    every_days = IntegerField(
+        "Every (days)",
+        validators=[InputRequired(message="Enter a number of days.")],
+        description="Spravato: the maintenance interval after week 8, 7 or 14 days.",
+    )
+    next_due_on = DateField(
+        "Next due",
+        validators=[DataRequired(message="Enter a date.")],
+        description="Spravato: the day the first induction session is due.",
+    )
+    submit = SubmitField("Save plan")
 
 
 def contraindication_label(code: str) -> str:

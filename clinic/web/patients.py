@@ -14,6 +14,7 @@ from wtforms import SelectChoice
 from clinic.models import Clearance, Patient
 from clinic.services import access, audit, courses, setup
 from clinic.services import patients as patient_service
+from clinic.services import waitlist as recall
 from clinic.services.errors import Conflict, Invalid
 from clinic.services.patient_overview import (
     clearance_standing,
@@ -28,6 +29,7 @@ from clinic.web.patient_forms import (
     ClearanceForm,
     PatientForm,
     PatientSearchForm,
+    PlanForm,
     RemsEnrollmentForm,
     VoidClearanceForm,
     contraindication_label,
@@ -153,6 +155,8 @@ def detail(patient_id: int):
         rems_form=_enrolment_form(patient),
         courses=courses.list_courses(current_user, patient.id),
         outcomes=patient_outcomes(patient),
+        plan=_plan(patient),
+        plan_editor=_plan_form(patient),
     )
 
 
@@ -178,6 +182,44 @@ def rems_enrollment(patient_id: int):
         patient,
     )
     return answer or render_template("patients/rems_enrollment.html", form=form, patient=patient)
+
+
+def _plan(patient: Patient) -> dict | None:
+    """Return the patient's maintenance plan and the day it makes them due, if one is set."""
+    plan = recall.plan_of(patient)
+    return None if plan is None else {"plan": plan, "due_on": recall.due_on(plan)}
+
+
+def _plan_form(patient: Patient) -> PlanForm:
+    """Return the plan form, filled with the patient's plan if any."""
+    plan = recall.plan_of(patient)
+    if plan is None:
+        return PlanForm()
+    return PlanForm(
+        template=plan.template, every_days=plan.every_days, next_due_on=plan.next_due_on
+    )
+
+
+@bp.route("/patients/<int:patient_id>/plan", methods=["GET", "POST"])
+@role_required("edit_patients")
+def plan(patient_id: int):
+    """Set how often the patient comes back (front desk and practitioners)."""
+    patient = access.get_patient(current_user, patient_id)
+    form = _plan_form(patient)
+    answer = _saved(
+        form,
+        lambda: recall.set_plan(
+            current_user,
+            patient.id,
+            form.every_days.data,
+            form.next_due_on.data,
+            utcnow(),
+            template=form.template.data,
+        ),
+        "The maintenance plan is saved.",
+        patient,
+    )
+    return answer or render_template("patients/plan.html", form=form, patient=patient)
 
 
 @bp.route("/patients/<int:patient_id>/edit", methods=["GET", "POST"])

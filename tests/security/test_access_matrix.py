@@ -101,6 +101,7 @@ EXPECTED: dict[str, tuple[str | dict[str, str], bool]] = {
     "patients.correct_clearance": ("record_clearance", True),
     "patients.void_clearance": ("record_clearance", True),
     "patients.rems_enrollment": ("record_clearance", True),
+    "patients.plan": ("edit_patients", True),
     # outcomes: the site's courses (clinical staff and administrators)
     "outcomes.site": ("outcomes", True),
     # nurses

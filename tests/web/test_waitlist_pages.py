@@ -98,3 +98,34 @@ def test_the_navigation_leads_the_desk_to_the_waitlist_and_recalls(client, auth,
     auth.login(clinic.admin)
     html = client.get("/admin/").get_data(as_text=True)
     assert 'href="/waitlist"' not in html
+
+
+def test_the_patient_page_sets_a_plan_and_the_recall_list_follows_it(client, auth, clinic, frozen):
+    auth.login(clinic.clerk)
+    page = client.get(f"/patients/{clinic.patient.id}").get_data(as_text=True)
+    assert "No plan: the patient is not on the recall list." in page
+    form = {"csrf_token": csrf_token(page), "template": "none", "next_due_on": str(TUESDAY)}
+    bad = client.post(f"/patients/{clinic.patient.id}/plan", data=form | {"every_days": "0"})
+    assert bad.status_code == 200 and "Must be between 1 and" in bad.get_data(as_text=True)
+    spravato = form | {"template": "spravato", "every_days": "10"}
+    refused = client.post(f"/patients/{clinic.patient.id}/plan", data=spravato)
+    assert "every 7 or 14 days" in refused.get_data(as_text=True)
+    assert waitlist.plan_of(clinic.patient) is None  # nothing saved by a refusal
+    saved = client.post(f"/patients/{clinic.patient.id}/plan", data=spravato | {"every_days": "14"})
+    assert saved.status_code == 302
+    plan = waitlist.plan_of(clinic.patient)
+    assert (plan.template, plan.every_days, plan.next_due_on) == ("spravato", 14, TUESDAY)
+    shown = client.get(f"/patients/{clinic.patient.id}").get_data(as_text=True)
+    assert "Spravato phases" in shown and "Every 14 days" in shown
+    recalls = client.get(f"/recalls?site_id={clinic.site.id}").get_data(as_text=True)
+    assert f"patient_id={clinic.patient.id}" in recalls  # due Tuesday, nothing booked
+    forged = client.post(f"/patients/{clinic.patient.id}/plan", data=spravato | {"csrf_token": ""})
+    assert forged.status_code == 400
+
+
+def test_a_nurse_sees_the_plan_but_cannot_set_it(client, auth, clinic):
+    waitlist.set_plan(clinic.clerk, clinic.patient.id, 28, MONDAY + timedelta(days=5), NOW)
+    auth.login(clinic.nurse)
+    page = client.get(f"/patients/{clinic.patient.id}").get_data(as_text=True)
+    assert "Every 28 days" in page and 'id="plan-form"' not in page
+    assert client.get(f"/patients/{clinic.patient.id}/plan").status_code == 403
