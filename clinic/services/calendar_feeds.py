@@ -7,7 +7,7 @@ feed shows only the window from 30 days back to 90 days ahead, and of each visit
 chair, the patient's initials and its status.
 
 As for wall display links, the token is shown once, when the feed is made; only its SHA-256
-digest (display_links.digest) is stored. Site feeds are an administrator's; a staff member
+digest (tokens.digest) is stored. Site feeds are an administrator's; a staff member
 makes and revokes their own feed, an administrator anyone's. A revoked feed, the feed of
 someone disabled or no longer at the site, or a site's feed whose maker is disabled or no
 longer an administrator, answers nothing.
@@ -27,8 +27,9 @@ from clinic.models import CalendarFeed, Shift, User, Visit, VisitEvent
 from clinic.notify import calendar
 from clinic.services import access
 from clinic.services.auth import audit_event
-from clinic.services.display_links import MAX_TOKEN_LENGTH, digest
+from clinic.services.display_links import MAX_TOKEN_LENGTH
 from clinic.services.errors import Forbidden, Invalid, NotFound
+from clinic.services.tokens import digest
 
 DAYS_BACK = 30
 DAYS_AHEAD = 90

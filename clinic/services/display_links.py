@@ -10,7 +10,6 @@ timers).
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,13 +22,9 @@ from clinic.models import DisplayLink, Site, User
 from clinic.services import access
 from clinic.services.auth import audit_event
 from clinic.services.errors import Invalid, NotFound
+from clinic.services.tokens import digest
 
 MAX_TOKEN_LENGTH = 100
-
-
-def digest(token: str) -> str:
-    """Return the stored form of a link's token or a device secret (SHA-256, hex)."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

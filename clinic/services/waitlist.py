@@ -55,6 +55,7 @@ from clinic.services.errors import Conflict, Invalid, NotFound
 from clinic.services.patient_overview import clearance_span
 from clinic.services.site_settings import reminders_of
 from clinic.services.sites import today
+from clinic.services.tokens import digest
 
 MAX_HOLD_MINUTES = 24 * 60
 # The visits that count as "seen" for a recall: attended, or still under way.
@@ -461,7 +462,7 @@ def create_offer(
     for entry in chosen:
         token = secrets.token_urlsafe(24)
         tokens[entry.id] = token
-        recipient = OfferRecipient(offer=offer, entry=entry, token_digest=_digest(token))
+        recipient = OfferRecipient(offer=offer, entry=entry, token_digest=digest(token))
         db.session.add(recipient)
         # The patient's messages, through the outbox (consent and address checked there too).
         for channel in patient_messages.recipients(entry.patient, channels):
@@ -492,12 +493,6 @@ def create_offer(
     return Sent(offer, tokens)
 
 
-def _digest(token: str) -> str:
-    from clinic.services.tokens import digest
-
-    return digest(token)
-
-
 def get_offer(actor: User, offer_id: int) -> WaitlistOffer:
     """Load an offer at one of the user's sites, or raise NotFound."""
     offer = db.session.get(WaitlistOffer, offer_id)
@@ -515,15 +510,15 @@ def recipient_for_token(token: str) -> OfferRecipient | None:
     """Return the offer recipient a link token names (from a message, or the offer), or None."""
     if not token or len(token) > 200:
         return None
-    digest = _digest(token)
+    stored = digest(token)
     message = db.session.scalar(
         select(PatientMessage).where(
-            PatientMessage.token_digest == digest, PatientMessage.offer_recipient_id.is_not(None)
+            PatientMessage.token_digest == stored, PatientMessage.offer_recipient_id.is_not(None)
         )
     )
     if message is not None:
         return message.offer_recipient
-    return db.session.scalar(select(OfferRecipient).where(OfferRecipient.token_digest == digest))
+    return db.session.scalar(select(OfferRecipient).where(OfferRecipient.token_digest == stored))
 
 
 def accept(recipient_id: int, now: datetime) -> str:

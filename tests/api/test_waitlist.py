@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import AuditEvent, OfferRecipient, Visit
-from clinic.services import waitlist
+from clinic.services.tokens import digest
 from clinic.types import utcnow
 from tests.api.conftest import assert_error, iso, rules, zulu
 from tests.conftest import MONDAY, NOW, chicago, csrf_token
@@ -210,7 +210,7 @@ def _tokens(offer_id: int) -> dict[int, str]:
         select(OfferRecipient).where(OfferRecipient.offer_id == offer_id)
     ):
         token = f"test-token-{recipient.id}-abcdefghijkl"
-        recipient.token_digest = waitlist._digest(token)
+        recipient.token_digest = digest(token)
         tokens[recipient.entry_id] = token
     db.session.commit()
     return tokens
