@@ -140,7 +140,7 @@ def served(db_url: str, app: str, workers: int, warm_up: SeededSite, runs) -> li
     (label, path, sites, clients, seconds) storm and add the workers' CPU per request."""
     results = []
     with gunicorn(db_url, app=app, workers=workers) as server:
-        label, path, sites, clients, seconds = runs[0]
+        path, clients = runs[0][1], runs[0][3]
         storm(server.address, path, [warm_up], clients, WARM_UP_SECONDS)
         for label, path, sites, clients, seconds in runs:
             cpu = server.cpu_seconds()

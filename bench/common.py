@@ -166,7 +166,9 @@ def record_ratio(name: str, value: float, goal: str, met: bool | None) -> None:
     """Hand a ratio to bench/run_all.py's summary (a JSON line in $BENCH_SUMMARY, if set)."""
     path = os.environ.get("BENCH_SUMMARY")
     if path:
-        line = {"name": name, "value": value, "goal": goal, "met": met, "load": os.getloadavg()}
+        script = Path(sys.argv[0]).stem
+        line = {"script": script, "name": name, "value": value, "goal": goal, "met": met}
+        line["load"] = os.getloadavg()
         with open(path, "a") as summary:
             summary.write(json.dumps(line) + "\n")
 
