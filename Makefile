@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app wsgi
 PORT   ?= 5000
 DEMO_NOW_DB := $(CURDIR)/instance/demo-now.db
 
-.PHONY: run demo-now test lint typecheck audit-deps bench install clean
+.PHONY: run demo-now test lint typecheck audit-deps bench bench-quick bench-chain install clean
 
 install: $(STAMP)
 
@@ -49,8 +49,19 @@ test: lint typecheck audit-deps
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure here"; exit 1; fi; \
 	exit $$status
 
+# Benchmarks (bench/run_all.py; docs/benchmarks.md): `make bench-quick` measures the three
+# ratios of issue 15 in under 5 minutes, `make bench` everything. BENCH_WRITE=docs/benchmarks.md
+# puts the figures in the docs; BENCH_PORT_BASE=N makes the servers listen on N, N+1, ...
+BENCH_ARGS = $(if $(QUICK),--quick) $(if $(BENCH_WRITE),--write $(BENCH_WRITE))
+
 bench: $(STAMP)
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
+
+bench-quick: $(STAMP)
+	$(BIN)/python bench/run_all.py --quick $(if $(BENCH_WRITE),--write $(BENCH_WRITE))
+
+bench-chain: $(STAMP)
+	$(BIN)/python bench/chain.py $(if $(BENCH_WRITE),--write $(BENCH_WRITE))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -17,7 +17,8 @@ For each database the script creates its own (and drops it), starts a local SMTP
    until every missed alarm has its notification. Duplicates are counted: notifications per
    (visit, kind), webhook posts per notification, e-mails per (visit, recipient).
 
-Only 127.0.0.1 traffic; everything it starts it stops.
+Only 127.0.0.1 traffic (ports from BENCH_PORT_BASE if set, else free ones); everything it
+starts it stops. Each database's tables are printed as soon as that database is done.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import sqlalchemy as sa
-from common import ROOT, machine, percentile
+from common import ROOT, bench_port, machine, percentile
 from sqlalchemy import func, insert, select
 
 from clinic import create_app
@@ -87,7 +88,7 @@ class Webhooks:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", bench_port()), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -116,11 +117,7 @@ class Mailbox:
                     arrivals.append((visit, to, at))
                 return "250 OK"
 
-        import socket
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = bench_port()
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=port)
         self.controller.start()
         self.port = port
@@ -520,22 +517,26 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--write", metavar="FILE", help="put the figures in this Markdown file")
     args = parser.parse_args(argv)
     results = []
+
+    def done(result: dict) -> None:
+        """Keep a database's figures and print its tables at once."""
+        results.append(result)
+        print(report([result]), json.dumps(result, indent=2, default=str), sep="\n", flush=True)
+
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         if args.backend in ("postgresql", "both"):
             url, drop = postgres_database(args.postgres)
             try:
-                results.append(
-                    run("PostgreSQL", url, args.visits, args.window, args.outage, tmp_path)
-                )
+                done(run("PostgreSQL", url, args.visits, args.window, args.outage, tmp_path))
             finally:
                 drop()
         if args.backend in ("sqlite", "both"):
             url = f"sqlite:///{tmp_path / 'bench-alerts.db'}"
-            results.append(run("SQLite", url, args.visits, args.window, args.outage, tmp_path))
+            done(run("SQLite", url, args.visits, args.window, args.outage, tmp_path))
     table = report(results)
-    print(table)
-    print(json.dumps(results, indent=2, default=str))
+    if len(results) > 1:
+        print(table)
     if args.write:
         write_section(Path(args.write), table)
     return results

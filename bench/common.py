@@ -1,11 +1,20 @@
-"""Shared bits of the benchmarks: the repository on sys.path, statistics, the machine."""
+"""Shared bits of the benchmarks: the repository on sys.path, statistics, the machine,
+ports, gunicorn and its workers' CPU time, ratios for bench/run_all.py's summary."""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import signal
+import socket
 import statistics
+import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,4 +49,145 @@ def machine() -> str:
     return (
         f"{os.cpu_count()} CPUs, {memory} RAM, Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}, load average {load}"
+    )
+
+
+# ---------------------------------------------------------------- ports and servers
+
+
+_ports_handed_out = 0
+
+
+def bench_port() -> int:
+    """Return a port for a local server: BENCH_PORT_BASE, +1, +2, ... if set, else a free one."""
+    global _ports_handed_out
+    base = os.environ.get("BENCH_PORT_BASE", "")
+    if base:
+        _ports_handed_out += 1
+        return int(base) + _ports_handed_out - 1
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A running gunicorn: where it listens, its log, and its master's pid."""
+
+    address: str
+    log: Path
+    pid: int
+
+    def log_tail(self, lines: int = 40) -> str:
+        """Return the end of the server's log (tracebacks of any 500 are there)."""
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def cpu_seconds(self) -> float:
+        """Return the CPU time the workers have used so far (live ones, and those reaped)."""
+        master = _proc_stat(self.pid)
+        total = (master[16] + master[17]) / _TICKS if master else 0.0  # cutime + cstime
+        for child in _children(self.pid):
+            if stat := _proc_stat(child):
+                total += (stat[14] + stat[15]) / _TICKS  # utime + stime
+        return total
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stat(pid: int) -> list[int] | None:
+    """Return /proc/PID/stat as numbers indexed like man 5 proc (4: ppid, 14: utime, ...)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text.rsplit(")", 1)[1].split()  # from field 3 (the state) on
+    return [0, pid, 0, 0] + [int(f) if f.lstrip("-").isdigit() else 0 for f in fields[1:]]
+
+
+def _children(pid: int) -> list[int]:
+    """Return the pids of a process's children (its gunicorn workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))) and stat[4] == pid:
+            found.append(int(entry.name))
+    return found
+
+
+@contextmanager
+def gunicorn(db_url: str, app: str = "wsgi:app", workers: int = 4) -> Iterator[Server]:
+    """Serve an app with gunicorn (the project's gunicorn.conf.py) on 127.0.0.1."""
+    from tests.concurrency.harness import BIN, READY_HOOK, _wait_until_up
+
+    address = f"127.0.0.1:{bench_port()}"
+    with tempfile.TemporaryDirectory(prefix="clinic-bench-gunicorn-") as scratch:
+        ready = Path(scratch, "ready")
+        ready.mkdir()
+        hook = Path(scratch, "hooks.py")
+        hook.write_text(READY_HOOK)
+        env = os.environ | {
+            "DATABASE_URL": db_url,
+            "CLINIC_READY_DIR": str(ready),
+            "CLINIC_GUNICORN_CONF": str(ROOT / "gunicorn.conf.py"),
+            # A benchmark sends far more per token than people do (the limits have own tests).
+            "RATELIMIT_API_PER_TOKEN": "1000000/minute",
+        }
+        env.pop("FLASK_CONFIG", None)
+        log_path = Path(scratch, "gunicorn.log")
+        # The log goes to a file, not a pipe: a pipe nobody reads fills up and blocks workers.
+        with log_path.open("wb") as log:
+            command = [str(BIN / "gunicorn"), "-c", str(hook), "-w", str(workers)]
+            command += ["-b", address, "--timeout", "60", "--log-level", "warning", app]
+            process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            server = Server(address, log_path, process.pid)
+            try:
+                _wait_until_up(server, process, ready, workers)
+                yield server
+            finally:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(timeout=5)
+
+
+# ---------------------------------------------------------------- ratios and the docs
+
+
+def record_ratio(name: str, value: float, goal: str, met: bool | None) -> None:
+    """Hand a ratio to bench/run_all.py's summary (a JSON line in $BENCH_SUMMARY, if set)."""
+    path = os.environ.get("BENCH_SUMMARY")
+    if path:
+        script = Path(sys.argv[0]).stem
+        line = {"script": script, "name": name, "value": value, "goal": goal, "met": met}
+        line["load"] = os.getloadavg()
+        with open(path, "a") as summary:
+            summary.write(json.dumps(line) + "\n")
+
+
+def write_section(path: Path, script: str, text: str) -> None:
+    """Put text between the script's markers in a Markdown file (appended if missing)."""
+    start, end = f"<!-- bench/{script}: start -->", f"<!-- bench/{script}: end -->"
+    figures = f"{start}\n{text.strip()}\n{end}"
+    old = path.read_text() if path.exists() else "# Benchmarks\n"
+    if start in old and end in old:
+        before, rest = old.split(start, 1)
+        new = before + figures + rest.split(end, 1)[1]
+    else:
+        new = old.rstrip("\n") + "\n\n" + figures + "\n"
+    path.write_text(new)
+
+
+def postgres_admin_url() -> str:
+    """Return the URL of the PostgreSQL maintenance database the benchmarks use."""
+    return os.environ.get(
+        "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     )
