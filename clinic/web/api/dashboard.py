@@ -67,9 +67,7 @@ def encoded(body: dict[str, Any]) -> list[str]:
 
 def render(parts: list[str], dues: list[datetime | None], now: datetime) -> bytes:
     """Return the kept answer with its clock fields at `now` (the rest holds for the minute)."""
-    values = [json.dumps(instant(now))] + [
-        json.dumps(phases.seconds_to(now, due)) for due in dues
-    ]
+    values = [json.dumps(instant(now))] + [json.dumps(phases.seconds_to(now, due)) for due in dues]
     text = [part if n % 2 == 0 else values[int(part)] for n, part in enumerate(parts)]
     return "".join(text).encode()
 
