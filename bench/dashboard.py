@@ -81,6 +81,9 @@ class Result:
     healthz_ms: float
     static_ms: float
     static_auth_ms: float
+    # In this process's CPU time (test client only: the load of other processes moves it less).
+    cpu_304_per_healthz: float | None
+    cpu_changed_per_static_auth: float | None
     queries: int | None  # a changed board's 200 (test client only)
     queries_304: int | None
     body_bytes: int
@@ -299,7 +302,8 @@ def _in_care(site_id, chair_ids, patient_ids, user_id, now) -> None:
 
 
 def _medians_ms(calls: dict[str, object], runs: int) -> dict[str, float]:
-    """Time the calls in turn (so that a busy machine slows them alike); return medians.
+    """Time the calls in turn (so that a busy machine slows them alike); return medians, of
+    the wall clock under each call's name, of this process's CPU time under "cpu " + name.
 
     A call is a function, or (setup, function): the setup runs untimed before each call."""
     plain = {name: c if isinstance(c, tuple) else (None, c) for name, c in calls.items()}
@@ -308,14 +312,15 @@ def _medians_ms(calls: dict[str, object], runs: int) -> dict[str, float]:
             if setup:
                 setup()
             call()
-    times: dict[str, list[float]] = {name: [] for name in calls}
+    times: dict[str, list[float]] = {key: [] for name in calls for key in (name, f"cpu {name}")}
     for _ in range(runs):
         for name, (setup, call) in plain.items():
             if setup:
                 setup()
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             call()
             times[name].append(time.perf_counter() - started)
+            times[f"cpu {name}"].append(time.process_time() - cpu)
     return {name: statistics.median(values) * 1000 for name, values in times.items()}
 
 
@@ -430,6 +435,7 @@ def _fail(what: str) -> None:
 
 
 def _result(label, via, history, medians, body, queries=None, queries_304=None) -> Result:
+    cpu = queries is not None  # in this process: the test client
     return Result(
         label=label,
         via=via,
@@ -440,6 +446,10 @@ def _result(label, via, history, medians, body, queries=None, queries_304=None) 
         healthz_ms=medians["healthz"],
         static_ms=medians["static"],
         static_auth_ms=medians["static_auth"],
+        cpu_304_per_healthz=medians["cpu 304"] / medians["cpu healthz"] if cpu else None,
+        cpu_changed_per_static_auth=(
+            medians["cpu changed"] / medians["cpu static_auth"] if cpu else None
+        ),
         queries=queries,
         queries_304=queries_304,
         body_bytes=len(body),
@@ -515,8 +525,9 @@ def report(results: list[Result]) -> str:
         "| database | via | past visits | 200, board kept | 200, board changed | 304 | /healthz "
         "| static behind the token check | 304 x /healthz (goal <= 2) | 200 kept x static+token "
         "| 200 changed x static+token (goal <= 2) | 200 changed x static (no token) "
-        "| x shortest history | SQL: 200 changed / 304 | body |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| x shortest history | CPU: 304 x /healthz, 200 changed x static+token "
+        "| SQL: 200 changed / 304 | body |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     shortest = {}
     for r in sorted(results, key=lambda r: -r.history):
@@ -525,12 +536,15 @@ def report(results: list[Result]) -> str:
         base = shortest[r.label, r.via]
         growth = f"{r.changed_ms / base.changed_ms:.2f}" if base is not r else "-"
         sql = "-" if r.queries is None else f"{r.queries} / {r.queries_304}"
+        cpu = "-"
+        if r.cpu_304_per_healthz is not None and r.cpu_changed_per_static_auth is not None:
+            cpu = f"{r.cpu_304_per_healthz:.2f}, {r.cpu_changed_per_static_auth:.2f}"
         lines.append(
             f"| {r.label} | {r.via} | {r.history:,} | {r.dashboard_ms:.2f} ms "
             f"| {r.changed_ms:.2f} ms | {r.dashboard_304_ms:.2f} ms | {r.healthz_ms:.2f} ms "
             f"| {r.static_auth_ms:.2f} ms | {r.dashboard_304_ms / r.healthz_ms:.2f} "
             f"| {r.dashboard_ms / r.static_auth_ms:.2f} | {r.changed_ms / r.static_auth_ms:.2f} "
-            f"| {r.changed_ms / r.static_ms:.1f} | {growth} | {sql} | {r.body_bytes:,} B |"
+            f"| {r.changed_ms / r.static_ms:.1f} | {growth} | {cpu} | {sql} | {r.body_bytes:,} B |"
         )
     return "\n".join(lines)
 
@@ -547,6 +561,10 @@ def goals(results: list[Result]) -> str:
             f", 200 changed / static+token {changed:6.2f} "
             f"(goal <= 2: {'met' if changed <= 2 else 'NOT met'})"
         )
+        if r.cpu_304_per_healthz is not None and r.cpu_changed_per_static_auth is not None:
+            lines[-1] += (
+                f"; in CPU time {r.cpu_304_per_healthz:.2f} and {r.cpu_changed_per_static_auth:.2f}"
+            )
     return "\n".join(lines)
 
 
@@ -608,7 +626,8 @@ def _write_section(path: Path, table: str, args) -> None:
         f"{START}\n"
         f"Measured {datetime.now().date()}: {platform.python_implementation()} "
         f"{platform.python_version()} on {platform.machine()}, median of {args.runs} requests "
-        f"after a warm-up; machine at the end of the run: {machine()}.\n\n{table}\n{END}"
+        f"of each kind after a warm-up, via {args.via}; machine at the end of the run: "
+        f"{machine()}.\n\n{table}\n{END}"
     )
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     if START in text and END in text:
