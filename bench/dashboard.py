@@ -2,19 +2,25 @@
 
     .venv/bin/python bench/dashboard.py                       # SQLite, 50,000 past visits
     .venv/bin/python bench/dashboard.py --postgres URL        # also PostgreSQL (admin URL)
+    .venv/bin/python bench/dashboard.py --quick               # SQLite, 5,000: about a minute
+    .venv/bin/python bench/dashboard.py --via gunicorn        # only through gunicorn
     .venv/bin/python bench/dashboard.py --write docs/benchmarks.md
 
 Each database gets one site with 30 chairs and 30 patients in care right now (10 checked in,
 10 infusing, 10 recovering, each with its readings and a later booking of its chair), over a
 history of past visits with their events and readings, inserted in bulk. The timings are
-medians of GET /api/v1/dashboard through the app's WSGI stack (Flask's test client, bearer
-token and all), compared with a static response of the same size from the same app, and
-with the same dashboard over a 100-visit history.
+medians of GET /api/v1/dashboard through the app's WSGI stack (bearer token and all), compared
+with a static response of the same size from the same app, and with the same dashboard over
+a 100-visit history: once through Flask's test client (in this process, with statement
+counts), once through gunicorn (4 workers, HTTP on 127.0.0.1, port BENCH_PORT or a free one,
+the app of bench/dashboard_wsgi.py), one request at a time.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import os
 import random
 import statistics
 import sys
@@ -24,6 +30,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -66,6 +73,7 @@ class Result:
     """The figures of one database."""
 
     label: str
+    via: str  # "test client" or "gunicorn -w 4"
     history: int
     dashboard_ms: float  # a 200 of a board this process has built this minute
     changed_ms: float  # a 200 right after a write: the board is built again
@@ -73,8 +81,11 @@ class Result:
     healthz_ms: float
     static_ms: float
     static_auth_ms: float
-    queries: int  # a changed board's 200
-    queries_304: int
+    # In this process's CPU time (test client only: the load of other processes moves it less).
+    cpu_304_per_healthz: float | None
+    cpu_changed_per_static_auth: float | None
+    queries: int | None  # a changed board's 200 (test client only)
+    queries_304: int | None
     body_bytes: int
 
 
@@ -291,7 +302,8 @@ def _in_care(site_id, chair_ids, patient_ids, user_id, now) -> None:
 
 
 def _medians_ms(calls: dict[str, object], runs: int) -> dict[str, float]:
-    """Time the calls in turn (so that a busy machine slows them alike); return medians.
+    """Time the calls in turn (so that a busy machine slows them alike); return medians, of
+    the wall clock under each call's name, of this process's CPU time under "cpu " + name.
 
     A call is a function, or (setup, function): the setup runs untimed before each call."""
     plain = {name: c if isinstance(c, tuple) else (None, c) for name, c in calls.items()}
@@ -300,14 +312,15 @@ def _medians_ms(calls: dict[str, object], runs: int) -> dict[str, float]:
             if setup:
                 setup()
             call()
-    times: dict[str, list[float]] = {name: [] for name in calls}
+    times: dict[str, list[float]] = {key: [] for name in calls for key in (name, f"cpu {name}")}
     for _ in range(runs):
         for name, (setup, call) in plain.items():
             if setup:
                 setup()
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             call()
             times[name].append(time.perf_counter() - started)
+            times[f"cpu {name}"].append(time.process_time() - cpu)
     return {name: statistics.median(values) * 1000 for name, values in times.items()}
 
 
@@ -327,8 +340,8 @@ def _statements(app: Flask, call) -> int:
     return len(statements)
 
 
-def measure(label: str, url: str, history: int, runs: int) -> Result:
-    """Build a database at `url` and time its dashboard against a static answer."""
+def _app(url: str) -> tuple[Flask, list[bytes]]:
+    """Return the app on a database, with the two static routes (their body set later)."""
     app = create_app(BenchConfig, SQLALCHEMY_DATABASE_URI=url)
     # The same number of bytes from the same app, with nothing to compute.
     static_body: list[bytes] = [b""]
@@ -343,6 +356,15 @@ def measure(label: str, url: str, history: int, runs: int) -> Result:
         "bench_static_auth",
         lambda: authenticate() or Response(static_body[0], mimetype="application/json"),
     )
+    return app, static_body
+
+
+def measure(
+    label: str, url: str, history: int, runs: int, via: tuple[str, ...], workers: int
+) -> list[Result]:
+    """Build a database at `url` and time its dashboard against a static answer, through
+    the test client and/or gunicorn."""
+    app, static_body = _app(url)
     started = time.perf_counter()
     token = build(app, history)
     print(
@@ -356,15 +378,6 @@ def measure(label: str, url: str, history: int, runs: int) -> Result:
     body = first.get_data()
     static_body[0] = body
     assert len(first.get_json()["visits"]) == ACTIVE
-    etag = first.headers["ETag"]
-
-    def dashboard():
-        response = client.get("/api/v1/dashboard", headers=headers)
-        assert response.status_code == 200
-
-    def unchanged():
-        response = client.get("/api/v1/dashboard", headers=headers | {"If-None-Match": etag})
-        assert response.status_code in (200, 304)
 
     def write():
         # What any write the board shows does to the site (untimed): the next poll rebuilds.
@@ -372,31 +385,60 @@ def measure(label: str, url: str, history: int, runs: int) -> Result:
             db.session.execute(sa.update(Site).values(board_version=Site.board_version + 1))
             db.session.commit()
 
-    def healthz():
-        assert client.get("/api/v1/healthz").status_code == 200
+    results = []
+    try:
+        if "client" in via:
+            results.append(_through_client(label, history, runs, app, token, write, body))
+        if "gunicorn" in via:
+            gunicorn_result = _through_gunicorn(
+                label, history, runs, url, token, write, body, workers
+            )
+            results.append(gunicorn_result)
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+    return results
 
-    def static():
-        assert client.get("/bench-static").status_code == 200
 
-    def static_auth():
-        assert client.get("/bench-static-auth", headers=headers).status_code == 200
+def _timed(get, token: str, etag: str, write, runs: int) -> dict[str, float]:
+    """Time the six kinds of request (`get(path, headers) -> status`); return the medians.
 
-    write()
-    queries = _statements(app, dashboard)
-    queries_304 = _statements(app, unchanged)
-    medians = _medians_ms(
-        {
-            "dashboard": dashboard,
-            "changed": (write, dashboard),
-            "304": unchanged,
-            "healthz": healthz,
-            "static": static,
-            "static_auth": static_auth,
-        },
-        runs,
-    )
-    result = Result(
+    The five that change nothing are taken in turn; a changed board's 200 (a write, then the
+    request) in a loop of its own, so no other request pays the rebuild its write causes (in
+    another worker, say): a 304 is a poll of a board that has not changed."""
+    calls = _calls(get, token, etag)
+    dashboard = calls["dashboard"]
+    return _medians_ms(calls, runs) | _medians_ms({"changed": (write, dashboard)}, runs)
+
+
+def _calls(get, token: str, etag: str) -> dict[str, Any]:
+    """The five kinds of request that change nothing, each a call of `get`."""
+    auth = {"Authorization": f"Bearer {token}"}
+
+    def dashboard():
+        assert get("/api/v1/dashboard", auth) == 200
+
+    def unchanged():
+        assert get("/api/v1/dashboard", auth | {"If-None-Match": etag}) in (200, 304)
+
+    return {
+        "dashboard": dashboard,
+        "304": unchanged,
+        "healthz": lambda: get("/api/v1/healthz", {}) == 200 or _fail("healthz"),
+        "static": lambda: get("/bench-static", {}) == 200 or _fail("static"),
+        "static_auth": lambda: get("/bench-static-auth", auth) == 200 or _fail("static+token"),
+    }
+
+
+def _fail(what: str) -> None:
+    raise AssertionError(f"{what} did not answer 200")
+
+
+def _result(label, via, history, medians, body, queries=None, queries_304=None) -> Result:
+    cpu = queries is not None  # in this process: the test client
+    return Result(
         label=label,
+        via=via,
         history=history,
         dashboard_ms=medians["dashboard"],
         changed_ms=medians["changed"],
@@ -404,13 +446,61 @@ def measure(label: str, url: str, history: int, runs: int) -> Result:
         healthz_ms=medians["healthz"],
         static_ms=medians["static"],
         static_auth_ms=medians["static_auth"],
+        cpu_304_per_healthz=medians["cpu 304"] / medians["cpu healthz"] if cpu else None,
+        cpu_changed_per_static_auth=(
+            medians["cpu changed"] / medians["cpu static_auth"] if cpu else None
+        ),
         queries=queries,
         queries_304=queries_304,
         body_bytes=len(body),
     )
-    with app.app_context():
-        db.engine.dispose()
-    return result
+
+
+def _through_client(label, history, runs, app, token, write, body) -> Result:
+    """Time the requests through Flask's test client, in this process; count statements."""
+    client = app.test_client()
+
+    def get(path: str, headers: dict) -> int:
+        return client.get(path, headers=headers).status_code
+
+    etag = client.get("/api/v1/dashboard", headers={"Authorization": f"Bearer {token}"})
+    calls = _calls(get, token, etag.headers["ETag"])
+    write()
+    queries = _statements(app, calls["dashboard"])
+    queries_304 = _statements(app, calls["304"])
+    medians = _timed(get, token, etag.headers["ETag"], write, runs)
+    return _result(label, "test client", history, medians, body, queries, queries_304)
+
+
+def _through_gunicorn(label, history, runs, url, token, write, body, workers) -> Result:
+    """Time the requests through gunicorn (its workers, HTTP on 127.0.0.1), one at a time."""
+    from tests.concurrency.harness import gunicorn
+
+    with tempfile.NamedTemporaryFile(suffix=".json") as static:
+        static.write(body)
+        static.flush()
+        os.environ["BENCH_STATIC_BODY"] = static.name
+        port = int(os.environ.get("BENCH_PORT") or 0) or None
+        with gunicorn(url, workers, "bench.dashboard_wsgi:app", port) as server:
+            host, port_text = server.address.split(":")
+
+            def get(path: str, headers: dict) -> int:
+                # A sync worker closes the connection after each answer, as it does for a board.
+                conn = http.client.HTTPConnection(host, int(port_text), timeout=30)
+                try:
+                    conn.request("GET", path, headers=headers)
+                    answer = conn.getresponse()
+                    answer.read()
+                    return answer.status
+                finally:
+                    conn.close()
+
+            conn = http.client.HTTPConnection(host, int(port_text), timeout=30)
+            conn.request("GET", "/api/v1/dashboard", headers={"Authorization": f"Bearer {token}"})
+            etag = conn.getresponse().getheader("ETag") or ""
+            conn.close()
+            medians = _timed(get, token, etag, write, runs)
+    return _result(label, f"gunicorn -w {workers}", history, medians, body)
 
 
 def _postgres_database(admin_url: str):
@@ -432,24 +522,53 @@ def _postgres_database(admin_url: str):
 def report(results: list[Result]) -> str:
     """Return the figures as a Markdown table with the ratios against their goals."""
     lines = [
-        "| database | past visits | 200, board kept | 200, board changed | 304 | /healthz "
+        "| database | via | past visits | 200, board kept | 200, board changed | 304 | /healthz "
         "| static behind the token check | 304 x /healthz (goal <= 2) | 200 kept x static+token "
         "| 200 changed x static+token (goal <= 2) | 200 changed x static (no token) "
-        "| x 100-visit history | SQL: 200 changed / 304 | body |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| x shortest history | CPU: 304 x /healthz, 200 changed x static+token "
+        "| SQL: 200 changed / 304 | body |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
-    short = {r.label: r for r in results if r.history == SHORT_HISTORY}
+    shortest = {}
+    for r in sorted(results, key=lambda r: -r.history):
+        shortest[r.label, r.via] = r
     for r in results:
-        base = short.get(r.label)
-        growth = f"{r.changed_ms / base.changed_ms:.2f}" if base else "-"
+        base = shortest[r.label, r.via]
+        growth = f"{r.changed_ms / base.changed_ms:.2f}" if base is not r else "-"
+        sql = "-" if r.queries is None else f"{r.queries} / {r.queries_304}"
+        cpu = "-"
+        if r.cpu_304_per_healthz is not None and r.cpu_changed_per_static_auth is not None:
+            cpu = f"{r.cpu_304_per_healthz:.2f}, {r.cpu_changed_per_static_auth:.2f}"
         lines.append(
-            f"| {r.label} | {r.history:,} | {r.dashboard_ms:.2f} ms | {r.changed_ms:.2f} ms "
-            f"| {r.dashboard_304_ms:.2f} ms | {r.healthz_ms:.2f} ms | {r.static_auth_ms:.2f} ms "
-            f"| {r.dashboard_304_ms / r.healthz_ms:.2f} | {r.dashboard_ms / r.static_auth_ms:.2f} "
-            f"| {r.changed_ms / r.static_auth_ms:.2f} | {r.changed_ms / r.static_ms:.1f} "
-            f"| {growth} | {r.queries} / {r.queries_304} | {r.body_bytes:,} B |"
+            f"| {r.label} | {r.via} | {r.history:,} | {r.dashboard_ms:.2f} ms "
+            f"| {r.changed_ms:.2f} ms | {r.dashboard_304_ms:.2f} ms | {r.healthz_ms:.2f} ms "
+            f"| {r.static_auth_ms:.2f} ms | {r.dashboard_304_ms / r.healthz_ms:.2f} "
+            f"| {r.dashboard_ms / r.static_auth_ms:.2f} | {r.changed_ms / r.static_auth_ms:.2f} "
+            f"| {r.changed_ms / r.static_ms:.1f} | {growth} | {cpu} | {sql} | {r.body_bytes:,} B |"
         )
     return "\n".join(lines)
+
+
+def goals(results: list[Result]) -> str:
+    """Return one line per run: the two ratios the issue sets goals for, met or not."""
+    lines = []
+    for r in results:
+        unchanged = r.dashboard_304_ms / r.healthz_ms
+        changed = r.changed_ms / r.static_auth_ms
+        lines.append(
+            f"{r.label:<10} {r.via:<13} {r.history:>7,} past visits: "
+            f"304 / healthz {unchanged:5.2f} (goal <= 2: {'met' if unchanged <= 2 else 'NOT met'})"
+            f", 200 changed / static+token {changed:6.2f} "
+            f"(goal <= 2: {'met' if changed <= 2 else 'NOT met'})"
+        )
+        if r.cpu_304_per_healthz is not None and r.cpu_changed_per_static_auth is not None:
+            lines[-1] += (
+                f"; in CPU time {r.cpu_304_per_healthz:.2f} and {r.cpu_changed_per_static_auth:.2f}"
+            )
+    return "\n".join(lines)
+
+
+QUICK = {"history": 5_000, "runs": 40}  # about a minute on SQLite through both ways
 
 
 def main(argv: list[str] | None = None) -> list[Result]:
@@ -458,22 +577,38 @@ def main(argv: list[str] | None = None) -> list[Result]:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--history", type=int, default=LONG_HISTORY)
     parser.add_argument("--postgres", metavar="ADMIN_URL", help="e.g. postgresql+psycopg://...")
-    parser.add_argument("--write", metavar="FILE", help="append the table to this Markdown file")
+    parser.add_argument(
+        "--via", default="client,gunicorn", help="client, gunicorn or both (the default)"
+    )
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"SQLite, {QUICK['history']:,} past visits, {QUICK['runs']} runs (make bench-quick)",
+    )
+    parser.add_argument("--write", metavar="FILE", help="put the table into this Markdown file")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.history, args.runs, args.postgres = QUICK["history"], QUICK["runs"], None
+    via = tuple(name.strip() for name in args.via.split(","))
+    started = time.monotonic()
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:
         for history in (args.history, SHORT_HISTORY):
             url = f"sqlite:///{Path(tmp) / f'bench-{history}.db'}"
-            results.append(measure("SQLite", url, history, args.runs))
+            results += measure("SQLite", url, history, args.runs, via, args.workers)
     if args.postgres:
         for history in (args.history, SHORT_HISTORY):
             url, drop = _postgres_database(args.postgres)
             try:
-                results.append(measure("PostgreSQL", url, history, args.runs))
+                results += measure("PostgreSQL", url, history, args.runs, via, args.workers)
             finally:
                 drop()
     table = report(results)
     print(table)
+    print()
+    print(goals(results))
+    print(f"(took {time.monotonic() - started:.0f} s; machine: {machine()})")
     if args.write:
         _write_section(Path(args.write), table, args)
     return results
@@ -491,7 +626,8 @@ def _write_section(path: Path, table: str, args) -> None:
         f"{START}\n"
         f"Measured {datetime.now().date()}: {platform.python_implementation()} "
         f"{platform.python_version()} on {platform.machine()}, median of {args.runs} requests "
-        f"after a warm-up; machine at the end of the run: {machine()}.\n\n{table}\n{END}"
+        f"of each kind after a warm-up, via {args.via}; machine at the end of the run: "
+        f"{machine()}.\n\n{table}\n{END}"
     )
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     if START in text and END in text:

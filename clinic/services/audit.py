@@ -270,7 +270,17 @@ def dashboard_seen(
     now: datetime,
 ) -> None:
     """Record a recovery dashboard view once per session and site, and again only for
-    patients that session has not been shown yet (its polls write nothing new)."""
+    patients that session has not been shown yet (its polls write nothing new).
+
+    Each process remembers what it found recorded (rows are never removed), so a poll that
+    shows no one new reads nothing; a process that has not seen the session reads its rows."""
+    seen: dict[tuple[int, int, int], frozenset[int]] = current_app.extensions.setdefault(
+        "dashboard_seen", {}
+    )
+    key = (actor.id, session_id, site_id)
+    known = seen.get(key)
+    if known is not None and known.issuperset(patient_ids):
+        return
     stmt = select(AuditEvent.detail).where(
         AuditEvent.actor_id == actor.id,
         AuditEvent.action == "dashboard.view",
@@ -281,9 +291,11 @@ def dashboard_seen(
     earlier = [d for d in db.session.scalars(stmt) if d.get("session") == session_id]
     recorded = {patient for d in earlier for patient in d.get("patient_ids", [])}
     new = sorted(set(patient_ids) - recorded)
-    if earlier and not new:
-        return
-    listed(actor, "dashboard.view", site_id, new, {"session": session_id}, now=now)
+    if not earlier or new:
+        listed(actor, "dashboard.view", site_id, new, {"session": session_id}, now=now)
+    if len(seen) >= 4096:  # sessions end; forget them all now and then rather than grow
+        seen.clear()
+    seen[key] = frozenset(recorded.union(patient_ids))
 
 
 @event.listens_for(Session, "before_commit")

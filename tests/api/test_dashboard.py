@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from flask import jsonify
 from sqlalchemy import event
 
 from clinic.extensions import db
@@ -323,3 +324,14 @@ def test_a_kept_answer_has_its_clock_fields_at_the_request(board, seat):
         for body in (first, kept)
     ]
     assert steady[0] == steady[1]
+
+
+def test_a_kept_answer_is_the_text_jsonify_writes(app, board, seat, clinic):
+    seat("recovering")
+    seat("infusing", chair=None)  # no discharge due yet: its seconds are null
+    board(DUE - timedelta(minutes=10, seconds=30))
+    kept = board(DUE - timedelta(minutes=10, seconds=10))  # same minute: from the kept text
+    body = kept.get_json()
+    assert [v["seconds_to_discharge_due"] for v in body["visits"]].count(None) == 1
+    with app.test_request_context():
+        assert kept.get_data() == jsonify(body).get_data()

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from tests.audit.conftest import audit_rows
-from tests.conftest import MONDAY, AuthActions, chicago
+from tests.conftest import MONDAY, AuthActions, chicago, statements_of
 from tests.services.visit_rows import put_visit
 
 TUESDAY = MONDAY + timedelta(days=1)
@@ -120,3 +120,23 @@ def test_the_api_visit_list_is_audited(api_as, clinic, make_visit):
         "patient_ids": [visit.patient_id],
         "results": 1,
     }
+
+
+def test_a_feed_poll_that_shows_no_one_new_reads_no_audit_rows(
+    app, client, auth, clinic, in_recovery
+):
+    in_recovery()
+    auth.login(clinic.nurse)
+    feed = f"/recovery/feed?site_id={clinic.site.id}"
+    assert client.get(f"/recovery?site_id={clinic.site.id}").status_code == 200
+    response, statements = statements_of(lambda: client.get(feed, headers=AUTO))
+    assert response.status_code == 200  # no ETag sent: the whole block again
+    assert not [s for s in statements if "audit_events" in s], statements
+
+    # A process that has not served this session (another worker) reads what was recorded
+    # and records nothing again.
+    app.extensions["dashboard_seen"].clear()
+    response, statements = statements_of(lambda: client.get(feed, headers=AUTO))
+    assert response.status_code == 200
+    assert [s for s in statements if "audit_events" in s]
+    assert len(audit_rows("dashboard.view")) == 1

@@ -242,9 +242,11 @@ class Server:
 
 
 @contextmanager
-def gunicorn(db_url: str, workers: int = 4) -> Iterator[Server]:
-    """Serve the app with gunicorn on a free local port (127.0.0.1)."""
-    port = free_port()
+def gunicorn(
+    db_url: str, workers: int = 4, app: str = "wsgi:app", port: int | None = None
+) -> Iterator[Server]:
+    """Serve the app with gunicorn on a local port (127.0.0.1; a free one by default)."""
+    port = port or free_port()
     address = f"127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="clinic-gunicorn-") as scratch:
         ready = Path(scratch, "ready")
@@ -283,7 +285,7 @@ def gunicorn(db_url: str, workers: int = 4) -> Iterator[Server]:
                 "60",
                 "--log-level",
                 "warning",
-                "wsgi:app",
+                app,
             ],
             cwd=ROOT,
             env=env,
