@@ -501,7 +501,11 @@ def _against(checkpoint: Any) -> str:
 def _chain_against(chain: int, head: Head, when: str) -> str:
     """Return what no longer matches one chain's head in a checkpoint, or ""."""
     row = db.session.get(AuditEvent, head.last_id)
-    if row is None or row.chain != chain:
+    if row is not None and row.chain != chain:
+        return (
+            f"audit event {row.id}, named by the checkpoint of {when}, is now in chain {row.chain}"
+        )
+    if row is None:
         stmt = select(func.max(AuditEvent.id)).where(AuditEvent.chain == chain)
         last = db.session.scalar(stmt)
         if last is None or last < head.last_id:
@@ -509,7 +513,7 @@ def _chain_against(chain: int, head: Head, when: str) -> str:
                 f"the trail ends at event {last or 'none'} but the checkpoint of {when} "
                 f"reaches event {head.last_id}: rows were removed from its end"
             )
-        return f"audit event {head.last_id}, named by the checkpoint of {when}, is missing from it"
+        return f"audit event {head.last_id}, named by the checkpoint of {when}, is missing"
     if not hmac.compare_digest(row.hash, head.hash):
         return f"audit event {row.id} differs from the checkpoint of {when}"
     counted = db.session.scalar(
