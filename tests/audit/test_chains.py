@@ -34,9 +34,10 @@ def _chain(chain: int) -> list[AuditEvent]:
     return [row for row in audit_rows() if row.chain == chain]
 
 
-def _checkpoint(runner) -> None:
+def _checkpoint(runner) -> str:
     result = runner.invoke(args=["audit", "checkpoint"])
     assert result.exit_code == 0, result.output
+    return result.output
 
 
 def _tamper(statement: str, **params: object) -> None:
@@ -154,7 +155,7 @@ def test_a_checkpointed_row_moved_out_of_its_chain_fails_against_the_checkpoint(
 def test_the_checkpoint_names_every_chain_and_sums_them_at_the_top(runner, app):
     empty_audit_trail()
     rows = _append(None, A, B, A)
-    _checkpoint(runner)
+    assert f"Checkpoint: event {rows[-1].id}, 4 events in 3 chains" in _checkpoint(runner)
     (path,) = audit_checkpoints.directory().glob("*.json")
     data = json.loads(path.read_text())
     assert (data["last_id"], data["hash"], data["count"]) == (rows[-1].id, rows[-1].hash, 4)
