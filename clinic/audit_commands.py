@@ -16,9 +16,10 @@ audit = AppGroup("audit", help="Check the audit trail and write signed checkpoin
     help="Check against this checkpoint file instead of the latest in AUDIT_CHECKPOINT_DIR.",
 )
 def verify(checkpoint_file: Path | None) -> None:
-    """Recompute every row's HMAC in id order and compare with the latest checkpoint.
+    """Recompute every row's HMAC and link within its site's chain, and compare every chain
+    with the latest checkpoint.
 
-    Exits 1 naming the first broken row, a trail cut short, or a bad checkpoint.
+    Exits 1 naming the first broken row, a chain cut short, or a bad checkpoint.
     """
     from clinic.services import audit_checkpoints
     from clinic.services.audit import verify as walk
@@ -63,4 +64,7 @@ def checkpoint() -> None:
     except audit_checkpoints.CheckpointError as error:
         click.echo(f"FAILED: {error}", err=True)
         raise SystemExit(1) from None
-    click.echo(f"Checkpoint: event {written.last_id}, {written.count} events, written to {path}")
+    click.echo(
+        f"Checkpoint: event {written.last_id}, {written.count} events in "
+        f"{len(written.chains)} chains, written to {path}"
+    )

@@ -727,8 +727,9 @@ class AuditEvent(Model):
 
     `detail` holds ids, rule names and field names only, never names or clinical values.
     `hash` is HMAC-SHA-256 (key AUDIT_KEY) over the row's canonical JSON and `prev_hash`, so
-    the rows form a chain that `flask audit verify` checks. No foreign keys: a row outlives
-    what it names. Triggers refuse UPDATE, DELETE (and on PostgreSQL TRUNCATE).
+    the rows of one `chain` (a site's id, or 0) link up in id order and `flask audit verify`
+    checks every chain. No foreign keys: a row outlives what it names. Triggers refuse UPDATE,
+    DELETE (and on PostgreSQL TRUNCATE).
     """
 
     __tablename__ = "audit_events"
@@ -738,6 +739,7 @@ class AuditEvent(Model):
         Index("ix_audit_events_actor_at", "actor_id", "at"),
         Index("ix_audit_events_patient_at", "patient_id", "at"),
         Index("ix_audit_events_action_at", "action", "at"),
+        Index("ix_audit_events_chain_id", "chain", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -753,6 +755,8 @@ class AuditEvent(Model):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Which chain the row links into: its site's id, 0 for rows of no site (sign-ins, admin).
+    chain: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 # The append-only triggers, also created by migration 0006 (a migration keeps its own copy).

@@ -1,16 +1,19 @@
 """The audit trail: append-only rows for every view and change, chained by HMAC-SHA-256.
 
-Each row's hash is an HMAC keyed by `AUDIT_KEY` (from the environment, never the database)
-over the row and the hash of the row before it, so whoever can write to the database but
-does not hold the key cannot rechain an edit or a deletion. Signed checkpoints written
-outside the database (`clinic.services.audit_checkpoints`) catch a cut-off tail.
+The trail is one chain per site (a row's `chain` is its site's id) and chain 0 for rows of
+no site (sign-ins, administration). Each row's hash is an HMAC keyed by `AUDIT_KEY` (from
+the environment, never the database) over the row, its chain and the hash of the row before
+it in that chain, so whoever can write to the database but does not hold the key cannot
+rechain an edit, a deletion or a move to another chain. Signed checkpoints written outside
+the database (`clinic.services.audit_checkpoints`) catch a cut-off tail of any chain.
 
 `record()` queues a row on the current transaction; it is written just before that
 transaction commits, so it commits or rolls back with the change it records. `record_now()`
 writes a row in a transaction of its own (a refusal after its rollback, a page view, an
-authentication event). Appends are serialised so the chain stays linear: PostgreSQL takes
-a transaction-level advisory lock before reading the last hash; SQLite has one writer at a
-time (and a writer whose snapshot is stale cannot write at all).
+authentication event). Appends to one chain are serialised so it stays linear: PostgreSQL
+takes a transaction-level advisory lock per chain before reading its last hash, so sites
+never wait for each other's audit rows; SQLite has one writer at a time (and a writer whose
+snapshot is stale cannot write at all).
 """
 
 from __future__ import annotations
@@ -19,14 +22,14 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from flask import current_app, has_request_context, request
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, event, func, select, text
+from sqlalchemy import ColumnElement, Select, and_, event, func, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from clinic.database import begin_write
@@ -38,8 +41,10 @@ from config import DEV_AUDIT_KEY
 GENESIS = "0" * 64
 # Used when AUDIT_KEY is unset outside production (config.py refuses it in production).
 DEVELOPMENT_KEY = DEV_AUDIT_KEY
-# pg_advisory_xact_lock key that serialises audit appends ("audit" in ASCII).
-LOCK_KEY = 0x6175646974
+# pg_advisory_xact_lock(LOCK_CLASS, chain) serialises the appends to one chain ("audt").
+LOCK_CLASS = 0x61756474
+# The chain of rows that belong to no site (sign-ins, administration, the command line).
+NO_SITE = 0
 OUTCOMES = Outcome.values()
 ACTIONS = (
     "patient.view",
@@ -155,12 +160,14 @@ def record(
     object_id: int | Identified | None = None,
     outcome: str = "ok",
     detail: dict[str, Any] | None = None,
+    site_id: int | None = None,
 ) -> None:
     """Queue an audit row on the current transaction; the caller's commit writes it.
 
     `actor` is a user, a label such as "display-link", or None for the signed-in user of
     the request ("anonymous" without one, "system" outside a request). `patient_id` and
-    `object_id` may be model objects whose ids the commit's flush assigns.
+    `object_id` may be model objects whose ids the commit's flush assigns. `site_id` picks
+    the site's chain (and lock); without it the row joins chain 0.
     """
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown audit outcome {outcome!r}")
@@ -184,6 +191,7 @@ def record(
             "outcome": outcome,
             "ip": _remote_addr(),
             "detail": _clean(detail or {}),
+            "chain": site_id or NO_SITE,
         }
     )
 
@@ -198,6 +206,7 @@ def record_now(
     object_id: int | Identified | None = None,
     outcome: str = "ok",
     detail: dict[str, Any] | None = None,
+    site_id: int | None = None,
 ) -> None:
     """Write an audit row in a transaction of its own, committed before returning.
 
@@ -214,6 +223,7 @@ def record_now(
         object_id=object_id,
         outcome=outcome,
         detail=detail,
+        site_id=site_id,
     )
     db.session.commit()
 
@@ -226,8 +236,9 @@ def viewed(
     detail: dict[str, Any] | None = None,
     *,
     now: datetime,
+    site_id: int | None = None,
 ) -> None:
-    """Record that a user was shown a patient's record (or a visit of it)."""
+    """Record that a user was shown a patient's record (or a visit of it, in its site's chain)."""
     record_now(
         actor,
         "patient.view",
@@ -236,6 +247,7 @@ def viewed(
         object_type=object_type,
         object_id=object_id,
         detail=detail,
+        site_id=site_id,
     )
 
 
@@ -257,6 +269,7 @@ def listed(
         object_type="site",
         object_id=site_id,
         detail=detail | {"patient_ids": shown, "results": len(shown)},
+        site_id=site_id,
     )
 
 
@@ -300,7 +313,7 @@ def dashboard_seen(
 
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
-    """Append the rows queued on this transaction, chained after the last one."""
+    """Append the rows queued on this transaction, each after the last row of its chain."""
     if session.info.get("audit_transaction") is not session.get_transaction():
         return
     pending = session.info.pop("audit_pending", [])
@@ -308,23 +321,31 @@ def _write_pending(session: Session) -> None:
     if not pending:
         return
     session.flush()  # the recorded change gets its ids (and, on SQLite, the write lock)
+    chains = sorted({values["chain"] for values in pending})  # one order: no deadlock
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-    previous = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-    previous = previous or GENESIS
+        for chain in chains:
+            lock = text("SELECT pg_advisory_xact_lock(:cls, :chain)")
+            session.execute(lock, {"cls": LOCK_CLASS, "chain": chain})
+    previous = {chain: last_hash(session, chain) for chain in chains}
     for values in pending:
         row = AuditEvent(
             **values
             | {
                 "patient_id": _id_of(values["patient_id"]),
                 "object_id": _id_of(values["object_id"]),
-                "prev_hash": previous,
+                "prev_hash": previous[values["chain"]],
             }
         )
         row.hash = row_hash(row)
-        previous = row.hash
+        previous[row.chain] = row.hash
         session.add(row)
     session.flush()
+
+
+def last_hash(session: Session, chain: int) -> str:
+    """Return the hash of a chain's last row (GENESIS for a chain with none yet)."""
+    stmt = select(AuditEvent.hash).where(AuditEvent.chain == chain)
+    return session.scalar(stmt.order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
 
 
 def _id_of(value: int | Identified | None) -> int | None:
@@ -378,7 +399,11 @@ def _clean_key(key: Any) -> str:
 
 
 def canonical(row: AuditEvent) -> bytes:
-    """Return a row's canonical JSON, its prev_hash included: what its hash signs."""
+    """Return a row's canonical JSON, its prev_hash included: what its hash signs.
+
+    A row of a site's chain signs that chain, so it cannot be moved to another; a row of
+    chain 0 leaves it out, so rows written before there were chains keep their hashes.
+    """
     body = {
         "at": row.at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor_id": row.actor_id,
@@ -392,6 +417,9 @@ def canonical(row: AuditEvent) -> bytes:
         "detail": row.detail or {},
         "prev_hash": row.prev_hash,
     }
+    chain = getattr(row, "chain", None) or NO_SITE
+    if chain != NO_SITE:
+        body["chain"] = chain
     encoded = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return encoded.encode("utf-8")
 
@@ -402,14 +430,22 @@ def row_hash(row: AuditEvent) -> str:
 
 
 @dataclass(frozen=True)
+class Head:
+    """Where one chain ends: its last row, that row's hash, and how many rows it holds."""
+
+    last_id: int = 0
+    hash: str = GENESIS
+    count: int = 0
+
+
+@dataclass(frozen=True)
 class Verdict:
-    """What checking the trail found: how many rows, where it ends, and what is broken."""
+    """What checking the trail found: how many rows, where each chain ends, what is broken."""
 
     count: int
     broken_id: int | None = None
     reason: str = ""
-    last_id: int = 0
-    last_hash: str = GENESIS
+    chains: Mapping[int, Head] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -418,57 +454,89 @@ class Verdict:
 
 
 def verify(checkpoint: Any = None, *, from_checkpoint: bool = False) -> Verdict:
-    """Walk the chain in id order, recompute every HMAC, then compare with the checkpoint.
+    """Walk the trail in id order, recompute every HMAC and link within each chain, then
+    compare every chain with the checkpoint.
 
-    `checkpoint` (an audit_checkpoints.Checkpoint) must still hold: its row present with
-    its hash, and as many rows up to it as it counted; a trail cut short fails here. With
-    `from_checkpoint` the walk starts after it (the scheduler's cheap periodic check).
+    `checkpoint` (an audit_checkpoints.Checkpoint) must still hold: each chain's row it
+    names present with its hash, and as many rows of that chain up to it as it counted; a
+    chain cut short fails here. With `from_checkpoint` the walk starts after it (the
+    scheduler's cheap periodic check).
     """
-    previous, count, last_id = GENESIS, 0, 0
+    heads: dict[int, Head] = {}
     stmt = select(AuditEvent).order_by(AuditEvent.id)
     if checkpoint is not None and from_checkpoint:
         problem = _against(checkpoint)
         if problem:
             return Verdict(0, None, problem)
-        previous, count, last_id = checkpoint.hash, checkpoint.count, checkpoint.last_id
-        stmt = stmt.where(AuditEvent.id > checkpoint.last_id)
+        heads = dict(checkpoint.chains)
+        stmt = stmt.where(_after(heads))
+    count = sum(head.count for head in heads.values())
     for row in db.session.scalars(stmt.execution_options(yield_per=500)):
-        if row.prev_hash != previous:
-            return Verdict(count, row.id, "its prev_hash does not match the row before it")
+        head = heads.get(row.chain, Head())
+        if row.prev_hash != head.hash:
+            reason = f"its prev_hash does not match the row before it in chain {row.chain}"
+            return Verdict(count, row.id, reason, heads)
         if not hmac.compare_digest(row_hash(row), row.hash):
-            return Verdict(count, row.id, "its content does not match its hash")
-        previous, last_id = row.hash, row.id
+            return Verdict(count, row.id, "its content does not match its hash", heads)
+        heads[row.chain] = Head(row.id, row.hash, head.count + 1)
         count += 1
     if checkpoint is not None and not from_checkpoint:
         problem = _against(checkpoint)
         if problem:
-            return Verdict(count, None, problem, last_id, previous)
-    return Verdict(count, None, "", last_id, previous)
+            return Verdict(count, None, problem, heads)
+    return Verdict(count, None, "", heads)
+
+
+def _after(heads: Mapping[int, Head]) -> ColumnElement[bool]:
+    """Return the condition for the rows after each chain's head (every row of a new chain).
+
+    Chains are only ordered within themselves: a row of one site may have a lower id than a
+    row of another site that committed before it, so one id cannot mark "after".
+    """
+    if not heads:
+        return true()
+    later = [and_(AuditEvent.chain == c, AuditEvent.id > h.last_id) for c, h in heads.items()]
+    return or_(*later, AuditEvent.chain.not_in(list(heads)))
 
 
 def _against(checkpoint: Any) -> str:
-    """Return what no longer matches a checkpoint, or "" when the trail still holds it."""
-    if not checkpoint.last_id:
-        return ""
+    """Return what no longer matches a checkpoint, or "" when every chain still holds it."""
     when = checkpoint.at.isoformat(timespec="seconds")
-    row = db.session.get(AuditEvent, checkpoint.last_id)
+    for chain, head in sorted(checkpoint.chains.items()):
+        if head.last_id:
+            problem = _chain_against(chain, head, when)
+            if problem:
+                return f"chain {chain}: {problem}"
+    return ""
+
+
+def _chain_against(chain: int, head: Head, when: str) -> str:
+    """Return what no longer matches one chain's head in a checkpoint, or ""."""
+    row = db.session.get(AuditEvent, head.last_id)
+    if row is not None and row.chain != chain:
+        return (
+            f"audit event {row.id}, named by the checkpoint of {when}, is now in chain {row.chain}"
+        )
     if row is None:
-        last = db.session.scalar(select(func.max(AuditEvent.id)))
-        if last is None or last < checkpoint.last_id:
+        stmt = select(func.max(AuditEvent.id)).where(AuditEvent.chain == chain)
+        last = db.session.scalar(stmt)
+        if last is None or last < head.last_id:
             return (
                 f"the trail ends at event {last or 'none'} but the checkpoint of {when} "
-                f"reaches event {checkpoint.last_id}: rows were removed from its end"
+                f"reaches event {head.last_id}: rows were removed from its end"
             )
-        return f"audit event {checkpoint.last_id}, named by the checkpoint of {when}, is missing"
-    if not hmac.compare_digest(row.hash, checkpoint.hash):
+        return f"audit event {head.last_id}, named by the checkpoint of {when}, is missing"
+    if not hmac.compare_digest(row.hash, head.hash):
         return f"audit event {row.id} differs from the checkpoint of {when}"
     counted = db.session.scalar(
-        select(func.count(AuditEvent.id)).where(AuditEvent.id <= checkpoint.last_id)
+        select(func.count(AuditEvent.id)).where(
+            AuditEvent.chain == chain, AuditEvent.id <= head.last_id
+        )
     )
-    if counted != checkpoint.count:
+    if counted != head.count:
         return (
-            f"the checkpoint of {when} counted {checkpoint.count} events up to event "
-            f"{checkpoint.last_id}; the trail now has {counted}: rows were removed"
+            f"the checkpoint of {when} counted {head.count} events up to event "
+            f"{head.last_id}; the trail now has {counted}: rows were removed"
         )
     return ""
 

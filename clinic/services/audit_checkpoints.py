@@ -1,7 +1,11 @@
 """Signed checkpoints of the audit trail, kept where the database cannot reach them.
 
-A checkpoint says "the trail had `count` rows up to event `last_id`, whose hash was `hash`,
-at `at`", signed with HMAC-SHA-256 under `AUDIT_KEY`. It is written to a directory
+A checkpoint says "at `at`, each chain had `count` rows up to event `last_id`, whose hash
+was `hash`", signed with HMAC-SHA-256 under `AUDIT_KEY`. The file keeps the format of the
+single-chain trail: `last_id`, `hash` and `count` at the top are the newest row, its hash and
+the rows of every chain, and a `chains` object ({"site id": {last_id, hash, count}}) is
+added when there is more than chain 0, so a file written before there were chains reads as
+chain 0's (it was: the migration put every earlier row in chain 0). It is written to a directory
 (`AUDIT_CHECKPOINT_DIR`, by default `instance/audit-checkpoints`) and, with
 `AUDIT_CHECKPOINT_URL`, posted to another system too. Whoever can rewrite the database
 cannot take back a checkpoint already written, so deleting the newest rows (or every row)
@@ -20,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, NotRequired, TypedDict
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -35,6 +39,14 @@ class CheckpointError(Exception):
     """A checkpoint cannot be trusted or written; the message says why."""
 
 
+class ChainBody(TypedDict):
+    """Where one chain ended, as JSON data."""
+
+    last_id: int
+    hash: str
+    count: int
+
+
 class CheckpointBody(TypedDict):
     """The signed fields of a checkpoint, as JSON data."""
 
@@ -42,6 +54,7 @@ class CheckpointBody(TypedDict):
     hash: str
     at: str
     count: int
+    chains: NotRequired[dict[str, ChainBody]]
 
 
 class SignedCheckpoint(CheckpointBody):
@@ -52,21 +65,43 @@ class SignedCheckpoint(CheckpointBody):
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """The trail's state at an instant: its last row, that row's hash, how many rows."""
+    """The trail's state at an instant: where each chain ended (chain id -> its head)."""
 
-    last_id: int
-    hash: str
     at: datetime
-    count: int
+    chains: Mapping[int, audit.Head]
+
+    @property
+    def last_id(self) -> int:
+        """Return the newest row of any chain (0: the trail was empty)."""
+        return self._newest().last_id
+
+    @property
+    def hash(self) -> str:
+        """Return the newest row's hash."""
+        return self._newest().hash
+
+    @property
+    def count(self) -> int:
+        """Return how many rows the chains held together."""
+        return sum(head.count for head in self.chains.values())
+
+    def _newest(self) -> audit.Head:
+        return max(self.chains.values(), key=lambda head: head.last_id, default=audit.Head())
 
     def body(self) -> CheckpointBody:
-        """Return the signed fields as JSON data."""
-        return {
+        """Return the signed fields as JSON data (`chains` only beside chain 0's)."""
+        body: CheckpointBody = {
             "last_id": self.last_id,
             "hash": self.hash,
             "at": self.at.astimezone(UTC).isoformat(timespec="microseconds"),
             "count": self.count,
         }
+        if set(self.chains) - {audit.NO_SITE}:
+            body["chains"] = {
+                str(chain): {"last_id": head.last_id, "hash": head.hash, "count": head.count}
+                for chain, head in sorted(self.chains.items())
+            }
+        return body
 
 
 def _encode(body: Mapping[str, object]) -> bytes:
@@ -82,21 +117,26 @@ def signed(checkpoint: Checkpoint) -> SignedCheckpoint:
 def parse(data: object, source: str) -> Checkpoint:
     """Return the checkpoint in a signed JSON object; refuse a wrong or missing signature."""
     try:
-        body = {key: data[key] for key in ("last_id", "hash", "at", "count")}  # type: ignore[index]
         given = str(data["hmac"])  # type: ignore[index]
-        checkpoint = Checkpoint(
-            int(body["last_id"]),
-            str(body["hash"]),
-            datetime.fromisoformat(body["at"]).astimezone(UTC),
-            int(body["count"]),
-        )
-    except (TypeError, KeyError, ValueError) as error:
+        at = datetime.fromisoformat(data["at"]).astimezone(UTC)  # type: ignore[index]
+        if "chains" in data:  # type: ignore[operator]
+            chains = {int(c): _head(head) for c, head in data["chains"].items()}  # type: ignore[index]
+        else:  # one chain: chain 0 (every checkpoint written before there were chains)
+            head = _head(data)
+            chains = {audit.NO_SITE: head} if head.last_id else {}
+        checkpoint = Checkpoint(at, chains)
+    except (TypeError, KeyError, ValueError, AttributeError) as error:
         raise CheckpointError(f"checkpoint {source} is not a checkpoint ({error})") from None
     if not hmac.compare_digest(audit.sign(_encode(checkpoint.body())), given):
         raise CheckpointError(
             f"checkpoint {source}: its signature does not match (edited, or another AUDIT_KEY)"
         )
     return checkpoint
+
+
+def _head(data: Any) -> audit.Head:
+    """Return one chain's head from its JSON data."""
+    return audit.Head(int(data["last_id"]), str(data["hash"]), int(data["count"]))
 
 
 def load(path: Path) -> Checkpoint:
@@ -134,7 +174,7 @@ def write(now: datetime) -> tuple[Checkpoint, Path]:
     if not verdict.ok:
         where = f"audit event {verdict.broken_id}: " if verdict.broken_id else ""
         raise CheckpointError(f"not written, the trail is broken: {where}{verdict.reason}")
-    checkpoint = Checkpoint(verdict.last_id, verdict.last_hash, now.astimezone(UTC), verdict.count)
+    checkpoint = Checkpoint(now.astimezone(UTC), verdict.chains)
     data = signed(checkpoint)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"audit-checkpoint-{checkpoint.at:%Y%m%dT%H%M%S%fZ}-{checkpoint.last_id}"

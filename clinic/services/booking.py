@@ -424,7 +424,7 @@ def book(
     visit, violations = place(actor, req, now, series_id)
     if visit is None:
         db.session.rollback()
-        _audit_refusal(actor, "visit.book", now, req.patient_id, None, violations)
+        _audit_refusal(actor, "visit.book", now, req.patient_id, None, violations, req.site_id)
         raise _refuse(violations)
     audit.record(
         actor,
@@ -434,6 +434,7 @@ def book(
         object_type="visit",
         object_id=visit,
         detail={"chair_id": visit.chair_id},
+        site_id=visit.site_id,
     )
     patient_messages.visit_changed(visit, "book", now)
     if idempotency_key:
@@ -448,7 +449,7 @@ def book(
     try:
         commit_or_conflict()
     except Conflict as refusal:
-        _audit_refusal(actor, "visit.book", now, req.patient_id, None, refusal.reasons)
+        _audit_refusal(actor, "visit.book", now, req.patient_id, None, refusal.reasons, req.site_id)
         raise
     except IntegrityError:
         if idempotency_key:
@@ -523,7 +524,9 @@ def reschedule(actor: User, visit_id: int, changes: Changes, now: datetime) -> V
     )
     if placement is None:
         db.session.rollback()
-        _audit_refusal(actor, "visit.reschedule", now, req.patient_id, visit_id, violations)
+        _audit_refusal(
+            actor, "visit.reschedule", now, req.patient_id, visit_id, violations, req.site_id
+        )
         raise _refuse(violations)
     before = _slot(visit)
     _apply_placement(visit, site, placement)
@@ -536,6 +539,7 @@ def reschedule(actor: User, visit_id: int, changes: Changes, now: datetime) -> V
         object_type="visit",
         object_id=visit.id,
         detail={"fields": sorted(changes), "chair_id": visit.chair_id},
+        site_id=visit.site_id,
     )
     moved = before["infusion_start"] != visit.infusion_start.isoformat()
     patient_messages.visit_changed(visit, "reschedule" if moved else "rechair", now)
@@ -580,6 +584,7 @@ def _audit_refusal(
     patient_id: int,
     visit_id: int | None,
     violations: Sequence[Violation],
+    site_id: int | None = None,
 ) -> None:
     """Record a refused booking change, naming the broken rules (after the rollback)."""
     audit.record_now(
@@ -591,6 +596,7 @@ def _audit_refusal(
         object_id=visit_id,
         outcome="refused",
         detail={"rules": sorted({str(v.rule) for v in violations})},
+        site_id=site_id,
     )
 
 

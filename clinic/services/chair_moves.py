@@ -82,6 +82,7 @@ def move_visits_and_retire(actor: User, chair: Chair, now: datetime) -> list[Vis
             object_id=chair.id,
             outcome="refused",
             detail={"site_id": site.id, "fields": ["active"], "stuck": len(stuck)},
+            site_id=site.id,
         )
         raise VisitsCannotMove(stuck)
     for visit, old_chair, old_bay in moves:
@@ -105,6 +106,7 @@ def move_visits_and_retire(actor: User, chair: Chair, now: datetime) -> list[Vis
                 "from_chair_id": chair.id,
                 "cause": "chair_out_of_service",
             },
+            site_id=site.id,
         )
     audit.record(
         actor,
@@ -113,6 +115,7 @@ def move_visits_and_retire(actor: User, chair: Chair, now: datetime) -> list[Vis
         object_type="chair",
         object_id=chair.id,
         detail={"site_id": site.id, "fields": ["active"], "moved": len(moves)},
+        site_id=site.id,
     )
     booking.commit_or_conflict()
     return [visit for visit, _, _ in moves]

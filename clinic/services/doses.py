@@ -234,6 +234,7 @@ def record_dose(
         object_type="dose",
         object_id=dose,
         detail={"visit_id": visit.id},
+        site_id=visit.site_id,
     )
     db.session.commit()
     return dose

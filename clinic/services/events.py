@@ -55,11 +55,12 @@ MAX_ESCORT_PHONE = 40
 
 
 class Subject(TypedDict):
-    """The patient and the visit that an event's audit rows name."""
+    """The patient and the visit that an event's audit rows name, and its site's chain."""
 
     patient_id: int
     object_type: str
     object_id: int
+    site_id: int
 
 
 def add_event(
@@ -92,7 +93,12 @@ def record_event(
     access.require(actor, EVENT_PERMISSION[event_type])
     lock_site_for_writing(visit.site_id)
     visit = apply_event(actor, visit_id, type_, now, at, data)
-    ids: Subject = {"patient_id": visit.patient_id, "object_type": "visit", "object_id": visit.id}
+    ids: Subject = {
+        "patient_id": visit.patient_id,
+        "object_type": "visit",
+        "object_id": visit.id,
+        "site_id": visit.site_id,
+    }
     try:
         booking.commit_or_conflict()
     except Conflict as refusal:
@@ -126,7 +132,12 @@ def apply_event(
     previous = max((e.at for e in visit.events if e.type not in history), default=None)
     if error := event_time_error(at, now, previous):
         raise Invalid(error, {"at": [error]})
-    ids: Subject = {"patient_id": visit.patient_id, "object_type": "visit", "object_id": visit.id}
+    ids: Subject = {
+        "patient_id": visit.patient_id,
+        "object_type": "visit",
+        "object_id": visit.id,
+        "site_id": visit.site_id,
+    }
     try:
         try:
             status = next_status(Status(visit.status), event_type)

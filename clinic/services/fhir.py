@@ -339,14 +339,14 @@ VIEW = {"view": "fhir"}
 def read_patient(user: User, patient_id: int, now: datetime) -> dict[str, Any]:
     """Return a Patient of the user's sites (audited as a view), or raise NotFound."""
     patient = access.get_patient(user, patient_id)
-    audit.viewed(user, patient.id, "patient", patient.id, VIEW, now=now)
+    audit.viewed(user, patient.id, "patient", patient.id, VIEW, now=now, site_id=patient.site_id)
     return patient_resource(patient)
 
 
 def read_appointment(user: User, visit_id: int, now: datetime) -> dict[str, Any]:
     """Return an Appointment of the user's sites (audited as a view), or raise NotFound."""
     visit = access.get_visit(user, visit_id)
-    audit.viewed(user, visit.patient_id, "visit", visit.id, VIEW, now=now)
+    audit.viewed(user, visit.patient_id, "visit", visit.id, VIEW, now=now, site_id=visit.site_id)
     return appointment_resource(visit)
 
 
@@ -362,7 +362,7 @@ def _patient_of(user: User, patient_id: int | None, now: datetime) -> Patient | 
     patient = db.session.get(Patient, patient_id)
     if patient is None or not access.can_see_site(user, patient.site_id):
         return None
-    audit.viewed(user, patient.id, "patient", patient.id, VIEW, now=now)
+    audit.viewed(user, patient.id, "patient", patient.id, VIEW, now=now, site_id=patient.site_id)
     return patient
 
 

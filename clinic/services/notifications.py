@@ -594,6 +594,7 @@ def acknowledge(user: User, notification_id: int, now: datetime) -> Notification
                 object_type="notification",
                 object_id=notification.id,
                 detail={"kind": notification.kind, "visit_id": notification.visit_id},
+                site_id=notification.visit.site_id,
             )
         db.session.commit()
     return notification

@@ -129,6 +129,7 @@ def record_observation(
         object_type="observation",
         object_id=observation,
         detail={"visit_id": visit.id},
+        site_id=visit.site_id,
     )
     db.session.commit()
     return observation

@@ -163,7 +163,7 @@ def _rems_visit(actor: User, visit_id: int) -> Visit:
 def get_form(actor: User, visit_id: int, now: datetime) -> RemsForm:
     """Return a REMS visit's monitoring form to a user who may see the visit (viewing audited)."""
     visit = _rems_visit(actor, visit_id)
-    audit.viewed(actor, visit.patient_id, "visit", visit.id, now=now)
+    audit.viewed(actor, visit.patient_id, "visit", visit.id, now=now, site_id=visit.site_id)
     return build_form(visit)
 
 

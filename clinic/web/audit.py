@@ -46,6 +46,7 @@ CSV_COLUMNS = (
     "outcome",
     "ip",
     "detail",
+    "chain",
     "prev_hash",
     "hash",
 )
@@ -175,6 +176,7 @@ def _cells(row: AuditEvent) -> list:
         row.outcome,
         row.ip,
         json.dumps(row.detail or {}, sort_keys=True, separators=(",", ":")),
+        row.chain,
         row.prev_hash,
         row.hash,
     ]

@@ -206,7 +206,13 @@ def book():
     patient = _selected_patient(form)
     if patient is not None:  # the form shows the patient's name and MRN
         audit.viewed(
-            current_user, patient.id, "patient", patient.id, {"page": "book"}, now=utcnow()
+            current_user,
+            patient.id,
+            "patient",
+            patient.id,
+            {"page": "book"},
+            now=utcnow(),
+            site_id=patient.site_id,
         )
     return render_template(
         "frontdesk/book.html",

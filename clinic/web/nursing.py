@@ -571,7 +571,14 @@ def record(visit_id: int):
     if not 1 <= visit_id <= MAX_ID:
         raise NotFound("visit")
     found = discharge_record(current_user, visit_id, now)
-    audit.viewed(current_user, found.patient.id, "visit", found.visit.id, now=now)
+    audit.viewed(
+        current_user,
+        found.patient.id,
+        "visit",
+        found.visit.id,
+        now=now,
+        site_id=found.visit.site_id,
+    )
     tz = ZoneInfo(found.site.timezone)
     visit = found.visit
     return render_template(

@@ -139,7 +139,9 @@ def create():
 def detail(patient_id: int):
     """Show a patient: demographics, escort, clearances and visits."""
     patient = access.get_patient(current_user, patient_id)
-    audit.viewed(current_user, patient.id, "patient", patient.id, now=utcnow())
+    audit.viewed(
+        current_user, patient.id, "patient", patient.id, now=utcnow(), site_id=patient.site_id
+    )
     now = utcnow()
     visits = patient_service.visits_of(patient)
     upcoming = [v for v in visits if v.is_active and v.observation_end >= now]
@@ -228,7 +230,9 @@ def edit(patient_id: int):
     """Change a patient's details."""
     patient = access.get_patient(current_user, patient_id)
     if request.method == "GET":
-        audit.viewed(current_user, patient.id, "patient", patient.id, now=utcnow())
+        audit.viewed(
+            current_user, patient.id, "patient", patient.id, now=utcnow(), site_id=patient.site_id
+        )
     form = PatientForm(obj=patient)
     _site_choices(form)
 
@@ -268,7 +272,14 @@ def _live_clearance(patient_id: int, clearance_id: int, if_void: str) -> tuple[P
     patient = access.get_patient(current_user, patient_id)
     clearance = patient_service.get_clearance(patient, clearance_id)
     if request.method == "GET":
-        audit.viewed(current_user, patient.id, "clearance", clearance.id, now=utcnow())
+        audit.viewed(
+            current_user,
+            patient.id,
+            "clearance",
+            clearance.id,
+            now=utcnow(),
+            site_id=patient.site_id,
+        )
     if clearance.voided:
         flash(if_void, "warning")
         abort(redirect(url_for("patients.detail", patient_id=patient.id)))

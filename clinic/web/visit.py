@@ -172,7 +172,9 @@ def visit(visit_id: int):
     """Show a visit: who, where, when, what happened, and what can be done next."""
     page = _visit_page(visit_id)
     shown = access.get_visit(current_user, visit_id)
-    audit.viewed(current_user, shown.patient_id, "visit", shown.id, now=utcnow())
+    audit.viewed(
+        current_user, shown.patient_id, "visit", shown.id, now=utcnow(), site_id=shown.site_id
+    )
     return page
 
 

@@ -16,6 +16,8 @@ from clinic.services import audit
 from config import TestConfig
 from tests.conftest import NOW
 
+OLD_COLUMNS = [c for c in AuditEvent.__table__.columns if c.name not in ("id", "chain")]
+
 
 def _old_trail(tmp_path, rows: int = 3, broken: bool = False):
     """Return an app on a SQLite file at revision 0005 holding a SHA-256 chained trail."""
@@ -38,8 +40,9 @@ def _old_trail(tmp_path, rows: int = 3, broken: bool = False):
             if broken and n == 1:
                 row.patient_id = 99  # edited after hashing
             previous = row.hash
-            db.session.add(row)
-            db.session.flush()
+            # Core, not the ORM: the model has columns (audit_events.chain) revision 0005 has not.
+            columns = {c.name: getattr(row, c.name) for c in OLD_COLUMNS}
+            db.session.execute(sa.insert(AuditEvent.__table__).values(columns))
         db.session.commit()
         db.engine.dispose()
     return app

@@ -185,6 +185,17 @@ def test_csv_has_a_header_and_the_filtered_rows(client, auth, trail):
     assert len(body[0]["hash"]) == 64
 
 
+def test_csv_names_each_rows_chain_its_link_is_within(client, auth, trail):
+    audit.record("system-test", "patient.view", NOW, patient_id=12, site_id=4)
+    audit.record("system-test", "patient.view", NOW, patient_id=12, site_id=4)
+    db.session.commit()
+    auth.login(trail.admin)
+    lines = read_csv(client, "?patient_id=12&action=patient.view")
+    newest, oldest = (dict(zip(lines[0], line, strict=True)) for line in lines[1:3])
+    assert (newest["chain"], oldest["chain"]) == ("4", "4")
+    assert newest["prev_hash"] == oldest["hash"]
+
+
 def test_the_export_itself_is_audited(client, auth, trail):
     auth.login(trail.admin)
     read_csv(client, "?outcome=refused")

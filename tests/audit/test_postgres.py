@@ -113,6 +113,88 @@ def test_concurrent_appends_keep_one_linear_chain(pg_app: Flask):
     assert forks == 0
 
 
+def _commit_audited(app: Flask, site_id: int, lock_timeout: str) -> BaseException | None:
+    """Commit one audited write of a site in another session; return what it raised."""
+    try:
+        with app.app_context():
+            db.session.execute(sa.text(f"SET LOCAL lock_timeout = '{lock_timeout}'"))
+            audit.record("writer", "patient.view", NOW, site_id=site_id)
+            db.session.commit()
+            db.session.remove()
+    except BaseException as error:  # returned to the test
+        return error
+    return None
+
+
+def _in_thread(call, *args):
+    """Run a call in a thread of its own (a session of its own) and return its result."""
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(call(*args)))
+    thread.start()
+    thread.join(timeout=60)
+    assert result, "the other session never finished"
+    return result[0]
+
+
+def test_a_sites_open_audit_append_does_not_hold_up_another_sites_commit(pg_app: Flask):
+    """Site 1's transaction has appended its row and not committed: its chain is locked.
+
+    Site 2's audited commit goes through all the same (it would wait on the one global lock
+    of a single chain); another write of site 1 waits, and gives up at its lock_timeout.
+    """
+    audit.record("writer", "patient.view", NOW, site_id=1)
+    audit._write_pending(db.session())  # what its commit does first: lock, read, append
+    held = db.session.execute(
+        sa.text(
+            "SELECT classid::bigint, objid::bigint, objsubid FROM pg_locks "
+            "WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()"
+        )
+    ).all()
+    assert held == [(audit.LOCK_CLASS, 1, 2)]  # the two-int form: (class, chain)
+    assert _in_thread(_commit_audited, pg_app, 2, "30s") is None
+    blocked = _in_thread(_commit_audited, pg_app, 1, "200ms")
+    assert isinstance(blocked, sa.exc.OperationalError) and "lock timeout" in str(blocked)
+    db.session.commit()
+    assert _in_thread(_commit_audited, pg_app, 1, "30s") is None
+    rows = db.session.execute(sa.text("SELECT chain FROM audit_events ORDER BY id")).scalars()
+    assert sorted(rows) == [1, 1, 2]
+    verdict = audit.verify()
+    assert verdict.ok and {c: h.count for c, h in verdict.chains.items()} == {1: 2, 2: 1}
+
+
+def test_concurrent_appends_of_several_sites_keep_each_chain_linear(pg_app: Flask):
+    errors: list[BaseException] = []
+
+    def append(site: int) -> None:
+        try:
+            with pg_app.app_context():
+                for i in range(8):
+                    at = NOW + timedelta(seconds=i)
+                    audit.record(f"writer-{site}", "patient.view", at, site_id=site)
+                    audit.record(f"writer-{site}", "auth.login", at)  # and chain 0, same commit
+                    db.session.commit()
+                db.session.remove()
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=append, args=(site,)) for site in (1, 2, 3, 1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    verdict = audit.verify()
+    assert verdict.ok and verdict.count == 80
+    assert {c: h.count for c, h in verdict.chains.items()} == {0: 40, 1: 16, 2: 16, 3: 8}
+    forks = db.session.scalar(
+        sa.text(
+            "SELECT count(*) FROM (SELECT chain, prev_hash FROM audit_events "
+            "GROUP BY chain, prev_hash HAVING count(*) > 1) AS f"
+        )
+    )
+    assert forks == 0
+
+
 def _documented_grants(role: str) -> list[str]:
     """Return the grants docs/database-roles.md gives the app's role after an upgrade."""
     text = (ROOT / "docs" / "database-roles.md").read_text()

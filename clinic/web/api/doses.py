@@ -21,7 +21,7 @@ def get_doses(visit_id: int):
     """List a visit's doses by time."""
     visit = visible_visit(visit_id)
     given = doses.list_doses(g.user, visit_id)
-    audit.viewed(g.user, visit.patient_id, "visit", visit.id, now=utcnow())
+    audit.viewed(g.user, visit.patient_id, "visit", visit.id, now=utcnow(), site_id=visit.site_id)
     return given
 
 

@@ -23,7 +23,7 @@ def get_observations(visit_id: int):
     """List a visit's readings, oldest first."""
     visit = visible_visit(visit_id)
     readings = list_observations(g.user, visit_id)
-    audit.viewed(g.user, visit.patient_id, "visit", visit.id, now=utcnow())
+    audit.viewed(g.user, visit.patient_id, "visit", visit.id, now=utcnow(), site_id=visit.site_id)
     return readings
 
 

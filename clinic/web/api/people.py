@@ -95,7 +95,7 @@ def search_patients(query: dict[str, Any]):
 def get_patient(patient_id: int):
     """Show one patient."""
     patient = access.get_patient(g.user, patient_id)
-    audit.viewed(g.user, patient.id, "patient", patient.id, now=utcnow())
+    audit.viewed(g.user, patient.id, "patient", patient.id, now=utcnow(), site_id=patient.site_id)
     return patient
 
 
@@ -165,7 +165,7 @@ def void_clearance(body: dict[str, Any], patient_id: int, clearance_id: int):
 def list_clearances(patient_id: int):
     """List a patient's clearances, latest evaluation first."""
     patient = access.get_patient(g.user, patient_id)
-    audit.viewed(g.user, patient.id, "patient", patient.id, now=utcnow())
+    audit.viewed(g.user, patient.id, "patient", patient.id, now=utcnow(), site_id=patient.site_id)
     return patient.clearances
 
 

@@ -95,7 +95,7 @@ def create_visit(body: dict[str, Any]):
 def get_visit(visit_id: int):
     """Return one visit with its events."""
     visit = visible_visit(visit_id)
-    audit.viewed(g.user, visit.patient_id, "visit", visit.id, now=utcnow())
+    audit.viewed(g.user, visit.patient_id, "visit", visit.id, now=utcnow(), site_id=visit.site_id)
     return visit
 
 
@@ -104,7 +104,7 @@ def get_visit(visit_id: int):
 def visit_messages(visit_id: int):
     """List the messages to the patient about a visit: planned, sent, failed or skipped."""
     visit = visible_visit(visit_id)
-    audit.viewed(g.user, visit.patient_id, "visit", visit.id, now=utcnow())
+    audit.viewed(g.user, visit.patient_id, "visit", visit.id, now=utcnow(), site_id=visit.site_id)
     return patient_messages.visit_messages(g.user, visit.id)
 
 
