@@ -1,0 +1,201 @@
+"""Free slots of a site, found by walking its days and loading occupancy only as far as needed."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import bindparam, or_, select, type_coerce
+from sqlalchemy.types import NullType
+
+from clinic.domain.availability import Held, Slot, find_slots
+from clinic.domain.booking import Context, Occupancy, ShiftSpan
+from clinic.domain.intervals import Interval
+from clinic.domain.occupancy import IN_CARE
+from clinic.extensions import db
+from clinic.models import ACTIVE_STATUSES, Chair, Shift, Site, User, Visit
+from clinic.services import access, treatment_types
+from clinic.services.booking import MARGIN, _active_visits, _durations, occupancy, type_timing
+from clinic.services.sites import local_day_bounds, site_rules
+
+Raw = datetime | str  # an instant as the driver gives it: SQLite's is naive UTC text
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+
+# The statements are built once (building one costs more than running it on a small site).
+_CHAIRS = select(Chair.id, Chair.kind).where(
+    Chair.site_id == bindparam("site"), Chair.active.is_(True)
+)
+# A booked visit holds its plan (booking.occupancy): its columns are all it takes. The
+# instants skip the column type's processing, which costs most per row.
+_BOOKED_COLUMNS = select(
+    Visit.chair_id,
+    Visit.recovery_chair_id,
+    *(
+        type_coerce(column, NullType())
+        for column in (
+            Visit.infusion_start,
+            Visit.infusion_end,
+            Visit.observation_end,
+            Visit.chair_released_at,
+            Visit.bay_released_at,
+        )
+    ),
+).where(
+    Visit.site_id == bindparam("site"),
+    Visit.status.in_(sorted(set(ACTIVE_STATUSES) - set(IN_CARE))),
+    Visit.infusion_start < bindparam("high"),
+)
+_FIRST_BOOKED = _BOOKED_COLUMNS.where(
+    Visit.infusion_start > bindparam("low"),
+    # Held past the start of the first day (what ended before cannot touch a slot).
+    or_(
+        Visit.chair_released_at > bindparam("start"),
+        Visit.observation_end > bindparam("start"),
+        Visit.bay_released_at > bindparam("start"),
+    ),
+)
+_MORE_BOOKED = _BOOKED_COLUMNS.where(Visit.infusion_start >= bindparam("low"))
+_SHIFTS = select(Shift.user_id, Shift.role, Shift.starts_at, Shift.ends_at).where(
+    Shift.site_id == bindparam("site"), Shift.starts_at < bindparam("high")
+)
+_FIRST_SHIFTS = _SHIFTS.where(Shift.ends_at > bindparam("start"))
+_MORE_SHIFTS = _SHIFTS.where(Shift.starts_at >= bindparam("low"))
+
+
+def slots(
+    actor: User,
+    site_id: int,
+    first_day: date,
+    days: int,
+    infusion_minutes: int | None,
+    observation_minutes: int | None,
+    limit: int,
+    now: datetime,
+    treatment_type_id: int | None = None,
+) -> list[Slot]:
+    """List the bookable slots of a site for a cleared patient with no other visits.
+
+    The lengths are a visit of the type named (default: the site's default type). The days
+    are searched in windows (one day first, then at most doubling), each loading only the
+    visits and shifts it adds, until `limit` slots are found: the answer is the same as
+    searching every day at once.
+    """
+    site = access.get_site(actor, site_id)
+    times = type_timing(site, treatment_types.bookable_type_id(site, treatment_type_id))
+    infusion, observation = _durations(times, infusion_minutes, observation_minutes)
+    walk = _Walk(site, first_day, now)
+    found: list[Slot] = []
+    day, walked, span = first_day, 0, 1
+    while walked < days and len(found) < limit:
+        span = min(span, days - walked)
+        ctx, booked = walk.context(day, span)
+        wanted, kind = limit - len(found), times.observation_from
+        found += find_slots(
+            ctx, walk.chair_ids, day, span, infusion, observation, wanted, kind, booked
+        )
+        day, walked = day + timedelta(days=span), walked + span
+        span = _next_span(walked, len(found), limit)
+    return found
+
+
+def _next_span(walked: int, found: int, limit: int) -> int:
+    """Return how many days to search next: as many as the slots found so far say are
+    needed, at most as many as were walked (so the windows at most double)."""
+    if found == 0:
+        return walked
+    return max(1, min(walked, -(-(limit - found) * walked // found)))
+
+
+class _Walk:
+    """A site's occupancy loaded window by window, each visit and shift once.
+
+    Holds what `booking.site_context` loads for the days walked so far, less what cannot
+    touch a slot of them: the visits in care; the booked visits starting from MARGIN before
+    the first day (and held past its start) until the site's turnover after the last day
+    (a slot's holds end by then); the shifts overlapping that span. A booked visit (most of
+    them) comes as bare columns made compact holds; a visit in care goes through
+    `booking.occupancy`, as booking does.
+    """
+
+    def __init__(self, site: Site, first_day: date, now: datetime) -> None:
+        self.site = site
+        self.now = now
+        self.rules = site_rules(site)
+        self.start = local_day_bounds(site, first_day)[0]
+        self.reach = timedelta(minutes=site.turnover_minutes)
+        self.loaded_until: datetime | None = None
+        self.booked: list[Held] = []
+        self.shifts: list[ShiftSpan] = []
+        chairs = db.session.execute(_CHAIRS, {"site": site.id}).all()
+        self.chair_ids = sorted(c.id for c in chairs if c.kind == "chair")
+        self.bay_ids = sorted(c.id for c in chairs if c.kind == "recovery_bay")
+        # A patient in care holds the chair until the real release, however old the plan.
+        visits = _active_visits(Visit.site_id == site.id, Visit.status.in_(IN_CARE))
+        self.in_care: list[Occupancy] = [occupancy(v, self.rules, now) for v in visits]
+
+    def context(self, day: date, days: int) -> tuple[Context, list[Held]]:
+        """Load what the window's days need; return what can touch a slot of them."""
+        start, end = local_day_bounds(self.site, day, days)
+        self._load(end + self.reach)
+        # What ended before the window cannot touch a slot in it: left out.
+        after = _micros(start)
+        ctx = Context(
+            site=self.rules,
+            now=self.now,
+            occupancies=self.in_care,
+            shifts=[s for s in self.shifts if s.span.end > start],
+            bay_ids=self.bay_ids,
+            check_patient=False,
+        )
+        return ctx, [h for h in self.booked if max(h.chair_end, h.visit_end, h.bay_end) > after]
+
+    def _load(self, high: datetime) -> None:
+        """Load the booked visits and the shifts that start before `high`, not loaded yet."""
+        params = {"site": self.site.id, "start": self.start, "high": high}
+        if self.loaded_until is None:
+            params["low"] = self.start - MARGIN
+            visits, shifts = _FIRST_BOOKED, _FIRST_SHIFTS
+        else:
+            params["low"] = self.loaded_until
+            visits, shifts = _MORE_BOOKED, _MORE_SHIFTS
+        self.booked += [_held(*row) for row in db.session.execute(visits, params)]
+        self.shifts += [
+            ShiftSpan(s.role, Interval(s.starts_at, s.ends_at), s.user_id)
+            for s in db.session.execute(shifts, params)
+        ]
+        self.loaded_until = high
+
+
+def _held(
+    chair_id: int,
+    bay_id: int | None,
+    start: Raw,
+    infusion_end: Raw,
+    observation_end: Raw,
+    chair_released: Raw,
+    bay_released: Raw | None,
+) -> Held:
+    """Return what a booked visit holds, as `booking.occupancy` plans it."""
+    begin = _micros(start)
+    if bay_released is None:
+        return Held(
+            chair_id, begin, _micros(chair_released), None, 0, 0, begin, _micros(observation_end)
+        )
+    return Held(
+        chair_id,
+        begin,
+        _micros(chair_released),
+        bay_id,
+        _micros(infusion_end),
+        _micros(bay_released),
+        begin,
+        _micros(observation_end),
+    )
+
+
+def _micros(value: Raw) -> int:
+    """Return an instant as microseconds since the epoch."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return (value - _EPOCH) // _MICRO
