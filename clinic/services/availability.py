@@ -12,19 +12,33 @@ from clinic.domain.booking import Context, Occupancy, ShiftSpan
 from clinic.domain.intervals import Interval
 from clinic.domain.occupancy import IN_CARE
 from clinic.extensions import db
-from clinic.models import ACTIVE_STATUSES, Chair, Shift, Site, User, Visit
+from clinic.models import ACTIVE_STATUSES, Chair, Shift, Site, TreatmentType, User, Visit
 from clinic.services import access, treatment_types
-from clinic.services.booking import MARGIN, _active_visits, _durations, occupancy, type_timing
+from clinic.services.booking import (
+    _OCCUPANCY_COLUMNS,
+    MARGIN,
+    _durations,
+    occupancy,
+    type_timing,
+)
 from clinic.services.sites import local_day_bounds, site_rules
 
 Raw = datetime | str  # an instant as the driver gives it: SQLite's is naive UTC text
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = _EPOCH.replace(tzinfo=None)  # SQLite's text is UTC without an offset
 _MICRO = timedelta(microseconds=1)
 
 # The statements are built once (building one costs more than running it on a small site).
 _CHAIRS = select(Chair.id, Chair.kind).where(
     Chair.site_id == bindparam("site"), Chair.active.is_(True)
+)
+# A patient in care holds the chair until the real release, however old the plan: these
+# rows go through booking.occupancy, as booking's own (booking._active_visits).
+_IN_CARE = (
+    select(*_OCCUPANCY_COLUMNS, TreatmentType.observation_from)
+    .outerjoin(TreatmentType, TreatmentType.id == Visit.treatment_type_id)
+    .where(Visit.site_id == bindparam("site"), Visit.status.in_(IN_CARE))
 )
 # A booked visit holds its plan (booking.occupancy): its columns are all it takes. The
 # instants skip the column type's processing, which costs most per row.
@@ -77,9 +91,9 @@ def slots(
     """List the bookable slots of a site for a cleared patient with no other visits.
 
     The lengths are a visit of the type named (default: the site's default type). The days
-    are searched in windows (one day first, then at most doubling), each loading only the
-    visits and shifts it adds, until `limit` slots are found: the answer is the same as
-    searching every day at once.
+    are searched in windows (one day, then as many as the slots found so far say are needed,
+    at most twice the days walked), each loading only the visits and shifts it adds, until
+    `limit` slots are found: the answer is the same as searching every day at once.
     """
     site = access.get_site(actor, site_id)
     times = type_timing(site, treatment_types.bookable_type_id(site, treatment_type_id))
@@ -101,10 +115,10 @@ def slots(
 
 def _next_span(walked: int, found: int, limit: int) -> int:
     """Return how many days to search next: as many as the slots found so far say are
-    needed, at most as many as were walked (so the windows at most double)."""
+    needed, at most twice as many as were walked (nothing found yet: that many)."""
     if found == 0:
-        return walked
-    return max(1, min(walked, -(-(limit - found) * walked // found)))
+        return 2 * walked
+    return max(1, min(2 * walked, -(-(limit - found) * walked // found)))
 
 
 class _Walk:
@@ -127,11 +141,13 @@ class _Walk:
         self.loaded_until: datetime | None = None
         self.booked: list[Held] = []
         self.shifts: list[ShiftSpan] = []
-        chairs = db.session.execute(_CHAIRS, {"site": site.id}).all()
+        # Core, not the ORM: these are rows of columns, and the ORM's row handling costs more
+        # than the statement on a busy site.
+        self.connection = db.session.connection()
+        chairs = self.connection.execute(_CHAIRS, {"site": site.id}).all()
         self.chair_ids = sorted(c.id for c in chairs if c.kind == "chair")
         self.bay_ids = sorted(c.id for c in chairs if c.kind == "recovery_bay")
-        # A patient in care holds the chair until the real release, however old the plan.
-        visits = _active_visits(Visit.site_id == site.id, Visit.status.in_(IN_CARE))
+        visits = self.connection.execute(_IN_CARE, {"site": site.id})
         self.in_care: list[Occupancy] = [occupancy(v, self.rules, now) for v in visits]
 
     def context(self, day: date, days: int) -> tuple[Context, list[Held]]:
@@ -159,10 +175,10 @@ class _Walk:
         else:
             params["low"] = self.loaded_until
             visits, shifts = _MORE_BOOKED, _MORE_SHIFTS
-        self.booked += [_held(*row) for row in db.session.execute(visits, params)]
+        self.booked += [_held(*row) for row in self.connection.execute(visits, params)]
         self.shifts += [
             ShiftSpan(s.role, Interval(s.starts_at, s.ends_at), s.user_id)
-            for s in db.session.execute(shifts, params)
+            for s in self.connection.execute(shifts, params)
         ]
         self.loaded_until = high
 
@@ -197,5 +213,5 @@ def _held(
 def _micros(value: Raw) -> int:
     """Return an instant as microseconds since the epoch."""
     if isinstance(value, str):
-        value = datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return (datetime.fromisoformat(value) - _NAIVE_EPOCH) // _MICRO
     return (value - _EPOCH) // _MICRO
