@@ -92,8 +92,8 @@ def slots(
 
     The lengths are a visit of the type named (default: the site's default type). The days
     are searched in windows (one day, then as many as the slots found so far say are needed,
-    at most twice the days walked), each loading only the visits and shifts it adds, until
-    `limit` slots are found: the answer is the same as searching every day at once.
+    from half to twice the days walked), each loading only the visits and shifts it adds,
+    until `limit` slots are found: the answer is the same as searching every day at once.
     """
     site = access.get_site(actor, site_id)
     times = type_timing(site, treatment_types.bookable_type_id(site, treatment_type_id))
@@ -115,10 +115,11 @@ def slots(
 
 def _next_span(walked: int, found: int, limit: int) -> int:
     """Return how many days to search next: as many as the slots found so far say are
-    needed, at most twice as many as were walked (nothing found yet: that many)."""
+    needed, at least half and at most twice as many as were walked."""
     if found == 0:
         return 2 * walked
-    return max(1, min(2 * walked, -(-(limit - found) * walked // found)))
+    needed = -(-(limit - found) * walked // found)
+    return min(2 * walked, max(needed, walked // 2, 1))
 
 
 class _Walk:
