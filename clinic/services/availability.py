@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, or_, select, type_coerce
+from sqlalchemy import ColumnElement, and_, bindparam, null, or_, select, type_coerce, union_all
 from sqlalchemy.types import NullType
 
 from clinic.domain.availability import Held, Slot, find_slots
@@ -40,41 +41,64 @@ _IN_CARE = (
     .outerjoin(TreatmentType, TreatmentType.id == Visit.treatment_type_id)
     .where(Visit.site_id == bindparam("site"), Visit.status.in_(IN_CARE))
 )
-# A booked visit holds its plan (booking.occupancy): its columns are all it takes. The
-# instants skip the column type's processing, which costs most per row.
-_BOOKED_COLUMNS = select(
-    Visit.chair_id,
-    Visit.recovery_chair_id,
-    *(
-        type_coerce(column, NullType())
-        for column in (
+
+
+def _raw(*columns: Any) -> list[Any]:
+    """Return instant columns as the driver gives them: the column type's processing costs
+    more than anything else per row."""
+    return [type_coerce(column, NullType()) for column in columns]
+
+
+def _window(visits_after: ColumnElement[bool], shifts_after: ColumnElement[bool]) -> Any:
+    """Select the booked visits and the shifts a window adds, in one round trip.
+
+    A booked visit holds its plan (booking.occupancy): these columns are all it takes; its
+    row has no role. A shift's row has its role, user and two instants.
+    """
+    visits = select(
+        null().label("role"),
+        Visit.chair_id.label("who"),
+        Visit.recovery_chair_id,
+        *_raw(
             Visit.infusion_start,
+            Visit.chair_released_at,
             Visit.infusion_end,
             Visit.observation_end,
-            Visit.chair_released_at,
             Visit.bay_released_at,
-        )
+        ),
+    ).where(
+        Visit.site_id == bindparam("site"),
+        Visit.status.in_(sorted(set(ACTIVE_STATUSES) - set(IN_CARE))),
+        Visit.infusion_start < bindparam("high"),
+        visits_after,
+    )
+    shifts = select(
+        Shift.role,
+        Shift.user_id,
+        null(),
+        *_raw(Shift.starts_at, Shift.ends_at),
+        null(),
+        null(),
+        null(),
+    ).where(Shift.site_id == bindparam("site"), Shift.starts_at < bindparam("high"), shifts_after)
+    return union_all(visits, shifts)
+
+
+_FIRST_WINDOW = _window(
+    and_(
+        Visit.infusion_start > bindparam("low"),
+        # Held past the start of the first day (what ended before cannot touch a slot).
+        or_(
+            Visit.chair_released_at > bindparam("start"),
+            Visit.observation_end > bindparam("start"),
+            Visit.bay_released_at > bindparam("start"),
+        ),
     ),
-).where(
-    Visit.site_id == bindparam("site"),
-    Visit.status.in_(sorted(set(ACTIVE_STATUSES) - set(IN_CARE))),
-    Visit.infusion_start < bindparam("high"),
+    Shift.ends_at > bindparam("start"),
 )
-_FIRST_BOOKED = _BOOKED_COLUMNS.where(
-    Visit.infusion_start > bindparam("low"),
-    # Held past the start of the first day (what ended before cannot touch a slot).
-    or_(
-        Visit.chair_released_at > bindparam("start"),
-        Visit.observation_end > bindparam("start"),
-        Visit.bay_released_at > bindparam("start"),
-    ),
+_NEXT_WINDOW = _window(
+    Visit.infusion_start >= bindparam("low"), Shift.starts_at >= bindparam("low")
 )
-_MORE_BOOKED = _BOOKED_COLUMNS.where(Visit.infusion_start >= bindparam("low"))
-_SHIFTS = select(Shift.user_id, Shift.role, Shift.starts_at, Shift.ends_at).where(
-    Shift.site_id == bindparam("site"), Shift.starts_at < bindparam("high")
-)
-_FIRST_SHIFTS = _SHIFTS.where(Shift.ends_at > bindparam("start"))
-_MORE_SHIFTS = _SHIFTS.where(Shift.starts_at >= bindparam("low"))
 
 
 def slots(
@@ -172,15 +196,16 @@ class _Walk:
         params = {"site": self.site.id, "start": self.start, "high": high}
         if self.loaded_until is None:
             params["low"] = self.start - MARGIN
-            visits, shifts = _FIRST_BOOKED, _FIRST_SHIFTS
+            statement = _FIRST_WINDOW
         else:
             params["low"] = self.loaded_until
-            visits, shifts = _MORE_BOOKED, _MORE_SHIFTS
-        self.booked += [_held(*row) for row in self.connection.execute(visits, params)]
-        self.shifts += [
-            ShiftSpan(s.role, Interval(s.starts_at, s.ends_at), s.user_id)
-            for s in self.connection.execute(shifts, params)
-        ]
+            statement = _NEXT_WINDOW
+        for row in self.connection.execute(statement, params):
+            if row.role is None:
+                self.booked.append(_held(*row[1:]))
+            else:
+                span = Interval(_instant(row[3]), _instant(row[4]))
+                self.shifts.append(ShiftSpan(row.role, span, row.who))
         self.loaded_until = high
 
 
@@ -188,9 +213,9 @@ def _held(
     chair_id: int,
     bay_id: int | None,
     start: Raw,
+    chair_released: Raw,
     infusion_end: Raw,
     observation_end: Raw,
-    chair_released: Raw,
     bay_released: Raw | None,
 ) -> Held:
     """Return what a booked visit holds, as `booking.occupancy` plans it."""
@@ -209,6 +234,13 @@ def _held(
         begin,
         _micros(observation_end),
     )
+
+
+def _instant(value: Raw) -> datetime:
+    """Return an instant as the driver gives it as an aware UTC datetime."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def _micros(value: Raw) -> int:
