@@ -27,7 +27,7 @@ from clinic.services.sites import local_day_bounds, site_rules
 Raw = datetime | str  # an instant as the driver gives it: SQLite's is naive UTC text
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NAIVE_EPOCH = _EPOCH.replace(tzinfo=None)  # SQLite's text is UTC without an offset
+_NAIVE_EPOCH = _EPOCH.replace(tzinfo=None)
 _MICRO = timedelta(microseconds=1)
 
 # The statements are built once (building one costs more than running it on a small site).
@@ -128,9 +128,9 @@ def slots(
     while walked < days and len(found) < limit:
         span = min(span, days - walked)
         ctx, booked = walk.context(day, span)
-        wanted, kind = limit - len(found), times.observation_from
+        wanted, counted_from = limit - len(found), times.observation_from
         found += find_slots(
-            ctx, walk.chair_ids, day, span, infusion, observation, wanted, kind, booked
+            ctx, walk.chair_ids, day, span, infusion, observation, wanted, counted_from, booked
         )
         day, walked = day + timedelta(days=span), walked + span
         span = _next_span(walked, len(found), limit)
@@ -237,14 +237,16 @@ def _held(
 
 
 def _instant(value: Raw) -> datetime:
-    """Return an instant as the driver gives it as an aware UTC datetime."""
+    """Return an instant as the driver gives it as an aware UTC datetime (as UTCDateTime)."""
     if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _micros(value: Raw) -> int:
-    """Return an instant as microseconds since the epoch."""
+    """Return an instant as the driver gives it as microseconds since the epoch."""
     if isinstance(value, str):
-        return (datetime.fromisoformat(value) - _NAIVE_EPOCH) // _MICRO
+        value = datetime.fromisoformat(value)
+        if value.tzinfo is None:  # SQLite's text: UTC without an offset
+            return (value - _NAIVE_EPOCH) // _MICRO
     return (value - _EPOCH) // _MICRO
