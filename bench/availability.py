@@ -1,10 +1,13 @@
 """Benchmark: GET /api/v1/availability?days=28 on a site with 12 chairs and a full month.
 
 Builds a fresh database (a SQLite file in a temporary folder, and a PostgreSQL database
-when one answers on TEST_DATABASE_URL or 127.0.0.1:5432), fills 28 days of 12 chairs
-densely with visits (about 90 % of the chair time the opening hours allow), then asks for
-28 days of availability N times through the Flask test client and reports the median and
-p95 in milliseconds. Removes everything it created.
+when one answers on TEST_DATABASE_URL, default 127.0.0.1:5432), fills 28 days of 12 chairs
+densely with visits (about 90 % of the chair time the opening hours allow), then asks, in
+turn and N times each with the same token through the Flask test client (no port), for
+GET /api/v1/sites/{id} (the yardstick: a plain authenticated read) and for 28 days of
+availability with limit=50 and limit=1000. Reports medians, p95, the app's CPU time, the
+ratio of each search to the site read (issue 15's goal: at most 3) and the machine's load.
+Removes everything it created.
 
     .venv/bin/python bench/availability.py [--runs 30] [--backend sqlite|postgresql|both]
 """
@@ -20,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from common import median, percentile  # also puts the repository on sys.path
+from common import machine, median, percentile  # also puts the repository on sys.path
 
 from clinic.types import utcnow
 
@@ -41,6 +44,7 @@ HOURS = {
 # Chair-mode holds last 45 + 120 + 15 = 180 minutes: three a weekday, one on Saturday.
 WEEKDAY_STARTS = [(8, 0), (11, 0), (14, 0)]
 SATURDAY_STARTS = [(9, 0)]
+GOAL = 3.0  # issue 15: availability at most 3x the plain site read, in the same run
 
 
 def build(db_url: str) -> dict:
@@ -136,8 +140,21 @@ def build(db_url: str) -> dict:
     return result
 
 
+def _timed(client, url: str, headers: dict) -> tuple[float, float, dict]:
+    """Ask once; return wall and CPU milliseconds and the JSON answer (200 or an error)."""
+    started, cpu_started = time.perf_counter(), time.process_time()
+    response = client.get(url, headers=headers)
+    wall = (time.perf_counter() - started) * 1000
+    # CPU time of this process: what the app itself costs, whatever else the machine is
+    # busy with (the database server's own work is not in it).
+    cpu = (time.process_time() - cpu_started) * 1000
+    if response.status_code != 200:
+        raise RuntimeError(f"{url.split('?')[0]} answered {response.status_code}")
+    return wall, cpu, response.get_json()
+
+
 def measure(db_url: str, runs: int) -> dict:
-    """Build the month on a database and time the availability request `runs` times."""
+    """Build the month on a database; time availability and the plain site read, interleaved."""
     from clinic import create_app
     from clinic.extensions import db
     from config import TestConfig
@@ -146,30 +163,36 @@ def measure(db_url: str, runs: int) -> dict:
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=db_url)
     client = app.test_client()
     headers = {"Authorization": f"Bearer {built['token']}"}
-    results = {"visits": built["visits"]}
-    for label, limit in (("limit=50", 50), ("limit=1000", 1000)):
-        url = (
-            f"/api/v1/availability?site_id={built['site_id']}&date={built['day'].isoformat()}"
-            f"&days={DAYS}&limit={limit}"
-        )
-        client.get(url, headers=headers)  # warm caches and the connection pool
-        timings, cpu, slots = [], [], 0
-        for _ in range(runs):
-            started, cpu_started = time.perf_counter(), time.process_time()
-            response = client.get(url, headers=headers)
-            timings.append((time.perf_counter() - started) * 1000)
-            # CPU time of this process: what the app itself costs, whatever else the
-            # machine is busy with (the database server's own work is not in it).
-            cpu.append((time.process_time() - cpu_started) * 1000)
-            if response.status_code != 200:
-                raise RuntimeError(f"availability answered {response.status_code}")
-            slots = len(response.get_json()["slots"])
+    base = f"/api/v1/availability?site_id={built['site_id']}&date={built['day'].isoformat()}"
+    urls = {
+        "site read": f"/api/v1/sites/{built['site_id']}",
+        "limit=50": f"{base}&days={DAYS}&limit=50",
+        "limit=1000": f"{base}&days={DAYS}&limit=1000",
+    }
+    for url in urls.values():
+        _timed(client, url, headers)  # warm caches and the connection pool
+    samples: dict[str, dict[str, list[float]]] = {k: {"wall": [], "cpu": []} for k in urls}
+    slots = {}
+    # Round-robin, so the yardstick and the searches see the same machine load.
+    for _ in range(runs):
+        for label, url in urls.items():
+            wall, cpu, body = _timed(client, url, headers)
+            samples[label]["wall"].append(wall)
+            samples[label]["cpu"].append(cpu)
+            if label != "site read":
+                slots[label] = len(body["slots"])
+    results: dict = {"visits": built["visits"]}
+    for label, sample in samples.items():
         results[label] = {
-            "median_ms": median(timings),
-            "p95_ms": percentile(timings, 0.95),
-            "cpu_median_ms": median(cpu),
+            "median_ms": median(sample["wall"]),
+            "p95_ms": percentile(sample["wall"], 0.95),
+            "cpu_median_ms": median(sample["cpu"]),
         }
-        results[label]["slots"] = slots
+    for label, count in slots.items():
+        read = results["site read"]
+        results[label]["slots"] = count
+        results[label]["ratio"] = results[label]["median_ms"] / read["median_ms"]
+        results[label]["cpu_ratio"] = results[label]["cpu_median_ms"] / read["cpu_median_ms"]
     with app.app_context():
         db.engine.dispose()
     return results
@@ -197,15 +220,22 @@ def run(runs: int = 30, backend: str = "both") -> dict:
 
 
 def report(results: dict) -> list[str]:
-    """Format the results as table rows."""
+    """Format the results as table rows: medians, p95 and the ratio to the site read."""
     rows = []
     for backend, result in results.items():
+        read = result["site read"]
+        rows.append(
+            f"GET /sites/{{id}} (yardstick)       {backend:<10} "
+            f"median {read['median_ms']:7.1f} ms   p95 {read['p95_ms']:7.1f} ms   "
+            f"app CPU median {read['cpu_median_ms']:6.1f} ms"
+        )
         for label in ("limit=50", "limit=1000"):
             r = result[label]
             rows.append(
                 f"availability days={DAYS} {label:<10} {backend:<10} "
                 f"median {r['median_ms']:7.1f} ms   p95 {r['p95_ms']:7.1f} ms   "
                 f"app CPU median {r['cpu_median_ms']:6.1f} ms   "
+                f"ratio {r['ratio']:4.2f} (CPU {r['cpu_ratio']:4.2f}, goal <= {GOAL:g})   "
                 f"({r['slots']} slots, {result['visits']} visits booked)"
             )
     return rows
@@ -217,8 +247,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     args = parser.parse_args()
-    for row in report(run(args.runs, args.backend)):
+    print(f"before: {machine()}")
+    results = run(args.runs, args.backend)
+    for row in report(results):
         print(row)
+    print(f"after:  {machine()}")
 
 
 if __name__ == "__main__":

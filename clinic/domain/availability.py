@@ -7,12 +7,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
+from typing import NamedTuple
 
 from clinic.domain.booking import (
     NURSE,
     PRACTITIONER,
     Context,
     ObservationFrom,
+    Occupancy,
     Placement,
     Plan,
     RecoveryMode,
@@ -40,6 +42,34 @@ class Slot:
     observation_end: datetime
 
 
+class Held(NamedTuple):
+    """What one visit holds, in whole microseconds since the epoch: a compact Occupancy."""
+
+    chair_id: int
+    chair_start: int
+    chair_end: int
+    bay_id: int | None  # None: no bay held
+    bay_start: int
+    bay_end: int
+    visit_start: int  # infusion start to observation end: counts against nurse capacity
+    visit_end: int
+
+
+def held(occupancy: Occupancy) -> Held:
+    """Return what an occupancy holds, compactly."""
+    chair, visit, bay = occupancy.chair_hold, occupancy.visit, occupancy.bay_hold
+    return Held(
+        occupancy.chair_id,
+        _micros(chair.start),
+        _micros(chair.end),
+        None if bay is None else occupancy.bay_id,
+        0 if bay is None else _micros(bay.start),
+        0 if bay is None else _micros(bay.end),
+        _micros(visit.start),
+        _micros(visit.end),
+    )
+
+
 def find_slots(
     ctx: Context,
     chair_ids: list[int],
@@ -49,12 +79,14 @@ def find_slots(
     observation_minutes: int,
     limit: int,
     observation_from: ObservationFrom = ObservationFrom.ADMINISTRATION_END,
+    booked: Iterable[Held] = (),
 ) -> list[Slot]:
     """List bookable slots for a cleared patient with no other visits.
 
     Ordered by infusion start then chair id; starts lie on the 15-minute local grid of
     each day from first_day for `days` days; at most `limit` slots. The observation is
-    counted as `observation_from` says (a Plan's rule).
+    counted as `observation_from` says (a Plan's rule). `booked` holds visits besides
+    `ctx.occupancies`, given compactly.
     """
     # Same answers as check_booking per slot, but with every schedule pre-indexed so that
     # each candidate costs a few binary searches instead of a scan of the whole day.
@@ -68,15 +100,17 @@ def find_slots(
     bay_mode = site.recovery_mode == RecoveryMode.BAY
     chair_hold = (infusion if bay_mode else visit) + turnover
 
-    chair_busy = {
-        chair: _Busy(o.chair_hold for o in ctx.occupancies if o.chair_id == chair)
-        for chair in chairs
-    }
-    bays = [
-        _Busy(o.bay_hold for o in ctx.occupancies if o.bay_id == bay and o.bay_hold is not None)
-        for bay in sorted(set(ctx.bay_ids))
-    ]
-    nurses = _NurseCover(ctx)
+    holds = [*map(held, ctx.occupancies), *booked]
+    chair_spans: dict[int, list[tuple[int, int]]] = {chair: [] for chair in chairs}
+    bay_spans: dict[int, list[tuple[int, int]]] = {bay: [] for bay in sorted(set(ctx.bay_ids))}
+    for h in holds:
+        if h.chair_id in chair_spans:
+            chair_spans[h.chair_id].append((h.chair_start, h.chair_end))
+        if h.bay_id in bay_spans:
+            bay_spans[h.bay_id].append((h.bay_start, h.bay_end))
+    chair_busy = {chair: _Busy(spans) for chair, spans in chair_spans.items()}
+    bays = [_Busy(spans) for spans in bay_spans.values()]
+    nurses = _NurseCover(ctx, holds)
     practitioners = _Cover(s.span for s in ctx.shifts if s.role == PRACTITIONER)
     now = _micros(ctx.now)
 
@@ -148,8 +182,8 @@ def _grid_starts(ctx: Context, first_day: date, days: int, visit: int) -> Iterat
 class _Busy:
     """Holds of one chair or bay, indexed to answer "does [start, end) overlap any?"."""
 
-    def __init__(self, holds: Iterable[Interval]) -> None:
-        spans = sorted((_micros(h.start), _micros(h.end)) for h in holds)
+    def __init__(self, holds: Iterable[tuple[int, int]]) -> None:
+        spans = sorted(holds)
         self.starts = [start for start, _ in spans]
         self.max_ends = list(accumulate((end for _, end in spans), max))
 
@@ -176,9 +210,9 @@ class _Cover:
 
 
 class _NurseCover:
-    """Nurses on shift and patients in the chairs as a step function over time."""
+    """Nurses on shift and patients in the chairs (the visits held) as a step function."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, holds: Iterable[Held]) -> None:
         changes: dict[int, tuple[int, int]] = {}
 
         def add(at: int, nurses: int, patients: int) -> None:
@@ -189,9 +223,9 @@ class _NurseCover:
             if shift.role == NURSE:
                 add(_micros(shift.span.start), 1, 0)
                 add(_micros(shift.span.end), -1, 0)
-        for occupancy in ctx.occupancies:
-            add(_micros(occupancy.visit.start), 0, 1)
-            add(_micros(occupancy.visit.end), 0, -1)
+        for hold in holds:
+            add(hold.visit_start, 0, 1)
+            add(hold.visit_end, 0, -1)
         self.bounds = sorted(changes)
         # bad[i + 1] counts the broken segments up to [bounds[i], bounds[i + 1]);
         # bad[0] is the time before the first bound, when nobody is on shift.

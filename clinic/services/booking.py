@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Row, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from clinic.database import lock_site_for_writing
-from clinic.domain.availability import Slot, find_slots, place_in_any_chair
+from clinic.domain.availability import place_in_any_chair
 from clinic.domain.booking import (
     Context,
     ObservationFrom,
@@ -597,32 +597,6 @@ def _audit_refusal(
         outcome="refused",
         detail={"rules": sorted({str(v.rule) for v in violations})},
         site_id=site_id,
-    )
-
-
-def slots(
-    actor: User,
-    site_id: int,
-    first_day: date,
-    days: int,
-    infusion_minutes: int | None,
-    observation_minutes: int | None,
-    limit: int,
-    now: datetime,
-    treatment_type_id: int | None = None,
-) -> list[Slot]:
-    """List the bookable slots of a site for a cleared patient with no other visits.
-
-    The lengths are a visit of the type named (default: the site's default type).
-    """
-    site = access.get_site(actor, site_id)
-    times = type_timing(site, treatment_types.bookable_type_id(site, treatment_type_id))
-    infusion, observation = _durations(times, infusion_minutes, observation_minutes)
-    window = Interval(*local_day_bounds(site, first_day, days))
-    ctx = site_context(site, window, now)
-    chairs = active_chair_ids(site)
-    return find_slots(
-        ctx, chairs, first_day, days, infusion, observation, limit, times.observation_from
     )
 
 

@@ -22,7 +22,7 @@ from clinic.domain.instruments import INSTRUMENTS
 from clinic.domain.visits import Status
 from clinic.extensions import db
 from clinic.models import Chair, Measure, Observation, Patient, Site, User, Visit
-from clinic.services import access, audit, booking
+from clinic.services import access, audit, availability
 from clinic.services.errors import ServiceError
 from clinic.services.sites import local_day_bounds, today
 
@@ -443,7 +443,7 @@ def search_slots(
         return 0, []  # the criteria exclude each other
     if days > MAX_SLOT_DAYS:
         raise BadParameter(f"start: search at most {MAX_SLOT_DAYS} days of slots at a time.")
-    everything = booking.slots(user, site.id, first, days, None, None, 10**6, now)
+    everything = availability.slots(user, site.id, first, days, None, None, 10**6, now)
     free = [
         slot
         for slot in everything

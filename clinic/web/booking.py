@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from clinic.domain.ids import is_digits
 from clinic.models import Site, TreatmentType
-from clinic.services import access, alternatives, audit, booking
+from clinic.services import access, alternatives, audit, availability, booking
 from clinic.services import frontdesk as desk
 from clinic.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from clinic.services.sites import today
@@ -96,7 +96,7 @@ def _next_slots(site: Site, day: date, infusion, observation, type_id=None) -> l
     found = None
     for asked in ((type_id, infusion, observation), (type_id, None, None), (None, None, None)):
         try:
-            found = booking.slots(
+            found = availability.slots(
                 current_user, site.id, first, SLOT_DAYS, asked[1], asked[2], limit, now, asked[0]
             )
             break

@@ -8,7 +8,13 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clinic.domain.availability import GRID_MINUTES, Slot, find_slots, place_in_any_chair
+from clinic.domain.availability import (
+    GRID_MINUTES,
+    Slot,
+    find_slots,
+    held,
+    place_in_any_chair,
+)
 from clinic.domain.booking import (
     Context,
     Occupancy,
@@ -248,6 +254,17 @@ def test_find_slots_equals_brute_force_check_booking(schedule, lengths):
     infusion, observation = lengths
     expected = brute_force(ctx, [3, 1, 2], first_day, 2, infusion, observation)
     assert find_slots(ctx, [3, 1, 2], first_day, 2, infusion, observation, 10_000) == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(schedule=random_schedules())
+def test_visits_given_compactly_hold_as_their_occupancies_do(schedule):
+    ctx, first_day = schedule
+    expected = find_slots(ctx, [3, 1, 2], first_day, 2, 45, 120, 10_000)
+    # Some in the context, the others as compact holds (as the availability walk gives them).
+    kept, compact = ctx.occupancies[::2], [held(o) for o in ctx.occupancies[1::2]]
+    bare = replace(ctx, occupancies=kept)
+    assert find_slots(bare, [3, 1, 2], first_day, 2, 45, 120, 10_000, booked=compact) == expected
 
 
 def test_find_slots_is_fast_on_a_full_four_week_schedule():

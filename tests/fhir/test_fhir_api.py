@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from clinic.extensions import db
 from clinic.models import AuditEvent
-from clinic.services import booking
+from clinic.services import availability
 from clinic.services.screening import record_measure
 from clinic.types import utcnow
 from tests.conftest import MONDAY, NOW, add_baseline, chicago
@@ -266,7 +266,7 @@ def test_slots_are_the_availability_of_a_chair(fhir_as, clinic, visit):
     chair = visit.chair_id
     expected = [
         s
-        for s in booking.slots(clinic.clerk, clinic.site.id, MONDAY, 1, None, None, 10**6, NOW)
+        for s in availability.slots(clinic.clerk, clinic.site.id, MONDAY, 1, None, None, 10**6, NOW)
         if s.chair_id == chair
     ]
     found = fhir_as(clinic.clerk).everything(
@@ -278,7 +278,9 @@ def test_slots_are_the_availability_of_a_chair(fhir_as, clinic, visit):
     ]
     assert {s["schedule"]["reference"] for s in found} == {f"Schedule/{chair}"}
     assert {s["status"] for s in found} == {"free"}
-    every_chair = booking.slots(clinic.clerk, clinic.site.id, MONDAY, 1, None, None, 10**6, NOW)
+    every_chair = availability.slots(
+        clinic.clerk, clinic.site.id, MONDAY, 1, None, None, 10**6, NOW
+    )
     # Without a schedule: every chair of the caller's one site.
     assert fhir_as(clinic.clerk).search("Slot", start=str(MONDAY))["total"] == len(every_chair)
     refused(fhir_as(clinic.admin).get("Slot"), 400, "invalid")  # several sites: say which

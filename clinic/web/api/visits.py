@@ -10,6 +10,7 @@ from flask import g, request
 from clinic.domain.ids import MAX_ID
 from clinic.models import Visit
 from clinic.services import access, alternatives, audit, booking, patient_messages
+from clinic.services.availability import slots as free_slots
 from clinic.services.errors import Conflict, Forbidden, Invalid, NotFound
 from clinic.services.events import record_event
 from clinic.services.sites import today
@@ -178,7 +179,7 @@ def availability(query: dict[str, Any]):
     now = utcnow()
     site = access.get_site(g.user, access.default_site_id(g.user, query.get("site_id")))
     first_day = _day(query, today(site, now))
-    found = booking.slots(
+    found = free_slots(
         g.user,
         site.id,
         first_day,
