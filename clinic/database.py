@@ -12,16 +12,20 @@ the CLI) says so with `begin_write()`. A database still busy after the timeout a
 
 import os
 import sqlite3
+from select import POLLIN, poll
 
 from flask import Flask, has_request_context, request
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.pool import Pool
 
 from clinic.extensions import db
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# connection.info: this SQLite transaction began IMMEDIATE (it holds the write lock).
+WRITE_LOCKED = "sqlite_write_locked"
 
 
 @event.listens_for(Engine, "connect")
@@ -38,12 +42,33 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+@event.listens_for(Pool, "checkout")
+def _replace_closed(dbapi_connection, _record, _proxy) -> None:
+    """Hand out no PostgreSQL connection the server has closed; the pool takes another.
+
+    Instead of a ping (a round trip per checkout): an idle connection has nothing to read,
+    so input waiting on its socket is the server's goodbye (a restart, a terminated backend,
+    an idle timeout) or its end of file. Either way the connection is dropped.
+    """
+    pgconn = getattr(dbapi_connection, "pgconn", None)
+    if pgconn is None:
+        return
+    if pgconn.status != 0:  # CONNECTION_OK
+        raise DisconnectionError("the connection is broken")
+    poller = poll()
+    poller.register(pgconn.socket, POLLIN)
+    if poller.poll(0):
+        raise DisconnectionError("the server closed the connection")
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_on_begin(connection) -> None:
     """Begin SQLite transactions; IMMEDIATE for every transaction that will write."""
     if connection.dialect.name != "sqlite":
         return
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if _writes(connection) else "BEGIN")
+    writes = _writes(connection)
+    connection.info[WRITE_LOCKED] = writes
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def _writes(connection) -> bool:
@@ -77,16 +102,24 @@ def init_app(app: Flask) -> None:
     os.makedirs(app.instance_path, exist_ok=True)
 
 
-def lock_site_for_writing(site_id: int) -> None:
+def lock_site_for_writing(site_id: int, seen: int | None = None) -> bool:
     """Serialise check-and-write at one site (bookings, events, readings) for this transaction.
 
     PostgreSQL: lock the site row (SELECT ... FOR UPDATE). SQLite: restart the transaction
     as BEGIN IMMEDIATE, which takes the single write lock up front instead of failing with
-    "database is locked" when a read transaction later tries to write.
+    "database is locked" when a read transaction later tries to write; a transaction that
+    began so (a request that writes) holds it already and goes on.
+
+    Return whether what this transaction read before may be stale: on PostgreSQL, unless
+    the site's board version under the lock is still `seen`; on SQLite, when the lock was
+    taken now (the restart expired it all).
     """
     from clinic.models import Site
 
     if db.session.get_bind().dialect.name == "sqlite":
+        if db.session.connection().info.get(WRITE_LOCKED):
+            return False
         begin_write()
-    else:
-        db.session.execute(select(Site.id).where(Site.id == site_id).with_for_update())
+        return True
+    lock = select(Site.board_version).where(Site.id == site_id).with_for_update()
+    return db.session.scalar(lock) != seen or seen is None

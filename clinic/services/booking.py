@@ -311,6 +311,21 @@ def evaluate(
     as the type says.
     """
     site, patient, chair = _resolve(actor, req)
+    return _evaluate(
+        req, now, (site, patient, chair), exclude_visit_id, allow_past, visit_type_id
+    )
+
+
+def _evaluate(
+    req: Request,
+    now: datetime,
+    resolved: tuple[Site, Patient, Chair | None],
+    exclude_visit_id: int | None = None,
+    allow_past: bool = False,
+    visit_type_id: int | None = None,
+) -> tuple[Site, Patient, Placement | None, list[Violation]]:
+    """Check a request whose site, patient and chair are loaded (see `evaluate`)."""
+    site, patient, chair = resolved
     type_id = visit_type_id or treatment_types.bookable_type_id(site, req.treatment_type_id)
     times = type_timing(site, type_id)
     infusion, observation = _durations(times, req.infusion_minutes, req.observation_minutes)
@@ -375,13 +390,21 @@ def _refuse(violations: list[Violation]) -> Conflict:
     return Conflict("This visit breaks several booking rules.", violations)
 
 
-def commit_or_conflict() -> None:
-    """Commit; the database's last line of defence (exclusion constraint) becomes a 409."""
+def commit_or_conflict(keep_loaded: bool = False) -> None:
+    """Commit; the database's last line of defence (exclusion constraint) becomes a 409.
+
+    keep_loaded: keep what the session holds as written (no reload after the commit), for
+    an answer built from what was just written.
+    """
+    session = db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, not keep_loaded
     try:
-        db.session.commit()
+        session.commit()
     except IntegrityError as error:
-        db.session.rollback()
+        session.rollback()
         raise _conflict_from(error) from None
+    finally:
+        session.expire_on_commit = expire
 
 
 def _conflict_from(error: IntegrityError) -> Exception:
@@ -413,17 +436,28 @@ def book(
     idempotency_key: str | None = None,
     series_id: str | None = None,
 ) -> tuple[Visit, bool]:
-    """Book a visit under every rule; return it and whether it was created now."""
+    """Book a visit under every rule; return it and whether it was created now.
+
+    The rules' inputs are read before the site's lock is taken, with the site's board
+    version read first (it moves with every write a booking reads: visits, chairs, types,
+    the site, its patients; clinic/services/board_version.py). Under the lock the version
+    is read again: unchanged, nothing those reads saw has changed since; moved, they are
+    read again under the lock. So the lock is held only for the write.
+    """
     access.require(actor, "book")
     if idempotency_key:
         earlier = find_idempotent(actor, idempotency_key, req)
         if earlier is not None:
             return earlier, False
-    site, _, _ = _resolve(actor, req)
-    lock_site_for_writing(site.id)
-    visit, violations = place(actor, req, now, series_id)
+    resolved = _resolve(actor, req)
+    site = resolved[0]
+    seen = site.board_version  # before every read below (an older one only re-reads)
+    outcome = _evaluate(req, now, resolved)
+    if lock_site_for_writing(site.id, seen):
+        db.session.expire_all()  # the site moved meanwhile: read it all again, locked
+        outcome = _evaluate(req, now, _resolve(actor, req))
+    visit, violations = place(actor, req, now, series_id, outcome)
     if visit is None:
-        db.session.rollback()
         _audit_refusal(actor, "visit.book", now, req.patient_id, None, violations)
         raise _refuse(violations)
     audit.record(
@@ -446,7 +480,7 @@ def book(
             )
         )
     try:
-        commit_or_conflict()
+        commit_or_conflict(keep_loaded=True)
     except Conflict as refusal:
         _audit_refusal(actor, "visit.book", now, req.patient_id, None, refusal.reasons)
         raise
@@ -460,10 +494,17 @@ def book(
 
 
 def place(
-    actor: User, req: Request, now: datetime, series_id: str | None = None
+    actor: User,
+    req: Request,
+    now: datetime,
+    series_id: str | None = None,
+    outcome: tuple[Site, Patient, Placement | None, list[Violation]] | None = None,
 ) -> tuple[Visit | None, list[Violation]]:
-    """Check a request and add its visit to the session (no commit; caller holds the lock)."""
-    site, patient, placement, violations = evaluate(actor, req, now)
+    """Check a request and add its visit to the session (no commit; caller holds the lock).
+
+    outcome: the request's check, made by the caller under the lock (else made here).
+    """
+    site, patient, placement, violations = outcome or evaluate(actor, req, now)
     if placement is None:
         return None, violations
     visit = Visit(
@@ -522,7 +563,6 @@ def reschedule(actor: User, visit_id: int, changes: Changes, now: datetime) -> V
         actor, req, now, exclude_visit_id=visit.id, visit_type_id=visit.treatment_type_id
     )
     if placement is None:
-        db.session.rollback()
         _audit_refusal(actor, "visit.reschedule", now, req.patient_id, visit_id, violations)
         raise _refuse(violations)
     before = _slot(visit)
@@ -581,8 +621,18 @@ def _audit_refusal(
     visit_id: int | None,
     violations: Sequence[Violation],
 ) -> None:
-    """Record a refused booking change, naming the broken rules (after the rollback)."""
-    audit.record_now(
+    """Record a refused booking change, naming the broken rules, and commit.
+
+    The row is written in the refusal's own transaction when it wrote nothing else (the
+    rules refused before anything was added); else after a rollback, in one of its own.
+    """
+    session = db.session()
+    if session.new or session.dirty or session.deleted or not session.in_transaction():
+        session.rollback()
+        record = audit.record_now
+    else:
+        record = _record_and_commit
+    record(
         actor,
         action,
         now,
@@ -592,6 +642,12 @@ def _audit_refusal(
         outcome="refused",
         detail={"rules": sorted({str(v.rule) for v in violations})},
     )
+
+
+def _record_and_commit(actor: User, action: str, now: datetime, **fields: Any) -> None:
+    """Queue an audit row on the current transaction and commit it."""
+    audit.record(actor, action, now, **fields)
+    db.session.commit()
 
 
 def slots(
