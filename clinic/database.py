@@ -12,10 +12,12 @@ the CLI) says so with `begin_write()`. A database still busy after the timeout a
 
 import os
 import sqlite3
+from collections import namedtuple
 from select import POLLIN, poll
+from typing import Any
 
 from flask import Flask, has_request_context, request
-from sqlalchemy import event, select
+from sqlalchemy import Select, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.pool import Pool
@@ -123,3 +125,54 @@ def lock_site_for_writing(site_id: int, seen: int | None = None) -> bool:
         return True
     lock = select(Site.board_version).where(Site.id == site_id).with_for_update()
     return db.session.scalar(lock) != seen or seen is None
+
+
+def fetch_together(*statements: Select[Any]) -> list[list[Any]]:
+    """Run SELECTs in the session's transaction and return each one's rows (read by name).
+
+    PostgreSQL: all in one round trip, a psycopg pipeline of the statements as SQLAlchemy
+    compiles them, their parameters and results converted by their column types as the
+    session would. Elsewhere: one after another, through the session.
+    """
+    session = db.session()
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name != "postgresql":
+        return [list(session.execute(stmt)) for stmt in statements]
+    compiled = [
+        stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        for stmt in statements
+    ]
+    driver = connection.connection.driver_connection
+    cursors = []
+    with driver.pipeline():
+        for sql in compiled:
+            cursor = driver.cursor()
+            cursor.execute(sql.string, _bound(sql))
+            cursors.append(cursor)
+    return [
+        _rows(stmt, dialect, cursor.fetchall())
+        for stmt, cursor in zip(statements, cursors, strict=True)
+    ]
+
+
+def _bound(compiled: Any) -> dict[str, Any]:
+    """Return a compiled statement's parameters as its column types send them."""
+    params = compiled.construct_params()
+    processors = compiled._bind_processors
+    return {
+        name: processors[name](value) if name in processors else value
+        for name, value in params.items()
+    }
+
+
+def _rows(stmt: Select[Any], dialect: Any, rows: list[tuple[Any, ...]]) -> list[Any]:
+    """Return driver rows as named rows, each value converted by its column's type."""
+    columns = list(stmt.selected_columns)
+    processors = [column.type.result_processor(dialect, None) for column in columns]
+    keys = [column.key for column in columns]
+    named = namedtuple("Row", keys, rename=True)  # type: ignore[misc]
+    return [
+        named(*(p(v) if p else v for p, v in zip(processors, row, strict=True)))
+        for row in rows
+    ]
