@@ -65,6 +65,7 @@ WATCHED_TABLES = frozenset(
 )
 ALL = "all"
 _KEY = "board_version"
+_BUMPED = "board_version_bumped"  # sites this transaction has bumped already
 # The execution option of a bulk write whose sites its writer noted (note_sites/note_visits).
 SITES_NOTED = {"board_sites_noted": True}
 
@@ -140,6 +141,31 @@ def pending_sites(session: Session) -> bool:
     return bool(noted and any(noted.values()))
 
 
+def lock_and_bump(session: Session, site_id: int) -> int:
+    """Lock a site's row as `lock_site_for_writing` does (FOR UPDATE) and bump its version,
+    in one statement (PostgreSQL); return the version it had. The commit bumps it no more."""
+    locked = select(Site.id).where(Site.id == site_id).with_for_update().cte("locked")
+    stmt = (
+        update(Site)
+        .where(Site.id == locked.c.id)
+        .values(board_version=Site.board_version + 1, updated_at=Site.updated_at)
+        .returning(Site.board_version)
+    )
+    version = session.execute(stmt.execution_options(synchronize_session=False)).scalar_one()
+    session.info.setdefault(_BUMPED, set()).add(site_id)
+    return int(version) - 1
+
+
+def unbump(session: Session, site_id: int) -> None:
+    """Take back a bump of `lock_and_bump` that turned out to change nothing (the lock is
+    still held, so nobody saw it); the commit may still bump the site for a noted write."""
+    if site_id in session.info.get(_BUMPED, ()):
+        stmt = update(Site).where(Site.id == site_id)
+        stmt = stmt.values(board_version=Site.board_version - 1, updated_at=Site.updated_at)
+        session.execute(stmt.execution_options(synchronize_session=False))
+        session.info[_BUMPED].discard(site_id)
+
+
 def _bump(session: Session) -> None:
     """Bump the version of every site noted in this transaction, in the transaction."""
     session.flush()  # the last changes are noted too
@@ -148,6 +174,8 @@ def _bump(session: Session) -> None:
         return
     stmt = update(Site).values(board_version=Site.board_version + 1, updated_at=Site.updated_at)
     ids = None if ALL in noted["sites"] else _site_ids(session, noted)
+    if ids is not None:
+        ids = [site for site in ids if site not in session.info.get(_BUMPED, ())]
     if ids is not None and not ids:
         return
     if ids is not None:
@@ -185,3 +213,4 @@ def _forget(session: Session, transaction: SessionTransaction) -> None:
     """Forget what a transaction rolled back or closed without committing noted."""
     if transaction.parent is None:
         session.info.pop(_KEY, None)
+        session.info.pop(_BUMPED, None)

@@ -47,7 +47,7 @@ from clinic.models import (
     Visit,
     VisitEvent,
 )
-from clinic.services import access, audit, patient_messages, treatment_types
+from clinic.services import access, audit, board_version, patient_messages, treatment_types
 from clinic.services.errors import Conflict, Invalid, NotFound
 from clinic.services.sites import MAX_OBSERVATION_MINUTES, local_day_bounds, site_rules
 
@@ -530,11 +530,12 @@ def book(
     site = resolved[0]
     seen = site.board_version  # before every read below (an older one only re-reads)
     outcome = _evaluate(req, now, resolved)
-    if lock_site_for_writing(site.id, seen):
+    if _lock(site.id, seen):
         db.session.expire_all()  # the site moved meanwhile: read it all again, locked
         outcome = _evaluate(req, now, _resolve(actor, req))
     visit, violations = place(actor, req, now, series_id, outcome)
     if visit is None:
+        board_version.unbump(db.session(), site.id)
         _audit_refusal(actor, "visit.book", now, req.patient_id, None, violations)
         raise _refuse(violations)
     audit.record(
@@ -568,6 +569,17 @@ def book(
                 return earlier, False
         raise
     return visit, True
+
+
+def _lock(site_id: int, seen: int) -> bool:
+    """Take the site's write lock; return whether what was read before may be stale.
+
+    PostgreSQL: the lock and the bump of the board version a booking makes anyway, in one
+    statement; stale unless the version was still `seen`.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return lock_site_for_writing(site_id)
+    return board_version.lock_and_bump(db.session(), site_id) != seen
 
 
 def place(
