@@ -173,6 +173,5 @@ def _rows(stmt: Select[Any], dialect: Any, rows: list[tuple[Any, ...]]) -> list[
     keys = [column.key for column in columns]
     named = namedtuple("Row", keys, rename=True)  # type: ignore[misc]
     return [
-        named(*(p(v) if p else v for p, v in zip(processors, row, strict=True)))
-        for row in rows
+        named(*(p(v) if p else v for p, v in zip(processors, row, strict=True))) for row in rows
     ]

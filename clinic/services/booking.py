@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Row, Select, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from clinic.database import fetch_together, lock_site_for_writing
+from clinic.database import begin_write, fetch_together, lock_site_for_writing
 from clinic.domain.availability import Slot, find_slots, place_in_any_chair
 from clinic.domain.booking import (
     ClearanceSpan,
@@ -716,12 +716,11 @@ def _audit_refusal(
     rules refused before anything was added); else after a rollback, in one of its own.
     """
     session = db.session()
-    if session.new or session.dirty or session.deleted or not session.in_transaction():
+    alone = not (session.new or session.dirty or session.deleted)
+    if not alone or not session.in_transaction():
         session.rollback()
-        record = audit.record_now
-    else:
-        record = _record_and_commit
-    record(
+        begin_write()  # SQLite: take the write lock up front (a stale read could not write)
+    audit.record(
         actor,
         action,
         now,
@@ -731,12 +730,7 @@ def _audit_refusal(
         outcome="refused",
         detail={"rules": sorted({str(v.rule) for v in violations})},
     )
-
-
-def _record_and_commit(actor: User, action: str, now: datetime, **fields: Any) -> None:
-    """Queue an audit row on the current transaction and commit it."""
-    audit.record(actor, action, now, **fields)
-    db.session.commit()
+    session.commit()
 
 
 def slots(
