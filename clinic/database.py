@@ -19,7 +19,7 @@ from typing import Any
 from flask import Flask, has_request_context, request
 from sqlalchemy import Select, event, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.pool import Pool
 
 from clinic.extensions import db
@@ -139,17 +139,22 @@ def fetch_together(*statements: Select[Any]) -> list[list[Any]]:
     dialect = connection.dialect
     if dialect.name != "postgresql":
         return [list(session.execute(stmt)) for stmt in statements]
+    if session.autoflush:  # as the session's own reads do: they see its pending changes
+        session.flush()
     compiled = [
         stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
         for stmt in statements
     ]
     driver = connection.connection.driver_connection
     cursors = []
-    with driver.pipeline():
-        for sql in compiled:
-            cursor = driver.cursor()
-            cursor.execute(sql.string, _bound(sql))
-            cursors.append(cursor)
+    try:
+        with driver.pipeline():
+            for sql in compiled:
+                cursor = driver.cursor()
+                cursor.execute(sql.string, _bound(sql))
+                cursors.append(cursor)
+    except dialect.loaded_dbapi.Error as error:  # raised as SQLAlchemy raises it
+        raise DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error) from error
     return [
         _rows(stmt, dialect, cursor.fetchall())
         for stmt, cursor in zip(statements, cursors, strict=True)

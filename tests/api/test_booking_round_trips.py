@@ -19,7 +19,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,8 +27,9 @@ import sqlalchemy as sa
 from flask import Flask
 from psycopg.pq import Trace
 
+from clinic.database import fetch_together
 from clinic.extensions import db
-from clinic.models import AuditEvent, Site
+from clinic.models import AuditEvent, Shift, Site, Visit
 from clinic.services import booking as booking_service
 from tests.api.conftest import rules
 from tests.concurrency.test_exclusion_constraint import INSERT_VISIT
@@ -211,6 +212,16 @@ class TestPostgres:
         assert rules(response) == ["chair_busy"]
         assert len(calls) == 2  # read again, under the lock
         assert response.get_json()["message"] != "That chair was just taken."
+
+    def test_rows_read_together_are_the_rows_the_session_reads(self, app, booking, clinic):
+        visits = booking_service._visits_stmt(Visit.site_id == clinic.site.id)
+        shifts = sa.select(Shift.user_id, Shift.starts_at).order_by(Shift.id)
+        together = fetch_together(visits, shifts)
+        assert together == [list(db.session.execute(visits)), list(db.session.execute(shifts))]
+        assert together[0] and together[0][0].infusion_start.tzinfo == UTC
+        with pytest.raises(sa.exc.DataError):  # a database error, as SQLAlchemy raises it
+            fetch_together(sa.select(sa.literal_column("1/0")))
+        db.session.rollback()
 
     def test_a_connection_the_server_closed_is_replaced_without_a_ping(self, app, booking):
         api, body = booking
