@@ -32,7 +32,10 @@ class Config:
     REQUIRE_PRODUCTION_SECRETS = False
     SQLALCHEMY_DATABASE_URI = _database_url()
     # hide_parameters: a database error's message (logged on a crash) never carries values.
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
+    # No pool_pre_ping (a round trip per request): a pooled connection is renewed after
+    # pool_recycle seconds, and one the server has closed is replaced at checkout by a look
+    # at its socket (clinic/database.py, `_replace_closed`).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_recycle": 600, "hide_parameters": True}
     # A CSRF token lives as long as the server-side session it belongs to (12 h at most).
     WTF_CSRF_TIME_LIMIT = None
     # The cookie carries only a random session id; the user_sessions row decides.

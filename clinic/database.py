@@ -12,16 +12,22 @@ the CLI) says so with `begin_write()`. A database still busy after the timeout a
 
 import os
 import sqlite3
+from collections import namedtuple
+from select import POLLIN, poll
+from typing import Any
 
 from flask import Flask, has_request_context, request
-from sqlalchemy import event, select
+from sqlalchemy import Select, event, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.pool import Pool
 
 from clinic.extensions import db
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# connection.info: this SQLite transaction began IMMEDIATE (it holds the write lock).
+WRITE_LOCKED = "sqlite_write_locked"
 
 
 @event.listens_for(Engine, "connect")
@@ -38,12 +44,33 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+@event.listens_for(Pool, "checkout")
+def _replace_closed(dbapi_connection, _record, _proxy) -> None:
+    """Hand out no PostgreSQL connection the server has closed; the pool takes another.
+
+    Instead of a ping (a round trip per checkout): an idle connection has nothing to read,
+    so input waiting on its socket is the server's goodbye (a restart, a terminated backend,
+    an idle timeout) or its end of file. Either way the connection is dropped.
+    """
+    pgconn = getattr(dbapi_connection, "pgconn", None)
+    if pgconn is None:
+        return
+    if pgconn.status != 0:  # CONNECTION_OK
+        raise DisconnectionError("the connection is broken")
+    poller = poll()
+    poller.register(pgconn.socket, POLLIN)
+    if poller.poll(0):
+        raise DisconnectionError("the server closed the connection")
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_on_begin(connection) -> None:
     """Begin SQLite transactions; IMMEDIATE for every transaction that will write."""
     if connection.dialect.name != "sqlite":
         return
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if _writes(connection) else "BEGIN")
+    writes = _writes(connection)
+    connection.info[WRITE_LOCKED] = writes
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def _writes(connection) -> bool:
@@ -77,16 +104,79 @@ def init_app(app: Flask) -> None:
     os.makedirs(app.instance_path, exist_ok=True)
 
 
-def lock_site_for_writing(site_id: int) -> None:
+def lock_site_for_writing(site_id: int, seen: int | None = None) -> bool:
     """Serialise check-and-write at one site (bookings, events, readings) for this transaction.
 
     PostgreSQL: lock the site row (SELECT ... FOR UPDATE). SQLite: restart the transaction
     as BEGIN IMMEDIATE, which takes the single write lock up front instead of failing with
-    "database is locked" when a read transaction later tries to write.
+    "database is locked" when a read transaction later tries to write; a transaction that
+    began so (a request that writes) holds it already and goes on.
+
+    Return whether what this transaction read before may be stale: on PostgreSQL, unless
+    the site's board version under the lock is still `seen`; on SQLite, when the lock was
+    taken now (the restart expired it all).
     """
     from clinic.models import Site
 
     if db.session.get_bind().dialect.name == "sqlite":
+        if db.session.connection().info.get(WRITE_LOCKED):
+            return False
         begin_write()
-    else:
-        db.session.execute(select(Site.id).where(Site.id == site_id).with_for_update())
+        return True
+    lock = select(Site.board_version).where(Site.id == site_id).with_for_update()
+    return db.session.scalar(lock) != seen or seen is None
+
+
+def fetch_together(*statements: Select[Any]) -> list[list[Any]]:
+    """Run SELECTs in the session's transaction and return each one's rows (read by name).
+
+    PostgreSQL: all in one round trip, a psycopg pipeline of the statements as SQLAlchemy
+    compiles them, their parameters and results converted by their column types as the
+    session would. Elsewhere: one after another, through the session.
+    """
+    session = db.session()
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name != "postgresql":
+        return [list(session.execute(stmt)) for stmt in statements]
+    if session.autoflush:  # as the session's own reads do: they see its pending changes
+        session.flush()
+    compiled = [
+        stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        for stmt in statements
+    ]
+    driver = connection.connection.driver_connection
+    cursors = []
+    try:
+        with driver.pipeline():
+            for sql in compiled:
+                cursor = driver.cursor()
+                cursor.execute(sql.string, _bound(sql))
+                cursors.append(cursor)
+    except dialect.loaded_dbapi.Error as error:  # raised as SQLAlchemy raises it
+        raise DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error) from error
+    return [
+        _rows(stmt, dialect, cursor.fetchall())
+        for stmt, cursor in zip(statements, cursors, strict=True)
+    ]
+
+
+def _bound(compiled: Any) -> dict[str, Any]:
+    """Return a compiled statement's parameters as its column types send them."""
+    params = compiled.construct_params()
+    processors = compiled._bind_processors
+    return {
+        name: processors[name](value) if name in processors else value
+        for name, value in params.items()
+    }
+
+
+def _rows(stmt: Select[Any], dialect: Any, rows: list[tuple[Any, ...]]) -> list[Any]:
+    """Return driver rows as named rows, each value converted by its column's type."""
+    columns = list(stmt.selected_columns)
+    processors = [column.type.result_processor(dialect, None) for column in columns]
+    keys = [column.key for column in columns]
+    named = namedtuple("Row", keys, rename=True)  # type: ignore[misc]
+    return [
+        named(*(p(v) if p else v for p, v in zip(processors, row, strict=True))) for row in rows
+    ]

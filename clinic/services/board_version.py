@@ -1,4 +1,6 @@
-"""The recovery board's version: a per-site counter bumped by every write the board shows.
+"""The recovery board's version: a per-site counter bumped by every write the board shows,
+and by every write a booking's rules read (a booking checks it under the site's lock:
+clinic/services/booking.py, `book`).
 
 A poll of the board (clinic/services/board_cache.py) reads this one number instead of
 building the board. So it must move with every input the board reads, in the transaction
@@ -8,7 +10,8 @@ not by each service.
 - `before_flush` notes the sites of every new, changed or deleted instance of a watched
   model: a visit and what hangs on it (events, readings, doses, screening measures and
   reviews, notifications), its chair or bay, its patient (the initials), its treatment type,
-  the site itself (its settings).
+  the site itself (its settings); for bookings, its shifts, and a patient's clearances (as
+  a change of the patient).
 - `do_orm_execute` notes Core and bulk writes to the same tables (the alarms are inserted
   and resolved in bulk): the sites their parameters name. A bulk update or delete names
   its sites itself (`note_sites` / `note_visits`, then the statement carries
@@ -30,6 +33,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from clinic.models import (
     Chair,
+    Clearance,
     Dose,
     Measure,
     Notification,
@@ -37,6 +41,7 @@ from clinic.models import (
     Patient,
     RemsSubmission,
     ScreeningReview,
+    Shift,
     Site,
     TreatmentType,
     Visit,
@@ -44,7 +49,7 @@ from clinic.models import (
 )
 
 # Rows that carry their site: a change bumps that site.
-BY_SITE: tuple[type, ...] = (Visit, Chair, TreatmentType, Notification)
+BY_SITE: tuple[type, ...] = (Visit, Chair, TreatmentType, Notification, Shift)
 # Rows of a visit: a change bumps the visit's site.
 BY_VISIT: tuple[type, ...] = (
     VisitEvent,
@@ -56,10 +61,11 @@ BY_VISIT: tuple[type, ...] = (
 )
 WATCHED_TABLES = frozenset(
     model.__tablename__  # type: ignore[attr-defined]
-    for model in (*BY_SITE, *BY_VISIT, Patient, Site)
+    for model in (*BY_SITE, *BY_VISIT, Patient, Clearance, Site)
 )
 ALL = "all"
 _KEY = "board_version"
+_BUMPED = "board_version_bumped"  # sites this transaction has bumped already
 # The execution option of a bulk write whose sites its writer noted (note_sites/note_visits).
 SITES_NOTED = {"board_sites_noted": True}
 
@@ -86,11 +92,17 @@ def _note_flush(session: Session, _context: Any, _instances: Any) -> None:
         elif isinstance(obj, BY_SITE):
             noted["sites"].add(cast(Any, obj).site_id)
         elif isinstance(obj, BY_VISIT):
-            noted["visits"].add(cast(Any, obj).visit_id)
+            visit = obj.__dict__.get("visit")  # at hand: its site, without a look-up
+            if isinstance(visit, Visit) and visit.site_id is not None:
+                noted["sites"].add(visit.site_id)
+            else:
+                noted["visits"].add(cast(Any, obj).visit_id)
             if isinstance(obj, Measure):  # a screen counts for the patient's day
                 noted["patients"].add(obj.patient_id)
         elif isinstance(obj, Patient) and obj.id is not None:
             noted["patients"].add(obj.id)
+        elif isinstance(obj, Clearance) and obj.patient_id is not None:
+            noted["patients"].add(obj.patient_id)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -129,6 +141,31 @@ def pending_sites(session: Session) -> bool:
     return bool(noted and any(noted.values()))
 
 
+def lock_and_bump(session: Session, site_id: int) -> int:
+    """Lock a site's row as `lock_site_for_writing` does (FOR UPDATE) and bump its version,
+    in one statement (PostgreSQL); return the version it had. The commit bumps it no more."""
+    locked = select(Site.id).where(Site.id == site_id).with_for_update().cte("locked")
+    stmt = (
+        update(Site)
+        .where(Site.id == locked.c.id)
+        .values(board_version=Site.board_version + 1, updated_at=Site.updated_at)
+        .returning(Site.board_version)
+    )
+    version = session.execute(stmt.execution_options(synchronize_session=False)).scalar_one()
+    session.info.setdefault(_BUMPED, set()).add(site_id)
+    return int(version) - 1
+
+
+def unbump(session: Session, site_id: int) -> None:
+    """Take back a bump of `lock_and_bump` that turned out to change nothing (the lock is
+    still held, so nobody saw it); the commit may still bump the site for a noted write."""
+    if site_id in session.info.get(_BUMPED, ()):
+        stmt = update(Site).where(Site.id == site_id)
+        stmt = stmt.values(board_version=Site.board_version - 1, updated_at=Site.updated_at)
+        session.execute(stmt.execution_options(synchronize_session=False))
+        session.info[_BUMPED].discard(site_id)
+
+
 def _bump(session: Session) -> None:
     """Bump the version of every site noted in this transaction, in the transaction."""
     session.flush()  # the last changes are noted too
@@ -137,6 +174,8 @@ def _bump(session: Session) -> None:
         return
     stmt = update(Site).values(board_version=Site.board_version + 1, updated_at=Site.updated_at)
     ids = None if ALL in noted["sites"] else _site_ids(session, noted)
+    if ids is not None:
+        ids = [site for site in ids if site not in session.info.get(_BUMPED, ())]
     if ids is not None and not ids:
         return
     if ids is not None:
@@ -174,3 +213,4 @@ def _forget(session: Session, transaction: SessionTransaction) -> None:
     """Forget what a transaction rolled back or closed without committing noted."""
     if transaction.parent is None:
         session.info.pop(_KEY, None)
+        session.info.pop(_BUMPED, None)

@@ -10,12 +10,13 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Row, and_, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from clinic.database import lock_site_for_writing
+from clinic.database import begin_write, fetch_together, lock_site_for_writing
 from clinic.domain.availability import place_in_any_chair
 from clinic.domain.booking import (
+    ClearanceSpan,
     Context,
     ObservationFrom,
     Occupancy,
@@ -46,9 +47,8 @@ from clinic.models import (
     Visit,
     VisitEvent,
 )
-from clinic.services import access, audit, patient_messages, treatment_types
+from clinic.services import access, audit, board_version, patient_messages, treatment_types
 from clinic.services.errors import Conflict, Invalid, NotFound
-from clinic.services.patient_overview import clearance_span
 from clinic.services.sites import MAX_OBSERVATION_MINUTES, local_day_bounds, site_rules
 
 EXCLUSION_VIOLATION = "23P01"  # PostgreSQL: the chair-occupancy exclusion constraint
@@ -183,44 +183,95 @@ _OCCUPANCY_COLUMNS = (
 
 
 # More columns than select() types one by one: its rows are Row[Any].
-def _active_visits(*criteria: ColumnElement[bool]) -> list[Row[Any]]:
-    stmt = (
+def _visits_stmt(*criteria: ColumnElement[bool]) -> Select[Any]:
+    return (
         select(*_OCCUPANCY_COLUMNS, TreatmentType.observation_from)
         .outerjoin(TreatmentType, TreatmentType.id == Visit.treatment_type_id)
         .where(Visit.status.in_(ACTIVE_STATUSES), *criteria)
+        .order_by(Visit.infusion_start)
     )
-    return list(db.session.execute(stmt.order_by(Visit.infusion_start)))
+
+
+def _active_visits(*criteria: ColumnElement[bool]) -> list[Row[Any]]:
+    return list(db.session.execute(_visits_stmt(*criteria)))
+
+
+def _site_statements(
+    site: Site, window: Interval, exclude_visit_id: int | None
+) -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """Return the reads of a site's context: its visits, shifts and active chairs and bays."""
+    lo, hi = window.start - MARGIN, window.end + MARGIN
+    visits = _visits_stmt(
+        Visit.site_id == site.id,
+        # A patient in care holds the chair until the real release, however old the plan.
+        or_(and_(Visit.infusion_start < hi, Visit.infusion_start > lo), Visit.status.in_(IN_CARE)),
+        Visit.id != (exclude_visit_id or 0),
+    )
+    shifts = select(Shift.user_id, Shift.role, Shift.starts_at, Shift.ends_at).where(
+        Shift.site_id == site.id, Shift.starts_at < hi, Shift.ends_at > lo
+    )
+    chairs = select(Chair.id, Chair.kind).where(Chair.site_id == site.id, Chair.active.is_(True))
+    return visits, shifts, chairs
+
+
+def _patient_statements(
+    rules: SiteRules, patient: Patient, window: Interval, exclude_visit_id: int | None
+) -> tuple[Select[Any], Select[Any]]:
+    """Return the reads of a patient's context: their other visits near, their clearances."""
+    reach = timedelta(hours=rules.min_hours_between_infusions) + MARGIN
+    visits = _visits_stmt(
+        Visit.patient_id == patient.id,
+        Visit.infusion_start < window.end + reach,
+        Visit.infusion_start > window.start - reach,
+        Visit.id != (exclude_visit_id or 0),
+    )
+    clearances = select(
+        Clearance.evaluated_on,
+        Clearance.valid_until,
+        Clearance.cleared,
+        Clearance.consent_signed,
+        Clearance.voided_at,
+    ).where(Clearance.patient_id == patient.id)
+    return visits, clearances
+
+
+def _context(
+    rules: SiteRules, now: datetime, visits: list[Any], shifts: list[Any], chairs: list[Any]
+) -> Context:
+    return Context(
+        site=rules,
+        now=now,
+        occupancies=[occupancy(v, rules, now) for v in visits],
+        shifts=[ShiftSpan(s.role, Interval(s.starts_at, s.ends_at), s.user_id) for s in shifts],
+        bay_ids=sorted(c.id for c in chairs if c.kind == "recovery_bay"),
+        check_patient=False,
+    )
+
+
+def _with_patient(ctx: Context, visits: list[Any], clearances: list[Any]) -> Context:
+    return replace(
+        ctx,
+        patient_visits=[occupancy(v, ctx.site, ctx.now) for v in visits],
+        clearances=[
+            ClearanceSpan(
+                c.evaluated_on,
+                c.valid_until,
+                c.cleared,
+                c.consent_signed,
+                voided=c.voided_at is not None,
+            )
+            for c in clearances
+        ],
+        check_patient=True,
+    )
 
 
 def site_context(
     site: Site, window: Interval, now: datetime, exclude_visit_id: int | None = None
 ) -> Context:
     """Load the site's visits, shifts and bays around a window of time."""
-    lo, hi = window.start - MARGIN, window.end + MARGIN
-    visits = _active_visits(
-        Visit.site_id == site.id,
-        # A patient in care holds the chair until the real release, however old the plan.
-        or_(and_(Visit.infusion_start < hi, Visit.infusion_start > lo), Visit.status.in_(IN_CARE)),
-        Visit.id != (exclude_visit_id or 0),
-    )
-    rules = site_rules(site)
-    shifts = db.session.execute(
-        select(Shift.user_id, Shift.role, Shift.starts_at, Shift.ends_at).where(
-            Shift.site_id == site.id, Shift.starts_at < hi, Shift.ends_at > lo
-        )
-    )
-    bays = db.session.scalars(
-        select(Chair.id).where(
-            Chair.site_id == site.id, Chair.kind == "recovery_bay", Chair.active.is_(True)
-        )
-    )
-    return Context(
-        site=rules,
-        now=now,
-        occupancies=[occupancy(v, rules, now) for v in visits],
-        shifts=[ShiftSpan(s.role, Interval(s.starts_at, s.ends_at), s.user_id) for s in shifts],
-        bay_ids=sorted(bays),
-        check_patient=False,
+    return _context(
+        site_rules(site), now, *fetch_together(*_site_statements(site, window, exclude_visit_id))
     )
 
 
@@ -228,24 +279,22 @@ def patient_context(
     ctx: Context, patient: Patient, window: Interval, exclude_visit_id: int | None = None
 ) -> Context:
     """Add the patient's other visits and clearances to a site context."""
-    reach = timedelta(hours=ctx.site.min_hours_between_infusions) + MARGIN
-    visits = _active_visits(
-        Visit.patient_id == patient.id,
-        Visit.infusion_start < window.end + reach,
-        Visit.infusion_start > window.start - reach,
-        Visit.id != (exclude_visit_id or 0),
+    reads = _patient_statements(ctx.site, patient, window, exclude_visit_id)
+    return _with_patient(ctx, *fetch_together(*reads))
+
+
+def full_context(
+    site: Site, patient: Patient, window: Interval, now: datetime, exclude_visit_id: int | None
+) -> tuple[Context, list[int]]:
+    """Load a site's and a patient's context at once (one round trip on PostgreSQL), and the
+    site's active infusion chairs."""
+    rules = site_rules(site)
+    visits, shifts, chairs, patient_visits, clearances = fetch_together(
+        *_site_statements(site, window, exclude_visit_id),
+        *_patient_statements(rules, patient, window, exclude_visit_id),
     )
-    clearances = db.session.scalars(select(Clearance).where(Clearance.patient_id == patient.id))
-    return Context(
-        site=ctx.site,
-        now=ctx.now,
-        occupancies=ctx.occupancies,
-        shifts=ctx.shifts,
-        bay_ids=ctx.bay_ids,
-        patient_visits=[occupancy(v, ctx.site, ctx.now) for v in visits],
-        clearances=[clearance_span(c) for c in clearances],
-        check_patient=True,
-    )
+    ctx = _with_patient(_context(rules, now, visits, shifts, chairs), patient_visits, clearances)
+    return ctx, sorted(c.id for c in chairs if c.kind == "chair")
 
 
 def active_chair_ids(site: Site) -> list[int]:
@@ -274,8 +323,39 @@ def _durations(times: Timing, infusion: int | None, observation: int | None) -> 
     return infusion, observation
 
 
-def _resolve(actor: User, req: Request) -> tuple[Site, Patient, Chair | None]:
+# What a request names, loaded and checked: its site, patient, chair (or None), and the
+# treatment type it names or its site's default, held while the rules read it.
+Resolved = tuple[Site, Patient, Chair | None, TreatmentType | None]
+
+
+def _load_named(req: Request) -> Row[Any] | None:
+    """Load the patient, chair, site and treatment type a request names in one statement.
+
+    They land in the session, where `_resolve` finds (and checks) them; one missing is
+    looked up again there, and refused.
+    """
+    if req.site_id is not None:
+        at_site = Site.id == req.site_id
+    else:
+        at_site = Site.id == (Chair.site_id if req.chair_id is not None else Patient.site_id)
+    if req.treatment_type_id is not None:
+        of_type = TreatmentType.id == req.treatment_type_id
+    else:
+        of_type = TreatmentType.id == Site.default_treatment_type_id
+    stmt = (
+        select(Patient, Chair, Site, TreatmentType)
+        .select_from(Patient)
+        .outerjoin(Chair, Chair.id == (req.chair_id or 0))
+        .outerjoin(Site, at_site)
+        .outerjoin(TreatmentType, of_type)
+        .where(Patient.id == req.patient_id)
+    )
+    return db.session.execute(stmt).first()
+
+
+def _resolve(actor: User, req: Request) -> Resolved:
     """Load and check the objects a request names."""
+    named = _load_named(req)
     patient = access.get_patient(actor, req.patient_id)
     chair = None
     if req.chair_id is not None:
@@ -293,7 +373,7 @@ def _resolve(actor: User, req: Request) -> tuple[Site, Patient, Chair | None]:
         )
     if req.infusion_start.tzinfo is None:
         raise Invalid("Give the time with its offset.", {"infusion_start": ["Naive instant."]})
-    return site, patient, chair
+    return site, patient, chair, named[3] if named is not None else None
 
 
 def evaluate(
@@ -310,9 +390,23 @@ def evaluate(
     The minutes default to and are checked against the type's; its observation is counted
     as the type says.
     """
-    site, patient, chair = _resolve(actor, req)
+    return _evaluate(req, now, _resolve(actor, req), exclude_visit_id, allow_past, visit_type_id)
+
+
+def _evaluate(
+    req: Request,
+    now: datetime,
+    resolved: Resolved,
+    exclude_visit_id: int | None = None,
+    allow_past: bool = False,
+    visit_type_id: int | None = None,
+) -> tuple[Site, Patient, Placement | None, list[Violation]]:
+    """Check a request whose site, patient and chair are loaded (see `evaluate`)."""
+    site, patient, chair, _ = resolved
     type_id = visit_type_id or treatment_types.bookable_type_id(site, req.treatment_type_id)
-    times = type_timing(site, type_id)
+    # Held while the rules read it twice (the session keeps only what is referenced).
+    treatment_type = db.session.get(TreatmentType, type_id) if type_id is not None else None
+    times = timing(site, treatment_type)
     infusion, observation = _durations(times, req.infusion_minutes, req.observation_minutes)
     plan = Plan(
         patient.id,
@@ -322,13 +416,11 @@ def evaluate(
         observation,
         times.observation_from,
     )
-    ctx = site_context(site, plan.visit, now, exclude_visit_id)
-    ctx = patient_context(ctx, patient, plan.visit, exclude_visit_id)
+    ctx, chairs = full_context(site, patient, plan.visit, now, exclude_visit_id)
     ctx = replace(ctx, allow_past=allow_past)
     if chair is not None:
         placement, violations = check_booking(plan, ctx)
     else:
-        chairs = active_chair_ids(site)
         if not chairs:
             return site, patient, None, [Violation(Rule.CHAIR_BUSY, "This site has no chairs.")]
         placement, violations = place_in_any_chair(plan, ctx, chairs)
@@ -375,13 +467,21 @@ def _refuse(violations: list[Violation]) -> Conflict:
     return Conflict("This visit breaks several booking rules.", violations)
 
 
-def commit_or_conflict() -> None:
-    """Commit; the database's last line of defence (exclusion constraint) becomes a 409."""
+def commit_or_conflict(keep_loaded: bool = False) -> None:
+    """Commit; the database's last line of defence (exclusion constraint) becomes a 409.
+
+    keep_loaded: keep what the session holds as written (no reload after the commit), for
+    an answer built from what was just written.
+    """
+    session = db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, not keep_loaded
     try:
-        db.session.commit()
+        session.commit()
     except IntegrityError as error:
-        db.session.rollback()
+        session.rollback()
         raise _conflict_from(error) from None
+    finally:
+        session.expire_on_commit = expire
 
 
 def _conflict_from(error: IntegrityError) -> Exception:
@@ -413,18 +513,30 @@ def book(
     idempotency_key: str | None = None,
     series_id: str | None = None,
 ) -> tuple[Visit, bool]:
-    """Book a visit under every rule; return it and whether it was created now."""
+    """Book a visit under every rule; return it and whether it was created now.
+
+    The rules' inputs are read before the site's lock is taken, with the site's board
+    version read first (it moves with every write a booking reads: visits, chairs, types,
+    the site, its patients; clinic/services/board_version.py). Under the lock the version
+    is read again: unchanged, nothing those reads saw has changed since; moved, they are
+    read again under the lock. So the lock is held only for the write.
+    """
     access.require(actor, "book")
     if idempotency_key:
         earlier = find_idempotent(actor, idempotency_key, req)
         if earlier is not None:
             return earlier, False
-    site, _, _ = _resolve(actor, req)
-    lock_site_for_writing(site.id)
-    visit, violations = place(actor, req, now, series_id)
+    resolved = _resolve(actor, req)
+    site = resolved[0]
+    seen = site.board_version  # before every read below (an older one only re-reads)
+    outcome = _evaluate(req, now, resolved)
+    if _lock(site.id, seen):
+        db.session.expire_all()  # the site moved meanwhile: read it all again, locked
+        outcome = _evaluate(req, now, _resolve(actor, req))
+    visit, violations = place(actor, req, now, series_id, outcome)
     if visit is None:
-        db.session.rollback()
-        _audit_refusal(actor, "visit.book", now, req.patient_id, None, violations, req.site_id)
+        board_version.unbump(db.session(), site.id)
+        _audit_refusal(actor, "visit.book", now, req.patient_id, None, violations, site.id)
         raise _refuse(violations)
     audit.record(
         actor,
@@ -447,7 +559,7 @@ def book(
             )
         )
     try:
-        commit_or_conflict()
+        commit_or_conflict(keep_loaded=True)
     except Conflict as refusal:
         _audit_refusal(actor, "visit.book", now, req.patient_id, None, refusal.reasons, req.site_id)
         raise
@@ -460,11 +572,29 @@ def book(
     return visit, True
 
 
+def _lock(site_id: int, seen: int) -> bool:
+    """Take the site's write lock; return whether what was read before may be stale.
+
+    PostgreSQL: the lock and the bump of the board version a booking makes anyway, in one
+    statement; stale unless the version was still `seen`.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return lock_site_for_writing(site_id)
+    return board_version.lock_and_bump(db.session(), site_id) != seen
+
+
 def place(
-    actor: User, req: Request, now: datetime, series_id: str | None = None
+    actor: User,
+    req: Request,
+    now: datetime,
+    series_id: str | None = None,
+    outcome: tuple[Site, Patient, Placement | None, list[Violation]] | None = None,
 ) -> tuple[Visit | None, list[Violation]]:
-    """Check a request and add its visit to the session (no commit; caller holds the lock)."""
-    site, patient, placement, violations = evaluate(actor, req, now)
+    """Check a request and add its visit to the session (no commit; caller holds the lock).
+
+    outcome: the request's check, made by the caller under the lock (else made here).
+    """
+    site, patient, placement, violations = outcome or evaluate(actor, req, now)
     if placement is None:
         return None, violations
     visit = Visit(
@@ -523,7 +653,6 @@ def reschedule(actor: User, visit_id: int, changes: Changes, now: datetime) -> V
         actor, req, now, exclude_visit_id=visit.id, visit_type_id=visit.treatment_type_id
     )
     if placement is None:
-        db.session.rollback()
         _audit_refusal(
             actor, "visit.reschedule", now, req.patient_id, visit_id, violations, req.site_id
         )
@@ -586,8 +715,17 @@ def _audit_refusal(
     violations: Sequence[Violation],
     site_id: int | None = None,
 ) -> None:
-    """Record a refused booking change, naming the broken rules (after the rollback)."""
-    audit.record_now(
+    """Record a refused booking change, naming the broken rules, and commit.
+
+    The row is written in the refusal's own transaction when it wrote nothing else (the
+    rules refused before anything was added); else after a rollback, in one of its own.
+    """
+    session = db.session()
+    alone = not (session.new or session.dirty or session.deleted)
+    if not alone or not session.in_transaction():
+        session.rollback()
+        begin_write()  # SQLite: take the write lock up front (a stale read could not write)
+    audit.record(
         actor,
         action,
         now,
@@ -598,6 +736,7 @@ def _audit_refusal(
         detail={"rules": sorted({str(v.rule) for v in violations})},
         site_id=site_id,
     )
+    session.commit()
 
 
 def visits_on_day(actor: User, site_id: int, day: date) -> list[Visit]:

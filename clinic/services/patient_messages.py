@@ -78,13 +78,14 @@ def visit_changed(visit: Visit, change: str, now: datetime) -> None:
     """
     # No flush here: the caller's commit is where a booking clash (the exclusion constraint)
     # turns into a 409; the visit itself is already flushed (it has its id).
+    new = change == "book"  # a visit booked now has no messages yet: none to look up
     with db.session.no_autoflush:
         if change in ANNOUNCE:
-            _announce(visit, ANNOUNCE[change], now)
+            _announce(visit, ANNOUNCE[change], now, new)
         elif change == "course_cancel":  # cancelled with the course: its first date tells
             _skip(visit, ANNOUNCEMENTS, "the course was cancelled")
         if change in REPLAN_REMINDERS:
-            _plan_reminders(visit, now)
+            _plan_reminders(visit, now, new)
         elif change in STOP_REMINDERS:
             _skip(visit, (MessageKind.REMINDER,), "visit " + change.replace("_", " "))
         if change in PICKUP_CHANGES:
@@ -124,13 +125,10 @@ def _skip(visit: Visit, kinds: Iterable[str], why: str) -> None:
         row.error = why
 
 
-def _announce(visit: Visit, kind: MessageKind, now: datetime) -> None:
+def _announce(visit: Visit, kind: MessageKind, now: datetime, new: bool = False) -> None:
     """Plan "booked", "changed" or "cancelled" after SETTLE; a pending one settles into it."""
-    pending = [
-        row
-        for row in _rows(visit, ANNOUNCEMENTS, MessageStatus.SCHEDULED.value)
-        if row.attempts == 0
-    ]
+    scheduled = [] if new else _rows(visit, ANNOUNCEMENTS, MessageStatus.SCHEDULED.value)
+    pending = [row for row in scheduled if row.attempts == 0]
     if kind is MessageKind.CHANGED and pending:
         return  # the pending "booked" or "changed" is written with the final time when sent
     for row in pending:
@@ -141,7 +139,7 @@ def _announce(visit: Visit, kind: MessageKind, now: datetime) -> None:
         _new(visit, kind, channel, now + SETTLE, now, MessageStatus.SCHEDULED.value)
 
 
-def _plan_reminders(visit: Visit, now: datetime) -> None:
+def _plan_reminders(visit: Visit, now: datetime, new: bool = False) -> None:
     """Plan the reminders of the visit's (new) time; those of an old time are skipped."""
     settings = reminders_of(visit.site.reminders)
     plan = reminder_plan(settings)
@@ -157,9 +155,8 @@ def _plan_reminders(visit: Visit, now: datetime) -> None:
             wanted.setdefault(key, MessageStatus.SKIPPED.value)
         else:
             wanted[(channel.value, at)] = MessageStatus.SCHEDULED.value
-    existing = {
-        (row.channel, row.scheduled_for): row for row in _rows(visit, [MessageKind.REMINDER])
-    }
+    rows = [] if new else _rows(visit, [MessageKind.REMINDER])
+    existing = {(row.channel, row.scheduled_for): row for row in rows}
     for key, old in existing.items():
         if old.status == MessageStatus.SCHEDULED and wanted.get(key) != MessageStatus.SCHEDULED:
             old.status = MessageStatus.SKIPPED.value

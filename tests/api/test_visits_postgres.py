@@ -81,9 +81,13 @@ def test_a_reinstated_visit_that_collides_is_409_never_500(book, api_as, clinic,
     assert rules(api.post(f"/visits/{first}/events", json=back)) == ["chair_busy"]
 
     # Were the rules' check to miss the other visit, the exclusion constraint still holds.
-    real = booking.site_context
-    blind = lambda *args, **kwargs: replace(real(*args, **kwargs), occupancies=[])  # noqa: E731
-    monkeypatch.setattr(booking, "site_context", blind)
+    real = booking.full_context
+
+    def blind(*args, **kwargs):
+        ctx, chairs = real(*args, **kwargs)
+        return replace(ctx, occupancies=[]), chairs
+
+    monkeypatch.setattr(booking, "full_context", blind)
     body = assert_error(api.post(f"/visits/{first}/events", json=back), 409, "conflict")
     assert [r["rule"] for r in body["reasons"]] == ["chair_busy"]
     assert api.get(f"/visits/{first}").get_json()["status"] == "cancelled"

@@ -7,6 +7,7 @@ service turns that refusal into the API's 409 chair_busy, never a 500.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -123,12 +124,14 @@ def test_constraint_refuses_reactivating_into_an_overlap(pg_clinic):
 def blind_booking(monkeypatch):
     """Make the booking service's checks miss every existing visit, as a lost race would."""
     calls = []
+    real = booking.full_context
 
-    def nothing_active(*criteria):
-        calls.append(criteria)
-        return []
+    def nothing_active(*args, **kwargs):
+        ctx, chairs = real(*args, **kwargs)
+        calls.append(ctx)
+        return replace(ctx, occupancies=[], patient_visits=[]), chairs
 
-    monkeypatch.setattr(booking, "_active_visits", nothing_active)
+    monkeypatch.setattr(booking, "full_context", nothing_active)
     return calls
 
 
