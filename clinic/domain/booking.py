@@ -435,6 +435,14 @@ def _opening_hours_violation(visit: Interval, site: SiteRules, clock: _Clock) ->
     )
 
 
+def patient_violations(plan: Plan, ctx: Context) -> list[Violation]:
+    """Check only the patient's rules (other visits, clearance), which no chair changes."""
+    utc_plan = _in_utc(plan)
+    clock = _Clock(ctx.site.timezone, local_day(utc_plan.infusion_start, ctx.site.timezone))
+    found = _patient_violations(utc_plan, ctx, clock)
+    return desk_order([Violation(rule, message) for rule, message in found.items()])
+
+
 def _patient_violations(plan: Plan, ctx: Context, clock: _Clock) -> dict[Rule, str]:
     """Check the patient's other visits and clearance."""
     found: dict[Rule, str] = {}
