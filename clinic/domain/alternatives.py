@@ -16,7 +16,7 @@ from clinic.domain.availability import Slot, find_slots
 from clinic.domain.booking import Context, Plan, local_day, patient_violations
 
 DAYS_AROUND = 7  # how many days either side of the asked day to look at
-_MAX_CHECKS = 600  # full rule checks per search, so a hopeless search stays quick
+_MAX_CHECKS = 600  # slots checked per search, so a hopeless search stays quick
 
 # (tier, distance, earlier, other chair, chair id); distance and earlier are pairs (days,
 # minutes) in the last tier, which only ever compares with itself.
@@ -77,41 +77,34 @@ def nearest_alternatives(
     last_day = asked_day + timedelta(days=days_around)
     if first_day > last_day or max_starts <= 0:
         return []
-    days = (last_day - first_day).days + 1
-    candidates = _slots(asked, ctx, chair_ids, first_day, days)
+    candidates = find_slots(
+        ctx,
+        chair_ids,
+        first_day,
+        (last_day - first_day).days + 1,
+        asked.infusion_minutes,
+        asked.observation_minutes,
+        limit=10**6,
+        observation_from=asked.observation_from,
+    )
     near: list[Slot] = []
     other: list[Slot] = []
     for slot in candidates:
         (near if local_day(slot.infusion_start, tz) == asked_day else other).append(slot)
     # Every slot of the asked day ranks before every slot of another day (tiers 0 and 1),
     # so the other days are ranked only when the asked day offers too few starts.
-    search = _Search(asked, max_starts, include_asked)
-    if not search.take(rank(near, asked, tz), ctx):
-        search.take(rank(other, asked, tz), ctx)
+    search = _Search(asked, ctx, max_starts, include_asked)
+    if not search.take(rank(near, asked, tz)):
+        search.take(rank(other, asked, tz))
     return search.found
-
-
-def _slots(asked: Plan, ctx: Context, chair_ids: list[int], first: date, days: int) -> list[Slot]:
-    """Return every slot the site's rules allow for the asked lengths over some days."""
-    if days <= 0:
-        return []
-    return find_slots(
-        ctx,
-        chair_ids,
-        first,
-        days,
-        asked.infusion_minutes,
-        asked.observation_minutes,
-        limit=10**6,
-        observation_from=asked.observation_from,
-    )
 
 
 class _Search:
     """The slots kept so far, walking candidates from the closest outward."""
 
-    def __init__(self, asked: Plan, max_starts: int, include_asked: bool) -> None:
+    def __init__(self, asked: Plan, ctx: Context, max_starts: int, include_asked: bool) -> None:
         self.asked = asked
+        self.ctx = ctx
         self.max_starts = max_starts
         self.include_asked = include_asked
         self.found: list[Slot] = []
@@ -119,7 +112,7 @@ class _Search:
         self.ruled_out: set[datetime] = set()
         self.checks = 0  # rule checks, counted per slot, as `_MAX_CHECKS` bounds them
 
-    def take(self, ranked: list[Slot], ctx: Context) -> bool:
+    def take(self, ranked: list[Slot]) -> bool:
         """Keep the ranked slots that pass every rule; tell whether the search is over.
 
         The slots already pass the site's rules (`find_slots` answers as `check_booking`
@@ -137,9 +130,9 @@ class _Search:
             if self.checks >= _MAX_CHECKS:
                 return True
             self.checks += 1
-            if start not in self.starts and ctx.check_patient:
+            if start not in self.starts and self.ctx.check_patient:
                 plan = replace(self.asked, chair_id=slot.chair_id, infusion_start=start)
-                if patient_violations(plan, ctx):
+                if patient_violations(plan, self.ctx):
                     self.ruled_out.add(start)
                     continue
             self.starts.add(start)
