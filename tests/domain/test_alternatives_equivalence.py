@@ -129,7 +129,25 @@ def searches(draw):
             n, patient, plan.chair_id, holds.chair, bay, bay_hold, plan.visit, plan.infusion_start
         )
 
-    others = [occupancy(n, 50 + n) for n in range(draw(st.integers(0, 25)))]
+    others = [occupancy(n, 50 + n) for n in range(draw(st.integers(0, 30)))]
+    # A busy asked day, so that the search often has to go on to the other days.
+    day_start = datetime.combine(asked_day, datetime.min.time(), tzinfo=CHICAGO)
+    busy = st.integers(6 * 4, 20 * 4).map(lambda q: day_start + timedelta(minutes=15 * q))
+    for n in range(draw(st.integers(0, 12))):
+        plan = Plan(80 + n, draw(st.integers(1, 3)), draw(busy), 60, 120)
+        holds = holds_for(plan, site.recovery_mode, site.turnover_minutes)
+        others.append(
+            Occupancy(
+                100 + n,
+                80 + n,
+                plan.chair_id,
+                holds.chair,
+                None,
+                None,
+                plan.visit,
+                plan.infusion_start,
+            )
+        )
     own = [occupancy(500 + n, 1) for n in range(draw(st.integers(0, 4)))]
     shifts = []
     for offset in range(2 * DAYS_AROUND + 1):
@@ -141,7 +159,8 @@ def searches(draw):
         start = draw(minute)
         span = Interval(start, start + timedelta(minutes=draw(st.integers(0, 900))))
         shifts.append(ShiftSpan(draw(st.sampled_from(["nurse", "practitioner"])), span))
-    clearances = []
+    # Mostly cleared all along, with lapses, refusals, unsigned consents and voids beside.
+    clearances = [clearance("2026-01-01", "2026-12-31")] if draw(st.integers(0, 3)) else []
     for _ in range(draw(st.integers(0, 2))):
         evaluated = asked_day + timedelta(days=draw(st.integers(-4, 2)))
         clearances.append(
@@ -155,7 +174,7 @@ def searches(draw):
         )
     ctx = Context(
         site=site,
-        now=base + timedelta(minutes=draw(st.integers(-600, 3 * 1440))),
+        now=base + timedelta(minutes=draw(st.integers(-600, 1440))),
         occupancies=others,
         shifts=shifts,
         bay_ids=draw(st.sampled_from([[], [1], [1, 2]])),
