@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from clinic.domain.availability import Slot, find_slots
-from clinic.domain.booking import Context, Plan, local_day, patient_violations
+from clinic.domain.booking import Context, Plan, local_day, patient_allows
 
 DAYS_AROUND = 7  # how many days either side of the asked day to look at
 _MAX_CHECKS = 600  # slots checked per search, so a hopeless search stays quick
@@ -132,7 +132,7 @@ class _Search:
             self.checks += 1
             if start not in self.starts and self.ctx.check_patient:
                 plan = replace(self.asked, chair_id=slot.chair_id, infusion_start=start)
-                if patient_violations(plan, self.ctx):
+                if not patient_allows(plan, self.ctx):
                     self.ruled_out.add(start)
                     continue
             self.starts.add(start)

@@ -243,7 +243,7 @@ def test_a_patient_busy_every_other_day_costs_one_patient_check_per_start(monkey
     )
     asked = make_plan("2026-03-10 10:00", chair=1)
     chairs = list(range(1, 13))
-    checks = recorded(monkeypatch, "patient_violations")
+    checks = recorded(monkeypatch, "patient_allows")
 
     found = nearest_alternatives(asked, ctx, chairs, max_starts=8)
 
