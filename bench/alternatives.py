@@ -1,15 +1,18 @@
 """Benchmark: the alternatives of a refused booking (services.alternatives.suggest).
 
 Builds a fresh PostgreSQL database (TEST_DATABASE_URL or 127.0.0.1:5432) with a site of
-12 chairs, three weeks booked at about 85 % of the chair time, and patients of three kinds:
+12 chairs open 08:00-18:00 (`--always-open`: around the clock, as in the booking storm of
+bench/booking_throughput.py), three weeks booked at about 85 % of the chair time, and
+patients of three kinds:
 one with no other visit, one with a visit every other day (most starts of the window are
 then too soon after one of them), and one whose clearance ends mid-window. Each asks for a
 taken chair mid-week; a reschedule of one of the busy patient's visits is refused too.
 Times `suggest` for each case N times (fresh session each run, as a request has) next to
-a successful booking's rule check (`booking.evaluate`), and reports medians, SQL
-statements per call and the machine. `--profile` prints a cProfile of the refusals.
+a successful booking's rule check (`booking.evaluate`), and reports the medians of wall
+time and of this process's CPU time, the SQL statements per call and the machine.
+`--profile` prints a cProfile of the refusals (SORT=tottime to order by own time).
 
-    .venv/bin/python bench/alternatives.py [--runs 20] [--profile]
+    .venv/bin/python bench/alternatives.py [--runs 20] [--always-open] [--profile]
 """
 
 from __future__ import annotations
