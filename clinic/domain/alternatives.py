@@ -13,12 +13,10 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from clinic.domain.availability import Slot, find_slots
-from clinic.domain.booking import Context, Plan, Rule, check_booking, local_day
+from clinic.domain.booking import Context, Plan, local_day, patient_allows
 
 DAYS_AROUND = 7  # how many days either side of the asked day to look at
-# Rules that depend on the start alone, never on the chair: one refusal rules out the start.
-_START_RULES = {Rule.PATIENT_OVERLAP, Rule.TOO_SOON_AFTER_LAST_INFUSION, Rule.NOT_CLEARED}
-_MAX_CHECKS = 600  # full rule checks per search, so a hopeless search stays quick
+_MAX_CHECKS = 600  # slots checked per search, so a hopeless search stays quick
 
 # (tier, distance, earlier, other chair, chair id); distance and earlier are pairs (days,
 # minutes) in the last tier, which only ever compares with itself.
@@ -27,7 +25,11 @@ Closeness = tuple[int, int | tuple[int, int], bool | tuple[bool, bool], bool, in
 
 def closeness(slot: Slot, asked: Plan, tz: ZoneInfo) -> Closeness:
     """Return a sort key: the smaller, the closer the slot is to the asked plan."""
-    want = asked.infusion_start.astimezone(tz)
+    return _closeness(slot, asked, asked.infusion_start.astimezone(tz), tz)
+
+
+def _closeness(slot: Slot, asked: Plan, want: datetime, tz: ZoneInfo) -> Closeness:
+    """Return `closeness` with the asked start already in local time."""
     got = slot.infusion_start.astimezone(tz)
     days = (got.date() - want.date()).days
     # Wall-clock minutes, so "the same time" survives a DST change between the days.
@@ -48,7 +50,8 @@ def closeness(slot: Slot, asked: Plan, tz: ZoneInfo) -> Closeness:
 
 def rank(slots: list[Slot], asked: Plan, tz: ZoneInfo) -> list[Slot]:
     """Order slots by closeness to the asked plan."""
-    return sorted(slots, key=lambda slot: closeness(slot, asked, tz))
+    want = asked.infusion_start.astimezone(tz)
+    return sorted(slots, key=lambda slot: _closeness(slot, asked, want, tz))
 
 
 def nearest_alternatives(
@@ -74,38 +77,64 @@ def nearest_alternatives(
     last_day = asked_day + timedelta(days=days_around)
     if first_day > last_day or max_starts <= 0:
         return []
-    days = (last_day - first_day).days + 1
     candidates = find_slots(
         ctx,
         chair_ids,
         first_day,
-        days,
+        (last_day - first_day).days + 1,
         asked.infusion_minutes,
         asked.observation_minutes,
         limit=10**6,
         observation_from=asked.observation_from,
     )
-    found: list[Slot] = []
-    starts: set[datetime] = set()
-    ruled_out: set[datetime] = set()
-    checks = 0
-    for slot in rank(candidates, asked, tz):
-        start = slot.infusion_start
-        asked_slot = start == asked.infusion_start and slot.chair_id == asked.chair_id
-        if start in ruled_out or (asked_slot and not include_asked):
-            continue
-        if start not in starts and len(starts) >= max_starts:
-            # The key orders every chair of one start together, so the list is complete.
-            break
-        if checks >= _MAX_CHECKS:
-            break
-        checks += 1
-        plan = replace(asked, chair_id=slot.chair_id, infusion_start=start)
-        placement, violations = check_booking(plan, ctx)
-        if placement is None:
-            if any(v.rule in _START_RULES for v in violations):
-                ruled_out.add(start)
-            continue
-        starts.add(start)
-        found.append(slot)
-    return found
+    near: list[Slot] = []
+    other: list[Slot] = []
+    for slot in candidates:
+        (near if local_day(slot.infusion_start, tz) == asked_day else other).append(slot)
+    # Every slot of the asked day ranks before every slot of another day (tiers 0 and 1),
+    # so the other days are ranked only when the asked day offers too few starts.
+    search = _Search(asked, ctx, max_starts, include_asked)
+    if not search.take(rank(near, asked, tz)):
+        search.take(rank(other, asked, tz))
+    return search.found
+
+
+class _Search:
+    """The slots kept so far, walking candidates from the closest outward."""
+
+    def __init__(self, asked: Plan, ctx: Context, max_starts: int, include_asked: bool) -> None:
+        self.asked = asked
+        self.ctx = ctx
+        self.max_starts = max_starts
+        self.include_asked = include_asked
+        self.found: list[Slot] = []
+        self.starts: set[datetime] = set()
+        self.ruled_out: set[datetime] = set()
+        self.checks = 0  # rule checks, counted per slot, as `_MAX_CHECKS` bounds them
+
+    def take(self, ranked: list[Slot]) -> bool:
+        """Keep the ranked slots that pass every rule; tell whether the search is over.
+
+        The slots already pass the site's rules (`find_slots` answers as `check_booking`
+        does for them); what is left are the patient's rules, which hold or fail for a
+        start whatever the chair, so each start is checked once.
+        """
+        for slot in ranked:
+            start = slot.infusion_start
+            asked_slot = start == self.asked.infusion_start and slot.chair_id == self.asked.chair_id
+            if start in self.ruled_out or (asked_slot and not self.include_asked):
+                continue
+            if start not in self.starts and len(self.starts) >= self.max_starts:
+                # The key orders every chair of one start together, so the list is complete.
+                return True
+            if self.checks >= _MAX_CHECKS:
+                return True
+            self.checks += 1
+            if start not in self.starts and self.ctx.check_patient:
+                plan = replace(self.asked, chair_id=slot.chair_id, infusion_start=start)
+                if not patient_allows(plan, self.ctx):
+                    self.ruled_out.add(start)
+                    continue
+            self.starts.add(start)
+            self.found.append(slot)
+        return False

@@ -435,18 +435,39 @@ def _opening_hours_violation(visit: Interval, site: SiteRules, clock: _Clock) ->
     )
 
 
+def patient_allows(plan: Plan, ctx: Context) -> bool:
+    """Tell whether the patient's rules (other visits, clearance), which no chair changes,
+    allow the plan: `check_booking` finds none of them broken."""
+    plan = _in_utc(plan)
+    if _overlapping(plan, ctx) or _too_near(plan, ctx):
+        return False
+    day = local_day(plan.infusion_start, ctx.site.timezone)
+    return any(c.valid_on(day) for c in ctx.clearances)
+
+
+def _overlapping(plan: Plan, ctx: Context) -> list[Occupancy]:
+    """Return the patient's other visits that overlap the plan's."""
+    visit = plan.visit
+    return [v for v in ctx.patient_visits if v.visit.overlaps(visit)]
+
+
+def _too_near(plan: Plan, ctx: Context) -> list[Occupancy]:
+    """Return the patient's other infusions closer to the plan's than the site allows."""
+    gap = timedelta(hours=ctx.site.min_hours_between_infusions)
+    return [v for v in ctx.patient_visits if abs(plan.infusion_start - v.infusion_start) < gap]
+
+
 def _patient_violations(plan: Plan, ctx: Context, clock: _Clock) -> dict[Rule, str]:
     """Check the patient's other visits and clearance."""
     found: dict[Rule, str] = {}
-    overlapping = [v for v in ctx.patient_visits if v.visit.overlaps(plan.visit)]
+    overlapping = _overlapping(plan, ctx)
     if overlapping:
         other = min(overlapping, key=lambda v: v.visit.start)
         found[Rule.PATIENT_OVERLAP] = (
             f"The patient already has a visit from {clock(other.visit.start)} "
             f"to {clock(other.visit.end)}."
         )
-    gap = timedelta(hours=ctx.site.min_hours_between_infusions)
-    near = [v for v in ctx.patient_visits if abs(plan.infusion_start - v.infusion_start) < gap]
+    near = _too_near(plan, ctx)
     if near:
         other = min(near, key=lambda v: abs(plan.infusion_start - v.infusion_start))
         found[Rule.TOO_SOON_AFTER_LAST_INFUSION] = (

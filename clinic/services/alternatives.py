@@ -9,14 +9,14 @@ from clinic.domain.alternatives import DAYS_AROUND, nearest_alternatives
 from clinic.domain.availability import Slot
 from clinic.domain.booking import Plan
 from clinic.domain.intervals import Interval
+from clinic.domain.treatments import rems_booking_violations
 from clinic.extensions import db
-from clinic.models import Site, User, Visit
+from clinic.models import Site, TreatmentType, User, Visit
 from clinic.services import access, treatment_types
 from clinic.services.booking import (
     Request,
     active_chair_ids,
     patient_context,
-    rems_violations,
     site_context,
     type_timing,
 )
@@ -56,21 +56,31 @@ def suggest(
         observation,
         times.observation_from,
     )
-    day = req.infusion_start.astimezone(ZoneInfo(site.timezone)).date()
-    first = day - timedelta(days=DAYS_AROUND)
-    window = Interval(*local_day_bounds(site, first, 2 * DAYS_AROUND + 1))
-    ctx = site_context(site, window, now, exclude_visit_id)
-    ctx = patient_context(ctx, patient, window, exclude_visit_id)
-    if rems_violations(site, patient, type_id, req.infusion_start):
-        gates = (site.rems_certified_on, patient.rems_enrolled_on)
+    tz = ZoneInfo(site.timezone)
+    day = req.infusion_start.astimezone(tz).date()
+    # One load of the type: a REMS check per slot would otherwise be a query per slot.
+    treatment_type = db.session.get(TreatmentType, type_id) if type_id is not None else None
+    rems = treatment_type is not None and treatment_type.rems
+    gates = (site.rems_certified_on, patient.rems_enrolled_on)
+
+    def rems_refused(start: datetime) -> bool:
+        """Tell whether the REMS rules refuse a start (as booking.rems_violations does)."""
+        return bool(rems_booking_violations(rems, *gates, start.astimezone(tz).date()))
+
+    if rems_refused(req.infusion_start):
         if None in gates:
             return []  # the site or the patient is not in the REMS on any day
         first_day = max(day for day in gates if day is not None)
         after_day = max(after_day or date.min, first_day - timedelta(days=1))
+
+    first = day - timedelta(days=DAYS_AROUND)
+    window = Interval(*local_day_bounds(site, first, 2 * DAYS_AROUND + 1))
+    ctx = site_context(site, window, now, exclude_visit_id)
+    ctx = patient_context(ctx, patient, window, exclude_visit_id)
     found = nearest_alternatives(
         plan, ctx, chairs, max_starts, after_day=after_day, include_asked=include_asked
     )
-    return [s for s in found if not rems_violations(site, patient, type_id, s.infusion_start)]
+    return [s for s in found if not rems_refused(s.infusion_start)]
 
 
 def _type_id(site: Site, req: Request, exclude_visit_id: int | None) -> int | None:
