@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from common import machine, median, percentile  # also puts the repository on sys.path
+from common import machine, median, percentile, record_ratio  # also puts the repository on sys.path
 
 from clinic.types import utcnow
 
@@ -251,6 +251,13 @@ def main() -> None:
     results = run(args.runs, args.backend)
     for row in report(results):
         print(row)
+    for backend, result in results.items():
+        for label, figures in result.items():
+            if isinstance(figures, dict) and "ratio" in figures:
+                ratio, default = figures["ratio"], label == "limit=50"  # the API's default
+                name = f"availability 28 days {label} ({figures['slots']} slots) / site read"
+                goal = f"<= {GOAL:g}" if default else "grows with the slots"
+                record_ratio(f"{name} ({backend})", ratio, goal, ratio <= GOAL if default else None)
     print(f"after:  {machine()}")
 
 

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
-from common import machine  # noqa: E402
+from common import machine, record_ratio  # noqa: E402
 from flask import Flask, Response  # noqa: E402
 from sqlalchemy import event, insert  # noqa: E402
 
@@ -608,6 +608,11 @@ def main(argv: list[str] | None = None) -> list[Result]:
     print(table)
     print()
     print(goals(results))
+    for r in results:
+        run = f"{r.label}, {r.via}, {r.history:,} past visits"
+        unchanged, changed = r.dashboard_304_ms / r.healthz_ms, r.changed_ms / r.static_auth_ms
+        record_ratio(f"dashboard 304 / healthz ({run})", unchanged, "<= 2", unchanged <= 2)
+        record_ratio(f"dashboard changed 200 / static+token ({run})", changed, "<= 2", changed <= 2)
     print(f"(took {time.monotonic() - started:.0f} s; machine: {machine()})")
     if args.write:
         _write_section(Path(args.write), table, args)

@@ -37,7 +37,7 @@ STEPS = [
     ("availability", ["--runs", "10", "--backend", "postgresql"], ["--runs", "30"]),
     (
         "dashboard",
-        ["--runs", "40", "--history", "2000", "--postgres", "{pg}"],
+        ["--quick"],
         ["--postgres", "{pg}"],
     ),
     ("chain", None, ["--seconds", "60"]),
