@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -35,7 +37,7 @@ from clinic.services import audit
 from clinic.services import booking as booking_service
 from tests.api.conftest import rules
 from tests.concurrency.test_exclusion_constraint import INSERT_VISIT
-from tests.conftest import MONDAY, chicago
+from tests.conftest import MONDAY, NOW, chicago
 
 TUESDAY = MONDAY + timedelta(days=1)
 MAX_ROUND_TRIPS = 8
@@ -219,6 +221,38 @@ class TestPostgres:
         assert rules(response) == ["chair_busy"]
         assert len(calls) == 2  # read again, under the lock
         assert response.get_json()["message"] != "That chair was just taken."
+
+    def test_a_booking_chains_after_a_row_committed_while_it_waited_for_the_chain(
+        self, app, booking, clinic
+    ):
+        """The chain's last hash is read in a statement begun once its lock is granted: an
+        append committed while the booking waited for that lock is the row it follows."""
+        api, body = booking
+        audit.record("writer", "patient.view", NOW, site_id=clinic.site.id)
+        audit._write_pending(db.session())  # what a commit does first: lock, read, append
+        answers: list = []
+        other = threading.Thread(target=lambda: answers.append(post_booking(app, api, body)))
+        other.start()
+        waiting = sa.text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        )
+        for _ in range(600):  # until the booking waits for the chain's lock (60 s at most)
+            if db.session.scalar(waiting):
+                break
+            time.sleep(0.1)
+        assert db.session.scalar(waiting) == 1, "the booking never waited for the chain"
+        db.session.commit()
+        other.join(timeout=60)
+        assert answers and answers[0].status_code == 201, answers
+        viewed, booked = db.session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.chain == clinic.site.id)
+            .order_by(AuditEvent.id.desc())
+            .limit(2)
+        ).all()[::-1]
+        assert (viewed.action, booked.action) == ("patient.view", "visit.book")
+        assert booked.prev_hash == viewed.hash
+        assert audit.verify().ok
 
     def test_rows_read_together_are_the_rows_the_session_reads(self, app, booking, clinic):
         visits = booking_service._visits_stmt(Visit.site_id == clinic.site.id)
