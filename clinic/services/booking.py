@@ -681,12 +681,13 @@ def _insert_with_head(visit: Visit, event: VisitEvent, chain: int) -> None:
     make_transient_to_detached(event)  # before the visit: adding it cascades to its events
     make_transient_to_detached(visit)
     session.add(visit)
-    board_version.note_sites(session, [visit.site_id])
+    board_version.note_sites(session, [visit.site_id])  # a write no flush event saw
     audit.held(session, chain, row.head or audit.GENESIS)
 
 
 def _values(row: Any) -> dict[str, Any]:
-    """Return a new row's column values as the ORM would insert them: set, or defaulted."""
+    """Return a new row's column values as the ORM would insert them: set, or defaulted
+    (a callable default gets no context: the columns whose default needs one are set)."""
     values = {}
     for column in row.__table__.c:
         if column.key in row.__dict__:
