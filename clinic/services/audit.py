@@ -13,7 +13,8 @@ writes a row in a transaction of its own (a refusal after its rollback, a page v
 authentication event). Appends to one chain are serialised so it stays linear: PostgreSQL
 takes a transaction-level advisory lock per chain before reading its last hash, so sites
 never wait for each other's audit rows; SQLite has one writer at a time (and a writer whose
-snapshot is stale cannot write at all).
+snapshot is stale cannot write at all). A booking takes its chain's lock with its site's
+lock and reads the last hash with its writes (`chain_lock`, `chain_head`, `held`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,18 @@ from typing import Any, Protocol
 
 from flask import current_app, has_request_context, request
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ColumnElement, Select, and_, event, func, or_, select, text, true
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    and_,
+    event,
+    func,
+    or_,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.orm import Session
 
 from clinic.database import begin_write
@@ -322,11 +334,13 @@ def _write_pending(session: Session) -> None:
         return
     session.flush()  # the recorded change gets its ids (and, on SQLite, the write lock)
     chains = sorted({values["chain"] for values in pending})  # one order: no deadlock
+    held = _held(session)
     if session.get_bind().dialect.name == "postgresql":
         for chain in chains:
-            lock = text("SELECT pg_advisory_xact_lock(:cls, :chain)")
-            session.execute(lock, {"cls": LOCK_CLASS, "chain": chain})
-    previous = {chain: last_hash(session, chain) for chain in chains}
+            if chain not in held:
+                lock = text("SELECT pg_advisory_xact_lock(:cls, :chain)")
+                session.execute(lock, {"cls": LOCK_CLASS, "chain": chain})
+    previous = {chain: held.get(chain) or last_hash(session, chain) for chain in chains}
     for values in pending:
         row = AuditEvent(
             **values
@@ -340,12 +354,51 @@ def _write_pending(session: Session) -> None:
         previous[row.chain] = row.hash
         session.add(row)
     session.flush()
+    held.update((chain, previous[chain]) for chain in held if chain in previous)
 
 
 def last_hash(session: Session, chain: int) -> str:
     """Return the hash of a chain's last row (GENESIS for a chain with none yet)."""
+    return session.scalar(_last_hash_stmt(chain)) or GENESIS
+
+
+def _last_hash_stmt(chain: int) -> Select[tuple[str]]:
     stmt = select(AuditEvent.hash).where(AuditEvent.chain == chain)
-    return session.scalar(stmt.order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
+    return stmt.order_by(AuditEvent.id.desc()).limit(1)
+
+
+def chain_lock(chain: int) -> ColumnElement[Any]:
+    """Return what takes a chain's append lock (PostgreSQL), for a statement that takes it
+    after another lock (the order every append keeps: the site's row, then its chain).
+
+    Take it so only in a transaction whose rows all go to that chain, then say so (`held`).
+    """
+    return func.pg_advisory_xact_lock(LOCK_CLASS, chain)
+
+
+def chain_head(chain: int) -> ScalarSelect[str]:
+    """Return the read of a chain's last hash (NULL for none yet) for a statement of the
+    caller's; under READ COMMITTED its statement must begin after the chain's lock was
+    granted (a statement's snapshot is taken when it begins)."""
+    return _last_hash_stmt(chain).scalar_subquery()
+
+
+def held(session: Session, chain: int, head: str | None = None) -> None:
+    """Note that this transaction holds a chain's append lock, and the chain's last hash if
+    read under it (`chain_head`, GENESIS for none): its appends take and read neither again."""
+    chains = _held(session, keep=True)
+    chains[chain] = head or chains.get(chain)
+
+
+def _held(session: Session, keep: bool = False) -> dict[int, str | None]:
+    """Return the chains whose locks this transaction holds, with their known last hashes."""
+    transaction = session.get_transaction()
+    noted = session.info.get("audit_held")
+    if noted is None or noted[0] is not transaction or transaction is None:
+        noted = (transaction, {})
+        if keep:
+            session.info["audit_held"] = noted
+    return noted[1]
 
 
 def _id_of(value: int | Identified | None) -> int | None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, cast
 
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import ColumnElement, event, or_, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from clinic.models import (
@@ -141,17 +141,20 @@ def pending_sites(session: Session) -> bool:
     return bool(noted and any(noted.values()))
 
 
-def lock_and_bump(session: Session, site_id: int) -> int:
+def lock_and_bump(session: Session, site_id: int, *then: ColumnElement[Any]) -> int:
     """Lock a site's row as `lock_site_for_writing` does (FOR UPDATE) and bump its version,
-    in one statement (PostgreSQL); return the version it had. The commit bumps it no more."""
+    in one statement (PostgreSQL); return the version it had. The commit bumps it no more.
+
+    then: what the statement evaluates once the row is locked (another lock to take after).
+    """
     locked = select(Site.id).where(Site.id == site_id).with_for_update().cte("locked")
     stmt = (
         update(Site)
         .where(Site.id == locked.c.id)
         .values(board_version=Site.board_version + 1, updated_at=Site.updated_at)
-        .returning(Site.board_version)
+        .returning(Site.board_version, *then)
     )
-    version = session.execute(stmt.execution_options(synchronize_session=False)).scalar_one()
+    version = session.execute(stmt.execution_options(synchronize_session=False)).one()[0]
     session.info.setdefault(_BUMPED, set()).add(site_id)
     return int(version) - 1
 

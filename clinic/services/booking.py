@@ -10,8 +10,9 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Row, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 
 from clinic.database import begin_write, fetch_together, lock_site_for_writing
 from clinic.domain.availability import place_in_any_chair
@@ -533,7 +534,7 @@ def book(
     if _lock(site.id, seen):
         db.session.expire_all()  # the site moved meanwhile: read it all again, locked
         outcome = _evaluate(req, now, _resolve(actor, req))
-    visit, violations = place(actor, req, now, series_id, outcome)
+    visit, violations = place(actor, req, now, series_id, outcome, _chain_held(site.id))
     if visit is None:
         board_version.unbump(db.session(), site.id)
         _audit_refusal(actor, "visit.book", now, req.patient_id, None, violations, site.id)
@@ -575,12 +576,21 @@ def book(
 def _lock(site_id: int, seen: int) -> bool:
     """Take the site's write lock; return whether what was read before may be stale.
 
-    PostgreSQL: the lock and the bump of the board version a booking makes anyway, in one
+    PostgreSQL: the lock, the bump of the board version a booking makes anyway and, after
+    them, the lock of the site's audit chain (where all of a booking's rows go), in one
     statement; stale unless the version was still `seen`.
     """
     if db.session.get_bind().dialect.name != "postgresql":
         return lock_site_for_writing(site_id)
-    return board_version.lock_and_bump(db.session(), site_id) != seen
+    session = db.session()
+    version = board_version.lock_and_bump(session, site_id, audit.chain_lock(site_id))
+    audit.held(session, site_id)
+    return version != seen
+
+
+def _chain_held(site_id: int) -> int | None:
+    """Return the audit chain whose lock `_lock` took (PostgreSQL), else None."""
+    return site_id if db.session.get_bind().dialect.name == "postgresql" else None
 
 
 def place(
@@ -589,10 +599,13 @@ def place(
     now: datetime,
     series_id: str | None = None,
     outcome: tuple[Site, Patient, Placement | None, list[Violation]] | None = None,
+    chain: int | None = None,
 ) -> tuple[Visit | None, list[Violation]]:
     """Check a request and add its visit to the session (no commit; caller holds the lock).
 
     outcome: the request's check, made by the caller under the lock (else made here).
+    chain: the audit chain whose lock the caller holds (PostgreSQL): the visit and its
+    booking event are written in one statement that reads the chain's last hash too.
     """
     site, patient, placement, violations = outcome or evaluate(actor, req, now)
     if placement is None:
@@ -607,10 +620,15 @@ def place(
         created_at=now,
     )
     _apply_placement(visit, site, placement)
-    db.session.add(visit)
-    _history(visit, HistoryType.BOOK, actor, now, _slot(visit))
     try:
-        db.session.flush()
+        if chain is None:
+            db.session.add(visit)
+            _history(visit, HistoryType.BOOK, actor, now, _slot(visit))
+            db.session.flush()
+        else:
+            _insert_with_head(
+                visit, _event(visit, HistoryType.BOOK, actor, now, _slot(visit)), chain
+            )
     except IntegrityError as error:
         db.session.rollback()
         raise _conflict_from(error) from None
@@ -626,11 +644,58 @@ def _history(
     visit: Visit, type_: HistoryType, actor: User, now: datetime, data: dict[str, Any]
 ) -> None:
     """Keep a booking change on the visit's timeline (booked, rescheduled from and to)."""
-    db.session.add(
-        VisitEvent(
-            visit=visit, type=type_.value, at=now, recorded_at=now, by_id=actor.id, data=data
-        )
+    db.session.add(_event(visit, type_, actor, now, data))
+
+
+def _event(
+    visit: Visit, type_: HistoryType, actor: User, now: datetime, data: dict[str, Any]
+) -> VisitEvent:
+    return VisitEvent(
+        visit=visit, type=type_.value, at=now, recorded_at=now, by_id=actor.id, data=data
     )
+
+
+def _insert_with_head(visit: Visit, event: VisitEvent, chain: int) -> None:
+    """Write a new visit and its event in one statement (PostgreSQL) that reads the last
+    hash of an audit chain whose lock this transaction holds (it begins after the lock was
+    granted); then the session holds both as written, and the audit append reads no more.
+
+    A clash with the chairs' exclusion constraint raises IntegrityError, as a flush would.
+    """
+    session = db.session()
+    visits, events = Visit.__table__, VisitEvent.__table__
+    new_visit = insert(visits).values(_values(visit)).returning(*visits.c).cte("new_visit")
+    visit_id = select(new_visit.c.id).scalar_subquery()
+    new_event = (
+        insert(events)
+        .values(_values(event) | {"visit_id": visit_id})
+        .returning(events.c.id.label("event_id"), events.c.visit_id)
+        .cte("new_event")
+    )
+    stmt = select(new_visit, new_event.c.event_id, audit.chain_head(chain).label("head"))
+    stmt = stmt.select_from(new_visit.join(new_event, new_event.c.visit_id == new_visit.c.id))
+    row = session.execute(stmt).one()
+    for column in visits.c:
+        setattr(visit, column.key, row._mapping[column.key])
+    event.id, event.visit_id = row.event_id, row.id
+    make_transient_to_detached(event)  # before the visit: adding it cascades to its events
+    make_transient_to_detached(visit)
+    session.add(visit)
+    board_version.note_sites(session, [visit.site_id])  # a write no flush event saw
+    audit.held(session, chain, row.head or audit.GENESIS)
+
+
+def _values(row: Any) -> dict[str, Any]:
+    """Return a new row's column values as the ORM would insert them: set, or defaulted
+    (a callable default gets no context: the columns whose default needs one are set)."""
+    values = {}
+    for column in row.__table__.c:
+        if column.key in row.__dict__:
+            values[column.key] = row.__dict__[column.key]
+        elif column.default is not None and not column.primary_key:
+            default = column.default.arg
+            values[column.key] = default if column.default.is_scalar else default(None)
+    return values
 
 
 def reschedule(actor: User, visit_id: int, changes: Changes, now: datetime) -> Visit:
