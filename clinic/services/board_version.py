@@ -207,7 +207,7 @@ def _site_ids(session: Session, noted: dict[str, Any]) -> list[int]:
 
 
 # First of the before_commit listeners: the bump takes the site's row lock before the audit
-# chain's global lock, the order a booking (site lock, then audit) takes them in.
+# chain's lock, the order a booking (site lock, then its chain) takes them in.
 event.listen(Session, "before_commit", _bump, insert=True)
 
 

@@ -534,7 +534,11 @@ def book(
     if _lock(site.id, seen):
         db.session.expire_all()  # the site moved meanwhile: read it all again, locked
         outcome = _evaluate(req, now, _resolve(actor, req))
-    visit, violations = place(actor, req, now, series_id, outcome, _chain_held(site.id))
+    try:
+        visit, violations = place(actor, req, now, series_id, outcome, _chain_held(site.id))
+    except Conflict as refusal:  # the chairs' exclusion constraint refused the insert
+        _audit_refusal(actor, "visit.book", now, req.patient_id, None, refusal.reasons, site.id)
+        raise
     if visit is None:
         board_version.unbump(db.session(), site.id)
         _audit_refusal(actor, "visit.book", now, req.patient_id, None, violations, site.id)

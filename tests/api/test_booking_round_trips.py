@@ -222,6 +222,42 @@ class TestPostgres:
         assert len(calls) == 2  # read again, under the lock
         assert response.get_json()["message"] != "That chair was just taken."
 
+    def test_a_booking_the_chairs_constraint_refuses_is_audited(
+        self, app, booking, clinic, monkeypatch
+    ):
+        """A visit written behind the version's back (no bump) passes the rules' check and
+        is refused by the exclusion constraint at the insert: still a 409, still audited."""
+        api, body = booking
+        real = booking_service._evaluate
+
+        def meanwhile(*args, **kwargs):
+            outcome = real(*args, **kwargs)
+            with db.engine.connect() as other:
+                other.execute(
+                    INSERT_VISIT,
+                    {
+                        "patient": clinic.patient.id,
+                        "site": clinic.site.id,
+                        "chair": body["chair_id"],
+                        "status": "booked",
+                        "start": datetime.fromisoformat(body["infusion_start"]),
+                        "treatment_type": clinic.site.default_treatment_type_id,
+                    },
+                )
+                other.commit()
+            return outcome
+
+        monkeypatch.setattr(booking_service, "_evaluate", meanwhile)
+        response = post_booking(app, api, body)
+        assert rules(response) == ["chair_busy"]
+        db.session.expire_all()
+        refusal = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.outcome == "refused")
+        ).one()
+        assert (refusal.action, refusal.chain) == ("visit.book", clinic.site.id)
+        assert refusal.detail == {"rules": ["chair_busy"]}
+        assert audit.verify().ok
+
     def test_a_booking_chains_after_a_row_committed_while_it_waited_for_the_chain(
         self, app, booking, clinic
     ):
