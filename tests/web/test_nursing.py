@@ -465,13 +465,13 @@ def played_visit(ward, frozen) -> Visit:
         (chicago(MONDAY, 10, 55), "vitals", {"systolic": 124, "diastolic": 81}),
     ]
     for at, what, data in steps:
-        frozen.move_to(at)
+        frozen.move_to(at)  # the clock ticks on: each step is given its exact instant
         if what == "vitals":
             values = {"heart_rate": 76, "spo2": 98, "nausea": 1} | data
-            record_observation(ward.nurse, visit.id, values, utcnow())
-            add_negative_screen(visit.id, utcnow())
+            record_observation(ward.nurse, visit.id, values, at)
+            add_negative_screen(visit.id, at)
         else:
-            record_event(ward.nurse, visit.id, what, utcnow(), **data)
+            record_event(ward.nurse, visit.id, what, at, **data)
     # A reading from 09:00 typed in at 11:00.
     frozen.move_to(chicago(MONDAY, 11))
     values = {"systolic": 131, "diastolic": 84, "heart_rate": 125, "spo2": 97}
