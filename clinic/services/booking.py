@@ -31,7 +31,7 @@ from clinic.domain.booking import (
 )
 from clinic.domain.intervals import Interval
 from clinic.domain.occupancy import IN_CARE, Progress, in_care
-from clinic.domain.treatments import rems_booking_violations
+from clinic.domain.treatments import MINUTES_RANGE, rems_booking_violations
 from clinic.domain.visits import HistoryType
 from clinic.extensions import db
 from clinic.models import (
@@ -49,12 +49,20 @@ from clinic.models import (
 )
 from clinic.services import access, audit, board_version, patient_messages, treatment_types
 from clinic.services.errors import Conflict, Invalid, NotFound
+from clinic.services.site_settings import SITE_LIMITS
 from clinic.services.sites import MAX_OBSERVATION_MINUTES, local_day_bounds, site_rules
 
 EXCLUSION_VIOLATION = "23P01"  # PostgreSQL: the chair-occupancy exclusion constraint
 
-# How far around a plan to look for visits and shifts that may touch it.
+# How far around a window of days to look for visits and shifts that may touch it.
 MARGIN = timedelta(hours=36)
+# The longest a booked visit holds anything from its infusion start (its chair, bay or care):
+# the longest administration a type or a site allows, the longest observation and turnover.
+LONGEST_HOLD = timedelta(
+    minutes=max(MINUTES_RANGE[1], SITE_LIMITS["infusion_max"].high)
+    + MAX_OBSERVATION_MINUTES
+    + SITE_LIMITS["turnover_minutes"].high
+)
 
 
 @dataclass(frozen=True)
@@ -214,6 +222,42 @@ def _site_statements(
     return visits, shifts, chairs
 
 
+def _plan_statements(
+    site: Site, visit: Interval, exclude_visit_id: int | None
+) -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """Return the reads of a site's context for one plan whose visit is `visit`: only the
+    visits and shifts that can touch it.
+
+    The rules (`check_booking`) read other visits' holds and care where they overlap the
+    plan's chair hold, bay hold or visit, which lie between the plan's start and its visit's
+    end plus turnover; and the shifts overlapping its visit (nurses) or infusion
+    (practitioners). A booked visit holds its plan (`occupancy`): it touches the plan only if
+    it starts before that end and one of its holds ends after the plan's start, so it started
+    at most LONGEST_HOLD before. A visit in care may hold its chair long past its plan: all of
+    them are read.
+    """
+    ends = visit.end + timedelta(minutes=site.turnover_minutes)
+    booked = and_(
+        Visit.infusion_start > visit.start - LONGEST_HOLD,
+        Visit.infusion_start < ends,
+        or_(
+            Visit.chair_released_at > visit.start,
+            Visit.observation_end > visit.start,
+            Visit.bay_released_at > visit.start,
+        ),
+    )
+    visits = _visits_stmt(
+        Visit.site_id == site.id,
+        or_(booked, Visit.status.in_(IN_CARE)),
+        Visit.id != (exclude_visit_id or 0),
+    )
+    shifts = select(Shift.user_id, Shift.role, Shift.starts_at, Shift.ends_at).where(
+        Shift.site_id == site.id, Shift.starts_at < visit.end, Shift.ends_at > visit.start
+    )
+    chairs = select(Chair.id, Chair.kind).where(Chair.site_id == site.id, Chair.active.is_(True))
+    return visits, shifts, chairs
+
+
 def _patient_statements(
     rules: SiteRules, patient: Patient, window: Interval, exclude_visit_id: int | None
 ) -> tuple[Select[Any], Select[Any]]:
@@ -286,11 +330,11 @@ def patient_context(
 def full_context(
     site: Site, patient: Patient, window: Interval, now: datetime, exclude_visit_id: int | None
 ) -> tuple[Context, list[int]]:
-    """Load a site's and a patient's context at once (one round trip on PostgreSQL), and the
-    site's active infusion chairs."""
+    """Load a site's and a patient's context for one plan whose visit is `window` at once
+    (one round trip on PostgreSQL), and the site's active infusion chairs."""
     rules = site_rules(site)
     visits, shifts, chairs, patient_visits, clearances = fetch_together(
-        *_site_statements(site, window, exclude_visit_id),
+        *_plan_statements(site, window, exclude_visit_id),
         *_patient_statements(rules, patient, window, exclude_visit_id),
     )
     ctx = _with_patient(_context(rules, now, visits, shifts, chairs), patient_visits, clearances)
