@@ -13,7 +13,7 @@ the CLI) says so with `begin_write()`. A database still busy after the timeout a
 import os
 import sqlite3
 from collections import namedtuple
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from select import POLLIN, poll
 from typing import Any
@@ -130,34 +130,40 @@ def lock_site_for_writing(site_id: int, seen: int | None = None) -> bool:
     return db.session.scalar(lock) != seen or seen is None
 
 
-def fetch_together(*statements: Select[Any]) -> list[list[Any]]:
+# A SELECT, or a SELECT and the values of its named parameters (`bindparam`).
+Read = Select[Any] | tuple[Select[Any], Mapping[str, Any]]
+
+
+def fetch_together(*reads: Read) -> list[list[Any]]:
     """Run SELECTs in the session's transaction and return each one's rows (read by name).
 
     PostgreSQL: all in one round trip, a psycopg pipeline of the statements as SQLAlchemy
     compiles them, their parameters and results converted by their column types as the
     session would. Each statement is compiled once per shape, as SQLAlchemy's own compiled
-    cache does it (`_prepare`). Elsewhere: one after another, through the session.
+    cache does it (`_prepare`); a statement built once with named parameters costs no
+    more than their values. Elsewhere: one after another, through the session.
     """
     session = db.session()
     connection = session.connection()
     dialect = connection.dialect
+    statements = [read if isinstance(read, tuple) else (read, None) for read in reads]
     if dialect.name != "postgresql":
-        return [list(session.execute(stmt)) for stmt in statements]
+        return [list(session.execute(stmt, params)) for stmt, params in statements]
     if session.autoflush:  # as the session's own reads do: they see its pending changes
         session.flush()
-    prepared = [_prepare(stmt, dialect) for stmt in statements]
+    prepared = [(*_prepare(stmt, dialect), params) for stmt, params in statements]
     driver = connection.connection.driver_connection
     cursors = []
     try:
         with driver.pipeline():
-            for entry, extracted in prepared:
+            for entry, extracted, params in prepared:
                 cursor = driver.cursor()
-                cursor.execute(*_sql(entry.compiled, extracted))
+                cursor.execute(*_sql(entry.compiled, extracted, params))
                 cursors.append(cursor)
     except dialect.loaded_dbapi.Error as error:  # raised as SQLAlchemy raises it
         raise DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error) from error
     return [
-        entry.rows(cursor.fetchall()) for (entry, _), cursor in zip(prepared, cursors, strict=True)
+        entry.rows(cursor.fetchall()) for (entry, *_), cursor in zip(prepared, cursors, strict=True)
     ]
 
 
@@ -210,10 +216,13 @@ def _prepared(stmt: Select[Any], compiled: Any) -> _Prepared:
     )
 
 
-def _sql(compiled: Any, extracted: Sequence[Any] | None) -> tuple[str, dict[str, Any]]:
-    """Return a compiled statement's SQL and its parameters as its column types send them,
-    IN lists expanded (as SQLAlchemy's execution context does)."""
-    params = compiled.construct_params(extracted_parameters=extracted, escape_names=False)
+def _sql(
+    compiled: Any, extracted: Sequence[Any] | None, values: Mapping[str, Any] | None
+) -> tuple[str, dict[str, Any]]:
+    """Return a compiled statement's SQL and its parameters (`values` by name, the others as
+    extracted) as its column types send them, IN lists expanded (as SQLAlchemy's execution
+    context does)."""
+    params = compiled.construct_params(values, extracted_parameters=extracted, escape_names=False)
     sql, processors = compiled.string, compiled._bind_processors
     if compiled.literal_execute_params or compiled.post_compile_params:
         expanded = compiled._process_parameters_for_postcompile(params)

@@ -10,10 +10,10 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Row, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from clinic.database import begin_write, fetch_together, lock_site_for_writing
+from clinic.database import Read, begin_write, fetch_together, lock_site_for_writing
 from clinic.domain.availability import place_in_any_chair
 from clinic.domain.booking import (
     ClearanceSpan,
@@ -222,9 +222,50 @@ def _site_statements(
     return visits, shifts, chairs
 
 
+# A booking's reads (`_plan_statements`, `_patient_statements`), built once: building them
+# costs more than running them.
+_PLAN_VISITS = _visits_stmt(
+    Visit.site_id == bindparam("site"),
+    or_(
+        and_(
+            Visit.infusion_start > bindparam("low"),
+            Visit.infusion_start < bindparam("ends"),
+            or_(
+                Visit.chair_released_at > bindparam("start"),
+                Visit.observation_end > bindparam("start"),
+                Visit.bay_released_at > bindparam("start"),
+            ),
+        ),
+        Visit.status.in_(IN_CARE),
+    ),
+    Visit.id != bindparam("exclude"),
+)
+_PLAN_SHIFTS = select(Shift.user_id, Shift.role, Shift.starts_at, Shift.ends_at).where(
+    Shift.site_id == bindparam("site"),
+    Shift.starts_at < bindparam("end"),
+    Shift.ends_at > bindparam("start"),
+)
+_CHAIRS = select(Chair.id, Chair.kind).where(
+    Chair.site_id == bindparam("site"), Chair.active.is_(True)
+)
+_PATIENT_VISITS = _visits_stmt(
+    Visit.patient_id == bindparam("patient"),
+    Visit.infusion_start < bindparam("high"),
+    Visit.infusion_start > bindparam("low"),
+    Visit.id != bindparam("exclude"),
+)
+_CLEARANCES = select(
+    Clearance.evaluated_on,
+    Clearance.valid_until,
+    Clearance.cleared,
+    Clearance.consent_signed,
+    Clearance.voided_at,
+).where(Clearance.patient_id == bindparam("patient"))
+
+
 def _plan_statements(
     site: Site, visit: Interval, exclude_visit_id: int | None
-) -> tuple[Select[Any], Select[Any], Select[Any]]:
+) -> tuple[Read, Read, Read]:
     """Return the reads of a site's context for one plan whose visit is `visit`: only the
     visits and shifts that can touch it.
 
@@ -236,47 +277,29 @@ def _plan_statements(
     at most LONGEST_HOLD before. A visit in care may hold its chair long past its plan: all of
     them are read.
     """
-    ends = visit.end + timedelta(minutes=site.turnover_minutes)
-    booked = and_(
-        Visit.infusion_start > visit.start - LONGEST_HOLD,
-        Visit.infusion_start < ends,
-        or_(
-            Visit.chair_released_at > visit.start,
-            Visit.observation_end > visit.start,
-            Visit.bay_released_at > visit.start,
-        ),
-    )
-    visits = _visits_stmt(
-        Visit.site_id == site.id,
-        or_(booked, Visit.status.in_(IN_CARE)),
-        Visit.id != (exclude_visit_id or 0),
-    )
-    shifts = select(Shift.user_id, Shift.role, Shift.starts_at, Shift.ends_at).where(
-        Shift.site_id == site.id, Shift.starts_at < visit.end, Shift.ends_at > visit.start
-    )
-    chairs = select(Chair.id, Chair.kind).where(Chair.site_id == site.id, Chair.active.is_(True))
-    return visits, shifts, chairs
+    visits = {
+        "site": site.id,
+        "low": visit.start - LONGEST_HOLD,
+        "ends": visit.end + timedelta(minutes=site.turnover_minutes),
+        "start": visit.start,
+        "exclude": exclude_visit_id or 0,
+    }
+    shifts = {"site": site.id, "start": visit.start, "end": visit.end}
+    return (_PLAN_VISITS, visits), (_PLAN_SHIFTS, shifts), (_CHAIRS, {"site": site.id})
 
 
 def _patient_statements(
     rules: SiteRules, patient: Patient, window: Interval, exclude_visit_id: int | None
-) -> tuple[Select[Any], Select[Any]]:
+) -> tuple[Read, Read]:
     """Return the reads of a patient's context: their other visits near, their clearances."""
     reach = timedelta(hours=rules.min_hours_between_infusions) + MARGIN
-    visits = _visits_stmt(
-        Visit.patient_id == patient.id,
-        Visit.infusion_start < window.end + reach,
-        Visit.infusion_start > window.start - reach,
-        Visit.id != (exclude_visit_id or 0),
-    )
-    clearances = select(
-        Clearance.evaluated_on,
-        Clearance.valid_until,
-        Clearance.cleared,
-        Clearance.consent_signed,
-        Clearance.voided_at,
-    ).where(Clearance.patient_id == patient.id)
-    return visits, clearances
+    visits = {
+        "patient": patient.id,
+        "high": window.end + reach,
+        "low": window.start - reach,
+        "exclude": exclude_visit_id or 0,
+    }
+    return (_PATIENT_VISITS, visits), (_CLEARANCES, {"patient": patient.id})
 
 
 def _context(
