@@ -13,6 +13,8 @@ the CLI) says so with `begin_write()`. A database still busy after the timeout a
 import os
 import sqlite3
 from collections import namedtuple
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from select import POLLIN, poll
 from typing import Any
 
@@ -21,6 +23,7 @@ from sqlalchemy import Select, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.pool import Pool
+from sqlalchemy.util import LRUCache
 
 from clinic.extensions import db
 
@@ -127,56 +130,105 @@ def lock_site_for_writing(site_id: int, seen: int | None = None) -> bool:
     return db.session.scalar(lock) != seen or seen is None
 
 
-def fetch_together(*statements: Select[Any]) -> list[list[Any]]:
+# A SELECT, or a SELECT and the values of its named parameters (`bindparam`).
+Read = Select[Any] | tuple[Select[Any], Mapping[str, Any]]
+
+
+def fetch_together(*reads: Read) -> list[list[Any]]:
     """Run SELECTs in the session's transaction and return each one's rows (read by name).
 
     PostgreSQL: all in one round trip, a psycopg pipeline of the statements as SQLAlchemy
     compiles them, their parameters and results converted by their column types as the
-    session would. Elsewhere: one after another, through the session.
+    session would. Each statement is compiled once per shape, as SQLAlchemy's own compiled
+    cache does it (`_prepare`); a statement built once with named parameters costs no
+    more than their values. Elsewhere: one after another, through the session.
     """
     session = db.session()
     connection = session.connection()
     dialect = connection.dialect
+    statements = [read if isinstance(read, tuple) else (read, None) for read in reads]
     if dialect.name != "postgresql":
-        return [list(session.execute(stmt)) for stmt in statements]
+        return [list(session.execute(stmt, params)) for stmt, params in statements]
     if session.autoflush:  # as the session's own reads do: they see its pending changes
         session.flush()
-    compiled = [
-        stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-        for stmt in statements
-    ]
+    prepared = [(*_prepare(stmt, dialect), params) for stmt, params in statements]
     driver = connection.connection.driver_connection
     cursors = []
     try:
         with driver.pipeline():
-            for sql in compiled:
+            for entry, extracted, params in prepared:
                 cursor = driver.cursor()
-                cursor.execute(sql.string, _bound(sql))
+                cursor.execute(*_sql(entry.compiled, extracted, params))
                 cursors.append(cursor)
     except dialect.loaded_dbapi.Error as error:  # raised as SQLAlchemy raises it
         raise DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error) from error
     return [
-        _rows(stmt, dialect, cursor.fetchall())
-        for stmt, cursor in zip(statements, cursors, strict=True)
+        entry.rows(cursor.fetchall()) for (entry, *_), cursor in zip(prepared, cursors, strict=True)
     ]
 
 
-def _bound(compiled: Any) -> dict[str, Any]:
-    """Return a compiled statement's parameters as its column types send them."""
-    params = compiled.construct_params()
-    processors = compiled._bind_processors
-    return {
-        name: processors[name](value) if name in processors else value
+@dataclass(frozen=True)
+class _Prepared:
+    """A statement compiled for a dialect, with what turns its driver rows into named rows."""
+
+    compiled: Any
+    row: Callable[..., Any]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+    def rows(self, rows: list[tuple[Any, ...]]) -> list[Any]:
+        """Return driver rows as named rows, each value converted by its column's type."""
+        row, processors = self.row, self.processors
+        if not any(processors):
+            return [row(*values) for values in rows]
+        return [
+            row(*[p(v) if p else v for p, v in zip(processors, values, strict=True)])
+            for values in rows
+        ]
+
+
+# (dialect, a statement's cache key) -> the statement prepared; bounded, as SQLAlchemy's is.
+_PREPARED: LRUCache[Any, _Prepared] = LRUCache(500)
+
+
+def _prepare(stmt: Select[Any], dialect: Any) -> tuple[_Prepared, Sequence[Any] | None]:
+    """Return a statement prepared for a dialect and its bound parameters as extracted.
+
+    SQLAlchemy's cache key names a statement's shape, not its values: statements that
+    differ only in their bound values share one compiled form (an IN list's values too,
+    expanded at execution, `_sql`), as the engine's compiled cache shares it.
+    """
+    key = stmt._generate_cache_key()
+    if key is None:  # a statement SQLAlchemy cannot cache: compiled each time
+        return _prepared(stmt, stmt.compile(dialect=dialect)), None
+    prepared = _PREPARED.get((dialect, key.key))
+    if prepared is None:
+        prepared = _prepared(stmt, stmt.compile(dialect=dialect, cache_key=key))
+        _PREPARED[(dialect, key.key)] = prepared
+    return prepared, key.bindparams
+
+
+def _prepared(stmt: Select[Any], compiled: Any) -> _Prepared:
+    columns = list(stmt.selected_columns)
+    return _Prepared(
+        compiled,
+        namedtuple("Row", [column.key for column in columns], rename=True),  # type: ignore[misc]
+        tuple(column.type.result_processor(compiled.dialect, None) for column in columns),
+    )
+
+
+def _sql(
+    compiled: Any, extracted: Sequence[Any] | None, values: Mapping[str, Any] | None
+) -> tuple[str, dict[str, Any]]:
+    """Return a compiled statement's SQL and its parameters (`values` by name, the others as
+    extracted) as its column types send them, IN lists expanded (as SQLAlchemy's execution
+    context does)."""
+    params = compiled.construct_params(values, extracted_parameters=extracted, escape_names=False)
+    sql, processors = compiled.string, compiled._bind_processors
+    if compiled.literal_execute_params or compiled.post_compile_params:
+        expanded = compiled._process_parameters_for_postcompile(params)
+        sql, processors = expanded.statement, {**processors, **expanded.processors}
+    escaped = compiled.escaped_bind_names or {}
+    return sql, {
+        escaped.get(name, name): processors[name](value) if name in processors else value
         for name, value in params.items()
     }
-
-
-def _rows(stmt: Select[Any], dialect: Any, rows: list[tuple[Any, ...]]) -> list[Any]:
-    """Return driver rows as named rows, each value converted by its column's type."""
-    columns = list(stmt.selected_columns)
-    processors = [column.type.result_processor(dialect, None) for column in columns]
-    keys = [column.key for column in columns]
-    named = namedtuple("Row", keys, rename=True)  # type: ignore[misc]
-    return [
-        named(*(p(v) if p else v for p, v in zip(processors, row, strict=True))) for row in rows
-    ]

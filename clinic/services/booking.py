@@ -10,11 +10,11 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Row, Select, and_, insert, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
-from clinic.database import begin_write, fetch_together, lock_site_for_writing
+from clinic.database import Read, begin_write, fetch_together, lock_site_for_writing
 from clinic.domain.availability import place_in_any_chair
 from clinic.domain.booking import (
     ClearanceSpan,
@@ -32,7 +32,7 @@ from clinic.domain.booking import (
 )
 from clinic.domain.intervals import Interval
 from clinic.domain.occupancy import IN_CARE, Progress, in_care
-from clinic.domain.treatments import rems_booking_violations
+from clinic.domain.treatments import MINUTES_RANGE, rems_booking_violations
 from clinic.domain.visits import HistoryType
 from clinic.extensions import db
 from clinic.models import (
@@ -50,12 +50,20 @@ from clinic.models import (
 )
 from clinic.services import access, audit, board_version, patient_messages, treatment_types
 from clinic.services.errors import Conflict, Invalid, NotFound
+from clinic.services.site_settings import SITE_LIMITS
 from clinic.services.sites import MAX_OBSERVATION_MINUTES, local_day_bounds, site_rules
 
 EXCLUSION_VIOLATION = "23P01"  # PostgreSQL: the chair-occupancy exclusion constraint
 
-# How far around a plan to look for visits and shifts that may touch it.
+# How far around a window of days to look for visits and shifts that may touch it.
 MARGIN = timedelta(hours=36)
+# The longest a booked visit holds anything from its infusion start (its chair, bay or care):
+# the longest administration a type or a site allows, the longest observation and turnover.
+LONGEST_HOLD = timedelta(
+    minutes=max(MINUTES_RANGE[1], SITE_LIMITS["infusion_max"].high)
+    + MAX_OBSERVATION_MINUTES
+    + SITE_LIMITS["turnover_minutes"].high
+)
 
 
 @dataclass(frozen=True)
@@ -215,25 +223,84 @@ def _site_statements(
     return visits, shifts, chairs
 
 
+# A booking's reads (`_plan_statements`, `_patient_statements`), built once: building them
+# costs more than running them.
+_PLAN_VISITS = _visits_stmt(
+    Visit.site_id == bindparam("site"),
+    or_(
+        and_(
+            Visit.infusion_start > bindparam("low"),
+            Visit.infusion_start < bindparam("ends"),
+            or_(
+                Visit.chair_released_at > bindparam("start"),
+                Visit.observation_end > bindparam("start"),
+                Visit.bay_released_at > bindparam("start"),
+            ),
+        ),
+        Visit.status.in_(IN_CARE),
+    ),
+    Visit.id != bindparam("exclude"),
+)
+_PLAN_SHIFTS = select(Shift.user_id, Shift.role, Shift.starts_at, Shift.ends_at).where(
+    Shift.site_id == bindparam("site"),
+    Shift.starts_at < bindparam("end"),
+    Shift.ends_at > bindparam("start"),
+)
+_CHAIRS = select(Chair.id, Chair.kind).where(
+    Chair.site_id == bindparam("site"), Chair.active.is_(True)
+)
+_PATIENT_VISITS = _visits_stmt(
+    Visit.patient_id == bindparam("patient"),
+    Visit.infusion_start < bindparam("high"),
+    Visit.infusion_start > bindparam("low"),
+    Visit.id != bindparam("exclude"),
+)
+_CLEARANCES = select(
+    Clearance.evaluated_on,
+    Clearance.valid_until,
+    Clearance.cleared,
+    Clearance.consent_signed,
+    Clearance.voided_at,
+).where(Clearance.patient_id == bindparam("patient"))
+
+
+def _plan_statements(
+    site: Site, visit: Interval, exclude_visit_id: int | None
+) -> tuple[Read, Read, Read]:
+    """Return the reads of a site's context for one plan whose visit is `visit`: only the
+    visits and shifts that can touch it.
+
+    The rules (`check_booking`) read other visits' holds and care where they overlap the
+    plan's chair hold, bay hold or visit, which lie between the plan's start and its visit's
+    end plus turnover; and the shifts overlapping its visit (nurses) or infusion
+    (practitioners). A booked visit holds its plan (`occupancy`): it touches the plan only if
+    it starts before that end and one of its holds ends after the plan's start, so it started
+    at most LONGEST_HOLD before. A visit in care may hold its chair long past its plan: all of
+    them are read.
+    """
+    visits = {
+        "site": site.id,
+        "low": visit.start - LONGEST_HOLD,
+        "ends": visit.end + timedelta(minutes=site.turnover_minutes),
+        "start": visit.start,
+        "exclude": exclude_visit_id or 0,
+    }
+    shifts = {"site": site.id, "start": visit.start, "end": visit.end}
+    return (_PLAN_VISITS, visits), (_PLAN_SHIFTS, shifts), (_CHAIRS, {"site": site.id})
+
+
 def _patient_statements(
     rules: SiteRules, patient: Patient, window: Interval, exclude_visit_id: int | None
-) -> tuple[Select[Any], Select[Any]]:
+) -> tuple[Read, Read]:
     """Return the reads of a patient's context: their other visits near, their clearances."""
     reach = timedelta(hours=rules.min_hours_between_infusions) + MARGIN
-    visits = _visits_stmt(
-        Visit.patient_id == patient.id,
-        Visit.infusion_start < window.end + reach,
-        Visit.infusion_start > window.start - reach,
-        Visit.id != (exclude_visit_id or 0),
-    )
-    clearances = select(
-        Clearance.evaluated_on,
-        Clearance.valid_until,
-        Clearance.cleared,
-        Clearance.consent_signed,
-        Clearance.voided_at,
-    ).where(Clearance.patient_id == patient.id)
-    return visits, clearances
+    visits = {
+        "patient": patient.id,
+        "high": window.end + reach,
+        "low": window.start - reach,
+        "exclude": exclude_visit_id or 0,
+    }
+    return (_PATIENT_VISITS, visits), (_CLEARANCES, {"patient": patient.id})
 
 
 def _context(
@@ -287,11 +354,11 @@ def patient_context(
 def full_context(
     site: Site, patient: Patient, window: Interval, now: datetime, exclude_visit_id: int | None
 ) -> tuple[Context, list[int]]:
-    """Load a site's and a patient's context at once (one round trip on PostgreSQL), and the
-    site's active infusion chairs."""
+    """Load a site's and a patient's context for one plan whose visit is `window` at once
+    (one round trip on PostgreSQL), and the site's active infusion chairs."""
     rules = site_rules(site)
     visits, shifts, chairs, patient_visits, clearances = fetch_together(
-        *_site_statements(site, window, exclude_visit_id),
+        *_plan_statements(site, window, exclude_visit_id),
         *_patient_statements(rules, patient, window, exclude_visit_id),
     )
     ctx = _with_patient(_context(rules, now, visits, shifts, chairs), patient_visits, clearances)

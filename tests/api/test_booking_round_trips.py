@@ -29,7 +29,9 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from psycopg.pq import Trace
+from sqlalchemy.util import LRUCache
 
+from clinic import database
 from clinic.database import fetch_together
 from clinic.extensions import db
 from clinic.models import AuditEvent, Shift, Site, Visit
@@ -298,6 +300,26 @@ class TestPostgres:
         assert together[0] and together[0][0].infusion_start.tzinfo == UTC
         with pytest.raises(sa.exc.DataError):  # a database error, as SQLAlchemy raises it
             fetch_together(sa.select(sa.literal_column("1/0")))
+        db.session.rollback()
+
+    def test_a_statement_is_compiled_once_whatever_its_values(
+        self, app, booking, clinic, monkeypatch
+    ):
+        compiles = []
+        real = database._prepared
+        monkeypatch.setattr(database, "_prepared", lambda *args: compiles.append(1) or real(*args))
+        monkeypatch.setattr(database, "_PREPARED", LRUCache(10))
+        for statuses, site_id in [
+            (["booked"], clinic.site.id),
+            (["cancelled", "booked"], clinic.site.id),  # an IN list of another length
+            (["booked", "checked_in", "infusing"], clinic.site.id + 1),
+            (["booked"], clinic.site.id),
+        ]:
+            visits = booking_service._visits_stmt(
+                Visit.site_id == site_id, Visit.status.in_(statuses)
+            )
+            assert fetch_together(visits) == [list(db.session.execute(visits))]
+        assert len(compiles) == 1  # the same shape, whatever its values and list lengths
         db.session.rollback()
 
     def test_a_connection_the_server_closed_is_replaced_without_a_ping(self, app, booking):
