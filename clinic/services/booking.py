@@ -55,8 +55,6 @@ from clinic.services.sites import MAX_OBSERVATION_MINUTES, local_day_bounds, sit
 
 EXCLUSION_VIOLATION = "23P01"  # PostgreSQL: the chair-occupancy exclusion constraint
 
-# How far around a window of days to look for visits and shifts that may touch it.
-MARGIN = timedelta(hours=36)
 # The longest a booked visit holds anything from its infusion start (its chair, bay or care):
 # the longest administration a type or a site allows, the longest observation and turnover.
 LONGEST_HOLD = timedelta(
@@ -64,6 +62,9 @@ LONGEST_HOLD = timedelta(
     + MAX_OBSERVATION_MINUTES
     + SITE_LIMITS["turnover_minutes"].high
 )
+# How far around a window of days to look for visits and shifts that may touch it: a visit
+# that began up to the longest hold before the window may still hold a chair in it.
+MARGIN = LONGEST_HOLD
 
 
 @dataclass(frozen=True)

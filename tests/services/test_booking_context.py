@@ -125,3 +125,15 @@ def test_a_visit_that_began_longer_ago_than_any_margin_still_holds_its_chair(cli
     after = replace(inside, infusion_start=start + LONGEST)
     ctx, _ = booking.full_context(site, patient, after.visit, NOW, None)
     assert ctx.occupancies == []
+
+
+def test_a_window_of_days_reads_a_visit_that_began_up_to_the_longest_hold_before(clinic):
+    """The alternatives, the week view and availability read a window of days with MARGIN
+    around it: a visit that began 37 hours before the window still holds its chair there."""
+    site, chair = clinic.site, clinic.chairs[0]
+    start = chicago(TUESDAY, 10) - timedelta(hours=37)
+    db.session.add(longest_visit(site, chair.id, clinic.new_patient(), start))
+    db.session.commit()
+    window = booking.Interval(chicago(TUESDAY, 10), chicago(TUESDAY, 18))
+    ctx = booking.site_context(site, window, NOW)
+    assert [o.chair_id for o in ctx.occupancies] == [chair.id]
