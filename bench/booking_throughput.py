@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from common import gunicorn, machine, median, percentile, record_ratio, write_section
+from common import cpu_seconds, gunicorn, machine, median, percentile, record_ratio, write_section
 from sites import SeededSite, seed_sites
 
 SITES = 16
@@ -143,9 +143,9 @@ def served(db_url: str, app: str, workers: int, warm_up: SeededSite, runs) -> li
         path, clients = runs[0][1], runs[0][3]
         storm(server.address, path, [warm_up], clients, WARM_UP_SECONDS)
         for label, path, sites, clients, seconds in runs:
-            cpu = server.cpu_seconds()
+            cpu = cpu_seconds(server)
             result = storm(server.address, path, sites, clients, seconds)
-            cpu = server.cpu_seconds() - cpu
+            cpu = cpu_seconds(server) - cpu
             result |= {
                 "label": label,
                 "load": os.getloadavg()[0],

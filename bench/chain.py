@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common import gunicorn, machine, percentile, record_ratio, write_section
+from common import cpu_seconds, gunicorn, machine, percentile, record_ratio, write_section
 from sites import SeededSite, seed_sites
 
 CHAIRS = 12
@@ -251,9 +251,9 @@ def measure(args: argparse.Namespace, db_url: str) -> dict:
     with gunicorn(db_url, workers=args.workers) as server:
         if args.warm_up:
             drive(server.address, actors, args.warm_up, args.threads)
-        cpu, client_cpu = server.cpu_seconds(), time.process_time()
+        cpu, client_cpu = cpu_seconds(server), time.process_time()
         tallies, lateness, seconds = drive(server.address, actors, args.seconds, args.threads)
-        cpu, client_cpu = server.cpu_seconds() - cpu, time.process_time() - client_cpu
+        cpu, client_cpu = cpu_seconds(server) - cpu, time.process_time() - client_cpu
         log = server.log_tail(40) if any(t.errors for t in tallies.values()) else ""
     rates = offered(actors, seconds)
     kinds = {}

@@ -6,16 +6,16 @@ from __future__ import annotations
 import json
 import os
 import platform
-import signal
 import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.concurrency.harness import Server
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -70,28 +70,6 @@ def bench_port() -> int:
         return sock.getsockname()[1]
 
 
-@dataclass
-class Server:
-    """A running gunicorn: where it listens, its log, and its master's pid."""
-
-    address: str
-    log: Path
-    pid: int
-
-    def log_tail(self, lines: int = 40) -> str:
-        """Return the end of the server's log (tracebacks of any 500 are there)."""
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-    def cpu_seconds(self) -> float:
-        """Return the CPU time the workers have used so far (live ones, and those reaped)."""
-        master = _proc_stat(self.pid)
-        total = (master[16] + master[17]) / _TICKS if master else 0.0  # cutime + cstime
-        for child in _children(self.pid):
-            if stat := _proc_stat(child):
-                total += (stat[14] + stat[15]) / _TICKS  # utime + stime
-        return total
-
-
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -114,49 +92,23 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(server: Server) -> float:
+    """Return the CPU time a gunicorn's workers have used so far (live ones, and those reaped)."""
+    master = _proc_stat(server.pid)
+    total = (master[16] + master[17]) / _TICKS if master else 0.0  # cutime + cstime
+    for child in _children(server.pid):
+        if stat := _proc_stat(child):
+            total += (stat[14] + stat[15]) / _TICKS  # utime + stime
+    return total
+
+
 @contextmanager
 def gunicorn(db_url: str, app: str = "wsgi:app", workers: int = 4) -> Iterator[Server]:
-    """Serve an app with gunicorn (the project's gunicorn.conf.py) on 127.0.0.1."""
-    from tests.concurrency.harness import BIN, READY_HOOK, _wait_until_up
+    """Serve an app with gunicorn as the concurrency tests do, on the bench's port."""
+    from tests.concurrency.harness import gunicorn as serve
 
-    address = f"127.0.0.1:{bench_port()}"
-    with tempfile.TemporaryDirectory(prefix="clinic-bench-gunicorn-") as scratch:
-        ready = Path(scratch, "ready")
-        ready.mkdir()
-        hook = Path(scratch, "hooks.py")
-        hook.write_text(READY_HOOK)
-        env = os.environ | {
-            "DATABASE_URL": db_url,
-            "CLINIC_READY_DIR": str(ready),
-            "CLINIC_GUNICORN_CONF": str(ROOT / "gunicorn.conf.py"),
-            # A benchmark sends far more per token than people do (the limits have own tests).
-            "RATELIMIT_API_PER_TOKEN": "1000000/minute",
-        }
-        env.pop("FLASK_CONFIG", None)
-        log_path = Path(scratch, "gunicorn.log")
-        # The log goes to a file, not a pipe: a pipe nobody reads fills up and blocks workers.
-        with log_path.open("wb") as log:
-            command = [str(BIN / "gunicorn"), "-c", str(hook), "-w", str(workers)]
-            command += ["-b", address, "--timeout", "60", "--log-level", "warning", app]
-            process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            server = Server(address, log_path, process.pid)
-            try:
-                _wait_until_up(server, process, ready, workers)
-                yield server
-            finally:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(timeout=5)
+    with serve(db_url, workers, app, port=bench_port()) as server:
+        yield server
 
 
 # ---------------------------------------------------------------- ratios and the docs

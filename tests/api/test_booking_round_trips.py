@@ -140,6 +140,30 @@ def _body(clinic, patient, start, **fields) -> dict:
     return {"patient_id": patient.id, "infusion_start": start.isoformat()} | fields
 
 
+def book_elsewhere(clinic, body: dict, bump: bool) -> None:
+    """Commit a visit for the body's chair and time on a connection of its own (another
+    request), bumping the site's board version as the app does, or behind its back."""
+    with db.engine.connect() as other:
+        other.execute(
+            INSERT_VISIT,
+            {
+                "patient": clinic.patient.id,
+                "site": clinic.site.id,
+                "chair": body["chair_id"],
+                "status": "booked",
+                "start": datetime.fromisoformat(body["infusion_start"]),
+                "treatment_type": clinic.site.default_treatment_type_id,
+            },
+        )
+        if bump:
+            other.execute(
+                sa.update(Site)
+                .where(Site.id == clinic.site.id)
+                .values(board_version=Site.board_version + 1)
+            )
+        other.commit()
+
+
 class TestPostgres:
     @pytest.fixture
     def app(self, pg_app):
@@ -197,24 +221,7 @@ class TestPostgres:
         def meanwhile(*args, **kwargs):
             outcome = real(*args, **kwargs)
             if not calls:
-                with db.engine.connect() as other:  # another request, committed at once
-                    other.execute(
-                        INSERT_VISIT,
-                        {
-                            "patient": clinic.patient.id,
-                            "site": clinic.site.id,
-                            "chair": body["chair_id"],
-                            "status": "booked",
-                            "start": datetime.fromisoformat(body["infusion_start"]),
-                            "treatment_type": clinic.site.default_treatment_type_id,
-                        },
-                    )
-                    other.execute(
-                        sa.update(Site)
-                        .where(Site.id == clinic.site.id)
-                        .values(board_version=Site.board_version + 1)
-                    )
-                    other.commit()
+                book_elsewhere(clinic, body, bump=True)  # another request, committed at once
             calls.append(outcome)
             return outcome
 
@@ -234,19 +241,7 @@ class TestPostgres:
 
         def meanwhile(*args, **kwargs):
             outcome = real(*args, **kwargs)
-            with db.engine.connect() as other:
-                other.execute(
-                    INSERT_VISIT,
-                    {
-                        "patient": clinic.patient.id,
-                        "site": clinic.site.id,
-                        "chair": body["chair_id"],
-                        "status": "booked",
-                        "start": datetime.fromisoformat(body["infusion_start"]),
-                        "treatment_type": clinic.site.default_treatment_type_id,
-                    },
-                )
-                other.commit()
+            book_elsewhere(clinic, body, bump=False)
             return outcome
 
         monkeypatch.setattr(booking_service, "_evaluate", meanwhile)

@@ -235,6 +235,7 @@ class Server:
 
     address: str
     log: Path
+    pid: int = 0  # gunicorn's master, once started
 
     def log_tail(self, lines: int = 40) -> str:
         """Return the end of the server's log (tracebacks of any 500 are there)."""
@@ -293,6 +294,7 @@ def gunicorn(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        server.pid = process.pid
         try:
             _wait_until_up(server, process, ready, workers)
             yield server
